@@ -1,0 +1,58 @@
+/**
+ * The one shape every message takes in every tier. Adapters carry it as bytes (see serializer.ts);
+ * the wire format is plain JSON so a service in another language can read it.
+ */
+import { createId } from './id.js';
+
+export type Headers = Record<string, string>;
+
+export interface Envelope<P = unknown, N extends string = string> {
+  /** Time-ordered unique id (UUIDv7). */
+  readonly id: string;
+  /** Event name, job name or channel. */
+  readonly name: N;
+  readonly payload: P;
+  /** ISO-8601 timestamp of when the message was created. */
+  readonly occurredAt: string;
+  readonly headers: Headers;
+  /** Id shared by every message of one business flow (a request, a signup...). */
+  readonly correlationId?: string;
+  /** Id of the message that caused this one. */
+  readonly causationId?: string;
+}
+
+export interface EnvelopeOptions {
+  /** Default: a new time-ordered id. */
+  id?: string;
+  /** Default: `{}`. */
+  headers?: Headers;
+  /** Default: none (a flow starts here). */
+  correlationId?: string;
+  /** Default: none. */
+  causationId?: string;
+  /** Default: now. */
+  occurredAt?: Date;
+}
+
+export function createEnvelope<P, N extends string>(name: N, payload: P, options: EnvelopeOptions = {}): Envelope<P, N> {
+  const envelope: {
+    -readonly [K in keyof Envelope<P, N>]: Envelope<P, N>[K];
+  } = {
+    id: options.id ?? createId(),
+    name,
+    payload,
+    occurredAt: (options.occurredAt ?? new Date()).toISOString(),
+    headers: options.headers ? { ...options.headers } : {},
+  };
+  if (options.correlationId !== undefined) envelope.correlationId = options.correlationId;
+  if (options.causationId !== undefined) envelope.causationId = options.causationId;
+  return envelope;
+}
+
+/**
+ * Options for a message caused by `parent`: same correlation id (or the parent's id when the
+ * parent starts the flow), causation id = the parent's id.
+ */
+export function causedBy(parent: Pick<Envelope, 'id' | 'correlationId'>): Pick<EnvelopeOptions, 'correlationId' | 'causationId'> {
+  return { correlationId: parent.correlationId ?? parent.id, causationId: parent.id };
+}

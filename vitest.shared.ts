@@ -1,0 +1,20 @@
+import { defineProject, type UserWorkspaceConfig } from 'vitest/config';
+
+// Every package resolves workspace imports to their TypeScript sources (see package.json
+// "exports" -> "@events/source"), so tests never need a build first.
+const conditions = ['@events/source', 'node', 'import', 'default'];
+
+export function project(name: string, overrides: UserWorkspaceConfig['test'] = {}): UserWorkspaceConfig {
+  return defineProject({
+    resolve: { conditions },
+    ssr: { resolve: { conditions, externalConditions: ['@events/source'] } },
+    test: {
+      name,
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      testTimeout: 30_000,
+      hookTimeout: 30_000,
+      typecheck: { enabled: true, include: ['src/**/*.test-d.ts', 'test/**/*.test-d.ts'], tsconfig: '../../tsconfig.json' },
+      ...overrides,
+    },
+  });
+}
