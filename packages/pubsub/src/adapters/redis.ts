@@ -1,0 +1,182 @@
+/**
+ * Redis adapter on ioredis: bytes only, the PubSub layer above does the rest.
+ *
+ * - Two connections per node whatever the number of subscriptions: one publisher, one subscriber.
+ * - Interest-based: the layer above calls `subscribe` only for topics this node has handlers for,
+ *   so Redis never sends a node traffic nobody in it wants. `subscribe` resolves once Redis has
+ *   answered the SUBSCRIBE / PSUBSCRIBE / SSUBSCRIBE.
+ * - After a lost connection the adapter resubscribes everything itself (ioredis' own
+ *   autoResubscribe is off, so we know when it is done) and reports the outage window.
+ *
+ * Not promised: delivery while disconnected. Redis pub/sub keeps nothing; a message published while
+ * this node's subscriber is down is lost for it (the layer above reports a gap). A publish while
+ * the publisher is down fails at once (no offline queue) and is reported, never replayed later.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import { compileChannelPattern, InvalidOptionError, type PubSubAdapter, type PubSubAdapterHandlers, type PubSubTopicKind } from '@events/core';
+
+/** The commands this adapter uses: a `Redis` or a `Cluster` from ioredis fits. */
+export interface RedisPubSubClient {
+  readonly status: string;
+  publish(channel: string, message: Buffer): Promise<number>;
+  spublish(channel: string, message: Buffer): Promise<number>;
+  subscribe(...channels: string[]): Promise<unknown>;
+  psubscribe(...patterns: string[]): Promise<unknown>;
+  ssubscribe(...channels: string[]): Promise<unknown>;
+  unsubscribe(...channels: string[]): Promise<unknown>;
+  punsubscribe(...patterns: string[]): Promise<unknown>;
+  sunsubscribe(...channels: string[]): Promise<unknown>;
+  connect(): Promise<void>;
+  quit(): Promise<unknown>;
+  disconnect(): void;
+  on(event: string, listener: (...args: never[]) => void): unknown;
+}
+
+export interface RedisAdapterOptions {
+  /** Redis URL. Default: `redis://127.0.0.1:6379`. */
+  url?: string;
+  /** Extra ioredis options for both connections (not `lazyConnect`/`autoResubscribe`, which the adapter sets). Default: none. */
+  redisOptions?: RedisOptions;
+  /**
+   * Sharded pub/sub (SPUBLISH / SSUBSCRIBE, Redis 7+): on a Redis Cluster a message then travels
+   * only within its shard. Redis has no sharded pattern subscription, so globs are refused.
+   * Default: false.
+   */
+  sharded?: boolean;
+  /**
+   * Builds a connection yourself, e.g. `new Cluster(nodes, { shardedSubscribers: true, lazyConnect: true })`.
+   * Called once per role; the client must be lazy (not yet connected). Default: `new Redis(url, ...)`.
+   */
+  createClient?: (role: 'publisher' | 'subscriber') => RedisPubSubClient;
+}
+
+export function createRedisAdapter(options: RedisAdapterOptions = {}): PubSubAdapter {
+  const url = options.url ?? 'redis://127.0.0.1:6379';
+  const sharded = options.sharded ?? false;
+  const make =
+    options.createClient ??
+    ((role: 'publisher' | 'subscriber'): RedisPubSubClient =>
+      new Redis(url, {
+        ...options.redisOptions,
+        lazyConnect: true,
+        autoResubscribe: false,
+        connectionName: `events-pubsub-${role}`,
+        // At-most-once: a publish that cannot go now fails now, instead of leaving later.
+        ...(role === 'publisher' ? { enableOfflineQueue: false, maxRetriesPerRequest: 0 } : {}),
+      }) as unknown as RedisPubSubClient);
+
+  const pub = make('publisher');
+  const sub = make('subscriber');
+  const wanted = { channel: new Set<string>(), pattern: new Map<string, (channel: string) => boolean>() };
+  const confirmed = { channel: new Set<string>(), pattern: new Set<string>() };
+  let handlers: PubSubAdapterHandlers | undefined;
+  let closing = false;
+  let downAt: number | undefined;
+  let lastError: Error | undefined;
+  let generation = 0;
+
+  const subscribeCommand = (topics: string[], kind: PubSubTopicKind): Promise<unknown> => {
+    if (kind === 'pattern') return sub.psubscribe(...topics);
+    return sharded ? sub.ssubscribe(...topics) : sub.subscribe(...topics);
+  };
+
+  const onDown = (): void => {
+    confirmed.channel.clear();
+    confirmed.pattern.clear();
+    if (closing || downAt !== undefined) return;
+    downAt = Date.now();
+    handlers?.connection({ type: 'down', at: downAt, ...(lastError ? { error: lastError } : {}) });
+  };
+
+  const onReady = async (): Promise<void> => {
+    if (closing || downAt === undefined) return;
+    const mine = ++generation;
+    const channels = [...wanted.channel];
+    const patterns = [...wanted.pattern.keys()];
+    try {
+      // Sharded subscriptions go one by one: on a cluster each channel may live on another shard.
+      if (sharded) await Promise.all(channels.map((c) => subscribeCommand([c], 'channel')));
+      else if (channels.length > 0) await subscribeCommand(channels, 'channel');
+      if (patterns.length > 0) await subscribeCommand(patterns, 'pattern');
+    } catch {
+      return; // dropped again while resubscribing: the next "ready" retries.
+    }
+    if (mine !== generation || downAt === undefined || closing) return;
+    channels.forEach((c) => wanted.channel.has(c) && confirmed.channel.add(c));
+    patterns.forEach((p) => wanted.pattern.has(p) && confirmed.pattern.add(p));
+    const event = { type: 'resubscribed', downAt, upAt: Date.now() } as const;
+    downAt = undefined;
+    lastError = undefined;
+    handlers?.connection(event);
+  };
+
+  sub.on('messageBuffer', (channel: Buffer, data: Buffer) => handlers?.message({ channel: channel.toString(), data }));
+  sub.on('smessageBuffer', (channel: Buffer, data: Buffer) => handlers?.message({ channel: channel.toString(), data }));
+  sub.on('pmessageBuffer', (pattern: Buffer, channel: Buffer, data: Buffer) =>
+    handlers?.message({ channel: channel.toString(), pattern: pattern.toString(), data }),
+  );
+  sub.on('close', onDown);
+  sub.on('ready', () => void onReady());
+  // ioredis retries on its own; errors are kept for the `down` event instead of flooding the hook.
+  sub.on('error', (err: Error) => (lastError = err));
+  pub.on('error', (err: Error) => (lastError = err));
+
+  const ownDeliveries = (channel: string): number => {
+    let own = confirmed.channel.has(channel) ? 1 : 0;
+    for (const p of confirmed.pattern) if (wanted.pattern.get(p)?.(channel)) own += 1;
+    return own;
+  };
+
+  return {
+    kind: 'redis',
+    async start(h) {
+      handlers = h;
+      try {
+        await Promise.all([pub.connect(), sub.connect()]);
+      } catch (err) {
+        pub.disconnect();
+        sub.disconnect();
+        throw err;
+      }
+    },
+    async publish(channel, data) {
+      const total = sharded ? await pub.spublish(channel, data) : await pub.publish(channel, data);
+      return Math.max(0, total - ownDeliveries(channel));
+    },
+    async subscribe(topic, kind) {
+      if (kind === 'pattern') {
+        if (sharded) throw new InvalidOptionError('sharded', `Redis sharded pub/sub has no pattern subscriptions; cannot subscribe to "${topic}"`);
+        wanted.pattern.set(topic, compileChannelPattern(topic));
+      } else wanted.channel.add(topic);
+      await subscribeCommand([topic], kind);
+      if (kind === 'pattern' ? wanted.pattern.has(topic) : wanted.channel.has(topic)) {
+        (kind === 'pattern' ? confirmed.pattern : confirmed.channel).add(topic);
+      }
+    },
+    async unsubscribe(topic, kind) {
+      if (kind === 'pattern') {
+        wanted.pattern.delete(topic);
+        confirmed.pattern.delete(topic);
+        if (sub.status === 'ready') await sub.punsubscribe(topic);
+      } else {
+        wanted.channel.delete(topic);
+        confirmed.channel.delete(topic);
+        if (sub.status === 'ready') await (sharded ? sub.sunsubscribe(topic) : sub.unsubscribe(topic));
+      }
+    },
+    async close() {
+      closing = true;
+      handlers = undefined;
+      await Promise.all(
+        [pub, sub].map(async (client) => {
+          try {
+            if (client.status === 'ready') await client.quit();
+            else client.disconnect();
+          } catch {
+            client.disconnect();
+          }
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,337 @@
+/**
+ * The PubSub tier above the adapter seam, written once for every adapter.
+ *
+ * Promise: at-most-once, fire-and-forget. `broadcast` hands the message to local handlers at once
+ * and to the transport, and never waits for any handler. Nothing is persisted: a message sent while
+ * a node is disconnected is lost for that node, and it is told so (a `resubscribed` event with the
+ * outage window, and a `gap` event when a publisher's sequence numbers jump).
+ */
+import {
+  ClosedError,
+  type CloseOptions,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  type Envelope,
+  type MessageMap,
+  type NameOf,
+  type PubSubAdapter,
+  type PubSubAdapterMessage,
+  type PubSubConnectionEvent,
+  type SchemaMap,
+  type Serializer,
+  assertSerializable,
+  compileChannelPattern,
+  createEnvelope,
+  createId,
+  drainWithin,
+  InvalidOptionError,
+  isChannelPattern,
+  validateChannelName,
+  validatePayload,
+} from '@events/core';
+import { Interest } from './interest.js';
+import { type AnyHandler, type LocalSubscription, Registry } from './registry.js';
+import { RequestReply } from './request-reply.js';
+import type {
+  BroadcastOptions,
+  ErrorHook,
+  GapEvent,
+  MessageHandler,
+  PubSub,
+  PubSubErrorContext,
+  PubSubEvents,
+  ReplyHandler,
+  RequestOptions,
+  ResubscribedEvent,
+  SubscribeOptions,
+  Subscription,
+  TopicOf,
+  Topics,
+} from './types.js';
+import { GapDetector, NODE_HEADER, SEQ_HEADER, SequenceCounter } from './wire.js';
+
+export interface PubSubCoreOptions<M extends MessageMap> {
+  adapter: PubSubAdapter;
+  /** Receives handler failures, undecodable messages and transport errors. Default: console.error. */
+  onError?: ErrorHook;
+  /** Default: core's jsonSerializer. */
+  serializer: Serializer;
+  /** Standard Schema per channel, checked on broadcast. Default: none. */
+  schemas?: SchemaMap<M>;
+  /** Default: a fresh UUIDv7 per instance. */
+  nodeId?: string;
+}
+
+interface SendOptions extends BroadcastOptions {
+  local: boolean;
+  exclude?: string;
+}
+
+const defaultOnError: ErrorHook = (error, context) => {
+  console.error(`[@events/pubsub] ${context.kind} error${context.channel ? ` on "${context.channel}"` : ''}:`, error);
+};
+
+export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
+  readonly nodeId: string;
+  readonly kind: string;
+  private readonly adapter: PubSubAdapter;
+  private readonly serializer: Serializer;
+  private readonly schemas: SchemaMap<M> | undefined;
+  private readonly onError: ErrorHook;
+  private readonly registry = new Registry();
+  private readonly interest: Interest;
+  private readonly sequence = new SequenceCounter();
+  private readonly gaps = new GapDetector();
+  private readonly listeners = new Map<keyof PubSubEvents, Set<(event: never) => void>>();
+  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly requests = new RequestReply(this);
+  private started: Promise<void> | undefined;
+  private state: 'open' | 'closing' | 'closed' = 'open';
+
+  constructor(options: PubSubCoreOptions<M>) {
+    this.adapter = options.adapter;
+    this.kind = options.adapter.kind;
+    this.serializer = options.serializer;
+    this.schemas = options.schemas;
+    this.onError = options.onError ?? defaultOnError;
+    this.nodeId = options.nodeId ?? createId();
+    this.interest = new Interest(this.adapter);
+  }
+
+  start(): Promise<void> {
+    if (this.state !== 'open') return Promise.reject(new ClosedError('pubsub'));
+    this.started ??= this.adapter
+      .start({
+        message: (m) => this.onRemote(m),
+        connection: (e) => this.onConnection(e),
+        error: (error) => this.report(error, { kind: 'transport' }),
+      })
+      .catch((err: unknown) => {
+        this.started = undefined;
+        throw err;
+      });
+    return this.started;
+  }
+
+  broadcast<K extends NameOf<M>>(channel: K, message: M[K], options: BroadcastOptions = {}): Promise<number> {
+    return this.send(channel, message, { ...options, local: false });
+  }
+
+  broadcastFrom<K extends NameOf<M>>(from: Subscription | string, channel: K, message: M[K]): Promise<number> {
+    return this.send(channel, message, { local: false, exclude: typeof from === 'string' ? from : from.id });
+  }
+
+  localBroadcast<K extends NameOf<M>>(channel: K, message: M[K], options: BroadcastOptions = {}): Promise<number> {
+    return this.send(channel, message, { ...options, local: true });
+  }
+
+  async subscribe<const T extends Topics>(topics: T, handler: MessageHandler<M, TopicOf<T>>, options: SubscribeOptions = {}): Promise<Subscription> {
+    this.assertOpen();
+    const list: readonly string[] = typeof topics === 'string' ? [topics] : (topics as readonly string[]);
+    if (list.length === 0) throw new InvalidOptionError('topics', 'subscribe to at least one channel or pattern');
+    if (typeof handler !== 'function') throw new InvalidOptionError('handler', 'must be a function');
+    const id = createId();
+    const entries = list.map((topic) => {
+      const pattern = typeof topic === 'string' && isChannelPattern(topic);
+      // Both validators throw on a malformed name or glob, before anything is registered.
+      const match = pattern ? compileChannelPattern(topic) : undefined;
+      if (!pattern) validateChannelName(topic);
+      const sub: LocalSubscription = { id, topic, kind: pattern ? 'pattern' : 'channel', handler: handler as AnyHandler, options };
+      return { sub, match };
+    });
+    await this.start();
+    for (const { sub, match } of entries) this.registry.add(sub, match);
+    const results = await Promise.allSettled(entries.map(({ sub }) => this.interest.acquire(sub.topic, sub.kind)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
+      entries.forEach(({ sub }, i) => {
+        this.registry.remove(sub);
+        if (results[i]!.status === 'fulfilled') void this.interest.release(sub.topic, sub.kind).catch(() => undefined);
+      });
+      throw failed.reason;
+    }
+    let done: Promise<void> | undefined;
+    const unsubscribe = (): Promise<void> => (done ??= this.removeAll(entries.map((e) => e.sub)));
+    return Object.assign(unsubscribe, { id, topics: [...list] });
+  }
+
+  async unsubscribe(topic: string, handler?: (...args: never[]) => unknown): Promise<void> {
+    const kind = isChannelPattern(topic) ? 'pattern' : 'channel';
+    const subs = [...(this.registry.forTopic(topic, kind) ?? [])].filter((s) => handler === undefined || s.handler === handler);
+    await this.removeAll(subs);
+  }
+
+  request<K extends NameOf<M>, R = unknown>(channel: K, message: M[K], options: RequestOptions = {}): Promise<R> {
+    return this.requests.request(channel, message, options) as Promise<R>;
+  }
+
+  reply<const T extends Topics>(topics: T, handler: ReplyHandler<M, TopicOf<T>>): Promise<Subscription> {
+    return this.requests.reply(topics, handler as unknown as ReplyHandler<MessageMap, string>);
+  }
+
+  on<E extends keyof PubSubEvents>(event: E, listener: PubSubEvents[E]): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    const fn = listener as (event: never) => void;
+    set.add(fn);
+    return () => void set.delete(fn);
+  }
+
+  subscriptions(): Map<string, number> {
+    return this.registry.counts();
+  }
+
+  async close(options: CloseOptions = {}): Promise<void> {
+    if (this.state !== 'open') return;
+    this.state = 'closing';
+    this.requests.closeAll();
+    if (!options.force) await drainWithin(Promise.all(this.inflight), options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+    for (const sub of this.registry.all()) this.registry.remove(sub);
+    try {
+      if (this.started) await this.started.catch(() => undefined);
+      await this.adapter.close();
+    } finally {
+      this.state = 'closed';
+    }
+  }
+
+  /** @internal used by request/reply */
+  report(error: unknown, context: PubSubErrorContext): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    try {
+      this.onError(err, context);
+    } catch {
+      // An error hook that throws must not take delivery down with it.
+    }
+  }
+
+  private assertOpen(): void {
+    if (this.state !== 'open') throw new ClosedError('pubsub');
+  }
+
+  private async send(channel: string, message: unknown, options: SendOptions): Promise<number> {
+    this.assertOpen();
+    validateChannelName(channel);
+    const payload = await validatePayload(this.schemas, channel as NameOf<M>, message);
+    // Refuse before a sequence number is spent, so a bad payload never shows up as a gap.
+    assertSerializable(payload);
+    await this.start();
+    const headers: Record<string, string> = { ...options.headers, [NODE_HEADER]: this.nodeId };
+    if (!options.local) headers[SEQ_HEADER] = String(this.sequence.next(channel));
+    const envelope = createEnvelope(channel, payload, {
+      headers,
+      ...(options.correlationId !== undefined ? { correlationId: options.correlationId } : {}),
+    });
+    const data = this.serializer.encode(envelope);
+    // Local handlers get the decoded copy, so they see exactly what a remote node would.
+    let received = this.dispatchLocal(channel, this.serializer.decode(data), options.exclude);
+    if (!options.local) {
+      try {
+        received += await this.adapter.publish(channel, data);
+      } catch (err) {
+        // At-most-once: the remote part is lost; the count says who really got it.
+        this.report(err, { kind: 'publish', channel });
+      }
+    }
+    return received;
+  }
+
+  private dispatchLocal(channel: string, envelope: Envelope, exclude?: string): number {
+    let count = 0;
+    for (const [, subs, pattern] of this.registry.matching(channel)) {
+      count += this.deliver(subs, envelope, { pattern, exclude });
+    }
+    return count;
+  }
+
+  private deliver(subs: ReadonlySet<LocalSubscription>, envelope: Envelope, how: { pattern: boolean; exclude?: string | undefined }): number {
+    const { pattern, exclude } = how;
+    let count = 0;
+    for (const sub of [...subs]) {
+      if (sub.id === exclude) continue;
+      count += 1;
+      const meta = pattern ? { channel: envelope.name, pattern: sub.topic, envelope } : { channel: envelope.name, envelope };
+      try {
+        const result = (sub.handler as (m: unknown, meta: unknown) => unknown)(envelope.payload, meta);
+        if (result instanceof Promise) this.track(result, envelope.name, sub.topic);
+      } catch (err) {
+        this.report(err, { kind: 'handler', channel: envelope.name, topic: sub.topic });
+      }
+    }
+    return count;
+  }
+
+  private track(promise: Promise<unknown>, channel: string, topic: string): void {
+    const tracked = promise.then(
+      () => undefined,
+      (err: unknown) => this.report(err, { kind: 'handler', channel, topic }),
+    );
+    this.inflight.add(tracked);
+    void tracked.finally(() => this.inflight.delete(tracked));
+  }
+
+  private onRemote(message: PubSubAdapterMessage): void {
+    if (this.state !== 'open') return;
+    let envelope: Envelope;
+    try {
+      envelope = this.serializer.decode(message.data);
+    } catch (err) {
+      this.report(err, { kind: 'decode', channel: message.channel });
+      return;
+    }
+    const node = envelope.headers[NODE_HEADER];
+    if (node === this.nodeId) return;
+    const topic = message.pattern ?? message.channel;
+    const subs = this.registry.forTopic(topic, message.pattern === undefined ? 'channel' : 'pattern');
+    if (!subs || subs.size === 0) return;
+    // Trust the transport's channel over the envelope's name: that is where it was published.
+    if (envelope.name !== message.channel) envelope = { ...envelope, name: message.channel };
+    const seq = Number(envelope.headers[SEQ_HEADER]);
+    if (node !== undefined && Number.isSafeInteger(seq) && seq > 0) {
+      const gap = this.gaps.check({ topic, node, channel: message.channel }, seq);
+      if (gap) this.emitGap({ ...gap, channel: message.channel, topic, node }, subs);
+    }
+    this.deliver(subs, envelope, { pattern: message.pattern !== undefined });
+  }
+
+  private emitGap(event: GapEvent, subs: ReadonlySet<LocalSubscription>): void {
+    this.emit('gap', event);
+    for (const sub of subs) this.safely(() => sub.options.onGap?.(event));
+  }
+
+  private onConnection(event: PubSubConnectionEvent): void {
+    if (event.type === 'down') {
+      this.emit('down', { at: new Date(event.at), ...(event.error ? { error: event.error } : {}) });
+      return;
+    }
+    const resubscribed: ResubscribedEvent = { downAt: new Date(event.downAt), upAt: new Date(event.upAt), outageMs: event.upAt - event.downAt };
+    this.emit('resubscribed', resubscribed);
+    const seen = new Set<string>();
+    for (const sub of this.registry.all()) {
+      if (seen.has(sub.id)) continue;
+      seen.add(sub.id);
+      this.safely(() => sub.options.onResubscribed?.(resubscribed));
+    }
+  }
+
+  private emit<E extends keyof PubSubEvents>(event: E, payload: Parameters<PubSubEvents[E]>[0]): void {
+    for (const listener of this.listeners.get(event) ?? []) this.safely(() => (listener as (e: typeof payload) => void)(payload));
+  }
+
+  private safely(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.report(err, { kind: 'listener' });
+    }
+  }
+
+  private async removeAll(subs: readonly LocalSubscription[]): Promise<void> {
+    const releases: Promise<void>[] = [];
+    for (const sub of subs) {
+      if (!this.registry.remove(sub)) continue;
+      if (!this.registry.forTopic(sub.topic, sub.kind)) this.gaps.forget(sub.topic);
+      releases.push(this.interest.release(sub.topic, sub.kind));
+    }
+    if (this.state === 'open') await Promise.all(releases);
+  }
+}

@@ -1,0 +1,131 @@
+/**
+ * Public types of the PubSub tier. A channel map (`{ 'user:${string}:notifications': { text: string } }`)
+ * types every call site; without one any channel carries `unknown`.
+ */
+import type { ChannelsMatching, CloseOptions, Envelope, Headers, MessageMap, NameOf } from '@events/core';
+
+/** Channels of M a subscription topic (a channel or a glob) can deliver. */
+export type ChannelOf<M extends MessageMap, T extends string> = string extends NameOf<M>
+  ? string
+  : ChannelsMatching<M, T> & string;
+
+/** The payload type a subscription topic can deliver. */
+export type MessageOf<M extends MessageMap, T extends string> = string extends NameOf<M> ? M[string] : M[ChannelOf<M, T>];
+
+/** A topic or a list of topics; a list types its handler with the union of what each delivers. */
+export type Topics = string | readonly string[];
+export type TopicOf<T extends Topics> = T extends readonly (infer X extends string)[] ? X : T & string;
+
+export interface MessageMeta<C extends string = string> {
+  /** The concrete channel the message was broadcast to. */
+  readonly channel: C;
+  /** The glob this subscription matched through; absent for a plain channel subscription. */
+  readonly pattern?: string;
+  /** The whole envelope as it travelled (headers carry the publishing node and sequence number). */
+  readonly envelope: Envelope;
+}
+
+export type MessageHandler<M extends MessageMap, T extends string> = (
+  message: MessageOf<M, T>,
+  meta: MessageMeta<ChannelOf<M, T>>,
+) => void | Promise<void>;
+
+/** Sequence numbers of one publishing node on one channel jumped: `missing` messages may be lost. */
+export interface GapEvent {
+  readonly channel: string;
+  /** The subscription topic (channel or glob) whose stream had the gap. */
+  readonly topic: string;
+  /** Node id of the publisher. */
+  readonly node: string;
+  readonly expected: number;
+  readonly received: number;
+  /** How many messages may be missing (`received - expected`). */
+  readonly missing: number;
+}
+
+/** The connection to the transport dropped and came back; anything broadcast in between is lost. */
+export interface ResubscribedEvent {
+  readonly downAt: Date;
+  readonly upAt: Date;
+  readonly outageMs: number;
+}
+
+export interface DownEvent {
+  readonly at: Date;
+  readonly error?: Error;
+}
+
+export type PubSubErrorKind = 'handler' | 'decode' | 'publish' | 'reply' | 'transport' | 'listener';
+
+export interface PubSubErrorContext {
+  readonly kind: PubSubErrorKind;
+  readonly channel?: string;
+  readonly topic?: string;
+}
+
+export type ErrorHook = (error: Error, context: PubSubErrorContext) => void;
+
+export interface PubSubEvents {
+  gap: (event: GapEvent) => void;
+  down: (event: DownEvent) => void;
+  resubscribed: (event: ResubscribedEvent) => void;
+}
+
+export interface SubscribeOptions {
+  /** Called when this subscription's stream has a gap. Default: none (the `gap` event still fires). */
+  onGap?: (event: GapEvent) => void;
+  /** Called after the transport reconnected and this subscription is live again. Default: none. */
+  onResubscribed?: (event: ResubscribedEvent) => void;
+}
+
+/** What `subscribe` returns: call it to unsubscribe. `id` names the subscription for `broadcastFrom`. */
+export interface Subscription {
+  (): Promise<void>;
+  readonly id: string;
+  readonly topics: readonly string[];
+}
+
+export interface BroadcastOptions {
+  /** Extra envelope headers (strings). Default: none. */
+  headers?: Headers;
+  /** Correlation id carried by the envelope. Default: none. */
+  correlationId?: string;
+}
+
+export interface RequestOptions {
+  /** How long to wait for the first reply. Default: 5000 ms. */
+  timeoutMs?: number;
+  /** Extra envelope headers. Default: none. */
+  headers?: Headers;
+}
+
+export type ReplyHandler<M extends MessageMap, T extends string> = (
+  message: MessageOf<M, T>,
+  meta: MessageMeta<ChannelOf<M, T>>,
+) => unknown;
+
+export interface PubSub<M extends MessageMap = MessageMap> {
+  /** Id of this node: stamped on every envelope it sends, so it never receives its own message twice. */
+  readonly nodeId: string;
+  /** Adapter kind (`memory`, `redis`). */
+  readonly kind: string;
+  /** Connects the adapter. Optional: every other method starts it on first use. */
+  start(): Promise<void>;
+  /** Sends to every subscriber of every node; resolves to how many received it (local handlers + remote subscriptions). */
+  broadcast<K extends NameOf<M>>(channel: K, message: M[K], options?: BroadcastOptions): Promise<number>;
+  /** Like broadcast, but skips the handlers of subscription `from` in this node (Phoenix `broadcast_from`). */
+  broadcastFrom<K extends NameOf<M>>(from: Subscription | string, channel: K, message: M[K]): Promise<number>;
+  /** Delivers to this node's subscribers only; nothing leaves the process. */
+  localBroadcast<K extends NameOf<M>>(channel: K, message: M[K], options?: BroadcastOptions): Promise<number>;
+  subscribe<const T extends Topics>(topics: T, handler: MessageHandler<M, TopicOf<T>>, options?: SubscribeOptions): Promise<Subscription>;
+  /** Removes `handler` from `topic`, or every handler of `topic` when none is given. */
+  unsubscribe(topic: string, handler?: (...args: never[]) => unknown): Promise<void>;
+  /** Sends `message` and resolves to the first reply; rejects with TimeoutError after `timeoutMs`. */
+  request<K extends NameOf<M>, R = unknown>(channel: K, message: M[K], options?: RequestOptions): Promise<R>;
+  /** Answers requests on `topics`: the handler's (awaited) return value is sent back to the requester. */
+  reply<const T extends Topics>(topics: T, handler: ReplyHandler<M, TopicOf<T>>): Promise<Subscription>;
+  on<E extends keyof PubSubEvents>(event: E, listener: PubSubEvents[E]): () => void;
+  /** Number of local handlers per topic (channel or glob). */
+  subscriptions(): Map<string, number>;
+  close(options?: CloseOptions): Promise<void>;
+}

@@ -1,0 +1,46 @@
+/** Redis nodes for the tests: each node gets its own connections through its own cuttable proxy. */
+import { createPubSub, type ErrorHook, type PubSub } from '../src/index.js';
+import type { ConformanceContext } from './conformance.js';
+import { TcpProxy, waitFor } from './helpers.js';
+
+export interface RedisNodeOptions {
+  onError?: ErrorHook;
+  sharded?: boolean;
+}
+
+export function redisContext(): ConformanceContext & { node(options?: RedisNodeOptions): Promise<PubSub>; proxyOf(node: PubSub): TcpProxy } {
+  const nodes = new Map<PubSub, { proxy: TcpProxy; downs: number }>();
+  return {
+    async node(options: RedisNodeOptions = {}) {
+      const proxy = new TcpProxy();
+      await proxy.listen();
+      const pubsub = createPubSub({
+        adapter: 'redis',
+        // A short fixed retry keeps reconnects quick in tests; the default backs off up to 2 s.
+        redis: { url: proxy.url, sharded: options.sharded ?? false, redisOptions: { retryStrategy: () => 20 } },
+        ...(options.onError ? { onError: options.onError } : {}),
+      });
+      await pubsub.start();
+      const entry = { proxy, downs: 0 };
+      pubsub.on('down', () => void (entry.downs += 1));
+      nodes.set(pubsub, entry);
+      return pubsub;
+    },
+    proxyOf(node) {
+      return nodes.get(node)!.proxy;
+    },
+    async cut(node) {
+      const entry = nodes.get(node)!;
+      const before = entry.downs;
+      entry.proxy.cut();
+      await waitFor(() => entry.downs > before, 10_000, 'the node to notice the cut');
+    },
+    async restore(node) {
+      nodes.get(node)!.proxy.restore();
+    },
+    async cleanup() {
+      await Promise.all([...nodes.keys()].map((n) => n.close({ timeoutMs: 1000 })));
+      await Promise.all([...nodes.values()].map((n) => n.proxy.close()));
+    },
+  };
+}
