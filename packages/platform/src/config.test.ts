@@ -1,0 +1,121 @@
+import { ConfigError } from '@events/core';
+import { describe, expect, it } from 'vitest';
+import { configFromEnv, resolveConfig, redactUrl, type PlatformConfig } from './config.js';
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).code).toBe('CONFIG');
+    return error as ConfigError;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configFromEnv', () => {
+  it('uses memory adapters for every tier when nothing is set', () => {
+    const config = configFromEnv({});
+    expect(config.pubsub).toEqual({ adapter: 'memory' });
+    expect(config.bus).toEqual({ adapter: 'memory' });
+    expect(config.queue).toEqual({ adapter: 'memory' });
+    expect(config.startTimeoutMs).toBe(5000);
+  });
+
+  it('treats empty values as unset', () => {
+    expect(configFromEnv({ EVENTS_PUBSUB: '', EVENTS_BUS: '  ', REDIS_URL: '' }).pubsub).toEqual({ adapter: 'memory' });
+  });
+
+  it('switches all three tiers to the local brokers by adapter names alone', () => {
+    const config = configFromEnv({ EVENTS_PUBSUB: 'redis', EVENTS_BUS: 'RabbitMQ', EVENTS_QUEUE: 'bullmq' });
+    expect(config.pubsub).toEqual({ adapter: 'redis', url: 'redis://127.0.0.1:6379' });
+    expect(config.bus).toEqual({ adapter: 'rabbitmq', url: 'amqp://guest:guest@127.0.0.1:5672' });
+    expect(config.queue).toEqual({ adapter: 'bullmq', url: 'redis://127.0.0.1:6379' });
+  });
+
+  it('reads REDIS_URL, AMQP_URL, the queue prefix and the start timeout', () => {
+    const config = configFromEnv({
+      EVENTS_PUBSUB: 'redis',
+      EVENTS_BUS: 'rabbitmq',
+      EVENTS_QUEUE: 'bullmq',
+      REDIS_URL: 'rediss://user:pw@cache.internal:6380/2',
+      AMQP_URL: 'amqps://app:secret@mq.internal/prod',
+      EVENTS_QUEUE_PREFIX: 'shop',
+      EVENTS_START_TIMEOUT_MS: '1500',
+    });
+    expect(config.pubsub).toEqual({ adapter: 'redis', url: 'rediss://user:pw@cache.internal:6380/2' });
+    expect(config.bus).toEqual({ adapter: 'rabbitmq', url: 'amqps://app:secret@mq.internal/prod' });
+    expect(config.queue).toEqual({ adapter: 'bullmq', url: 'rediss://user:pw@cache.internal:6380/2', prefix: 'shop' });
+    expect(config.startTimeoutMs).toBe(1500);
+  });
+
+  it('ignores a malformed URL of a broker nobody uses', () => {
+    expect(configFromEnv({ REDIS_URL: 'not a url', AMQP_URL: '::' }).queue).toEqual({ adapter: 'memory' });
+  });
+
+  it('names the variable and lists the valid values for an unknown adapter', () => {
+    expect(configError(() => configFromEnv({ EVENTS_PUBSUB: 'kafka' })).message).toBe(
+      'EVENTS_PUBSUB="kafka" is not a known adapter; valid values: memory, redis (unset means memory)',
+    );
+    expect(configError(() => configFromEnv({ EVENTS_BUS: 'redis' })).message).toContain('EVENTS_BUS="redis" is not a known adapter; valid values: memory, rabbitmq');
+    expect(configError(() => configFromEnv({ EVENTS_QUEUE: 'sqs' })).message).toContain('EVENTS_QUEUE="sqs" is not a known adapter; valid values: memory, bullmq');
+  });
+
+  it('names the variable and the expected form for a malformed REDIS_URL', () => {
+    const error = configError(() => configFromEnv({ EVENTS_QUEUE: 'bullmq', REDIS_URL: 'localhost:6379' }));
+    expect(error.message).toMatch(/^REDIS_URL is malformed \(scheme "localhost" in "localhost:6379" is not redis or rediss\); expected redis:\/\/\[user:password@\]host\[:port\]/);
+    expect(configError(() => configFromEnv({ EVENTS_PUBSUB: 'redis', REDIS_URL: 'redis://:6379' })).message).toMatch(
+      /^REDIS_URL is malformed \("redis:\/\/:6379" is not a URL\); expected redis:\/\//,
+    );
+    expect(configError(() => configFromEnv({ EVENTS_PUBSUB: 'redis', REDIS_URL: 'redis://' })).message).toMatch(/^REDIS_URL is malformed \(no host in "redis:\/\/"\)/);
+  });
+
+  it('names AMQP_URL and the amqp form for a malformed RabbitMQ URL, without printing the password', () => {
+    const error = configError(() => configFromEnv({ EVENTS_BUS: 'rabbitmq', AMQP_URL: 'http://guest:hunter2@127.0.0.1:5672' }));
+    expect(error.message).toContain('AMQP_URL is malformed (scheme "http"');
+    expect(error.message).toContain('expected amqp://[user:password@]host[:port][/vhost]');
+    expect(error.message).not.toContain('hunter2');
+  });
+
+  it('rejects a start timeout that is not a positive whole number', () => {
+    for (const value of ['0', '-5', 'soon', '1.5']) {
+      expect(configError(() => configFromEnv({ EVENTS_START_TIMEOUT_MS: value })).message).toContain(
+        `EVENTS_START_TIMEOUT_MS must be a positive whole number of milliseconds (got "${value}")`,
+      );
+    }
+  });
+});
+
+describe('resolveConfig (config object)', () => {
+  it('fills memory defaults', () => {
+    expect(resolveConfig({})).toMatchObject({ pubsub: { adapter: 'memory' }, bus: { adapter: 'memory' }, queue: { adapter: 'memory' } });
+  });
+
+  it('names the config path for an unknown adapter', () => {
+    const bad = { bus: { adapter: 'kafka' } } as unknown as PlatformConfig;
+    expect(configError(() => resolveConfig(bad)).message).toBe('config.bus.adapter: "kafka" is not a known bus adapter; valid values: memory, rabbitmq');
+  });
+
+  it('names the config path for a malformed URL', () => {
+    expect(configError(() => resolveConfig({ queue: { adapter: 'bullmq', url: 'amqp://127.0.0.1' } })).message).toMatch(
+      /^config\.queue\.url is malformed \(scheme "amqp" .* is not redis or rediss\); expected redis:\/\//,
+    );
+    const missing = { pubsub: { adapter: 'redis' } } as unknown as PlatformConfig;
+    expect(configError(() => resolveConfig(missing)).message).toMatch(/^config\.pubsub\.url is malformed \(got undefined undefined\)/);
+  });
+
+  it('rejects a tier that is not an object, a bad prefix and a bad timeout', () => {
+    expect(configError(() => resolveConfig({ pubsub: 'redis' } as unknown as PlatformConfig)).message).toContain(
+      "config.pubsub must be an object like { adapter: 'memory' | 'redis' }",
+    );
+    expect(configError(() => resolveConfig({ queue: { adapter: 'bullmq', url: 'redis://h', prefix: 'a b' } })).message).toContain('config.queue.prefix');
+    expect(configError(() => resolveConfig({ startTimeoutMs: -1 })).message).toContain('config.startTimeoutMs must be a positive number');
+  });
+});
+
+describe('redactUrl', () => {
+  it('hides the password only', () => {
+    expect(redactUrl('amqp://guest:guest@127.0.0.1:5672')).toBe('amqp://guest:***@127.0.0.1:5672');
+    expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
+  });
+});
