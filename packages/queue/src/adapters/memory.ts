@@ -1,0 +1,301 @@
+/**
+ * The memory adapter: the BullMQ adapter's semantics (attempts, backoff, delay, priority, job id
+ * idempotency, retention, schedules, dead letters, concurrency, rate limits) in one process, for
+ * development and tests. Nothing survives the process: it is not durable.
+ */
+import {
+  backoffDelay,
+  drainWithin,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  type CloseOptions,
+  type DeadLetterRecord,
+  type DeadLetterStore,
+  type JobCounts,
+  type JobProgress,
+  type JobRetention,
+  type QueueAdapter,
+  type QueueAdapterActiveJob,
+  type QueueAdapterConsumeOptions,
+  type QueueAdapterConsumer,
+  type QueueAdapterJob,
+  type ResolvedJobOptions,
+  type ScheduleSpec,
+  type StoredJobInfo,
+} from '@events/core';
+import { compileCron } from '../cron.js';
+import { parseStored } from '../job-format.js';
+
+interface MemoryJob {
+  id: string;
+  name: string;
+  /** Stored as text, like Redis does, so a payload is a snapshot and bad data can be injected in tests. */
+  raw: string;
+  options: ResolvedJobOptions;
+  state: StoredJobInfo['state'];
+  attemptsMade: number;
+  progress: JobProgress;
+  result?: unknown;
+  failedReason?: string;
+  enqueuedAt: number;
+  finishedAt?: number;
+  seq: number;
+  timer?: NodeJS.Timeout;
+}
+
+type Handler = (job: QueueAdapterActiveJob) => Promise<unknown>;
+
+interface Consumer {
+  handler: Handler;
+  options: QueueAdapterConsumeOptions;
+  active: Set<Promise<void>>;
+  starts: number[];
+  closed: boolean;
+  wake?: NodeJS.Timeout;
+}
+
+interface Lane {
+  jobs: Map<string, MemoryJob>;
+  waiting: MemoryJob[];
+  finished: { completed: string[]; failed: string[] };
+  consumers: Consumer[];
+}
+
+export function createMemoryDeadLetterStore(): DeadLetterStore {
+  const records = new Map<string, DeadLetterRecord>();
+  const inRange = (r: DeadLetterRecord, q: { name?: string; from?: number; to?: number }): boolean =>
+    (q.name === undefined || r.name === q.name) && (q.from === undefined || r.failedAt >= q.from) && (q.to === undefined || r.failedAt <= q.to);
+  return {
+    async put(record) {
+      records.set(record.id, record);
+    },
+    async query(range) {
+      return [...records.values()].filter((r) => inRange(r, range)).sort((a, b) => a.failedAt - b.failedAt);
+    },
+    async count(range) {
+      return [...records.values()].filter((r) => inRange(r, range)).length;
+    },
+    async remove(ids) {
+      let n = 0;
+      for (const id of ids) if (records.delete(id)) n += 1;
+      return n;
+    },
+  };
+}
+
+export class MemoryQueueAdapter implements QueueAdapter {
+  readonly kind = 'memory';
+  readonly deadLetters = createMemoryDeadLetterStore();
+  private readonly lanes = new Map<string, Lane>();
+  private readonly schedules = new Map<string, { timer: NodeJS.Timeout; name: string }>();
+  private seq = 0;
+
+  async start(): Promise<void> {}
+
+  private lane(name: string): Lane {
+    let lane = this.lanes.get(name);
+    if (!lane) this.lanes.set(name, (lane = { jobs: new Map(), waiting: [], finished: { completed: [], failed: [] }, consumers: [] }));
+    return lane;
+  }
+
+  /** Stores `raw` verbatim as a job's data in the lane `queue` (test hook for foreign or undecodable jobs). */
+  injectRaw(job: { queue?: string; name: string; id: string; raw: string; options: ResolvedJobOptions }): void {
+    this.store({ id: job.id, name: job.name, data: undefined, options: job.options }, job.raw, job.queue);
+  }
+
+  async add(jobs: readonly QueueAdapterJob[]): Promise<string[]> {
+    return jobs.map((job) => this.store(job, JSON.stringify(job.data)));
+  }
+
+  private store(job: QueueAdapterJob, raw: string, laneName = job.name): string {
+    const lane = this.lane(laneName);
+    if (lane.jobs.has(job.id)) return job.id;
+    const stored: MemoryJob = { id: job.id, name: job.name, raw, options: job.options, state: 'waiting', attemptsMade: 0, progress: 0, enqueuedAt: Date.now(), seq: (this.seq += 1) };
+    lane.jobs.set(job.id, stored);
+    if (job.options.delayMs > 0) this.delay(lane, stored, job.options.delayMs);
+    else this.makeWaiting(lane, stored);
+    return job.id;
+  }
+
+  private delay(lane: Lane, job: MemoryJob, ms: number): void {
+    job.state = 'delayed';
+    job.timer = setTimeout(() => {
+      job.timer = undefined;
+      if (lane.jobs.get(job.id) === job) this.makeWaiting(lane, job);
+    }, ms);
+  }
+
+  private makeWaiting(lane: Lane, job: MemoryJob): void {
+    job.state = job.options.priority > 0 ? 'prioritized' : 'waiting';
+    lane.waiting.push(job);
+    // Unprioritized jobs first in FIFO order, then by priority (1 = most urgent), as BullMQ does.
+    lane.waiting.sort((a, b) => a.options.priority - b.options.priority || a.seq - b.seq);
+    this.pump(lane);
+  }
+
+  private pump(lane: Lane): void {
+    for (const consumer of lane.consumers) {
+      while (!consumer.closed && lane.waiting.length > 0 && consumer.active.size < consumer.options.concurrency) {
+        const limiter = consumer.options.limiter;
+        if (limiter) {
+          const now = Date.now();
+          consumer.starts = consumer.starts.filter((t) => t > now - limiter.durationMs);
+          if (consumer.starts.length >= limiter.max) {
+            if (!consumer.wake) {
+              consumer.wake = setTimeout(() => {
+                consumer.wake = undefined;
+                this.pump(lane);
+              }, consumer.starts[0]! + limiter.durationMs - now);
+            }
+            break;
+          }
+          consumer.starts.push(now);
+        }
+        const job = lane.waiting.shift()!;
+        const run = this.run(lane, consumer, job).finally(() => {
+          consumer.active.delete(run);
+          this.pump(lane);
+        });
+        consumer.active.add(run);
+      }
+    }
+  }
+
+  private async run(lane: Lane, consumer: Consumer, job: MemoryJob): Promise<void> {
+    job.state = 'active';
+    const attempt = job.attemptsMade + 1;
+    const onEvent = consumer.options.onEvent;
+    try {
+      const result = await consumer.handler({
+        id: job.id,
+        name: job.name,
+        data: parseStored(job.raw),
+        attempt,
+        maxAttempts: job.options.attempts,
+        enqueuedAt: job.enqueuedAt,
+        updateProgress: async (progress) => {
+          job.progress = progress;
+          onEvent({ type: 'progress', id: job.id, name: job.name, progress });
+        },
+      });
+      job.attemptsMade = attempt;
+      job.result = result;
+      this.finish(lane, job, 'completed');
+      onEvent({ type: 'completed', id: job.id, name: job.name, attempt, result });
+    } catch (caught) {
+      const error = caught instanceof Error ? caught : new Error(String(caught));
+      job.attemptsMade = attempt;
+      job.failedReason = error.message;
+      const final = consumer.options.isFinal(error) || attempt >= job.options.attempts;
+      if (final) {
+        await this.deadLetters.put({
+          id: job.id,
+          name: job.name,
+          data: parseStored(job.raw),
+          error: { name: error.name, message: error.message, stack: error.stack },
+          attemptsMade: attempt,
+          enqueuedAt: job.enqueuedAt,
+          failedAt: Date.now(),
+        });
+        this.finish(lane, job, 'failed');
+      } else {
+        this.delay(lane, job, backoffDelay(job.options.backoff, attempt));
+      }
+      onEvent({ type: 'failed', id: job.id, name: job.name, attempt, error, final });
+    }
+  }
+
+  private finish(lane: Lane, job: MemoryJob, state: 'completed' | 'failed'): void {
+    job.state = state;
+    job.finishedAt = Date.now();
+    const list = lane.finished[state];
+    list.push(job.id);
+    const retention: JobRetention = state === 'completed' ? job.options.removeOnComplete : job.options.removeOnFail;
+    if (retention === false) return;
+    const keepCount = retention === true ? 0 : (retention.count ?? Infinity);
+    const minFinished = retention === true || retention.ageMs === undefined ? -Infinity : Date.now() - retention.ageMs;
+    while (list.length > keepCount) lane.jobs.delete(list.shift()!);
+    while (list.length > 0 && (lane.jobs.get(list[0]!)?.finishedAt ?? 0) < minFinished) lane.jobs.delete(list.shift()!);
+  }
+
+  async consume(name: string, handler: Handler, options: QueueAdapterConsumeOptions): Promise<QueueAdapterConsumer> {
+    const lane = this.lane(name);
+    const consumer: Consumer = { handler, options, active: new Set(), starts: [], closed: false };
+    lane.consumers.push(consumer);
+    this.pump(lane);
+    return {
+      close: async (closeOptions: CloseOptions = {}) => {
+        consumer.closed = true;
+        clearTimeout(consumer.wake);
+        lane.consumers.splice(lane.consumers.indexOf(consumer), 1);
+        if (!closeOptions.force) await drainWithin(Promise.all(consumer.active), closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+      },
+    };
+  }
+
+  async schedule(id: string, spec: ScheduleSpec, template: Omit<QueueAdapterJob, 'id'>): Promise<void> {
+    await this.unschedule(template.name, id);
+    const fire = (now: number): void => {
+      this.store({ ...template, id: `repeat-${id}-${now}` }, JSON.stringify(template.data));
+    };
+    let timer: NodeJS.Timeout;
+    if (spec.every !== undefined) {
+      fire(Date.now());
+      timer = setInterval(() => fire(Date.now()), spec.every);
+    } else {
+      const matches = compileCron(spec.cron ?? '');
+      let last = Math.floor(Date.now() / 1000);
+      timer = setInterval(() => {
+        const now = Math.floor(Date.now() / 1000);
+        for (let s = last + 1; s <= now; s += 1) if (matches(new Date(s * 1000))) fire(s * 1000);
+        last = now;
+      }, 250);
+    }
+    timer.unref();
+    this.schedules.set(`${template.name}\0${id}`, { timer, name: template.name });
+  }
+
+  async unschedule(name: string, id: string): Promise<boolean> {
+    const key = `${name}\0${id}`;
+    const entry = this.schedules.get(key);
+    if (!entry) return false;
+    clearInterval(entry.timer);
+    this.schedules.delete(key);
+    return true;
+  }
+
+  async getJob(name: string, id: string): Promise<StoredJobInfo | undefined> {
+    const job = this.lanes.get(name)?.jobs.get(id);
+    if (!job) return undefined;
+    return {
+      id: job.id,
+      name: job.name,
+      state: job.state,
+      data: parseStored(job.raw),
+      attemptsMade: job.attemptsMade,
+      progress: job.progress,
+      ...(job.state === 'completed' ? { result: job.result } : {}),
+      ...(job.failedReason !== undefined ? { failedReason: job.failedReason } : {}),
+    };
+  }
+
+  async counts(name: string): Promise<JobCounts> {
+    const counts = { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0 };
+    for (const job of this.lanes.get(name)?.jobs.values() ?? []) {
+      counts[job.state === 'prioritized' ? 'waiting' : job.state] += 1;
+    }
+    return counts;
+  }
+
+  async close(options: CloseOptions = {}): Promise<void> {
+    for (const key of [...this.schedules.keys()]) clearInterval(this.schedules.get(key)!.timer);
+    this.schedules.clear();
+    const closing = [...this.lanes.values()].flatMap((lane) => lane.consumers.map((c) => Promise.all(c.active)));
+    if (!options.force) await drainWithin(Promise.all(closing), options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+    for (const lane of this.lanes.values()) for (const job of lane.jobs.values()) clearTimeout(job.timer);
+  }
+}
+
+/** Builds a memory adapter (for `createQueue({ adapter: createMemoryAdapter() })` and tests). */
+export function createMemoryAdapter(): MemoryQueueAdapter {
+  return new MemoryQueueAdapter();
+}

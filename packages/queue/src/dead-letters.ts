@@ -1,0 +1,152 @@
+/**
+ * The dead-letter view: every job that failed for good (attempts used up, a DoNotRetryError, a
+ * timeout on the last attempt, data that cannot be decoded) with its payload, error, attempts and
+ * timestamps. Queries, replay and discard are written here once over the adapter's store.
+ */
+import { InvalidOptionError, sleep, type DeadLetterRecord, type DeadLetterStore, type Envelope } from '@events/core';
+import { decodeJobData } from './job-format.js';
+
+export interface DeadLetterQuery {
+  /** Only this job name. Default: all names. */
+  name?: string;
+  /** Error class name (`TypeError`, `DecodeError`) or a substring of the message. Default: any. */
+  error?: string;
+  /** Failed at or after. Default: no lower bound. */
+  from?: Date | number;
+  /** Failed at or before. Default: no upper bound. */
+  to?: Date | number;
+  /** Only these failed job ids. Default: any. */
+  ids?: readonly string[];
+  /** At most this many, oldest failure first. Default: no limit. */
+  limit?: number;
+}
+
+export interface DeadLetter {
+  /** The failed job's id. */
+  readonly id: string;
+  readonly name: string;
+  /** The decoded envelope, or undefined when the stored data could not be decoded (see `raw`). */
+  readonly envelope?: Envelope;
+  readonly payload: unknown;
+  /** The stored text when it is not a decodable job. */
+  readonly raw?: string;
+  readonly error: { readonly name: string; readonly message: string; readonly stack?: string };
+  readonly attemptsMade: number;
+  readonly enqueuedAt: Date;
+  readonly failedAt: Date;
+  /** Id of the job this one was a replay of. */
+  readonly replayOf?: string;
+}
+
+export interface ReplayOptions extends DeadLetterQuery {
+  /** Report what would be replayed; change nothing. Default: false. */
+  dryRun?: boolean;
+  /** Enqueue at most this many replays per second. Default: no limit. */
+  ratePerSecond?: number;
+  /** Keep the dead letters after replaying them. Default: false (a replayed letter is removed). */
+  keep?: boolean;
+}
+
+export interface ReplayResult {
+  readonly dryRun: boolean;
+  /** Original id -> id of the new job (`undefined` new id on a dry run). */
+  readonly replayed: ReadonlyArray<{ readonly from: string; readonly id?: string; readonly name: string }>;
+  /** Letters that cannot be replayed: their data is not decodable. */
+  readonly skipped: ReadonlyArray<{ readonly id: string; readonly reason: string }>;
+}
+
+export interface DeadLetters {
+  list(query?: DeadLetterQuery): Promise<DeadLetter[]>;
+  count(query?: DeadLetterQuery): Promise<number>;
+  /** Enqueues a copy of each matching letter as a new job with a new id and `headers.replayOf`. */
+  replay(options?: ReplayOptions): Promise<ReplayResult>;
+  /** Removes the matching letters for good; resolves to how many. */
+  discard(query?: DeadLetterQuery): Promise<number>;
+}
+
+function toMs(value: Date | number | undefined, option: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = value instanceof Date ? value.getTime() : value;
+  if (!Number.isFinite(ms)) throw new InvalidOptionError(option, 'must be a Date or epoch milliseconds');
+  return ms;
+}
+
+export function toDeadLetter(record: DeadLetterRecord): DeadLetter {
+  let envelope: Envelope | undefined;
+  try {
+    envelope = { ...decodeJobData(record.data, record), id: record.id };
+  } catch {
+    envelope = undefined;
+  }
+  return {
+    id: record.id,
+    name: record.name,
+    payload: envelope?.payload,
+    ...(envelope ? { envelope } : { raw: record.data.ok ? JSON.stringify(record.data.value) : record.data.raw }),
+    error: record.error,
+    attemptsMade: record.attemptsMade,
+    enqueuedAt: new Date(record.enqueuedAt),
+    failedAt: new Date(record.failedAt),
+    ...(envelope?.headers.replayOf ? { replayOf: envelope.headers.replayOf } : {}),
+  };
+}
+
+type Enqueue = (letter: DeadLetter & { envelope: Envelope }) => Promise<string>;
+
+export function createDeadLetters(getStore: () => Promise<DeadLetterStore>, enqueue: Enqueue): DeadLetters {
+  async function find(query: DeadLetterQuery = {}): Promise<DeadLetter[]> {
+    if (query.limit !== undefined && !(Number.isInteger(query.limit) && query.limit >= 0)) {
+      throw new InvalidOptionError('limit', `must be an integer >= 0, got ${query.limit}`);
+    }
+    const store = await getStore();
+    const records = await store.query({ name: query.name, from: toMs(query.from, 'from'), to: toMs(query.to, 'to') });
+    const ids = query.ids ? new Set(query.ids) : undefined;
+    const error = query.error;
+    const matched = records
+      .filter((r) => !ids || ids.has(r.id))
+      .filter((r) => error === undefined || r.error.name === error || r.error.message.includes(error))
+      .map(toDeadLetter);
+    return query.limit === undefined ? matched : matched.slice(0, query.limit);
+  }
+
+  return {
+    list: find,
+    async count(query = {}) {
+      if (query.error === undefined && query.ids === undefined && query.limit === undefined) {
+        const store = await getStore();
+        return store.count({ name: query.name, from: toMs(query.from, 'from'), to: toMs(query.to, 'to') });
+      }
+      return (await find(query)).length;
+    },
+    async replay(options = {}) {
+      if (options.ratePerSecond !== undefined && !(options.ratePerSecond > 0)) {
+        throw new InvalidOptionError('ratePerSecond', `must be > 0, got ${options.ratePerSecond}`);
+      }
+      const letters = await find(options);
+      const replayed: Array<{ from: string; id?: string; name: string }> = [];
+      const skipped: Array<{ id: string; reason: string }> = [];
+      const store = await getStore();
+      const gapMs = options.ratePerSecond ? 1000 / options.ratePerSecond : 0;
+      for (const letter of letters) {
+        if (!letter.envelope) {
+          skipped.push({ id: letter.id, reason: `undecodable data (${letter.error.message})` });
+          continue;
+        }
+        if (options.dryRun) {
+          replayed.push({ from: letter.id, name: letter.name });
+          continue;
+        }
+        if (gapMs > 0 && replayed.length > 0) await sleep(gapMs);
+        const id = await enqueue(letter as DeadLetter & { envelope: Envelope });
+        if (!options.keep) await store.remove([letter.id]);
+        replayed.push({ from: letter.id, id, name: letter.name });
+      }
+      return { dryRun: options.dryRun === true, replayed, skipped };
+    },
+    async discard(query = {}) {
+      const letters = await find(query);
+      const store = await getStore();
+      return store.remove(letters.map((l) => l.id));
+    },
+  };
+}

@@ -1,0 +1,23 @@
+import { Queue as BullQueue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { createQueue } from '../src/index.js';
+import { bullmqQueueName } from '../src/adapters/bullmq.js';
+import { queueConformance } from './conformance.js';
+import { REDIS_URL, deletePrefix, randomPrefix } from './helpers.js';
+
+queueConformance('bullmq', async () => {
+  const prefix = randomPrefix();
+  return {
+    make: (options) => createQueue({ ...options, adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix } }),
+    injectRaw: async (job) => {
+      // A plain BullMQ producer adds the job; then its stored data is overwritten verbatim.
+      const connection = new Redis(REDIS_URL);
+      const plain = new BullQueue(bullmqQueueName(job.queue), { connection, prefix });
+      await plain.add(job.name, null, { jobId: job.id, attempts: 3 });
+      await connection.hset(`${prefix}:${bullmqQueueName(job.queue)}:${job.id}`, 'data', job.raw);
+      await plain.close();
+      connection.disconnect();
+    },
+    cleanup: () => deletePrefix(prefix),
+  };
+});
