@@ -1,0 +1,250 @@
+/**
+ * The in-memory bus adapter: a staged pipeline in the spirit of GenStage.
+ *
+ *   producer (publish) -> one bounded buffer per (group, pattern) -> consumer stages pulling by demand
+ *
+ * A consumer stage asks for work only while it has free slots (its p-queue runs at most
+ * `concurrency` handlers), so nothing is pushed at a busy handler. When a buffer is full, publish
+ * waits for room (or throws BackpressureError): memory stays bounded whatever the producer does.
+ *
+ * Best effort: events live only in this process. Nothing survives a crash, there are no
+ * redeliveries, and an event no subscription matches is dropped. Dead letters are kept in a
+ * bounded in-memory list (`deadLetters()`).
+ */
+import PQueue from 'p-queue';
+import { BackpressureError, ClosedError, compileEventPattern, type BusAdapter, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions } from '@events/core';
+
+export interface MemoryBusOptions {
+  /** Share one broker between several buses of this process (replicas in tests). Default: a broker of its own. */
+  broker?: MemoryBroker;
+  /** Events buffered per (group, pattern) before publish pushes back. Default: 1000. */
+  bufferSize?: number;
+  /** Dead letters kept (oldest dropped first). Default: 1000. */
+  maxDeadLetters?: number;
+}
+
+export interface MemoryDeadLetter {
+  readonly group: string;
+  readonly pattern: string;
+  readonly name: string;
+  readonly data: Buffer;
+  readonly reason: string;
+  readonly at: string;
+}
+
+function queueKey(group: string, pattern: string): string {
+  return `${group}\u0000${pattern}`;
+}
+
+interface Stage {
+  readonly handler: (delivery: BusDelivery) => Promise<void>;
+  readonly queue: PQueue;
+  readonly concurrency: number;
+  active: boolean;
+}
+
+/** One (group, pattern) buffer with the consumer stages that pull from it. */
+class GroupQueue {
+  readonly buffer: BusMessage[] = [];
+  readonly stages: Stage[] = [];
+  private next = 0;
+  private spaceWaiters: Array<() => void> = [];
+  private emptyWaiters: Array<() => void> = [];
+  readonly matches: (name: string) => boolean;
+
+  constructor(
+    readonly spec: { key: string; group: string; pattern: string; capacity: number },
+    private readonly broker: MemoryBroker,
+  ) {
+    this.matches = compileEventPattern(spec.pattern);
+  }
+
+  get key(): string {
+    return this.spec.key;
+  }
+
+  get full(): boolean {
+    return this.buffer.length >= this.spec.capacity;
+  }
+
+  push(message: BusMessage): void {
+    this.buffer.push(message);
+    this.pump();
+  }
+
+  /** Resolves when one slot may have freed (callers re-check). */
+  space(): Promise<void> {
+    return new Promise((resolve) => this.spaceWaiters.push(resolve));
+  }
+
+  empty(): Promise<void> {
+    if (this.buffer.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.emptyWaiters.push(resolve));
+  }
+
+  /** Demand-driven dispatch: hand events only to stages with a free slot, round robin. */
+  pump(): void {
+    while (this.buffer.length > 0) {
+      const stage = this.pickStage();
+      if (!stage) break;
+      const message = this.buffer.shift()!;
+      void stage.queue.add(() => this.deliver(stage, message)).finally(() => this.pump());
+    }
+    if (this.buffer.length < this.spec.capacity) this.wake(this.spaceWaiters.splice(0));
+    if (this.buffer.length === 0) this.wake(this.emptyWaiters.splice(0));
+  }
+
+  release(): void {
+    // Emits waiting on a buffer nobody reads any more re-check and find the queue gone.
+    this.wake(this.spaceWaiters.splice(0));
+    this.wake(this.emptyWaiters.splice(0));
+  }
+
+  private wake(waiters: Array<() => void>): void {
+    for (const w of waiters) w();
+  }
+
+  private pickStage(): Stage | undefined {
+    for (let i = 0; i < this.stages.length; i += 1) {
+      const stage = this.stages[(this.next + i) % this.stages.length]!;
+      if (stage.active && stage.queue.pending + stage.queue.size < stage.concurrency) {
+        this.next = (this.next + i + 1) % this.stages.length;
+        return stage;
+      }
+    }
+    return undefined;
+  }
+
+  private async deliver(stage: Stage, message: BusMessage): Promise<void> {
+    const delivery: BusDelivery = {
+      name: message.name,
+      data: message.data,
+      redeliveries: 0,
+      ack: async () => undefined,
+      deadLetter: async (reason) => this.broker.addDeadLetter({ group: this.spec.group, pattern: this.spec.pattern, name: message.name, data: message.data, reason, at: new Date().toISOString() }),
+    };
+    try {
+      await stage.handler(delivery);
+    } catch {
+      // The bus never rejects here; a custom handler that does must not stop the stage.
+    }
+  }
+}
+
+/** The in-process "broker": the routing table of (group, pattern) buffers and the dead letters. */
+export class MemoryBroker {
+  readonly queues = new Map<string, GroupQueue>();
+  readonly deadLetterList: MemoryDeadLetter[] = [];
+
+  constructor(readonly maxDeadLetters = 1000) {}
+
+  addDeadLetter(entry: MemoryDeadLetter): void {
+    this.deadLetterList.push(entry);
+    if (this.deadLetterList.length > this.maxDeadLetters) this.deadLetterList.shift();
+  }
+
+  /** Dead letters, optionally of one group. */
+  deadLetters(group?: string): MemoryDeadLetter[] {
+    return this.deadLetterList.filter((d) => group === undefined || d.group === group);
+  }
+
+  route(name: string): GroupQueue[] {
+    return [...this.queues.values()].filter((q) => q.matches(name));
+  }
+}
+
+export function createMemoryBroker(options: { maxDeadLetters?: number } = {}): MemoryBroker {
+  return new MemoryBroker(options.maxDeadLetters);
+}
+
+export interface MemoryBusAdapter extends BusAdapter {
+  readonly broker: MemoryBroker;
+}
+
+export function createMemoryBusAdapter(options: MemoryBusOptions = {}): MemoryBusAdapter {
+  const broker = options.broker ?? createMemoryBroker(options.maxDeadLetters === undefined ? {} : { maxDeadLetters: options.maxDeadLetters });
+  const bufferSize = options.bufferSize ?? 1000;
+  const mine = new Set<{ q: GroupQueue; stage: Stage }>();
+  let closed = false;
+  let pending = 0;
+
+  async function publish(message: BusMessage, opts: BusPublishOptions): Promise<void> {
+    pending += 1;
+    try {
+      for (;;) {
+        if (closed) throw new ClosedError('memory bus adapter');
+        const targets = broker.route(message.name);
+        const full = targets.find((q) => q.full);
+        if (!full) {
+          // Every target has room in this same tick: push to all, so an event is never half delivered.
+          for (const q of targets) q.push(message);
+          return;
+        }
+        if (opts.whenFull === 'throw') throw new BackpressureError(`bus subscription ${full.spec.group}/${full.spec.pattern}`);
+        await full.space();
+      }
+    } finally {
+      pending -= 1;
+    }
+  }
+
+  function detach(q: GroupQueue, stage: Stage): void {
+    if (!stage.active) return;
+    stage.active = false;
+    q.stages.splice(q.stages.indexOf(stage), 1);
+    if (q.stages.length === 0) {
+      broker.queues.delete(q.key);
+      q.buffer.length = 0;
+      q.release();
+    } else q.pump();
+  }
+
+  async function consume(spec: BusConsumerSpec, handler: (delivery: BusDelivery) => Promise<void>): Promise<BusConsumer> {
+    if (closed) throw new ClosedError('memory bus adapter');
+    const key = queueKey(spec.group, spec.pattern);
+    let q = broker.queues.get(key);
+    if (!q) {
+      q = new GroupQueue({ key, group: spec.group, pattern: spec.pattern, capacity: spec.buffer ?? bufferSize }, broker);
+      broker.queues.set(key, q);
+    }
+    const stage: Stage = { handler, queue: new PQueue({ concurrency: spec.concurrency }), concurrency: spec.concurrency, active: true };
+    q.stages.push(stage);
+    const entry = { q, stage };
+    mine.add(entry);
+    const queue = q;
+    return {
+      async cancel(cancelOptions = {}) {
+        if (!stage.active) return;
+        const last = queue.stages.filter((s) => s.active).length === 1;
+        // The last reader of a buffer finishes it (the events were accepted); otherwise others take it.
+        if (last && cancelOptions.drain !== false) await queue.empty();
+        mine.delete(entry);
+        detach(queue, stage);
+      },
+    };
+  }
+
+  return {
+    kind: 'memory',
+    broker,
+    publish,
+    consume,
+    stats() {
+      return {
+        connected: !closed,
+        pendingPublishes: pending,
+        consumers: [...mine].map(({ q, stage }) => ({
+          pattern: q.spec.pattern,
+          group: q.spec.group,
+          buffered: q.buffer.length,
+          inFlight: stage.queue.pending + stage.queue.size,
+        })),
+      };
+    },
+    async close() {
+      closed = true;
+      for (const { q, stage } of mine) detach(q, stage);
+      mine.clear();
+    },
+  };
+}

@@ -1,0 +1,222 @@
+/**
+ * createBus: the one bus API over every adapter. Names, patterns, schemas, serialization, the
+ * cycle guard and backpressure are checked here before an adapter sees anything, so a refused
+ * event is never half sent.
+ */
+import {
+  ClosedError,
+  createEnvelope,
+  CycleError,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  drainWithin,
+  InvalidOptionError,
+  jsonSerializer,
+  TimeoutError,
+  validateBackoff,
+  validateEventName,
+  validateEventPattern,
+  validatePayload,
+  type AnyMessageMap,
+  type BusAdapter,
+  type BusConsumer,
+  type CloseOptions,
+  type Envelope,
+  type LifecycleState,
+  type MessageMap,
+} from '@events/core';
+import { createDeliveryHandler } from './subscription.js';
+import type { Bus, BusErrorEvent, BusOptions, BusStats, EmitOptions, HandlerContext, OnOptions, RetryOptions, Subscription } from './types.js';
+import { createMemoryBusAdapter } from './adapters/memory.js';
+
+/** Envelope header carrying how many events caused this one (0 = emitted from outside a handler). */
+export const CAUSATION_DEPTH_HEADER = 'x-causation-depth';
+
+const GROUP = /^[A-Za-z0-9_-]{1,100}$/;
+const DEFAULT_RETRY: Required<RetryOptions> = { attempts: 3, backoff: { type: 'exponential', delayMs: 100, maxDelayMs: 5000, jitter: 0.2 } };
+
+function defaultOnError(event: BusErrorEvent): void {
+  console.error(`[@events/bus] ${event.stage}`, event.subscription ?? '', event.envelope?.id ?? '', event.error);
+}
+
+function resolveRetry(retry: RetryOptions | false | undefined, fallback: Required<RetryOptions>): Required<RetryOptions> {
+  if (retry === false) return { attempts: 1, backoff: fallback.backoff };
+  const attempts = retry?.attempts ?? fallback.attempts;
+  if (!Number.isInteger(attempts) || attempts < 1) throw new InvalidOptionError('retry.attempts', `must be an integer >= 1, got ${attempts}`);
+  const backoff = { ...fallback.backoff, ...retry?.backoff };
+  validateBackoff(backoff);
+  return { attempts, backoff };
+}
+
+async function loadAdapter<E extends MessageMap>(options: BusOptions<E>, report: (event: BusErrorEvent) => void): Promise<BusAdapter> {
+  const adapter = options.adapter ?? 'memory';
+  if (typeof adapter === 'object') return adapter;
+  if (adapter === 'memory') return createMemoryBusAdapter(options.memory);
+  if (adapter === 'rabbitmq') {
+    // Loaded on demand: amqplib is only imported by applications that use RabbitMQ.
+    const { createRabbitMqBusAdapter } = await import('./adapters/rabbitmq.js');
+    const rabbitmq = options.rabbitmq ?? {};
+    return createRabbitMqBusAdapter({
+      ...rabbitmq,
+      onError: (error) => {
+        rabbitmq.onError?.(error);
+        report({ stage: 'transport', error });
+      },
+    });
+  }
+  throw new InvalidOptionError('adapter', `must be "memory", "rabbitmq" or an adapter object, got ${JSON.stringify(adapter)}`);
+}
+
+export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOptions<E> = {}): Bus<E> {
+  const serializer = options.serializer ?? jsonSerializer;
+  const report = options.onError ?? defaultOnError;
+  const defaultGroup = options.group ?? 'default';
+  const maxDepth = options.maxCausationDepth ?? 16;
+  const whenFull = options.whenFull ?? 'wait';
+  const busRetry = resolveRetry(options.retry, DEFAULT_RETRY);
+  if (!GROUP.test(defaultGroup)) throw new InvalidOptionError('group', `must match ${GROUP}, got ${JSON.stringify(defaultGroup)}`);
+  if (!Number.isInteger(maxDepth) || maxDepth < 0) throw new InvalidOptionError('maxCausationDepth', `must be an integer >= 0, got ${maxDepth}`);
+
+  let state: LifecycleState = 'open';
+  let closing: Promise<void> | undefined;
+  let waitingEmits = 0;
+  const abort = new AbortController();
+  const consumers = new Set<BusConsumer>();
+  const inFlight = new Set<Promise<void>>();
+  const adapterPromise = loadAdapter(options, report);
+  // Surface a failed connection through ready()/emit/on, never as an unhandled rejection.
+  adapterPromise.catch(() => undefined);
+  let adapter: BusAdapter | undefined;
+  void adapterPromise.then((a) => (adapter = a), () => undefined);
+
+  async function publish(name: string, payload: unknown, opts: EmitOptions & { depth: number }): Promise<Envelope> {
+    const { depth } = opts;
+    validateEventName(name);
+    if (depth > maxDepth) throw new CycleError(name, depth, maxDepth);
+    const checked = await validatePayload(options.schemas, name, payload);
+    const envelope = createEnvelope(name, checked, {
+      headers: { ...opts.headers, [CAUSATION_DEPTH_HEADER]: String(depth) },
+      ...(opts.correlationId !== undefined ? { correlationId: opts.correlationId } : {}),
+      ...(opts.causationId !== undefined ? { causationId: opts.causationId } : {}),
+    });
+    const data = serializer.encode(envelope); // throws SerializationError: nothing is sent
+    const a = await adapterPromise;
+    waitingEmits += 1;
+    try {
+      await a.publish(
+        { id: envelope.id, name, data, contentType: serializer.contentType, headers: envelope.headers, ...(envelope.correlationId !== undefined ? { correlationId: envelope.correlationId } : {}) },
+        { whenFull: opts.whenFull ?? whenFull },
+      );
+    } finally {
+      waitingEmits -= 1;
+    }
+    return envelope;
+  }
+
+  function depthOf(opts: EmitOptions | undefined): number {
+    const raw = Number(opts?.headers?.[CAUSATION_DEPTH_HEADER] ?? 0);
+    return Number.isInteger(raw) && raw >= 0 ? raw : 0;
+  }
+
+  function makeContext(parent: Envelope, base: Omit<HandlerContext<E>, 'emit'>): HandlerContext<E> {
+    const parentDepth = depthOf({ headers: parent.headers });
+    return {
+      ...base,
+      emit: async (name, payload, opts = {}) => {
+        // Handlers may still emit while the bus drains; only a closed bus refuses them.
+        if (state === 'closed') throw new ClosedError('bus');
+        const envelope = await publish(
+          name,
+          payload,
+          { ...opts, correlationId: opts.correlationId ?? parent.correlationId ?? parent.id, causationId: parent.id, depth: parentDepth + 1 },
+        );
+        return envelope as never;
+      },
+    };
+  }
+
+  const bus: Bus<E> = {
+    async emit(name, payload, opts = {}) {
+      if (state !== 'open') throw new ClosedError('bus');
+      return (await publish(name, payload, { ...opts, depth: depthOf(opts) })) as never;
+    },
+
+    async on(pattern, handler, opts: OnOptions<E, typeof pattern> = {}) {
+      if (state !== 'open') throw new ClosedError('bus');
+      validateEventPattern(pattern);
+      const group = opts.group ?? defaultGroup;
+      if (!GROUP.test(group)) throw new InvalidOptionError('group', `must match ${GROUP}, got ${JSON.stringify(group)}`);
+      const concurrency = opts.concurrency ?? 1;
+      if (!Number.isInteger(concurrency) || concurrency < 1) throw new InvalidOptionError('concurrency', `must be an integer >= 1, got ${concurrency}`);
+      if (opts.buffer !== undefined && (!Number.isInteger(opts.buffer) || opts.buffer < 1)) throw new InvalidOptionError('buffer', `must be an integer >= 1, got ${opts.buffer}`);
+      const retry = resolveRetry(opts.retry, busRetry);
+      const deliver = createDeliveryHandler<E>({
+        pattern,
+        group,
+        handler: handler as never,
+        ...(opts.partitionBy ? { partitionBy: opts.partitionBy as (e: Envelope) => string | number } : {}),
+        retry,
+        serializer,
+        ...(options.schemas ? { schemas: options.schemas } : {}),
+        signal: abort.signal,
+        report,
+        makeContext,
+      });
+      const subInFlight = new Set<Promise<void>>();
+      const track = (delivery: Parameters<typeof deliver>[0]): Promise<void> => {
+        const p = deliver(delivery);
+        inFlight.add(p);
+        subInFlight.add(p);
+        void p.finally(() => {
+          inFlight.delete(p);
+          subInFlight.delete(p);
+        });
+        return p;
+      };
+      const a = await adapterPromise;
+      const consumer = await a.consume({ pattern, group, concurrency, ...(opts.buffer !== undefined ? { buffer: opts.buffer } : {}) }, track);
+      consumers.add(consumer);
+      const subscription: Subscription = {
+        pattern,
+        group,
+        async cancel() {
+          if (!consumers.delete(consumer)) return;
+          await consumer.cancel({ drain: true });
+          await Promise.all(subInFlight);
+        },
+      };
+      return subscription;
+    },
+
+    async ready() {
+      await adapterPromise;
+    },
+
+    stats(): BusStats {
+      const s = adapter?.stats() ?? { connected: false, pendingPublishes: 0, consumers: [] };
+      return { ...s, waitingEmits };
+    },
+
+    close(closeOptions: CloseOptions = {}) {
+      closing ??= (async () => {
+        state = 'closing';
+        const timeoutMs = closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+        const drain = !closeOptions.force;
+        const cancels = [...consumers].map((c) => c.cancel({ drain }).catch((error: unknown) => report({ stage: 'close', error })));
+        consumers.clear();
+        if (drain) {
+          const drained = await drainWithin(Promise.all(cancels).then(async () => {
+            // Handlers may be chained behind others (partitions): wait until the set stays empty.
+            while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+          }), timeoutMs);
+          if (!drained) report({ stage: 'close', error: new TimeoutError('bus drain', timeoutMs) });
+        }
+        abort.abort();
+        state = 'closed';
+        const a = await adapterPromise.catch(() => undefined);
+        await a?.close();
+      })();
+      return closing;
+    },
+  };
+  return bus;
+}

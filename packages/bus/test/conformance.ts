@@ -1,0 +1,290 @@
+/**
+ * The bus conformance suite: behaviour every adapter must show through the public API. Run it
+ * with a factory that makes adapters sharing one transport (one memory broker, one exchange).
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BackpressureError, ClosedError, CycleError, InvalidNameError, InvalidPatternError, SerializationError, type BusAdapter, type Envelope } from '@events/core';
+import { createBus, type Bus, type BusErrorEvent, type BusOptions } from '../src/index.js';
+import { deferred, delay, waitFor } from './helpers.js';
+
+export interface ConformanceTarget {
+  /** A fresh adapter on this test's transport (adapters of one target see each other's events). */
+  makeAdapter(): Promise<BusAdapter>;
+  /** Deletes what the target created (queues, exchanges). Called after every bus is closed. */
+  cleanup(): Promise<void>;
+}
+
+export type Events = {
+  'users.SignedUp': { userId: string };
+  'users.Deleted': { userId: string };
+  'users.profile.Updated': { userId: string };
+  'orders.Placed': { orderId: string; userId: string; seq: number };
+  'loop.Ping': { n: number };
+  'loop.Pong': { n: number };
+  Weird: { value: unknown };
+};
+
+export function busConformance(name: string, factory: () => Promise<ConformanceTarget>): void {
+  describe(`bus conformance: ${name}`, () => {
+    let target: ConformanceTarget;
+    let buses: Bus<Events>[] = [];
+    let errors: BusErrorEvent[] = [];
+
+    async function makeBus(options: Partial<BusOptions<Events>> = {}): Promise<Bus<Events>> {
+      const bus = createBus<Events>({
+        adapter: await target.makeAdapter(),
+        onError: (e) => errors.push(e),
+        retry: { attempts: 3, backoff: { type: 'fixed', delayMs: 5 } },
+        ...options,
+      });
+      buses.push(bus);
+      return bus;
+    }
+
+    beforeEach(async () => {
+      target = await factory();
+      buses = [];
+      errors = [];
+    });
+
+    afterEach(async () => {
+      await Promise.all(buses.map((b) => b.close({ timeoutMs: 3000 })));
+      await target.cleanup();
+    });
+
+    it('delivers the envelope: id, name, payload, headers, correlation', async () => {
+      const bus = await makeBus();
+      const got: Envelope[] = [];
+      await bus.on('users.SignedUp', (e) => void got.push(e), { group: 'audit' });
+      const sent = await bus.emit('users.SignedUp', { userId: 'u1' }, { correlationId: 'c-1', headers: { tenant: 'acme' } });
+      await waitFor(() => got.length === 1, 'one delivery');
+      expect(got[0]).toEqual(sent);
+      expect(got[0]!.headers).toMatchObject({ tenant: 'acme', 'x-causation-depth': '0' });
+      expect(got[0]!.correlationId).toBe('c-1');
+    });
+
+    it('fans out across groups: every group gets every event once', async () => {
+      const bus = await makeBus();
+      const seen: Record<string, string[]> = { audit: [], search: [], mail: [] };
+      for (const group of Object.keys(seen)) await bus.on('users.SignedUp', (e) => void seen[group]!.push(e.id), { group });
+      const ids: string[] = [];
+      for (let i = 0; i < 20; i += 1) ids.push((await bus.emit('users.SignedUp', { userId: `u${i}` })).id);
+      await waitFor(() => Object.values(seen).every((s) => s.length >= 20), 'all groups');
+      await delay(50);
+      for (const s of Object.values(seen)) expect([...s].sort()).toEqual([...ids].sort());
+    });
+
+    it('shares inside a group: replicas split the events, each event handled once', async () => {
+      const [a, b, producer] = [await makeBus(), await makeBus(), await makeBus()];
+      const byA: string[] = [];
+      const byB: string[] = [];
+      const slow = async (): Promise<void> => delay(3);
+      await a.on('users.SignedUp', async (e) => { byA.push(e.id); await slow(); }, { group: 'workers' });
+      await b.on('users.SignedUp', async (e) => { byB.push(e.id); await slow(); }, { group: 'workers' });
+      const ids: string[] = [];
+      for (let i = 0; i < 30; i += 1) ids.push((await producer.emit('users.SignedUp', { userId: `u${i}` })).id);
+      await waitFor(() => byA.length + byB.length >= 30, 'all handled');
+      await delay(50);
+      expect([...byA, ...byB].sort()).toEqual([...ids].sort());
+      expect(byA.length).toBeGreaterThan(0);
+      expect(byB.length).toBeGreaterThan(0);
+    });
+
+    it('routes by pattern: * is one segment, # is zero or more', async () => {
+      const bus = await makeBus();
+      const got: Record<string, string[]> = { star: [], hash: [], tail: [], exact: [] };
+      await bus.on('users.*', (e) => void got.star!.push(e.name), { group: 'star' });
+      await bus.on('#', (e) => void got.hash!.push(e.name), { group: 'hash' });
+      await bus.on('#.Updated', (e) => void got.tail!.push(e.name), { group: 'tail' });
+      await bus.on('orders.Placed', (e) => void got.exact!.push(e.name), { group: 'exact' });
+      await bus.emit('users.SignedUp', { userId: '1' });
+      await bus.emit('users.profile.Updated', { userId: '1' });
+      await bus.emit('orders.Placed', { orderId: 'o', userId: '1', seq: 0 });
+      await bus.emit('users.Deleted', { userId: '1' });
+      await waitFor(() => got.hash!.length === 4, 'catch-all');
+      await delay(50);
+      expect(got.star!.sort()).toEqual(['users.Deleted', 'users.SignedUp']);
+      expect(got.tail).toEqual(['users.profile.Updated']);
+      expect(got.exact).toEqual(['orders.Placed']);
+    });
+
+    it('keeps order per partition key while other keys run in parallel', async () => {
+      const bus = await makeBus();
+      const byUser = new Map<string, number[]>();
+      let running = 0;
+      let maxRunning = 0;
+      await bus.on(
+        'orders.Placed',
+        async (e) => {
+          running += 1;
+          maxRunning = Math.max(maxRunning, running);
+          await delay(1 + (e.payload.seq % 3));
+          byUser.set(e.payload.userId, [...(byUser.get(e.payload.userId) ?? []), e.payload.seq]);
+          running -= 1;
+        },
+        { group: 'billing', concurrency: 4, partitionBy: (e) => e.payload.userId },
+      );
+      const emits: Promise<unknown>[] = [];
+      for (let seq = 0; seq < 10; seq += 1) {
+        for (const userId of ['a', 'b', 'c', 'd']) emits.push(bus.emit('orders.Placed', { orderId: `${userId}${seq}`, userId, seq }));
+      }
+      await Promise.all(emits);
+      await waitFor(() => [...byUser.values()].reduce((n, l) => n + l.length, 0) === 40, 'all orders');
+      for (const userId of ['a', 'b', 'c', 'd']) expect(byUser.get(userId)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      expect(maxRunning).toBeGreaterThan(1);
+      expect(maxRunning).toBeLessThanOrEqual(4);
+    });
+
+    it('retries a failing handler with backoff, then succeeds', async () => {
+      const bus = await makeBus();
+      const attempts: number[] = [];
+      await bus.on('users.SignedUp', (_e, ctx) => {
+        attempts.push(ctx.attempt);
+        if (ctx.attempt < 3) throw new Error(`flaky ${ctx.attempt}`);
+      }, { group: 'flaky' });
+      await bus.emit('users.SignedUp', { userId: '1' });
+      await waitFor(() => attempts.length === 3, 'three attempts');
+      await delay(50);
+      expect(attempts).toEqual([1, 2, 3]);
+      expect(errors.map((e) => e.stage)).toEqual(['retry', 'retry']);
+    });
+
+    it('dead-letters after the last attempt, reports it, and keeps consuming', async () => {
+      const bus = await makeBus();
+      const seen: string[] = [];
+      await bus.on('users.*', (e) => {
+        seen.push(e.name);
+        if (e.name === 'users.Deleted') throw new Error('always fails');
+      }, { group: 'strict', retry: { attempts: 2, backoff: { delayMs: 1 } } });
+      const bad = await bus.emit('users.Deleted', { userId: '1' });
+      await bus.emit('users.SignedUp', { userId: '2' });
+      await waitFor(() => seen.includes('users.SignedUp') && errors.some((e) => e.stage === 'dead-letter'), 'dead letter and next event');
+      expect(seen.filter((n) => n === 'users.Deleted')).toHaveLength(2);
+      const dead = errors.find((e) => e.stage === 'dead-letter')!;
+      expect(dead.envelope?.id).toBe(bad.id);
+      expect(dead.attempt).toBe(2);
+      expect(dead.subscription).toEqual({ pattern: 'users.*', group: 'strict' });
+    });
+
+    it('isolates subscriptions: a stuck or failing one neither blocks nor re-runs another', async () => {
+      const bus = await makeBus();
+      const release = deferred();
+      const healthy = new Map<string, number>();
+      let stuckStarted = 0;
+      await bus.on('users.SignedUp', async () => { stuckStarted += 1; await release.promise; }, { group: 'stuck' });
+      await bus.on('users.SignedUp', () => { throw new Error('broken'); }, { group: 'broken', retry: { attempts: 3, backoff: { delayMs: 2 } } });
+      await bus.on('users.SignedUp', (e) => void healthy.set(e.id, (healthy.get(e.id) ?? 0) + 1), { group: 'healthy' });
+      for (let i = 0; i < 10; i += 1) await bus.emit('users.SignedUp', { userId: `${i}` });
+      await waitFor(() => healthy.size === 10, 'healthy group got everything');
+      await waitFor(() => errors.filter((e) => e.stage === 'dead-letter').length === 10, 'broken group dead-lettered everything');
+      expect([...healthy.values()].every((n) => n === 1)).toBe(true);
+      expect(stuckStarted).toBe(1);
+      release.resolve();
+    });
+
+    it('carries causation and correlation through ctx.emit', async () => {
+      const bus = await makeBus();
+      const pongs: Envelope[] = [];
+      await bus.on('loop.Ping', async (e, ctx) => void (await ctx.emit('loop.Pong', { n: e.payload.n })), { group: 'ponger' });
+      await bus.on('loop.Pong', (e) => void pongs.push(e), { group: 'watcher' });
+      const ping = await bus.emit('loop.Ping', { n: 1 });
+      await waitFor(() => pongs.length === 1, 'pong');
+      expect(pongs[0]!.causationId).toBe(ping.id);
+      expect(pongs[0]!.correlationId).toBe(ping.id);
+      expect(pongs[0]!.headers['x-causation-depth']).toBe('1');
+    });
+
+    it('refuses a cycle of events beyond maxCausationDepth with CycleError', async () => {
+      const bus = await makeBus({ maxCausationDepth: 5 });
+      const handled: number[] = [];
+      await bus.on('loop.Ping', async (e, ctx) => { handled.push(e.payload.n); await ctx.emit('loop.Pong', { n: e.payload.n + 1 }); }, { group: 'ping' });
+      await bus.on('loop.Pong', async (e, ctx) => { handled.push(e.payload.n); await ctx.emit('loop.Ping', { n: e.payload.n + 1 }); }, { group: 'pong' });
+      await bus.emit('loop.Ping', { n: 0 });
+      await waitFor(() => errors.some((e) => e.stage === 'dead-letter'), 'the cycle is refused');
+      await delay(50);
+      expect(handled).toEqual([0, 1, 2, 3, 4, 5]);
+      const refusal = errors.find((e) => e.stage === 'dead-letter')!;
+      expect(refusal.error).toBeInstanceOf(CycleError);
+      expect(refusal.attempt).toBe(1); // permanent: never retried
+      expect(errors.filter((e) => e.stage === 'retry')).toHaveLength(0);
+    });
+
+    it('refuses bad input at the call site, sending nothing', async () => {
+      const bus = await makeBus();
+      const got: string[] = [];
+      await bus.on('#', (e) => void got.push(e.name), { group: 'all' });
+      await expect(bus.emit('Weird', { value: 10n })).rejects.toBeInstanceOf(SerializationError);
+      const cyclic: Record<string, unknown> = {};
+      cyclic.self = cyclic;
+      await expect(bus.emit('Weird', { value: cyclic })).rejects.toThrow(/payload\.value\.self: circular reference/);
+      await expect(bus.emit('users..SignedUp' as 'Weird', { value: 1 })).rejects.toBeInstanceOf(InvalidNameError);
+      await expect(bus.emit('users.*' as 'Weird', { value: 1 })).rejects.toBeInstanceOf(InvalidNameError);
+      await expect(bus.on('users.Sign*', () => undefined)).rejects.toBeInstanceOf(InvalidPatternError);
+      await expect(bus.on('users..x', () => undefined)).rejects.toBeInstanceOf(InvalidPatternError);
+      await bus.emit('users.SignedUp', { userId: 'ok' });
+      await waitFor(() => got.length === 1, 'the valid event');
+      await delay(50);
+      expect(got).toEqual(['users.SignedUp']);
+    });
+
+    it('keeps handler-side memory bounded when the producer is faster', async () => {
+      const bus = await makeBus();
+      let maxInFlight = 0;
+      let maxBuffered = 0;
+      let handled = 0;
+      await bus.on('users.SignedUp', async () => {
+        const s = bus.stats().consumers[0]!;
+        maxInFlight = Math.max(maxInFlight, s.inFlight);
+        maxBuffered = Math.max(maxBuffered, s.buffered);
+        await delay(1);
+        handled += 1;
+      }, { group: 'slow', concurrency: 2, buffer: 8 });
+      const emits: Promise<unknown>[] = [];
+      for (let i = 0; i < 100; i += 1) emits.push(bus.emit('users.SignedUp', { userId: `${i}` }));
+      await Promise.all(emits);
+      await waitFor(() => handled === 100, 'all handled');
+      expect(maxInFlight).toBeLessThanOrEqual(2);
+      expect(maxBuffered).toBeLessThanOrEqual(8);
+    });
+
+    it('close() stops intake and drains in-flight handlers; nothing accepted is lost', async () => {
+      const producer = await makeBus();
+      const consumer = await makeBus();
+      let started = 0;
+      let finished = 0;
+      const handled: string[] = [];
+      await consumer.on('users.SignedUp', async (e) => {
+        started += 1;
+        await delay(20);
+        handled.push(e.id);
+        finished += 1;
+      }, { group: 'drain', concurrency: 2 });
+      const ids: string[] = [];
+      for (let i = 0; i < 6; i += 1) ids.push((await producer.emit('users.SignedUp', { userId: `${i}` })).id);
+      await waitFor(() => started >= 1, 'a handler started');
+      await consumer.close({ timeoutMs: 5000 });
+      expect(finished).toBe(started);
+      const startedAtClose = started;
+      await expect(consumer.emit('users.SignedUp', { userId: 'late' })).rejects.toBeInstanceOf(ClosedError);
+      await expect(consumer.on('users.SignedUp', () => undefined)).rejects.toBeInstanceOf(ClosedError);
+      // Whatever the closed consumer did not take is still there for the next one of its group.
+      const next = await makeBus();
+      await next.on('users.SignedUp', (e) => void handled.push(e.id), { group: 'drain' });
+      await waitFor(() => handled.length >= 6, 'every accepted event handled');
+      expect(started).toBe(startedAtClose);
+      expect(new Set(handled)).toEqual(new Set(ids));
+    });
+
+    it('emit with whenFull "throw" sheds load instead of waiting', async () => {
+      const bus = await makeBus({ whenFull: 'throw' });
+      const release = deferred();
+      await bus.on('users.SignedUp', async () => release.promise, { group: 'tiny', buffer: 2 });
+      const outcomes = await Promise.allSettled(Array.from({ length: 2000 }, (_, i) => bus.emit('users.SignedUp', { userId: `${i}` })));
+      release.resolve();
+      const refused = outcomes.filter((o) => o.status === 'rejected');
+      // The memory buffer holds 2 (+1 in flight); RabbitMQ holds maxPendingPublishes unconfirmed.
+      expect(refused.length).toBeGreaterThan(0);
+      for (const r of refused) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(BackpressureError);
+    });
+  });
+}

@@ -1,0 +1,47 @@
+/** RabbitMQ test targets: a fresh exchange per test, every queue it made deleted afterwards. */
+import amqp from 'amqplib';
+import { createRabbitMqBusAdapter, type RabbitMqBusAdapter, type RabbitMqBusOptions } from '../src/adapters/rabbitmq.js';
+import type { ConformanceTarget } from './conformance.js';
+import { randomId } from './helpers.js';
+
+export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+export interface RabbitTarget extends ConformanceTarget {
+  readonly exchange: string;
+  readonly adapters: RabbitMqBusAdapter[];
+  readonly options: RabbitMqBusOptions;
+}
+
+export async function rabbitTarget(overrides: RabbitMqBusOptions = {}): Promise<RabbitTarget> {
+  const exchange = randomId('bus-test');
+  const adapters: RabbitMqBusAdapter[] = [];
+  const extraQueues = new Set<string>();
+  const options: RabbitMqBusOptions = { url: RABBITMQ_URL, exchange, maxPendingPublishes: 50, reconnect: { delayMs: 20, maxDelayMs: 200 }, ...overrides };
+  return {
+    exchange,
+    adapters,
+    options,
+    makeAdapter: async () => {
+      const adapter = await createRabbitMqBusAdapter(options);
+      adapters.push(adapter);
+      return adapter;
+    },
+    cleanup: async () => {
+      for (const a of adapters) for (const q of a.declaredQueues()) extraQueues.add(q);
+      await deleteTopology(exchange, [...extraQueues]);
+    },
+  };
+}
+
+export async function deleteTopology(exchange: string, queues: readonly string[]): Promise<void> {
+  const conn = await amqp.connect(RABBITMQ_URL);
+  try {
+    const ch = await conn.createChannel();
+    for (const q of new Set(queues)) await ch.deleteQueue(q);
+    await ch.deleteExchange(exchange);
+    await ch.deleteExchange(`${exchange}.dlx`);
+    await ch.close();
+  } finally {
+    await conn.close();
+  }
+}
