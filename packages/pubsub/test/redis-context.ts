@@ -1,4 +1,5 @@
 /** Redis nodes for the tests: each node gets its own connections through its own cuttable proxy. */
+import type { Redis } from 'ioredis';
 import { createPubSub, type ErrorHook, type PubSub } from '../src/index.js';
 import type { ConformanceContext } from './conformance.js';
 import { TcpProxy, waitFor } from './helpers.js';
@@ -6,6 +7,20 @@ import { TcpProxy, waitFor } from './helpers.js';
 export interface RedisNodeOptions {
   onError?: ErrorHook;
   sharded?: boolean;
+  /** ioredis connection name prefix, to find this node's connections in CLIENT LIST. */
+  name?: string;
+}
+
+/** `sub=` and `psub=` of every connection named `<name>-subscriber`, from CLIENT LIST. */
+export async function subscriberConnections(admin: Redis, name: string): Promise<Array<{ sub: number; psub: number; ssub: number }>> {
+  const list = (await admin.client('LIST')) as string;
+  return list
+    .split('\n')
+    .filter((line) => line.includes(` name=${name}-subscriber `))
+    .map((line) => {
+      const field = (key: string): number => Number(new RegExp(`(?:^| )${key}=(\\d+)`).exec(line)?.[1] ?? NaN);
+      return { sub: field('sub'), psub: field('psub'), ssub: field('ssub') };
+    });
 }
 
 export function redisContext(): ConformanceContext & { node(options?: RedisNodeOptions): Promise<PubSub>; proxyOf(node: PubSub): TcpProxy } {
@@ -17,7 +32,11 @@ export function redisContext(): ConformanceContext & { node(options?: RedisNodeO
       const pubsub = createPubSub({
         adapter: 'redis',
         // A short fixed retry keeps reconnects quick in tests; the default backs off up to 2 s.
-        redis: { url: proxy.url, sharded: options.sharded ?? false, redisOptions: { retryStrategy: () => 20 } },
+        redis: {
+          url: proxy.url,
+          sharded: options.sharded ?? false,
+          redisOptions: { retryStrategy: () => 20, ...(options.name ? { connectionName: options.name } : {}) },
+        },
         ...(options.onError ? { onError: options.onError } : {}),
       });
       await pubsub.start();

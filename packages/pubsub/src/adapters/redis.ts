@@ -35,7 +35,10 @@ export interface RedisPubSubClient {
 export interface RedisAdapterOptions {
   /** Redis URL. Default: `redis://127.0.0.1:6379`. */
   url?: string;
-  /** Extra ioredis options for both connections (not `lazyConnect`/`autoResubscribe`, which the adapter sets). Default: none. */
+  /**
+   * Extra ioredis options for both connections (`lazyConnect` and `autoResubscribe` are the adapter's).
+   * `connectionName` gets `-publisher` / `-subscriber` appended. Default: none (names `events-pubsub-*`).
+   */
   redisOptions?: RedisOptions;
   /**
    * Sharded pub/sub (SPUBLISH / SSUBSCRIBE, Redis 7+): on a Redis Cluster a message then travels
@@ -60,7 +63,7 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): PubSubAda
         ...options.redisOptions,
         lazyConnect: true,
         autoResubscribe: false,
-        connectionName: `events-pubsub-${role}`,
+        connectionName: `${options.redisOptions?.connectionName ?? 'events-pubsub'}-${role}`,
         // At-most-once: a publish that cannot go now fails now, instead of leaving later.
         ...(role === 'publisher' ? { enableOfflineQueue: false, maxRetriesPerRequest: 0 } : {}),
       }) as unknown as RedisPubSubClient);

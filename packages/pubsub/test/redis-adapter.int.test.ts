@@ -1,0 +1,145 @@
+/** Redis-specific behaviour (beyond the shared conformance suite): interest routing, wire format, bad bytes, sharding. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { DecodeError, InvalidOptionError, TimeoutError, createEnvelope } from '@events/core';
+import { NODE_HEADER, SEQ_HEADER, type PubSub, type PubSubErrorContext } from '../src/index.js';
+import { redisContext, subscriberConnections } from './redis-context.js';
+import { REDIS_URL, deferred, freshId, waitFor } from './helpers.js';
+
+describe('redis adapter', () => {
+  let ctx: ReturnType<typeof redisContext>;
+  let admin: Redis;
+  let ns: string;
+  beforeEach(() => {
+    ctx = redisContext();
+    admin = new Redis(REDIS_URL);
+    ns = freshId('redis');
+  });
+  afterEach(async () => {
+    await ctx.cleanup();
+    admin.disconnect();
+  });
+
+  async function numsub(channel: string): Promise<number> {
+    const reply = (await admin.call('PUBSUB', 'NUMSUB', channel)) as [string, number];
+    return Number(reply[1]);
+  }
+
+  it('uses one subscriber connection and SUBSCRIBEs once per topic, reference-counted', async () => {
+    const node = await ctx.node({ name: ns });
+    const handlers = [() => undefined, () => undefined];
+    const channels = Array.from({ length: 20 }, (_, i) => `${ns}:ch${i}`);
+    const subs = [];
+    for (const h of handlers) {
+      subs.push(await node.subscribe(channels, h));
+      subs.push(await node.subscribe([`${ns}:p1:*`, `${ns}:p2:*`, `${ns}:p3:?`], h));
+    }
+    expect(await subscriberConnections(admin, ns)).toEqual([expect.objectContaining({ sub: 20, psub: 3 })]);
+    expect(await numsub(`${ns}:ch7`)).toBe(1);
+    await subs[0]!();
+    await subs[1]!();
+    // Still one handler per topic left: nothing unsubscribed on Redis yet.
+    expect(await subscriberConnections(admin, ns)).toEqual([expect.objectContaining({ sub: 20, psub: 3 })]);
+    await subs[2]!();
+    await subs[3]!();
+    expect(await subscriberConnections(admin, ns)).toEqual([expect.objectContaining({ sub: 0, psub: 0 })]);
+    expect(await numsub(`${ns}:ch7`)).toBe(0);
+  });
+
+  it('resolves subscribe only once Redis confirmed it', async () => {
+    const node = await ctx.node();
+    const got = deferred();
+    await node.subscribe(`${ns}:confirmed`, (m) => got.resolve(m));
+    // A raw client publishing right after sees the subscription already.
+    const raw = createEnvelope(`${ns}:confirmed`, { from: 'raw' });
+    expect(await admin.publish(`${ns}:confirmed`, JSON.stringify(raw))).toBe(1);
+    expect(await got.promise).toEqual({ from: 'raw' });
+  });
+
+  it('publishes the documented wire format: a JSON envelope on the channel of the same name', async () => {
+    const node = await ctx.node();
+    const sniffer = new Redis(REDIS_URL);
+    const frames: Array<{ channel: string; data: string }> = [];
+    sniffer.on('message', (channel: string, data: string) => frames.push({ channel, data }));
+    await sniffer.subscribe(`${ns}:wire`);
+    expect(await node.broadcast(`${ns}:wire`, { text: 'hi' }, { headers: { tenant: 'a' } })).toBe(1);
+    await node.broadcast(`${ns}:wire`, { text: 'again' });
+    await waitFor(() => frames.length === 2);
+    sniffer.disconnect();
+    const first = JSON.parse(frames[0]!.data) as Record<string, unknown>;
+    expect(frames[0]!.channel).toBe(`${ns}:wire`);
+    expect(first).toEqual({
+      id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      name: `${ns}:wire`,
+      payload: { text: 'hi' },
+      occurredAt: expect.any(String),
+      headers: { tenant: 'a', [NODE_HEADER]: node.nodeId, [SEQ_HEADER]: '1' },
+    });
+    expect((JSON.parse(frames[1]!.data) as { headers: Record<string, string> }).headers[SEQ_HEADER]).toBe('2');
+  });
+
+  it('sends undecodable bytes from another publisher to the error hook and keeps delivering', async () => {
+    const errors: Array<{ error: Error; context: PubSubErrorContext }> = [];
+    const node = await ctx.node({ onError: (error, context) => errors.push({ error, context }) });
+    const got: unknown[] = [];
+    await node.subscribe(`${ns}:dirty`, (m) => void got.push(m));
+    await node.subscribe(`${ns}:dirt*`, (m) => void got.push(m));
+    await admin.publish(`${ns}:dirty`, 'this is not json {');
+    await admin.publish(`${ns}:dirty`, Buffer.from([0xff, 0xfe, 0x00]));
+    await admin.publish(`${ns}:dirty`, '{"json":"but not an envelope"}');
+    // A service in another language publishing a bare envelope (no node, no sequence) is fine.
+    await admin.publish(`${ns}:dirty`, JSON.stringify(createEnvelope(`${ns}:dirty`, 'foreign')));
+    await waitFor(() => got.length === 2);
+    expect(got).toEqual(['foreign', 'foreign']);
+    // 3 bad messages x 2 subscriptions (the channel and the pattern each hear it).
+    expect(errors).toHaveLength(6);
+    for (const { error, context } of errors) {
+      expect(error).toBeInstanceOf(DecodeError);
+      expect(context).toEqual({ kind: 'decode', channel: `${ns}:dirty` });
+    }
+    expect((errors[0]!.error as DecodeError).raw.toString()).toBe('this is not json {');
+    expect(await node.broadcast(`${ns}:dirty`, 'still fine')).toBe(2);
+  });
+
+  it('request timeout leaves no reply subscription on Redis', async () => {
+    const node = await ctx.node();
+    await expect(node.request(`${ns}:void`, 1, { timeoutMs: 30 })).rejects.toBeInstanceOf(TimeoutError);
+    expect(await admin.call('PUBSUB', 'CHANNELS', `_pubsub:reply:${node.nodeId}:*`)).toEqual([]);
+  });
+
+  it('a broadcast while the publisher is cut reaches local handlers, reports the loss and does not hang', async () => {
+    const errors: Error[] = [];
+    const node = await ctx.node({ onError: (e) => errors.push(e) });
+    const got: unknown[] = [];
+    await node.subscribe(`${ns}:cutpub`, (m) => void got.push(m));
+    await ctx.cut(node);
+    expect(await node.broadcast(`${ns}:cutpub`, 'local only')).toBe(1);
+    expect(got).toEqual(['local only']);
+    expect(errors).toHaveLength(1);
+    await ctx.restore(node);
+  });
+
+  describe('sharded (SPUBLISH / SSUBSCRIBE)', () => {
+    let a: PubSub;
+    let b: PubSub;
+    beforeEach(async () => {
+      a = await ctx.node({ sharded: true });
+      b = await ctx.node({ sharded: true, name: ns });
+    });
+
+    it('carries messages between nodes over shard channels', async () => {
+      const got: unknown[] = [];
+      await b.subscribe(`${ns}:{shard}:x`, (m) => void got.push(m));
+      expect(await subscriberConnections(admin, ns)).toEqual([expect.objectContaining({ sub: 0, psub: 0 })]);
+      expect(await admin.call('PUBSUB', 'SHARDNUMSUB', `${ns}:{shard}:x`)).toEqual([`${ns}:{shard}:x`, 1]);
+      expect(await a.broadcast(`${ns}:{shard}:x`, 'sharded')).toBe(1);
+      await waitFor(() => got.length === 1);
+      expect(got).toEqual(['sharded']);
+    });
+
+    it('refuses glob subscriptions, which Redis cannot shard', async () => {
+      await expect(b.subscribe(`${ns}:*`, () => undefined)).rejects.toBeInstanceOf(InvalidOptionError);
+      expect(b.subscriptions().size).toBe(0);
+    });
+  });
+});
