@@ -1,2 +1,3 @@
 export * from './config.js';
 export * from './probe.js';
+export * from './create-platform.js';
