@@ -126,12 +126,19 @@ export function createBullmqAdapter(options: BullmqAdapterOptions = {}): QueueAd
 
   function track(redis: Redis): Redis {
     owned.push(redis);
+    // ioredis reconnects by itself; an 'error' while Redis is away is expected, not fatal.
+    redis.on('error', () => undefined);
     return redis;
   }
 
   function queueFor(name: string): Queue {
     let q = queues.get(name);
-    if (!q) queues.set(name, (q = new Queue(bullmqQueueName(name), { connection: client, prefix })));
+    if (!q) {
+      q = new Queue(bullmqQueueName(name), { connection: client, prefix });
+      // Without a listener an EventEmitter 'error' (Redis away) would crash the process.
+      q.on('error', () => undefined);
+      queues.set(name, q);
+    }
     return q;
   }
 
