@@ -201,19 +201,21 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
         state = 'closing';
         const timeoutMs = closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
         const drain = !closeOptions.force;
-        const cancels = [...consumers].map((c) => c.cancel({ drain }).catch((error: unknown) => report({ stage: 'close', error })));
-        consumers.clear();
+        let drained = false;
         if (drain) {
-          const drained = await drainWithin(Promise.all(cancels).then(async () => {
+          const cancels = [...consumers].map((c) => c.cancel({ drain }).catch((error: unknown) => report({ stage: 'close', error })));
+          drained = await drainWithin(Promise.all(cancels).then(async () => {
             // Handlers may be chained behind others (partitions): wait until the set stays empty.
             while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
           }), timeoutMs);
           if (!drained) report({ stage: 'close', error: new TimeoutError('bus drain', timeoutMs) });
         }
+        // Forced (or drain timed out): the adapter drops its consumers; RabbitMQ redelivers what was unacked.
+        consumers.clear();
         abort.abort();
         state = 'closed';
         const a = await adapterPromise.catch(() => undefined);
-        await a?.close();
+        await a?.close({ force: !drained, timeoutMs });
       })();
       return closing;
     },

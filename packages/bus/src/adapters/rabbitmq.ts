@@ -15,7 +15,7 @@
  * order per partition key across several consumer processes of one group.
  */
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
-import { backoffDelay, ClosedError, drainWithin, sleep, type BusAdapter, type BusAdapterStats, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions } from '@events/core';
+import { backoffDelay, ClosedError, DEFAULT_CLOSE_TIMEOUT_MS, drainWithin, type CloseOptions, sleep, type BusAdapter, type BusAdapterStats, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions } from '@events/core';
 import type { RabbitMqBusOptions, RabbitMqConnectionEvent } from './rabbitmq-options.js';
 import { Publisher } from './rabbitmq-publisher.js';
 import { createTopology, deadLetterQueueName, declareExchanges, declareSubscription, queueName, type Topology } from './rabbitmq-topology.js';
@@ -125,12 +125,12 @@ class RabbitMqAdapter implements RabbitMqBusAdapter {
     };
   }
 
-  async close(): Promise<void> {
+  async close(options: CloseOptions = {}): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     this.abort.abort();
     // Events accepted by emit get their confirm before the connection goes.
-    if (this.connected) await drainWithin(this.publisher.settled(), 5000);
+    if (this.connected && !options.force) await drainWithin(this.publisher.settled(), options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
     this.publisher.failAll(new ClosedError('rabbitmq bus adapter'));
     for (const c of this.consumers) c.ready.reject(new ClosedError('rabbitmq bus adapter'));
     this.gen += 1;

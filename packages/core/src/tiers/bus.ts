@@ -4,6 +4,7 @@
  * retries, partitions, causation and the cycle guard sit above it and are written once.
  */
 import type { Headers } from '../envelope.js';
+import type { CloseOptions } from '../lifecycle.js';
 
 /** One encoded event on its way to the transport. */
 export interface BusMessage {
@@ -76,5 +77,9 @@ export interface BusAdapter {
   /** Resolves once the consumer is registered, so an event emitted afterwards reaches it. */
   consume(spec: BusConsumerSpec, handler: (delivery: BusDelivery) => Promise<void>): Promise<BusConsumer>;
   stats(): BusAdapterStats;
-  close(): Promise<void>;
+  /**
+   * Releases the transport. Unless `force`, waits (within `timeoutMs`) for accepted publishes to be
+   * confirmed; anything still waiting for buffer room is rejected with ClosedError.
+   */
+  close(options?: CloseOptions): Promise<void>;
 }

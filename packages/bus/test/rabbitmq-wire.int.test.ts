@@ -1,0 +1,113 @@
+/**
+ * RabbitMQ specifics seen from another client: the documented wire format, dead-letter queues
+ * (undecodable messages from a raw client, exhausted retries) and "nothing published" on a
+ * refused emit. A raw amqplib connection plays the service written in another language.
+ */
+import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DecodeError, SerializationError } from '@events/core';
+import { createBus, type Bus, type BusErrorEvent } from '../src/index.js';
+import { deadLetterQueueName, queueName } from '../src/adapters/rabbitmq.js';
+import { delay, randomId, waitFor } from './helpers.js';
+import { rabbitTarget, RABBITMQ_URL, type RabbitTarget } from './rabbitmq-harness.js';
+
+type Events = { 'users.SignedUp': { userId: string }; 'users.Deleted': { userId: string }; Weird: { value: unknown } };
+
+let target: RabbitTarget;
+let bus: Bus<Events>;
+let errors: BusErrorEvent[];
+let raw: ChannelModel;
+let ch: Channel;
+const rawQueues: string[] = [];
+
+beforeEach(async () => {
+  target = await rabbitTarget();
+  errors = [];
+  bus = createBus<Events>({ adapter: await target.makeAdapter(), onError: (e) => errors.push(e), retry: { attempts: 2, backoff: { delayMs: 2 } } });
+  raw = await amqp.connect(RABBITMQ_URL);
+  ch = await raw.createChannel();
+});
+
+afterEach(async () => {
+  await bus.close({ timeoutMs: 3000 });
+  for (const q of rawQueues.splice(0)) await ch.deleteQueue(q);
+  await raw.close();
+  await target.cleanup();
+});
+
+/** A queue of the raw client, bound like a consumer in another language would bind it. */
+async function rawQueue(bindingKey: string): Promise<string> {
+  const { queue } = await ch.assertQueue(randomId('raw'), { durable: false, exclusive: true });
+  rawQueues.push(queue);
+  await ch.bindQueue(queue, target.exchange, bindingKey);
+  return queue;
+}
+
+async function getMessages(queue: string, count: number): Promise<GetMessage[]> {
+  const got: GetMessage[] = [];
+  const started = Date.now();
+  while (got.length < count) {
+    if (Date.now() - started > 15_000) throw new Error(`gave up waiting for ${count} message(s) in ${queue}`);
+    const m = await ch.get(queue, { noAck: true });
+    if (m) got.push(m);
+    else await delay(10);
+  }
+  return got;
+}
+
+describe('rabbitmq wire format and dead letters', () => {
+  it('publishes the documented format: routing key = name, JSON envelope, content_type, message_id, headers', async () => {
+    const queue = await rawQueue('users.*');
+    const sent = await bus.emit('users.SignedUp', { userId: 'u1' }, { correlationId: 'flow-1', headers: { tenant: 'acme' } });
+    const [m] = await getMessages(queue, 1);
+    expect(m!.fields.routingKey).toBe('users.SignedUp');
+    expect(m!.fields.exchange).toBe(target.exchange);
+    expect(m!.properties.contentType).toBe('application/json');
+    expect(m!.properties.messageId).toBe(sent.id);
+    expect(m!.properties.correlationId).toBe('flow-1');
+    expect(m!.properties.type).toBe('users.SignedUp');
+    expect(m!.properties.deliveryMode).toBe(2);
+    expect(m!.properties.headers).toMatchObject({ tenant: 'acme', 'x-causation-depth': '0' });
+    expect(JSON.parse(m!.content.toString('utf8'))).toEqual(sent);
+  });
+
+  it('publishes nothing when the payload cannot be serialized', async () => {
+    const queue = await rawQueue('#');
+    await expect(bus.emit('Weird', { value: () => 1 })).rejects.toBeInstanceOf(SerializationError);
+    await expect(bus.emit('Weird', { value: Number.NaN })).rejects.toThrow(/payload\.value: NaN cannot be serialized/);
+    const marker = await bus.emit('users.SignedUp', { userId: 'after' });
+    const [m] = await getMessages(queue, 1);
+    expect(m!.properties.messageId).toBe(marker.id);
+    expect((await ch.checkQueue(queue)).messageCount).toBe(0);
+  });
+
+  it('dead-letters a non-JSON message from another client and keeps consuming', async () => {
+    const handled: string[] = [];
+    await bus.on('users.*', (e) => void handled.push(e.id), { group: 'audit' });
+    ch.publish(target.exchange, 'users.SignedUp', Buffer.from('not json {'), { contentType: 'text/plain', messageId: 'garbage-1' });
+    ch.publish(target.exchange, 'users.SignedUp', Buffer.from(JSON.stringify({ hello: 'world' })), { contentType: 'application/json', messageId: 'garbage-2' });
+    const good = await bus.emit('users.SignedUp', { userId: 'u2' });
+    await waitFor(() => handled.includes(good.id), 'the valid event after the garbage');
+    const dead = await getMessages(deadLetterQueueName(queueName(target.adapters[0]!.topology, 'audit', 'users.*')), 2);
+    expect(dead.map((m) => m.properties.messageId).sort()).toEqual(['garbage-1', 'garbage-2']);
+    expect(dead.find((m) => m.properties.messageId === 'garbage-1')!.content.toString()).toBe('not json {');
+    for (const m of dead) {
+      expect(m.properties.headers?.['x-dead-letter-reason']).toMatch(/^decode: cannot decode message/);
+      expect(m.properties.headers?.['x-original-routing-key']).toBe('users.SignedUp');
+    }
+    expect(errors.filter((e) => e.stage === 'decode').map((e) => e.error)).toEqual([expect.any(DecodeError), expect.any(DecodeError)]);
+    expect(handled).toEqual([good.id]);
+  });
+
+  it('dead-letters an event whose handler exhausted its retries, with the reason', async () => {
+    await bus.on('users.Deleted', () => { throw new Error('audit store down'); }, { group: 'audit' });
+    const sent = await bus.emit('users.Deleted', { userId: 'u3' });
+    const [m] = await getMessages(deadLetterQueueName(queueName(target.adapters[0]!.topology, 'audit', 'users.Deleted')), 1);
+    expect(m!.properties.messageId).toBe(sent.id);
+    expect(m!.properties.headers?.['x-dead-letter-reason']).toBe('Error: audit store down');
+    expect(JSON.parse(m!.content.toString())).toEqual(sent);
+    // Acked from the subscription queue once dead-lettered.
+    await waitFor(() => bus.stats().consumers[0]!.inFlight === 0, 'settled');
+    expect((await ch.checkQueue(queueName(target.adapters[0]!.topology, 'audit', 'users.Deleted'))).messageCount).toBe(0);
+  });
+});
