@@ -1,0 +1,51 @@
+/** The dead-letter CLI (through the package's bin shim) against real Redis. */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createQueue } from '../src/index.js';
+import { REDIS_URL, deletePrefix, randomPrefix } from './helpers.js';
+
+const run = promisify(execFile);
+const bin = fileURLToPath(new URL('../bin/events-worker.js', import.meta.url));
+
+describe('events-worker dead-letters CLI', () => {
+  const prefix = randomPrefix();
+  afterEach(() => deletePrefix(prefix));
+
+  it('lists, counts, replays (dry run first) and discards', async () => {
+    const queue = createQueue<{ report: { n: number }; mail: object }>({ adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix } });
+    const replayed: Array<string | undefined> = [];
+    await queue.process('report', (p, ctx) => {
+      if (ctx.envelope.headers.replayOf) return void replayed.push(ctx.envelope.headers.replayOf);
+      throw new RangeError(`report ${p.n} failed`);
+    });
+    await queue.process('mail', () => {
+      throw new Error('smtp');
+    });
+    const ids = await queue.enqueueMany([
+      { name: 'report', payload: { n: 1 }, options: { attempts: 1 } },
+      { name: 'report', payload: { n: 2 }, options: { attempts: 1 } },
+      { name: 'mail', payload: {}, options: { attempts: 1 } },
+    ]);
+    await queue.waitUntilIdle();
+    const cli = async (...args: string[]) => (await run(process.execPath, [bin, 'dead-letters', ...args, '--url', REDIS_URL, '--prefix', prefix])).stdout.trim();
+
+    expect(await cli('count')).toBe('3');
+    expect(await cli('count', '--name', 'report', '--error', 'RangeError')).toBe('2');
+    const listed = JSON.parse(await cli('list', '--name', 'report', '--json')) as Array<{ id: string; error: { message: string } }>;
+    expect(listed.map((l) => l.id).sort()).toEqual([ids[0], ids[1]].sort());
+    expect(await cli('list', '--name', 'mail')).toMatch(/mail .* Error: smtp\s+\(attempts 1\)/);
+
+    expect(await cli('replay', '--name', 'report', '--dry-run')).toMatch(/would replay report/);
+    expect(await cli('count')).toBe('3');
+    const result = JSON.parse(await cli('replay', '--name', 'report', '--rate', '50', '--json')) as { replayed: Array<{ from: string; id: string }> };
+    expect(result.replayed).toHaveLength(2);
+    await queue.waitUntilIdle();
+    expect(replayed.sort()).toEqual([ids[0], ids[1]].sort());
+
+    expect(await cli('discard', '--name', 'mail')).toBe('discarded 1');
+    expect(await cli('count')).toBe('0');
+    await queue.close();
+  }, 60_000);
+});
