@@ -1,0 +1,147 @@
+/**
+ * startDemo: the signup story on one platform. Each process runs some of the roles:
+ *
+ * - `web`: the page, the API, the websocket gateway and the users context (emits UserSignedUp);
+ * - `busConsumer`: the audit and notifications contexts, each in its own consumer group;
+ * - `queueWorker`: the sendWelcomeEmail handler.
+ *
+ * All three in one process is the default (memory adapters work); each role in its own process
+ * needs real brokers, since memory adapters are not shared between processes.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { TimeoutError, type CloseOptions } from '@events/core';
+import { configFromEnv, createPlatform, type Platform, type PlatformConfig, type ResolvedPlatformConfig } from '@events/platform';
+import { createWebSocketGateway, type WebSocketGateway } from '@events/pubsub/websocket';
+import { mayTenantSubscribe, tenantOfRequest } from './channels.js';
+import { AUDIT_QUERY_CHANNEL, registerAudit } from './contexts/audit.js';
+import { registerEmailWorker } from './contexts/email.js';
+import { registerNotifications } from './contexts/notifications.js';
+import { createUsersContext } from './contexts/users.js';
+import { createRequestHandler } from './http.js';
+import { createLogger, type LogOptions } from './log.js';
+import type { AuditRecord, DemoMaps } from './types.js';
+
+export interface DemoRoles {
+  /** HTTP server, page, websocket gateway, users context. Default: true. */
+  web?: boolean;
+  /** Audit and notifications contexts (bus groups `audit` and `notifications`). Default: true. */
+  busConsumer?: boolean;
+  /** The sendWelcomeEmail worker. Default: true. */
+  queueWorker?: boolean;
+}
+
+export interface DemoOptions {
+  /** Which parts of the story run in this process. Default: all of them. */
+  roles?: DemoRoles;
+  /** Platform config. Default: configFromEnv() (memory adapters when nothing is set). */
+  platform?: PlatformConfig | ResolvedPlatformConfig;
+  /** HTTP port; 0 picks a free one. Default: 3000. */
+  port?: number;
+  /** Interface to listen on. Default: all interfaces. */
+  host?: string;
+  /** Probability that one welcome email attempt fails (the last attempt never does). Default: 0.5. */
+  failureRate?: number;
+  /** Attempts of sendWelcomeEmail, the first included. Default: 4. */
+  emailAttempts?: number;
+  /** First retry delay of sendWelcomeEmail in ms (doubles each retry). Default: 1000. */
+  retryDelayMs?: number;
+  /** How long one simulated email send takes, in ms. Default: 300. */
+  sendMs?: number;
+  /** Log options (a role label, where lines go). Default: stdout, no label. */
+  log?: LogOptions;
+}
+
+export interface Demo {
+  readonly platform: Platform<DemoMaps>;
+  /** `http://host:port` when this process runs the web role. */
+  readonly url: string | undefined;
+  /** Stops HTTP intake, drains the platform (bus, queue, pubsub), then closes websocket clients. */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
+  const roles = { web: true, busConsumer: true, queueWorker: true, ...options.roles };
+  const logger = (context: string) => createLogger(context, options.log);
+  const log = logger('demo');
+  const platform = await createPlatform<DemoMaps>(options.platform ?? configFromEnv(), {
+    pubsub: { onError: (error, context) => logger('pubsub')(`${context.kind} error${context.channel ? ` on ${context.channel}` : ''}: ${error.message}`) },
+    bus: {
+      onError: (event) =>
+        logger('bus')(`${event.stage}${event.envelope ? ` ${event.envelope.name} ${event.envelope.id}` : ''}${event.subscription ? ` (group ${event.subscription.group})` : ''}: ${event.error instanceof Error ? event.error.message : String(event.error)}`),
+    },
+    queue: { onError: (error) => logger('queue')(`error: ${error.message}`) },
+  });
+  log(`platform up: ${platform.describe()}; roles: ${Object.entries(roles).filter(([, on]) => on).map(([r]) => r).join(', ')}`);
+
+  try {
+    if (roles.busConsumer) {
+      await registerAudit(platform, logger('audit'));
+      await registerNotifications(platform, {
+        log: logger('notifications'),
+        retry: { attempts: options.emailAttempts ?? 4, delayMs: options.retryDelayMs ?? 1000 },
+      });
+    }
+    if (roles.queueWorker) {
+      await registerEmailWorker(platform, { log: logger('email'), failureRate: options.failureRate ?? 0.5, sendMs: options.sendMs ?? 300, concurrency: 4 });
+    }
+  } catch (error) {
+    await platform.close({ force: true }).catch(() => undefined);
+    throw error;
+  }
+
+  let server: Server | undefined;
+  let gateway: WebSocketGateway | undefined;
+  let accepting = true;
+  if (roles.web) {
+    const users = createUsersContext(platform, logger('users'));
+    const audit = async (tenant: string): Promise<AuditRecord[]> => {
+      try {
+        return await platform.pubsub.request<typeof AUDIT_QUERY_CHANNEL, AuditRecord[]>(AUDIT_QUERY_CHANNEL, { tenant }, { timeoutMs: 3000 });
+      } catch (error) {
+        if (error instanceof TimeoutError) throw new Error('the audit context did not answer within 3 s: is the bus consumer process running?', { cause: error });
+        throw error;
+      }
+    };
+    server = createServer(
+      createRequestHandler({
+        users,
+        audit,
+        accepting: () => accepting,
+        health: () => ({ status: accepting ? 'ok' : 'closing', adapters: platform.describe(), roles, users: users.count() }),
+      }),
+    );
+    gateway = createWebSocketGateway({
+      pubsub: platform.pubsub,
+      server,
+      path: '/pubsub',
+      authorize: (request, topic) => mayTenantSubscribe(tenantOfRequest(request.url), topic),
+    });
+    const listening = server;
+    await new Promise<void>((resolve, reject) => {
+      listening.once('error', reject);
+      listening.listen(options.port ?? 3000, options.host, () => {
+        listening.off('error', reject);
+        resolve();
+      });
+    });
+  }
+  const address = server?.address() as AddressInfo | null | undefined;
+  const url = address ? `http://${address.family === 'IPv6' ? (address.address === '::' ? 'localhost' : `[${address.address}]`) : address.address === '0.0.0.0' ? 'localhost' : address.address}:${address.port}` : undefined;
+
+  let closing: Promise<void> | undefined;
+  async function close(closeOptions: CloseOptions = {}): Promise<void> {
+    accepting = false;
+    // No new connections; requests in flight finish (their emits are part of the drain below).
+    const serverClosed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
+    server?.closeIdleConnections();
+    log('draining: bus, then queue, then pubsub');
+    await platform.close(closeOptions);
+    // Websocket clients last, so notifications broadcast while draining still reach the pages.
+    await gateway?.close();
+    server?.closeAllConnections();
+    await serverClosed;
+    log('closed');
+  }
+  return { platform, url, close: (closeOptions) => (closing ??= close(closeOptions)) };
+}

@@ -1,0 +1,48 @@
+/**
+ * Channel names and the tenant isolation rule of the websocket gateway.
+ *
+ * Every notification channel embeds its tenant: `tenant:{tenant}:user:{userId}:notifications`.
+ * A websocket connection belongs to one tenant (the demo takes it from `?tenant=` on the socket URL:
+ * a real application would take it from its session cookie or a signed token, never from a value
+ * the page can edit). The authorize hook lets a connection subscribe only to channels and patterns
+ * under its own tenant prefix, so a page of tenant B never receives tenant A's notifications, even
+ * if it asks for `tenant:*:user:*:notifications`.
+ */
+import type { NotificationChannel } from './types.js';
+
+/** Tenant names: short, URL- and channel-safe (no glob or separator characters). */
+export const TENANT_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
+export function isTenant(value: unknown): value is string {
+  return typeof value === 'string' && TENANT_PATTERN.test(value);
+}
+
+export function notificationChannel(tenant: string, userId: string): NotificationChannel {
+  return `tenant:${tenant}:user:${userId}:notifications`;
+}
+
+/** Every notification of one tenant: what the demo page subscribes to. */
+export function tenantNotificationsPattern(tenant: string): string {
+  return `tenant:${tenant}:user:*:notifications`;
+}
+
+const SAFE_SEGMENT = /^[A-Za-z0-9_-]+$/;
+
+/**
+ * Whether a connection of `tenant` may subscribe to `topic` (a channel or a glob). Allowed: the
+ * tenant's own notification channels, one user's or all users' (`*` as the whole user segment).
+ * Anything else, including globs that could reach past the tenant prefix, is refused.
+ */
+export function mayTenantSubscribe(tenant: string | undefined, topic: string): boolean {
+  if (!isTenant(tenant)) return false;
+  const parts = topic.split(':');
+  if (parts.length !== 5) return false;
+  const [head, t, user, userId, tail] = parts as [string, string, string, string, string];
+  return head === 'tenant' && t === tenant && user === 'user' && tail === 'notifications' && (userId === '*' || SAFE_SEGMENT.test(userId));
+}
+
+/** The tenant a websocket upgrade request belongs to: `?tenant=` on its URL. */
+export function tenantOfRequest(url: string | undefined): string | undefined {
+  const tenant = new URL(url ?? '/', 'http://localhost').searchParams.get('tenant') ?? undefined;
+  return isTenant(tenant) ? tenant : undefined;
+}

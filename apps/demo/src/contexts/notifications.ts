@@ -1,0 +1,52 @@
+/**
+ * The notifications context: another consumer group (`notifications`), so it gets its own copy of
+ * every UserSignedUp. Sending an email is slow and may fail, so the reaction here is only to turn
+ * the fact into a command on the queue, which owns retries and replay.
+ */
+import type { Platform } from '@events/platform';
+import { notificationChannel } from '../channels.js';
+import type { Logger } from '../log.js';
+import type { DemoMaps } from '../types.js';
+
+export const NOTIFICATIONS_GROUP = 'notifications';
+
+export interface EmailRetryOptions {
+  /** Total attempts of sendWelcomeEmail, the first included. */
+  attempts: number;
+  /** First retry delay in ms; it doubles each time (with jitter). */
+  delayMs: number;
+}
+
+export async function registerNotifications(platform: Platform<DemoMaps>, options: { log: Logger; retry: EmailRetryOptions }): Promise<{ stop(): Promise<void> }> {
+  const { log, retry } = options;
+  const subscription = await platform.bus.on(
+    'UserSignedUp',
+    async (envelope) => {
+      const { userId, email, tenant } = envelope.payload;
+      // A job id derived from the event id: a redelivered event does not enqueue a second email.
+      const jobId = `welcome-${envelope.id}`;
+      await platform.queue.enqueue(
+        'sendWelcomeEmail',
+        { userId, email, tenant },
+        {
+          jobId,
+          attempts: retry.attempts,
+          backoff: { type: 'exponential', delayMs: retry.delayMs, jitter: 0.2 },
+          ...(envelope.correlationId ? { correlationId: envelope.correlationId } : {}),
+          causationId: envelope.id,
+        },
+      );
+      log(`enqueued sendWelcomeEmail ${jobId} for ${email}`);
+      await platform.pubsub.broadcast(notificationChannel(tenant, userId), {
+        tenant,
+        userId,
+        step: 'email-queued',
+        context: 'notifications',
+        at: new Date().toISOString(),
+        text: 'Welcome email queued',
+      });
+    },
+    { group: NOTIFICATIONS_GROUP, concurrency: 4 },
+  );
+  return { stop: () => subscription.cancel() };
+}

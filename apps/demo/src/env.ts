@@ -1,0 +1,51 @@
+/**
+ * The demo's own settings, from the environment (the platform's come from configFromEnv):
+ *
+ *   PORT=3000                 HTTP port (0: any free port)
+ *   HOST                      interface to listen on (default: all)
+ *   DEMO_WORKERS=inline       inline: every context in this process; separate: this process serves
+ *                             the web role and starts a bus consumer process and a queue worker
+ *                             process (needs real brokers); none: web role only (start the others
+ *                             yourself: npm run consumer / npm run worker -w @events/demo)
+ *   DEMO_FAILURE_RATE=0.5     probability that one welcome email attempt fails (the last never does)
+ *   DEMO_EMAIL_ATTEMPTS=4     attempts of sendWelcomeEmail
+ *   DEMO_RETRY_DELAY_MS=1000  first retry delay (doubles each retry, 20% jitter)
+ *   DEMO_SEND_MS=300          how long one simulated send takes
+ */
+import { ConfigError } from '@events/core';
+import type { DemoOptions } from './app.js';
+
+export type WorkersMode = 'inline' | 'separate' | 'none';
+
+export interface DemoEnv {
+  workers: WorkersMode;
+  options: Omit<DemoOptions, 'roles' | 'platform' | 'log'>;
+}
+
+export function demoEnv(env: NodeJS.ProcessEnv = process.env): DemoEnv {
+  const workers = (env.DEMO_WORKERS?.trim() || 'inline').toLowerCase();
+  if (workers !== 'inline' && workers !== 'separate' && workers !== 'none') {
+    throw new ConfigError(`DEMO_WORKERS=${JSON.stringify(env.DEMO_WORKERS)} is not a mode; valid values: inline, separate, none`);
+  }
+  return {
+    workers,
+    options: {
+      port: number(env, 'PORT', { min: 0, max: 65535, integer: true }) ?? 3000,
+      ...(env.HOST ? { host: env.HOST } : {}),
+      failureRate: number(env, 'DEMO_FAILURE_RATE', { min: 0, max: 1, integer: false }) ?? 0.5,
+      emailAttempts: number(env, 'DEMO_EMAIL_ATTEMPTS', { min: 1, max: 50, integer: true }) ?? 4,
+      retryDelayMs: number(env, 'DEMO_RETRY_DELAY_MS', { min: 0, max: 600_000, integer: true }) ?? 1000,
+      sendMs: number(env, 'DEMO_SEND_MS', { min: 0, max: 60_000, integer: true }) ?? 300,
+    },
+  };
+}
+
+function number(env: NodeJS.ProcessEnv, key: string, range: { min: number; max: number; integer: boolean }): number | undefined {
+  const text = env[key]?.trim();
+  if (!text) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value < range.min || value > range.max || (range.integer && !Number.isInteger(value))) {
+    throw new ConfigError(`${key}=${JSON.stringify(text)} must be ${range.integer ? 'a whole number' : 'a number'} from ${range.min} to ${range.max}`);
+  }
+  return value;
+}

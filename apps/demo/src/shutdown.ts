@@ -1,0 +1,34 @@
+/**
+ * SIGTERM/SIGINT handling shared by the demo's processes: the first signal drains and exits 0 (1 if
+ * closing failed); a second one exits at once.
+ */
+import type { Logger } from './log.js';
+
+export function exitOnSignal(close: () => Promise<void>, log: Logger): void {
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      log(`second ${signal}: exiting now`);
+      process.exit(1);
+    }
+    stopping = true;
+    log(`${signal}: draining, then exiting (send it again to exit at once)`);
+    close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        log(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+/** Prints a configuration problem as one readable line, without a stack trace, and exits 1. */
+export function exitOnStartError(error: unknown, log: Logger): never {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'CONFIG') log(`cannot start: ${(error as Error).message}`);
+  else log(`cannot start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  process.exit(1);
+}
