@@ -361,6 +361,25 @@ export function queueConformance(label: string, factory: () => Promise<Conforman
       opened.push(check);
       expect((await check.getJob('drain', id))?.state).toBe('completed');
     });
+
+    it('close() past its timeout aborts the signal of handlers still running', async () => {
+      const q = await setup();
+      let started = false;
+      let reason: unknown;
+      await q.process('stubborn', (_p, ctx) => {
+        started = true;
+        return new Promise<void>((resolve) => {
+          ctx.signal.addEventListener('abort', () => {
+            reason = ctx.signal.reason;
+            resolve();
+          });
+        });
+      });
+      await q.enqueue('stubborn', {});
+      await waitFor(() => started);
+      await q.close({ timeoutMs: 100 });
+      expect(reason).toMatchObject({ code: 'CLOSED' });
+    });
   });
 }
 

@@ -65,13 +65,14 @@ function toKeep(retention: JobRetention): boolean | KeepJobs {
 const CAPPED = /^events:(fixed|exponential):(\d+)$/;
 
 /** BullMQ's built-in fixed/exponential strategies compute what core's backoffDelay does; a cap needs our own. */
-function toBullBackoff(b: BackoffOptions): { type: string; delay: number; jitter?: number } {
+export function toBullBackoff(b: BackoffOptions): { type: string; delay: number; jitter?: number } {
   const type = b.type ?? 'exponential';
   const delay = b.delayMs ?? 1000;
   return { type: b.maxDelayMs === undefined ? type : `events:${type}:${b.maxDelayMs}`, delay, ...(b.jitter ? { jitter: b.jitter } : {}) };
 }
 
-function cappedBackoff(...[attemptsMade, type, , job]: [number, string?, Error?, MinimalJob?]): number {
+/** BullMQ worker `backoffStrategy` for capped backoffs (`events:<type>:<maxDelayMs>`). */
+export function cappedBackoff(...[attemptsMade, type, , job]: [number, string?, Error?, MinimalJob?]): number {
   const m = CAPPED.exec(type ?? '');
   const bo = job?.opts.backoff;
   const delay = typeof bo === 'object' ? bo.delay : undefined;

@@ -1,0 +1,22 @@
+import { DecodeError } from '@events/core';
+import { describe, expect, it } from 'vitest';
+import { decodeJobData, parseStored } from './job-format.js';
+
+const job = { id: 'j1', name: 'resize', enqueuedAt: Date.UTC(2026, 0, 1) };
+
+describe('job data decoding', () => {
+  it('reads an envelope', () => {
+    const env = { id: 'j1', name: 'resize', payload: { w: 1 }, occurredAt: '2026-01-01T00:00:00.000Z', headers: { replayOf: 'j0' } };
+    expect(decodeJobData({ ok: true, value: env }, job)).toEqual(env);
+  });
+
+  it('takes any other data as the payload (plain BullMQ producers)', () => {
+    expect(decodeJobData({ ok: true, value: [1, 2] }, job)).toEqual({ id: 'j1', name: 'resize', payload: [1, 2], occurredAt: '2026-01-01T00:00:00.000Z', headers: {} });
+    expect(decodeJobData({ ok: true, value: { w: 1 } }, job).payload).toEqual({ w: 1 });
+  });
+
+  it('refuses text that is not JSON and malformed envelopes with DecodeError', () => {
+    expect(() => decodeJobData(parseStored('{oops'), job)).toThrow(DecodeError);
+    expect(() => decodeJobData({ ok: true, value: { id: 1, name: 'x', payload: 1, occurredAt: 'x' } }, job)).toThrow(/missing "id"/);
+  });
+});
