@@ -1,0 +1,12 @@
+export {
+  createPubSubClient,
+  GatewayError,
+  type PubSubClient,
+  type PubSubClientOptions,
+  type PubSubClientEvents,
+  type ClientSubscribeOptions,
+  type ClientMessageMeta,
+  type WebSocketLike,
+  type WebSocketConstructor,
+} from './client.js';
+export { CLOSE_CODES, type BufferPolicy, type ServerFrame, type ClientFrame } from '../websocket/protocol.js';

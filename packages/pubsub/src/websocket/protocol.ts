@@ -1,0 +1,51 @@
+/**
+ * The websocket protocol between the gateway and its clients: JSON text frames, one object each,
+ * with a `type`. Shared by the gateway and the browser client (so this file imports nothing).
+ * Documented in docs/pubsub.md.
+ */
+
+/** What the server does when a subscription's messages do not fit in the client's send buffer. */
+export type BufferPolicy = 'drop-oldest' | 'drop-newest' | 'conflate' | 'disconnect';
+
+export const BUFFER_POLICIES: readonly BufferPolicy[] = ['drop-oldest', 'drop-newest', 'conflate', 'disconnect'];
+
+export const CLOSE_CODES = {
+  /** The gateway is shutting down. */
+  GOING_AWAY: 1001,
+  /** A frame that is not a valid protocol message (not JSON, unknown type, missing fields). */
+  PROTOCOL_ERROR: 1002,
+  /** A binary frame: the protocol is JSON text only. */
+  UNSUPPORTED_DATA: 1003,
+  /** A frame larger than the gateway's maxPayloadBytes (sent by `ws` itself). */
+  MESSAGE_TOO_BIG: 1009,
+  /** The client read too slowly: its send buffer filled under the `disconnect` policy. */
+  SLOW_CONSUMER: 4001,
+} as const;
+
+export type ClientFrame =
+  | {
+      type: 'subscribe';
+      /** Echoed in the answer. */
+      id: string | number;
+      /** A channel or a glob. */
+      topic: string;
+      /** Default: the gateway's defaultPolicy (`drop-oldest`). */
+      policy?: BufferPolicy;
+      /** With `conflate`: the payload field whose value identifies a "live value". Default: the channel alone. */
+      key?: string;
+    }
+  | { type: 'unsubscribe'; id: string | number; topic: string };
+
+export type ErrorCode = 'UNAUTHORIZED' | 'INVALID_NAME' | 'INVALID_PATTERN' | 'BAD_REQUEST' | 'LIMIT' | 'UNAVAILABLE';
+
+export type ServerFrame =
+  | { type: 'subscribed'; id: string | number; topic: string }
+  | { type: 'unsubscribed'; id: string | number; topic: string }
+  | { type: 'error'; id?: string | number; topic?: string; code: ErrorCode; message: string }
+  | { type: 'message'; topic: string; channel: string; data: unknown; id: string; occurredAt: string }
+  /** `count` messages of `topic` were dropped by the buffer policy since the last notice. */
+  | { type: 'dropped'; topic: string; count: number }
+  /** The publisher's sequence jumped upstream: `missing` messages on `channel` may be lost. */
+  | { type: 'gap'; topic: string; channel: string; missing: number }
+  /** The gateway's own transport (Redis) dropped and came back; messages in between are lost. */
+  | { type: 'resubscribed'; downAt: string; upAt: string };
