@@ -166,10 +166,12 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
         const p = deliver(delivery);
         inFlight.add(p);
         subInFlight.add(p);
-        void p.finally(() => {
-          inFlight.delete(p);
-          subInFlight.delete(p);
-        });
+        void p
+          .finally(() => {
+            inFlight.delete(p);
+            subInFlight.delete(p);
+          })
+          .catch((error: unknown) => report({ stage: 'transport', error }));
         return p;
       };
       const a = await adapterPromise;

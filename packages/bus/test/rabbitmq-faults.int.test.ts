@@ -108,6 +108,17 @@ describe('rabbitmq faults', () => {
     expect(bus.stats().pendingPublishes).toBe(0);
   });
 
+  it('fails loudly when the broker cannot be reached', async () => {
+    const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5672 });
+    cleanups.push(() => proxy.close());
+    proxy.pause(); // accepts nothing: a missing broker
+    const bus = createBus<Events>({ adapter: 'rabbitmq', rabbitmq: { url: `amqp://guest:guest@127.0.0.1:${proxy.port}` }, onError: () => undefined });
+    await expect(bus.ready()).rejects.toThrow();
+    await expect(bus.emit('orders.Placed', { n: 1 })).rejects.toThrow();
+    await expect(bus.on('orders.Placed', () => undefined)).rejects.toThrow();
+    await bus.close();
+  });
+
   it('redelivers to another consumer of the group when a handler process is SIGKILLed mid-event', async () => {
     const target = await rabbitTarget();
     cleanups.push(() => target.cleanup());

@@ -99,6 +99,18 @@ describe('rabbitmq wire format and dead letters', () => {
     expect(handled).toEqual([good.id]);
   });
 
+  it('rejects on() when the broker refuses the queue declaration, and keeps the bus usable', async () => {
+    const queue = queueName(target.adapters[0]!.topology, 'legacy', 'users.SignedUp');
+    await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic' } }); // declared differently elsewhere
+    rawQueues.push(queue);
+    await expect(bus.on('users.SignedUp', () => undefined, { group: 'legacy' })).rejects.toThrow(/PRECONDITION_FAILED/);
+    const handled: string[] = [];
+    await bus.on('users.SignedUp', (e) => void handled.push(e.id), { group: 'fresh' });
+    const sent = await bus.emit('users.SignedUp', { userId: 'u4' });
+    await waitFor(() => handled.includes(sent.id), 'the bus still works');
+    expect(bus.stats().connected).toBe(true);
+  });
+
   it('dead-letters an event whose handler exhausted its retries, with the reason', async () => {
     await bus.on('users.Deleted', () => { throw new Error('audit store down'); }, { group: 'audit' });
     const sent = await bus.emit('users.Deleted', { userId: 'u3' });

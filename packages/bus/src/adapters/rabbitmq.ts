@@ -184,8 +184,8 @@ class RabbitMqAdapter implements RabbitMqBusAdapter {
       if (c.channel === ch && !c.cancelled) this.lost(gen, new Error(`consumer channel of ${c.queue} closed`));
     });
     await ch.prefetch(c.spec.concurrency);
-    await declareSubscription(ch, this.topology, { queue: c.queue, pattern: c.spec.pattern });
     this.queues.add(c.queue).add(deadLetterQueueName(c.queue));
+    await declareSubscription(ch, this.topology, { queue: c.queue, pattern: c.spec.pattern });
     c.channel = ch;
     const { consumerTag } = await ch.consume(c.queue, (msg) => this.onMessage(c, ch, msg), { noAck: false });
     c.tag = consumerTag;
