@@ -41,10 +41,11 @@ describe('configFromEnv', () => {
       REDIS_URL: 'rediss://user:pw@cache.internal:6380/2',
       AMQP_URL: 'amqps://app:secret@mq.internal/prod',
       EVENTS_QUEUE_PREFIX: 'shop',
+      EVENTS_BUS_EXCHANGE: 'shop.events',
       EVENTS_START_TIMEOUT_MS: '1500',
     });
     expect(config.pubsub).toEqual({ adapter: 'redis', url: 'rediss://user:pw@cache.internal:6380/2' });
-    expect(config.bus).toEqual({ adapter: 'rabbitmq', url: 'amqps://app:secret@mq.internal/prod' });
+    expect(config.bus).toEqual({ adapter: 'rabbitmq', url: 'amqps://app:secret@mq.internal/prod', exchange: 'shop.events' });
     expect(config.queue).toEqual({ adapter: 'bullmq', url: 'rediss://user:pw@cache.internal:6380/2', prefix: 'shop' });
     expect(config.startTimeoutMs).toBe(1500);
   });
@@ -108,7 +109,12 @@ describe('resolveConfig (config object)', () => {
     expect(configError(() => resolveConfig({ pubsub: 'redis' } as unknown as PlatformConfig)).message).toContain(
       "config.pubsub must be an object like { adapter: 'memory' | 'redis' }",
     );
-    expect(configError(() => resolveConfig({ queue: { adapter: 'bullmq', url: 'redis://h', prefix: 'a b' } })).message).toContain('config.queue.prefix');
+    expect(configError(() => resolveConfig({ queue: { adapter: 'bullmq', url: 'redis://h', prefix: 'a b' } })).message).toBe(
+      'config.queue.prefix must be 1-100 letters, digits or _.:- (got "a b")',
+    );
+    expect(configError(() => configFromEnv({ EVENTS_BUS: 'rabbitmq', EVENTS_BUS_EXCHANGE: 'my exchange' })).message).toBe(
+      'EVENTS_BUS_EXCHANGE must be 1-100 letters, digits or _.:- (got "my exchange")',
+    );
     expect(configError(() => resolveConfig({ startTimeoutMs: -1 })).message).toContain('config.startTimeoutMs must be a positive number');
   });
 });

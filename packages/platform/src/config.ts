@@ -7,7 +7,15 @@
 import { ConfigError } from '@events/core';
 
 export type PubSubConfig = { adapter: 'memory' } | { adapter: 'redis'; /** `redis://` or `rediss://` URL. */ url: string };
-export type BusConfig = { adapter: 'memory' } | { adapter: 'rabbitmq'; /** `amqp://` or `amqps://` URL. */ url: string };
+export type BusConfig =
+  | { adapter: 'memory' }
+  | {
+      adapter: 'rabbitmq';
+      /** `amqp://` or `amqps://` URL. */
+      url: string;
+      /** Topic exchange (queue names start with it), so several applications can share one RabbitMQ. Default: the bus package's default (`events`). */
+      exchange?: string;
+    };
 export type QueueConfig =
   | { adapter: 'memory' }
   | {
@@ -46,6 +54,8 @@ export interface ConfigSources {
   readonly busUrl: string;
   readonly queueAdapter: string;
   readonly queueUrl: string;
+  readonly busExchange: string;
+  readonly queuePrefix: string;
   readonly startTimeoutMs: string;
 }
 
@@ -64,6 +74,8 @@ const OBJECT_SOURCES: ConfigSources = {
   busUrl: 'config.bus.url',
   queueAdapter: 'config.queue.adapter',
   queueUrl: 'config.queue.url',
+  busExchange: 'config.bus.exchange',
+  queuePrefix: 'config.queue.prefix',
   startTimeoutMs: 'config.startTimeoutMs',
 };
 
@@ -80,12 +92,13 @@ export function resolveConfig(config: PlatformConfig = {}, sources: ConfigSource
   const bus = resolveTier('bus', config.bus, { valid: BUS_ADAPTERS, source: sources.busAdapter });
   const queue = resolveTier('queue', config.queue, { valid: QUEUE_ADAPTERS, source: sources.queueAdapter });
   if (pubsub.adapter === 'redis') checkUrl(pubsub.url, { source: sources.pubsubUrl, protocols: ['redis:', 'rediss:'], form: REDIS_FORM });
-  if (bus.adapter === 'rabbitmq') checkUrl(bus.url, { source: sources.busUrl, protocols: ['amqp:', 'amqps:'], form: AMQP_FORM });
+  if (bus.adapter === 'rabbitmq') {
+    checkUrl(bus.url, { source: sources.busUrl, protocols: ['amqp:', 'amqps:'], form: AMQP_FORM });
+    checkName(bus.exchange, sources.busExchange);
+  }
   if (queue.adapter === 'bullmq') {
     checkUrl(queue.url, { source: sources.queueUrl, protocols: ['redis:', 'rediss:'], form: REDIS_FORM });
-    if (queue.prefix !== undefined && (typeof queue.prefix !== 'string' || !/^[A-Za-z0-9_.:-]+$/.test(queue.prefix))) {
-      throw new ConfigError(`config.queue.prefix must be a non-empty string of letters, digits and _.:- (got ${describe(queue.prefix)})`);
-    }
+    checkName(queue.prefix, sources.queuePrefix);
   }
   const startTimeoutMs = config.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   if (typeof startTimeoutMs !== 'number' || !Number.isFinite(startTimeoutMs) || startTimeoutMs <= 0) {
@@ -106,8 +119,10 @@ export interface PlatformEnv {
   REDIS_URL?: string;
   /** RabbitMQ for the bus. Default: amqp://guest:guest@127.0.0.1:5672. */
   AMQP_URL?: string;
-  /** BullMQ key prefix. Default: the queue package's default. */
+  /** BullMQ key prefix. Default: the queue package's default (`bull`). */
   EVENTS_QUEUE_PREFIX?: string;
+  /** RabbitMQ topic exchange of the bus. Default: the bus package's default (`events`). */
+  EVENTS_BUS_EXCHANGE?: string;
   /** Milliseconds each broker may take to answer at start. Default: 5000. */
   EVENTS_START_TIMEOUT_MS?: string;
 }
@@ -128,6 +143,7 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
   const busName = pick('EVENTS_BUS', read('EVENTS_BUS'), BUS_ADAPTERS);
   const queueName = pick('EVENTS_QUEUE', read('EVENTS_QUEUE'), QUEUE_ADAPTERS);
   const prefix = read('EVENTS_QUEUE_PREFIX');
+  const exchange = read('EVENTS_BUS_EXCHANGE');
   const timeoutText = read('EVENTS_START_TIMEOUT_MS');
   let startTimeoutMs: number | undefined;
   if (timeoutText !== undefined) {
@@ -138,7 +154,7 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
   }
   const config: PlatformConfig = {
     pubsub: pubsubName === 'redis' ? { adapter: 'redis', url: redisUrl } : { adapter: 'memory' },
-    bus: busName === 'rabbitmq' ? { adapter: 'rabbitmq', url: amqpUrl } : { adapter: 'memory' },
+    bus: busName === 'rabbitmq' ? { adapter: 'rabbitmq', url: amqpUrl, ...(exchange ? { exchange } : {}) } : { adapter: 'memory' },
     queue: queueName === 'bullmq' ? { adapter: 'bullmq', url: redisUrl, ...(prefix ? { prefix } : {}) } : { adapter: 'memory' },
     ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
   };
@@ -149,6 +165,8 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
     busUrl: 'AMQP_URL',
     queueAdapter: 'EVENTS_QUEUE',
     queueUrl: 'REDIS_URL',
+    busExchange: 'EVENTS_BUS_EXCHANGE',
+    queuePrefix: 'EVENTS_QUEUE_PREFIX',
     startTimeoutMs: 'EVENTS_START_TIMEOUT_MS',
   });
 }
@@ -172,7 +190,7 @@ function pick<const T extends readonly string[]>(variable: string, value: string
   throw new ConfigError(`${variable}=${JSON.stringify(value)} is not a known adapter; valid values: ${valid.join(', ')} (unset means memory)`);
 }
 
-function resolveTier(tier: string, value: unknown, spec: { valid: readonly string[]; source: string }): { adapter: string; url?: unknown; prefix?: unknown } {
+function resolveTier(tier: string, value: unknown, spec: { valid: readonly string[]; source: string }): { adapter: string; url?: unknown; prefix?: unknown; exchange?: unknown } {
   const { valid, source } = spec;
   if (value === undefined) return { adapter: 'memory' };
   if (value === null || typeof value !== 'object' || !('adapter' in value)) {
@@ -202,6 +220,12 @@ function urlProblem(url: unknown, protocols: readonly string[]): string | undefi
   if (!parsed.hostname) return `no host in ${JSON.stringify(redactUrl(url))}`;
   if (parsed.port !== '' && !(Number(parsed.port) > 0)) return `bad port in ${JSON.stringify(redactUrl(url))}`;
   return undefined;
+}
+
+function checkName(value: unknown, source: string): void {
+  if (value !== undefined && (typeof value !== 'string' || !/^[A-Za-z0-9_.:-]{1,100}$/.test(value))) {
+    throw new ConfigError(`${source} must be 1-100 letters, digits or _.:- (got ${describe(value)})`);
+  }
 }
 
 function describe(value: unknown): string {

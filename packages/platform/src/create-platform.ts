@@ -71,7 +71,7 @@ export async function createPlatform<M extends PlatformMaps = PlatformMaps>(
   });
   const bus = createBus<EventsOf<M>>({
     ...options.bus,
-    ...(resolved.bus.adapter === 'rabbitmq' ? { adapter: 'rabbitmq', rabbitmq: { url: resolved.bus.url } } : { adapter: 'memory' }),
+    ...(resolved.bus.adapter === 'rabbitmq' ? { adapter: 'rabbitmq', rabbitmq: { url: resolved.bus.url, ...(resolved.bus.exchange ? { exchange: resolved.bus.exchange } : {}) } } : { adapter: 'memory' }),
   });
   const queue = createQueue<JobsOf<M>>({
     ...options.queue,

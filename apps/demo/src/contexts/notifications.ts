@@ -25,6 +25,8 @@ export async function registerNotifications(platform: Platform<DemoMaps>, option
       const { userId, email, tenant } = envelope.payload;
       // A job id derived from the event id: a redelivered event does not enqueue a second email.
       const jobId = `welcome-${envelope.id}`;
+      // Stamped before enqueueing: a fast worker may start the job before enqueue returns here.
+      const at = new Date().toISOString();
       await platform.queue.enqueue(
         'sendWelcomeEmail',
         { userId, email, tenant },
@@ -42,7 +44,7 @@ export async function registerNotifications(platform: Platform<DemoMaps>, option
         userId,
         step: 'email-queued',
         context: 'notifications',
-        at: new Date().toISOString(),
+        at,
         text: 'Welcome email queued',
       });
     },
