@@ -1,0 +1,23 @@
+/**
+ * Child entry: runs exactly one row in a fresh process, so its peak RSS (getrusage maxRSS) belongs
+ * to that row alone, and reports the result to the parent over IPC.
+ */
+import { findRow } from './rows/index.js';
+import { failedResult, runRow, type RowResult } from './run-row.js';
+import type { Mode } from './row.js';
+
+const [id, mode] = process.argv.slice(2) as [string, Mode];
+const row = findRow(id);
+
+async function main(): Promise<RowResult> {
+  if (!row) throw new Error(`bench: no row ${id}`);
+  return runRow(row, mode, true);
+}
+
+main().then(
+  (result) => process.send?.(result, () => process.exit(0)),
+  (error: unknown) => {
+    const result = row ? failedResult(row, error, 'child-maxrss') : undefined;
+    process.send?.(result ?? { error: String(error) }, () => process.exit(1));
+  },
+);

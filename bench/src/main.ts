@@ -1,0 +1,135 @@
+/**
+ * `npm run bench [-- --quick | --smoke] [--only a,b] [--skip a,b] [--inline | --isolate] [--profile] [--list]`
+ *
+ * Runs every row (each tier beside its raw baseline), prints a Markdown table and writes
+ * bench/results/latest.json. A full run puts each row in its own child process so its peak RSS
+ * is its own; quick and smoke runs go inline (one process, RSS sampled and shared) unless
+ * `--isolate`. `--profile` writes a V8 CPU profile per row (see profile-top.ts).
+ * Exits 1 when any row failed; it never judges speed.
+ */
+import { fork } from 'node:child_process';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { attachRatios, table } from './report.js';
+import { rows } from './rows/index.js';
+import { failedResult, runRow, type RowResult } from './run-row.js';
+import { settingsFor, type Mode, type RowDef } from './row.js';
+import { sizeLabel } from './payload.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const benchDir = join(here, '..');
+
+const { values } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    smoke: { type: 'boolean', default: false },
+    only: { type: 'string', multiple: true },
+    skip: { type: 'string', multiple: true },
+    inline: { type: 'boolean' },
+    isolate: { type: 'boolean' },
+    profile: { type: 'boolean', default: false },
+    list: { type: 'boolean', default: false },
+    out: { type: 'string' },
+  },
+  allowPositionals: false,
+});
+
+const mode: Mode = values.smoke ? 'smoke' : values.quick ? 'quick' : 'full';
+const terms = (list: string[] | undefined): string[] => (list ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
+const only = terms(values.only);
+const skip = terms(values.skip);
+const selected = rows.filter((r) => (only.length === 0 || only.some((t) => r.id.includes(t))) && !skip.some((t) => r.id.includes(t)));
+
+if (values.list) {
+  for (const r of rows) console.log(r.id);
+  process.exit(0);
+}
+if (selected.length === 0) {
+  console.error(`bench: no row matches --only ${only.join(',')}`);
+  process.exit(2);
+}
+
+// Full runs isolate each row (peak RSS is then the row's own); quick and smoke runs share one
+// process to stay under a minute, unless told otherwise.
+const isolate = values.profile || (values.isolate ?? (values.inline === undefined ? mode === 'full' : !values.inline));
+const profileDir = join(benchDir, 'results', 'profiles');
+
+function runIsolated(row: RowDef): Promise<RowResult> {
+  const settings = settingsFor(row, mode);
+  const hardMs = settings.warmupMs + settings.maxMs + 3 * settings.stallMs + 45_000;
+  const execArgv = ['--import', 'tsx', '--conditions=@events/source'];
+  // One directory per row: the loader thread writes a profile of its own next to the main one.
+  if (values.profile) execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(profileDir, row.id.replaceAll('/', '_'))}`);
+  return new Promise((resolve) => {
+    let result: RowResult | undefined;
+    const child = fork(join(here, 'child.ts'), [row.id, mode], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const timer = setTimeout(() => {
+      result ??= failedResult(row, new Error(`child did not finish within ${hardMs} ms; killed`), 'child-maxrss');
+      child.kill('SIGKILL');
+    }, hardMs);
+    child.on('message', (message) => {
+      const m = message as Partial<RowResult>;
+      result = m.id === row.id ? (m as RowResult) : failedResult(row, new Error(String((m as { error?: unknown }).error)), 'child-maxrss');
+    });
+    child.on('error', (error) => {
+      result ??= failedResult(row, error, 'child-maxrss');
+    });
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve(result ?? failedResult(row, new Error(`child exited (code ${code}, signal ${signal}) without a result`), 'child-maxrss'));
+    });
+  });
+}
+
+function progressLine(r: RowResult, index: number): string {
+  const p = r.latencyMs;
+  const body = r.status === 'ok'
+    ? `${Math.round(r.perSecond).toLocaleString('en-US')}/s p50 ${p?.p50.toFixed(3)} ms p99 ${p?.p99.toFixed(3)} ms rss ${r.peakRssMB?.toFixed(0)} MB`
+    : `FAILED ${r.error}`;
+  return `[${index + 1}/${selected.length}] ${r.id} (${sizeLabel(r.payloadBytes)}, ${((r.rowWallMs ?? 0) / 1000).toFixed(1)} s): ${body}`;
+}
+
+async function main(): Promise<number> {
+  const startedAt = new Date();
+  console.error(`bench: ${selected.length} rows, mode ${mode}, ${isolate ? 'one child process per row' : 'inline'}${values.profile ? `, CPU profiles in ${profileDir}` : ''}`);
+  if (values.profile) await mkdir(profileDir, { recursive: true });
+  const results: RowResult[] = [];
+  for (const [index, row] of selected.entries()) {
+    const rowStart = Date.now();
+    const result = isolate ? await runIsolated(row) : await runRow(row, mode, false);
+    result.rowWallMs = Date.now() - rowStart;
+    results.push(result);
+    console.error(progressLine(result, index));
+  }
+  attachRatios(results);
+  console.log('');
+  console.log(table(results));
+  const failed = results.filter((r) => r.status !== 'ok');
+  const out = values.out ?? join(benchDir, 'results', 'latest.json');
+  await mkdir(dirname(out), { recursive: true });
+  const report = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    durationMs: Date.now() - startedAt.getTime(),
+    mode,
+    isolation: isolate ? 'child process per row' : 'inline',
+    command: `npm run bench --${process.argv.slice(2).map((a) => ` ${a}`).join('')}`,
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, loadavgAtEnd: loadavg() },
+    rows: results,
+  };
+  await writeFile(out, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\n${results.length - failed.length}/${results.length} rows ok in ${(report.durationMs / 1000).toFixed(1)} s; results in ${out}`);
+  if (failed.length) console.error(`bench: ${failed.length} row(s) failed: ${failed.map((r) => r.id).join(', ')}`);
+  return failed.length ? 1 : 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

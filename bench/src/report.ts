@@ -1,0 +1,63 @@
+/**
+ * Turns results into the ours/raw ratios and a Markdown table (printed on stdout and pasted into
+ * BENCHMARKS.md as is).
+ */
+import { sizeLabel } from './payload.js';
+import type { RowResult } from './run-row.js';
+
+/** Sets `ratio` on every ours row whose raw counterpart (same pair) succeeded. */
+export function attachRatios(results: RowResult[]): void {
+  const raw = new Map<string, RowResult>();
+  for (const r of results) if (r.impl === 'raw' && r.status === 'ok') raw.set(r.pair, r);
+  for (const r of results) {
+    const base = raw.get(r.pair);
+    if (r.impl === 'ours' && r.status === 'ok' && base && base.perSecond > 0) r.ratio = r.perSecond / base.perSecond;
+  }
+}
+
+function num(value: number | undefined, digits = 0): string {
+  if (value === undefined || !Number.isFinite(value)) return '-';
+  if (digits === 0) return Math.round(value).toLocaleString('en-US');
+  return value.toFixed(digits);
+}
+
+function ms(value: number | undefined): string {
+  if (value === undefined || !Number.isFinite(value)) return '-';
+  if (value < 0.1) return value.toFixed(3);
+  if (value < 10) return value.toFixed(2);
+  return value.toFixed(0);
+}
+
+function verdict(r: RowResult): string {
+  if (r.impl === 'raw') return '';
+  if (r.ratio === undefined) return r.target === undefined ? 'n/a' : '-';
+  const ratio = r.ratio.toFixed(2);
+  if (r.target === undefined) return ratio;
+  return `${ratio} ${r.ratio >= r.target ? 'meets' : 'MISSES'} >=${r.target}`;
+}
+
+export function table(results: RowResult[]): string {
+  const head = ['tier', 'transport', 'scenario', 'size', 'impl', 'msg/s', 'p50 ms', 'p99 ms', 'peak RSS MB', 'node CPU', 'broker CPU', 'ours/raw', 'status'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i >= 5 && i <= 10 ? '---:' : '---')).join('|')}|`];
+  for (const r of results) {
+    const latencyNote = r.latencyIs === 'send->ack' ? ' (ack)' : '';
+    lines.push(
+      `| ${[
+        r.tier,
+        r.transport,
+        r.scenario,
+        sizeLabel(r.payloadBytes),
+        r.impl,
+        num(r.perSecond),
+        ms(r.latencyMs?.p50) + latencyNote,
+        ms(r.latencyMs?.p99) + latencyNote,
+        num(r.peakRssMB),
+        num(r.cpuCores, 2),
+        num(r.brokerCpuCores, 2),
+        verdict(r),
+        r.status === 'ok' ? 'ok' : `FAILED: ${(r.error ?? '').replaceAll('|', '/').slice(0, 160)}`,
+      ].join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
+}

@@ -1,0 +1,38 @@
+/** Every row of the benchmark, in the order the table shows them: each ours row after its raw row. */
+import type { RowDef } from '../row.js';
+import { rawPubSubMemoryRows } from './pubsub-memory.js';
+import { rawPubSubRedisRows } from './pubsub-redis.js';
+import { rawPubSubWsRows } from './pubsub-ws.js';
+import { rawBusMemoryRows } from './bus-memory.js';
+import { rawBusRabbitRows } from './bus-rabbitmq.js';
+import { rawQueueBullmqRows } from './queue-bullmq.js';
+import { oursPubSubMemoryRows, oursPubSubRedisRows, oursPubSubWsRows } from './ours/pubsub.js';
+import { oursBusMemoryRows, oursBusRabbitRows } from './ours/bus.js';
+import { oursQueueBullmqRows, oursQueueMemoryRows } from './ours/queue.js';
+
+/** Groups rows by pair (in first-seen order), raw first. */
+function interleave(...groups: RowDef[][]): RowDef[] {
+  const all = groups.flat();
+  const pairs = [...new Set(all.map((r) => r.pair))];
+  return pairs.flatMap((pair) => all.filter((r) => r.pair === pair).sort((a, b) => (a.impl === b.impl ? 0 : a.impl === 'raw' ? -1 : 1)));
+}
+
+export const rows: RowDef[] = interleave(
+  rawPubSubMemoryRows,
+  oursPubSubMemoryRows,
+  rawPubSubRedisRows,
+  oursPubSubRedisRows,
+  rawPubSubWsRows,
+  oursPubSubWsRows,
+  rawBusMemoryRows,
+  oursBusMemoryRows,
+  rawBusRabbitRows,
+  oursBusRabbitRows,
+  oursQueueMemoryRows,
+  rawQueueBullmqRows,
+  oursQueueBullmqRows,
+);
+
+export function findRow(id: string): RowDef | undefined {
+  return rows.find((r) => r.id === id);
+}

@@ -1,0 +1,62 @@
+/** Our bus tier in the memory and RabbitMQ rows (raw baselines beside the row shapes). */
+import { createBus, type Bus } from '@events/bus';
+import { withTimeout } from '@events/core';
+import { makePayload, stampOf, type BenchPayload } from '../../payload.js';
+import { AMQP_URL } from '../../resources.js';
+import { uniqueName, type RowContext } from '../../row.js';
+import type { PhaseResult } from '../../driver.js';
+import { BUS_CONCURRENCY, BUS_EVENT, busMemoryRows } from '../bus-memory.js';
+import { busRabbitRows, deleteRabbit, RABBIT_PREFETCH, RABBIT_QUEUE_TYPE } from '../bus-rabbitmq.js';
+
+type Events = { [BUS_EVENT]: BenchPayload };
+
+async function subscribeGroups(ctx: RowContext, bus: Bus<Events>, groups: number, concurrency: number): Promise<void> {
+  for (let g = 0; g < groups; g += 1) {
+    await bus.on(
+      BUS_EVENT,
+      async (envelope) => {
+        ctx.rec.hit(stampOf(envelope.payload));
+      },
+      { group: `group${g}`, concurrency, retry: false },
+    );
+  }
+}
+
+async function oursMemory(ctx: RowContext, size: number, groups: number): Promise<PhaseResult> {
+  const bus = createBus<Events>({ adapter: 'memory', onError: (event) => ctx.rec.fail(event.error) });
+  try {
+    await subscribeGroups(ctx, bus, groups, BUS_CONCURRENCY);
+    return await ctx.measure({
+      fanout: groups,
+      complete: 'delivery',
+      send: (stamp, i) => bus.emit(BUS_EVENT, makePayload(size, stamp, i)),
+    });
+  } finally {
+    await bus.close({ force: true });
+  }
+}
+
+async function oursRabbit(ctx: RowContext, size: number, groups: number): Promise<PhaseResult> {
+  const exchange = uniqueName('bench.bus');
+  const bus = createBus<Events>({
+    adapter: 'rabbitmq',
+    rabbitmq: { url: AMQP_URL, exchange, queueType: RABBIT_QUEUE_TYPE },
+    onError: (event) => ctx.rec.fail(event.error),
+  });
+  const queues = Array.from({ length: groups }, (_, g) => `${exchange}.group${g}.${BUS_EVENT}`);
+  try {
+    await withTimeout(bus.ready(), 15_000, 'bus rabbitmq ready');
+    await subscribeGroups(ctx, bus, groups, RABBIT_PREFETCH);
+    return await ctx.measure({
+      fanout: groups,
+      complete: 'delivery',
+      send: (stamp, i) => bus.emit(BUS_EVENT, makePayload(size, stamp, i)),
+    });
+  } finally {
+    await bus.close({ timeoutMs: 5_000 }).catch(() => undefined);
+    await deleteRabbit({ exchanges: [exchange, `${exchange}.dlx`], queues: queues.flatMap((q) => [q, `${q}.dead-letters`]) });
+  }
+}
+
+export const oursBusMemoryRows = busMemoryRows('ours', oursMemory);
+export const oursBusRabbitRows = busRabbitRows('ours', oursRabbit);

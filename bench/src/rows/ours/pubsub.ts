@@ -1,0 +1,73 @@
+/** Our PubSub tier in the memory and Redis rows (their raw baselines are beside the row shapes). */
+import { createPubSub, type PubSub } from '@events/pubsub';
+import { withTimeout } from '@events/core';
+import { makePayload, stampOf } from '../../payload.js';
+import { REDIS_URL } from '../../resources.js';
+import { uniqueName, type RowContext } from '../../row.js';
+import type { PhaseResult } from '../../driver.js';
+import { pubsubMemoryRows } from '../pubsub-memory.js';
+import { pubsubRedisRows } from '../pubsub-redis.js';
+import { closeServer, listen, measureFanout, pubsubWsRows } from '../pubsub-ws.js';
+import { createServer } from 'node:http';
+import { createWebSocketGateway } from '@events/pubsub/websocket';
+import { acquireFarm } from '../../ws-farm.js';
+
+const CHANNEL = 'user:42:notifications';
+
+async function oursMemory(ctx: RowContext, size: number, subscribers: number): Promise<PhaseResult> {
+  const pubsub = createPubSub({ adapter: 'memory', onError: (error) => ctx.rec.fail(error) });
+  try {
+    for (let s = 0; s < subscribers; s += 1) await pubsub.subscribe(CHANNEL, (message) => ctx.rec.hit(stampOf(message)));
+    return await ctx.measure({
+      fanout: subscribers,
+      complete: 'delivery',
+      send: (stamp, i) => pubsub.broadcast(CHANNEL, makePayload(size, stamp, i)),
+    });
+  } finally {
+    await pubsub.close({ force: true });
+  }
+}
+
+/** A publishing node and `subscribers` subscribing nodes, each with its own Redis connections. */
+async function oursRedis(ctx: RowContext, size: number, subscribers: number): Promise<PhaseResult> {
+  const channel = `${uniqueName('bench')}:notifications`;
+  const node = (): PubSub => createPubSub({ adapter: 'redis', redis: { url: REDIS_URL }, onError: (error) => ctx.rec.fail(error) });
+  const publisher = node();
+  const nodes = Array.from({ length: subscribers }, node);
+  try {
+    await withTimeout(Promise.all([publisher.start(), ...nodes.map((n) => n.start())]), 10_000, 'pubsub redis start');
+    for (const n of nodes) await n.subscribe(channel, (message) => ctx.rec.hit(stampOf(message)));
+    return await ctx.measure({
+      fanout: subscribers,
+      complete: 'delivery',
+      send: (stamp, i) => publisher.broadcast(channel, makePayload(size, stamp, i)),
+    });
+  } finally {
+    await Promise.all([publisher, ...nodes].map((n) => n.close({ force: true }).catch(() => undefined)));
+  }
+}
+
+/** The gateway on a memory PubSub; every farm client subscribes to the channel with the documented protocol. */
+async function oursWebSocket(ctx: RowContext, size: number, clients: number): Promise<PhaseResult> {
+  const server = createServer();
+  const pubsub = createPubSub({ adapter: 'memory', onError: (error) => ctx.rec.fail(error) });
+  const gateway = createWebSocketGateway({ pubsub, server, path: '/pubsub', onError: (error) => ctx.rec.fail(error) });
+  const farm = acquireFarm((completed) => ctx.rec.setCompleted(completed));
+  try {
+    const url = `${await listen(server)}/pubsub`;
+    await farm.connect({ url, clients, subscribeFrame: JSON.stringify({ type: 'subscribe', id: 1, topic: CHANNEL }), ackMatch: '"subscribed"' });
+    return await measureFanout(ctx, farm, {
+      fanout: clients,
+      send: (stamp, i) => pubsub.broadcast(CHANNEL, makePayload(size, stamp, i)),
+    });
+  } finally {
+    await farm.drop();
+    await gateway.close();
+    await pubsub.close({ force: true });
+    await closeServer(server);
+  }
+}
+
+export const oursPubSubWsRows = pubsubWsRows('ours', oursWebSocket);
+export const oursPubSubMemoryRows = pubsubMemoryRows('ours', oursMemory);
+export const oursPubSubRedisRows = pubsubRedisRows('ours', oursRedis);

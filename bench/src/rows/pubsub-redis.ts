@@ -1,0 +1,66 @@
+/**
+ * PubSub on Redis: one process publishing and subscribing through two connections (a subscriber
+ * connection cannot publish). Raw: ioredis PUBLISH of the JSON string, SUBSCRIBE + JSON.parse.
+ * Channels leave nothing in Redis, so there is nothing to delete afterwards.
+ */
+import { Redis } from 'ioredis';
+import { withTimeout } from '@events/core';
+import { makePayload, sizeLabel, stampOf } from '../payload.js';
+import { REDIS_URL } from '../resources.js';
+import { uniqueName, type RowContext, type RowDef } from '../row.js';
+import type { PhaseResult } from '../driver.js';
+
+export function redisClient(): Redis {
+  return new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1, connectTimeout: 5_000 });
+}
+
+async function rawRedis(ctx: RowContext, size: number, subscribers: number): Promise<PhaseResult> {
+  const channel = `${uniqueName('bench')}:notifications`;
+  const pub = redisClient();
+  const subs = Array.from({ length: subscribers }, () => redisClient());
+  try {
+    await withTimeout(Promise.all([pub.connect(), ...subs.map((s) => s.connect())]), 10_000, 'redis connect');
+    for (const sub of subs) {
+      sub.on('message', (_channel: string, message: string) => ctx.rec.hit(stampOf(JSON.parse(message))));
+      await sub.subscribe(channel);
+    }
+    return await ctx.measure({
+      fanout: subscribers,
+      complete: 'delivery',
+      send: (stamp, i) => pub.publish(channel, JSON.stringify(makePayload(size, stamp, i))),
+    });
+  } finally {
+    pub.disconnect();
+    for (const sub of subs) sub.disconnect();
+  }
+}
+
+export type PubSubRedisRunner = (ctx: RowContext, size: number, subscribers: number) => Promise<PhaseResult>;
+
+/** `subscribers` here are subscriber processes' connections (each its own Redis connection). */
+export function pubsubRedisRows(impl: 'ours' | 'raw', run: PubSubRedisRunner): RowDef[] {
+  const cells = [
+    { size: 100, subscribers: 1 },
+    { size: 10_240, subscribers: 1 },
+    { size: 100, subscribers: 10 },
+  ];
+  return cells.map(({ size, subscribers }) => {
+    const slug = subscribers === 1 ? 'publish' : `connections-${subscribers}`;
+    return {
+      id: `pubsub/redis/${impl}/${slug}/${sizeLabel(size)}`,
+      tier: 'pubsub',
+      transport: 'redis',
+      impl,
+      scenario: subscribers === 1 ? 'publish -> subscriber (2 connections)' : `scaling: ${subscribers} subscriber connections`,
+      payloadBytes: size,
+      pair: `pubsub/redis/${slug}/${size}`,
+      broker: 'redis',
+      fanout: subscribers,
+      inflight: 1_000,
+      target: impl === 'ours' ? 0.9 : undefined,
+      run: (ctx) => run(ctx, size, subscribers),
+    } satisfies RowDef;
+  });
+}
+
+export const rawPubSubRedisRows = pubsubRedisRows('raw', rawRedis);

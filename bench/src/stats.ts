@@ -1,0 +1,79 @@
+/**
+ * Latency bookkeeping for one row: a bounded sample store (so a million deliveries never cost a
+ * million doubles) and nearest-rank percentiles over what was kept.
+ */
+
+/** Nearest-rank percentile of an ascending-sorted array; `NaN` when it is empty. */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  if (p <= 0) return sorted[0]!;
+  if (p >= 100) return sorted[sorted.length - 1]!;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.max(0, rank - 1)]!;
+}
+
+export interface LatencySummary {
+  /** Samples the percentiles were computed over (may be fewer than deliveries, see SampleStore). */
+  samples: number;
+  p50: number;
+  p99: number;
+  max: number;
+  mean: number;
+}
+
+/**
+ * Keeps at most `capacity` samples. Once full it keeps a uniform random subset (reservoir
+ * sampling, Algorithm R), so long rows still give unbiased percentiles in constant memory.
+ */
+export class SampleStore {
+  private readonly values: Float64Array;
+  private seen = 0;
+  private sum = 0;
+  private maxSeen = 0;
+
+  constructor(readonly capacity = 200_000, private readonly random: () => number = Math.random) {
+    this.values = new Float64Array(capacity);
+  }
+
+  add(value: number): void {
+    this.sum += value;
+    if (value > this.maxSeen) this.maxSeen = value;
+    if (this.seen < this.capacity) {
+      this.values[this.seen] = value;
+    } else {
+      const slot = Math.floor(this.random() * (this.seen + 1));
+      if (slot < this.capacity) this.values[slot] = value;
+    }
+    this.seen += 1;
+  }
+
+  get count(): number {
+    return this.seen;
+  }
+
+  /** A copy of the kept samples (for merging samples gathered in another process). */
+  kept(): number[] {
+    return Array.from(this.values.subarray(0, Math.min(this.seen, this.capacity)));
+  }
+
+  summary(): LatencySummary {
+    return summarize(this.values.subarray(0, Math.min(this.seen, this.capacity)), {
+      mean: this.seen === 0 ? Number.NaN : this.sum / this.seen,
+      max: this.seen === 0 ? Number.NaN : this.maxSeen,
+    });
+  }
+}
+
+/** Percentiles of `values` (any order); `exact` overrides mean/max when they were tracked apart. */
+export function summarize(values: ArrayLike<number>, exact?: { mean: number; max: number }): LatencySummary {
+  const sorted = Float64Array.from(values).sort();
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  return {
+    samples: sorted.length,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    max: exact?.max ?? (sorted.length ? sorted[sorted.length - 1]! : Number.NaN),
+    mean: exact?.mean ?? (sorted.length ? sum / sorted.length : Number.NaN),
+  };
+}

@@ -1,0 +1,103 @@
+/** Parent side of the websocket client farm (see ws-farm-child.ts). */
+import { fork, type ChildProcess } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { withTimeout } from '@events/core';
+import type { LatencySummary } from './stats.js';
+
+export type FarmRequest =
+  | { type: 'connect'; url: string; clients: number; subscribeFrame?: string; ackMatch?: string }
+  | { type: 'reset'; epoch: number }
+  | { type: 'summary' }
+  | { type: 'drop' }
+  | { type: 'close' };
+
+export type FarmReply =
+  | { type: 'ready' }
+  | { type: 'dropped' }
+  | { type: 'reset-ok'; epoch: number }
+  | { type: 'progress'; epoch: number; completed: number }
+  | { type: 'summary'; epoch: number; completed: number; latencyMs: LatencySummary }
+  | { type: 'error'; message: string };
+
+export interface Farm {
+  /** Closes every client; the farm stays up for the next row. */
+  drop(): Promise<void>;
+  connect(options: { url: string; clients: number; subscribeFrame?: string; ackMatch?: string }): Promise<void>;
+  /** Starts a new counting epoch; completions of older epochs are ignored. */
+  reset(): Promise<void>;
+  summary(): Promise<{ completed: number; latencyMs: LatencySummary }>;
+  close(): void;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+let shared: { farm: Farm; setListener(listener: (completed: number) => void): void } | undefined;
+
+/**
+ * The farm of this process, started on first use and kept for later rows (starting one costs a
+ * process start); `onProgress` receives this row's completion counts.
+ */
+export function acquireFarm(onProgress: (completed: number) => void): Farm {
+  if (!shared) {
+    let listener = onProgress;
+    const farm = startFarm((completed) => listener(completed));
+    shared = { farm, setListener: (l) => (listener = l) };
+  }
+  shared.setListener(onProgress);
+  return shared.farm;
+}
+
+function startFarm(onProgress: (completed: number) => void): Farm {
+  const child: ChildProcess = fork(join(here, 'ws-farm-child.ts'), [], {
+    execArgv: ['--import', 'tsx', '--conditions=@events/source'],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  let epoch = 0;
+  const waiters: Array<{ type: FarmReply['type']; resolve: (reply: FarmReply) => void; reject: (error: Error) => void }> = [];
+  child.on('message', (raw) => {
+    const reply = raw as FarmReply;
+    if (reply.type === 'progress') {
+      if (reply.epoch === epoch) onProgress(reply.completed);
+      return;
+    }
+    if (reply.type === 'error') {
+      for (const w of waiters.splice(0)) w.reject(new Error(`ws farm: ${reply.message}`));
+      return;
+    }
+    const index = waiters.findIndex((w) => w.type === reply.type);
+    if (index >= 0) waiters.splice(index, 1)[0]!.resolve(reply);
+  });
+  child.on('exit', () => {
+    for (const w of waiters.splice(0)) w.reject(new Error('ws farm exited'));
+  });
+  const ask = <T extends FarmReply['type']>(request: FarmRequest, type: T, timeoutMs: number): Promise<Extract<FarmReply, { type: T }>> =>
+    withTimeout(
+      new Promise<Extract<FarmReply, { type: T }>>((resolve, reject) => {
+        waiters.push({ type, resolve: (r) => resolve(r as Extract<FarmReply, { type: T }>), reject });
+        child.send(request);
+      }),
+      timeoutMs,
+      `ws farm ${request.type}`,
+    );
+  return {
+    async connect(options) {
+      await ask({ type: 'connect', ...options }, 'ready', 60_000);
+    },
+    async drop() {
+      await ask({ type: 'drop' }, 'dropped', 30_000);
+    },
+    async reset() {
+      epoch += 1;
+      await ask({ type: 'reset', epoch }, 'reset-ok', 10_000);
+    },
+    async summary() {
+      const reply = await ask({ type: 'summary' }, 'summary', 10_000);
+      return { completed: reply.completed, latencyMs: reply.latencyMs };
+    },
+    close() {
+      if (child.connected) child.send({ type: 'close' });
+      setTimeout(() => child.kill('SIGKILL'), 2_000).unref();
+    },
+  };
+}
