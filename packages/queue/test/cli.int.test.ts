@@ -31,13 +31,20 @@ describe('events-worker dead-letters CLI', () => {
     await queue.waitUntilIdle();
     const cli = async (...args: string[]) => (await run(process.execPath, [bin, 'dead-letters', ...args, '--url', REDIS_URL, '--prefix', prefix])).stdout.trim();
 
-    expect(await cli('count')).toBe('3');
-    expect(await cli('count', '--name', 'report', '--error', 'RangeError')).toBe('2');
-    const listed = JSON.parse(await cli('list', '--name', 'report', '--json')) as Array<{ id: string; error: { message: string } }>;
+    // Read-only commands are independent: run them side by side (each is a process start).
+    const [count, filtered, listedJson, listedMail, dry] = await Promise.all([
+      cli('count'),
+      cli('count', '--name', 'report', '--error', 'RangeError'),
+      cli('list', '--name', 'report', '--json'),
+      cli('list', '--name', 'mail'),
+      cli('replay', '--name', 'report', '--dry-run'),
+    ]);
+    expect(count).toBe('3');
+    expect(filtered).toBe('2');
+    const listed = JSON.parse(listedJson) as Array<{ id: string; error: { message: string } }>;
     expect(listed.map((l) => l.id).sort()).toEqual([ids[0], ids[1]].sort());
-    expect(await cli('list', '--name', 'mail')).toMatch(/mail .* Error: smtp\s+\(attempts 1\)/);
-
-    expect(await cli('replay', '--name', 'report', '--dry-run')).toMatch(/would replay report/);
+    expect(listedMail).toMatch(/mail .* Error: smtp\s+\(attempts 1\)/);
+    expect(dry).toMatch(/would replay report/);
     expect(await cli('count')).toBe('3');
     const result = JSON.parse(await cli('replay', '--name', 'report', '--rate', '50', '--json')) as { replayed: Array<{ from: string; id: string }> };
     expect(result.replayed).toHaveLength(2);

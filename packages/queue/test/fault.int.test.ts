@@ -20,8 +20,8 @@ describe('faults (bullmq, real Redis)', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  function worker(prefix: string, concurrency = 10): Spawned {
-    const w = spawnCli(['run', fixture], { QUEUE_PREFIX: prefix, QUEUE_URL: REDIS_URL, CONCURRENCY: String(concurrency) });
+  function worker(prefix: string, concurrency = 10, env: Record<string, string> = {}): Spawned {
+    const w = spawnCli(['run', fixture], { QUEUE_PREFIX: prefix, QUEUE_URL: REDIS_URL, CONCURRENCY: String(concurrency), ...env });
     cleanups.push(async () => {
       if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
       await w.exited;
@@ -92,6 +92,30 @@ describe('faults (bullmq, real Redis)', () => {
     expect(w.output()).toContain('SIGTERM, draining');
     expect((await redis.smembers(`${prefix}:test:done`)).sort()).toEqual([...ids].sort());
     expect(await producer.counts('work')).toMatchObject({ active: 0, waiting: 0 });
+  }, 60_000);
+
+  it('dead-letters a job BullMQ fails for stalling more than maxStalledCount', async () => {
+    const prefix = randomPrefix();
+    const producer = createQueue<{ work: { ms: number } }>({ adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix } });
+    cleanups.push(async () => {
+      await producer.close();
+      await deletePrefix(prefix);
+    });
+    const id = await producer.enqueue('work', { ms: 60_000 });
+    const doomed = worker(prefix, 1, { MAX_STALLED: '0' });
+    await waitFor(async () => (await producer.counts('work')).active === 1, 20_000, 'the job to start');
+    doomed.child.kill('SIGKILL');
+    await doomed.exited;
+    const rescuer = createQueue<{ work: { ms: number } }>({
+      adapter: 'bullmq',
+      bullmq: { url: REDIS_URL, prefix, lockDuration: 1000, stalledInterval: 300, maxStalledCount: 0 },
+    });
+    cleanups.push(() => rescuer.close({ timeoutMs: 1000 }));
+    let ran = false;
+    await rescuer.process('work', () => void (ran = true));
+    await waitFor(async () => (await producer.deadLetters.count()) === 1, 20_000, 'the stalled job to be dead-lettered');
+    expect(ran).toBe(false);
+    expect(await producer.deadLetters.list()).toMatchObject([{ id, name: 'work', payload: { ms: 60_000 }, error: { message: 'job stalled more than allowable limit' } }]);
   }, 60_000);
 
   it('resumes processing after the Redis connection is cut and restored, without a restart', async () => {

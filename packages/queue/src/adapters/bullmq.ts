@@ -236,14 +236,9 @@ export function createBullmqAdapter(options: BullmqAdapterOptions = {}): QueueAd
       worker.on('failed', (job, error) => {
         if (!job) return;
         const info = attempts.get(job);
+        // No processor run: BullMQ failed the job itself (over its stall limit). Dead-letter it here.
+        if (!info) void deadLetter(job, error, job.attemptsMade).catch(() => undefined);
         consumeOptions.onEvent({ type: 'failed', id: job.id!, name: job.name, attempt: info?.attempt ?? job.attemptsMade, error, final: info?.final ?? true });
-      });
-      worker.on('stalled', (jobId) => {
-        // A job over the stall limit fails without reaching a processor: dead-letter it here.
-        void (async () => {
-          const job = await queueFor(name).getJob(jobId);
-          if (job && (await job.isFailed())) await deadLetter(job, new Error(job.failedReason || 'job stalled more than allowable limit'), job.attemptsMade);
-        })().catch(() => undefined);
       });
       // Connection errors are retried by ioredis; BullMQ re-emits them here and we must not crash.
       worker.on('error', () => undefined);
