@@ -7,7 +7,7 @@ import amqp, { type Channel, type ChannelModel, type GetMessage } from 'amqplib'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DecodeError, SerializationError } from '@events/core';
 import { createBus, type Bus, type BusErrorEvent } from '../src/index.js';
-import { deadLetterQueueName, queueName } from '../src/adapters/rabbitmq.js';
+import { createRabbitMqBusAdapter, deadLetterQueueName, queueName, type RabbitMqConnectionEvent } from '../src/adapters/rabbitmq.js';
 import { delay, randomId, waitFor } from './helpers.js';
 import { rabbitTarget, RABBITMQ_URL, type RabbitTarget } from './rabbitmq-harness.js';
 
@@ -109,6 +109,20 @@ describe('rabbitmq wire format and dead letters', () => {
     const sent = await bus.emit('users.SignedUp', { userId: 'u4' });
     await waitFor(() => handled.includes(sent.id), 'the bus still works');
     expect(bus.stats().connected).toBe(true);
+  });
+
+  it('re-declares a subscription queue deleted under it and resumes consuming', async () => {
+    const events: RabbitMqConnectionEvent[] = [];
+    const adapter = await createRabbitMqBusAdapter({ ...target.options, onConnection: (e) => events.push(e) });
+    target.adapters.push(adapter);
+    const own = createBus<Events>({ adapter, onError: (e) => errors.push(e) });
+    const handled: string[] = [];
+    await own.on('users.SignedUp', (e) => void handled.push(e.id), { group: 'ops' });
+    await ch.deleteQueue(queueName(target.adapters[0]!.topology, 'ops', 'users.SignedUp'));
+    await waitFor(() => events.some((e) => e.type === 'up' && e.reconnect), 'recovered');
+    const sent = await own.emit('users.SignedUp', { userId: 'u5' });
+    await waitFor(() => handled.includes(sent.id), 'delivered to the re-declared queue');
+    await own.close();
   });
 
   it('dead-letters an event whose handler exhausted its retries, with the reason', async () => {

@@ -195,7 +195,9 @@ class RabbitMqAdapter implements RabbitMqBusAdapter {
 
   private onMessage(c: ConsumerState, ch: Channel, msg: ConsumeMessage | null): void {
     if (msg === null) {
-      if (!c.cancelled) this.report(new Error(`the broker cancelled the consumer of ${c.queue} (queue deleted?)`));
+      // The broker cancelled us (the queue was deleted): recover as from a lost connection, which
+      // re-declares the queue and resumes the consumer.
+      if (!c.cancelled && c.channel === ch) this.lost(c.gen, new Error(`the broker cancelled the consumer of ${c.queue} (queue deleted?)`));
       return;
     }
     c.inFlight += 1;
