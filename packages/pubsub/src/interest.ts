@@ -7,6 +7,9 @@ import type { PubSubAdapter, PubSubTopicKind } from '@events/core';
 
 interface Entry {
   count: number;
+  /** Settles when the latest SUBSCRIBE for this topic did; what every acquirer awaits. */
+  ready: Promise<void>;
+  /** The same chain with failures swallowed, so one failure does not poison later calls. */
   chain: Promise<void>;
 }
 
@@ -20,21 +23,20 @@ export class Interest {
     const key = `${kind}:${topic}`;
     let entry = this.entries.get(key);
     if (!entry) {
-      entry = { count: 0, chain: Promise.resolve() };
+      entry = { count: 0, ready: Promise.resolve(), chain: Promise.resolve() };
       this.entries.set(key, entry);
     }
     entry.count += 1;
     if (entry.count === 1) {
-      entry.chain = entry.chain.then(() => this.adapter.subscribe(topic, kind));
-      // Failure must not poison later calls for the same topic.
-      const result = entry.chain;
-      entry.chain = result.catch(() => undefined);
-      return result.catch((err: unknown) => {
-        this.drop(key);
-        throw err;
-      });
+      entry.ready = entry.chain.then(() => this.adapter.subscribe(topic, kind));
+      entry.chain = entry.ready.catch(() => undefined);
     }
-    return entry.chain;
+    const mine = entry;
+    return mine.ready.catch((err: unknown) => {
+      // This acquirer holds no reference after all.
+      if (mine.count > 0) mine.count -= 1;
+      throw err;
+    });
   }
 
   release(topic: string, kind: PubSubTopicKind): Promise<void> {
@@ -52,10 +54,5 @@ export class Interest {
       if (entry.count === 0 && this.entries.get(key) === entry) this.entries.delete(key);
     });
     return result;
-  }
-
-  private drop(key: string): void {
-    const entry = this.entries.get(key);
-    if (entry && entry.count > 0) entry.count -= 1;
   }
 }

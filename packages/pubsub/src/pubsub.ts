@@ -28,6 +28,7 @@ import {
   validateChannelName,
   validatePayload,
 } from '@events/core';
+import { Dispatcher, Listeners } from './dispatch.js';
 import { Interest } from './interest.js';
 import { type AnyHandler, type LocalSubscription, Registry } from './registry.js';
 import { RequestReply } from './request-reply.js';
@@ -81,8 +82,8 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   private readonly interest: Interest;
   private readonly sequence = new SequenceCounter();
   private readonly gaps = new GapDetector();
-  private readonly listeners = new Map<keyof PubSubEvents, Set<(event: never) => void>>();
-  private readonly inflight = new Set<Promise<unknown>>();
+  private readonly listeners = new Listeners<PubSubEvents>((e, c) => this.report(e, c));
+  private readonly dispatcher = new Dispatcher((e, c) => this.report(e, c));
   private readonly requests = new RequestReply(this);
   private started: Promise<void> | undefined;
   private state: 'open' | 'closing' | 'closed' = 'open';
@@ -169,11 +170,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   }
 
   on<E extends keyof PubSubEvents>(event: E, listener: PubSubEvents[E]): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
-    const fn = listener as (event: never) => void;
-    set.add(fn);
-    return () => void set.delete(fn);
+    return this.listeners.on(event, listener);
   }
 
   subscriptions(): Map<string, number> {
@@ -184,7 +181,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     if (this.state !== 'open') return;
     this.state = 'closing';
     this.requests.closeAll();
-    if (!options.force) await drainWithin(Promise.all(this.inflight), options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+    if (!options.force) await drainWithin(this.dispatcher.idle(), options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
     for (const sub of this.registry.all()) this.registry.remove(sub);
     try {
       if (this.started) await this.started.catch(() => undefined);
@@ -238,35 +235,9 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   private dispatchLocal(channel: string, envelope: Envelope, exclude?: string): number {
     let count = 0;
     for (const [, subs, pattern] of this.registry.matching(channel)) {
-      count += this.deliver(subs, envelope, { pattern, exclude });
+      count += this.dispatcher.deliver(subs, envelope, { pattern, exclude });
     }
     return count;
-  }
-
-  private deliver(subs: ReadonlySet<LocalSubscription>, envelope: Envelope, how: { pattern: boolean; exclude?: string | undefined }): number {
-    const { pattern, exclude } = how;
-    let count = 0;
-    for (const sub of [...subs]) {
-      if (sub.id === exclude) continue;
-      count += 1;
-      const meta = pattern ? { channel: envelope.name, pattern: sub.topic, envelope } : { channel: envelope.name, envelope };
-      try {
-        const result = (sub.handler as (m: unknown, meta: unknown) => unknown)(envelope.payload, meta);
-        if (result instanceof Promise) this.track(result, envelope.name, sub.topic);
-      } catch (err) {
-        this.report(err, { kind: 'handler', channel: envelope.name, topic: sub.topic });
-      }
-    }
-    return count;
-  }
-
-  private track(promise: Promise<unknown>, channel: string, topic: string): void {
-    const tracked = promise.then(
-      () => undefined,
-      (err: unknown) => this.report(err, { kind: 'handler', channel, topic }),
-    );
-    this.inflight.add(tracked);
-    void tracked.finally(() => this.inflight.delete(tracked));
   }
 
   private onRemote(message: PubSubAdapterMessage): void {
@@ -290,38 +261,26 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       const gap = this.gaps.check({ topic, node, channel: message.channel }, seq);
       if (gap) this.emitGap({ ...gap, channel: message.channel, topic, node }, subs);
     }
-    this.deliver(subs, envelope, { pattern: message.pattern !== undefined });
+    this.dispatcher.deliver(subs, envelope, { pattern: message.pattern !== undefined });
   }
 
   private emitGap(event: GapEvent, subs: ReadonlySet<LocalSubscription>): void {
-    this.emit('gap', event);
-    for (const sub of subs) this.safely(() => sub.options.onGap?.(event));
+    this.listeners.emit('gap', event);
+    for (const sub of subs) this.listeners.safely(() => sub.options.onGap?.(event));
   }
 
   private onConnection(event: PubSubConnectionEvent): void {
     if (event.type === 'down') {
-      this.emit('down', { at: new Date(event.at), ...(event.error ? { error: event.error } : {}) });
+      this.listeners.emit('down', { at: new Date(event.at), ...(event.error ? { error: event.error } : {}) });
       return;
     }
     const resubscribed: ResubscribedEvent = { downAt: new Date(event.downAt), upAt: new Date(event.upAt), outageMs: event.upAt - event.downAt };
-    this.emit('resubscribed', resubscribed);
+    this.listeners.emit('resubscribed', resubscribed);
     const seen = new Set<string>();
     for (const sub of this.registry.all()) {
       if (seen.has(sub.id)) continue;
       seen.add(sub.id);
-      this.safely(() => sub.options.onResubscribed?.(resubscribed));
-    }
-  }
-
-  private emit<E extends keyof PubSubEvents>(event: E, payload: Parameters<PubSubEvents[E]>[0]): void {
-    for (const listener of this.listeners.get(event) ?? []) this.safely(() => (listener as (e: typeof payload) => void)(payload));
-  }
-
-  private safely(fn: () => void): void {
-    try {
-      fn();
-    } catch (err) {
-      this.report(err, { kind: 'listener' });
+      this.listeners.safely(() => sub.options.onResubscribed?.(resubscribed));
     }
   }
 

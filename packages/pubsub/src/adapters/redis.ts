@@ -157,14 +157,16 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): PubSubAda
       }
     },
     async unsubscribe(topic, kind) {
-      if (kind === 'pattern') {
-        wanted.pattern.delete(topic);
-        confirmed.pattern.delete(topic);
-        if (sub.status === 'ready') await sub.punsubscribe(topic);
-      } else {
-        wanted.channel.delete(topic);
-        confirmed.channel.delete(topic);
-        if (sub.status === 'ready') await (sharded ? sub.sunsubscribe(topic) : sub.unsubscribe(topic));
+      (kind === 'pattern' ? wanted.pattern : wanted.channel).delete(topic);
+      (kind === 'pattern' ? confirmed.pattern : confirmed.channel).delete(topic);
+      // While disconnected there is nothing to undo: Redis dropped the connection's subscriptions,
+      // and the resubscription after the reconnect leaves this topic out.
+      if (sub.status !== 'ready') return;
+      try {
+        if (kind === 'pattern') await sub.punsubscribe(topic);
+        else await (sharded ? sub.sunsubscribe(topic) : sub.unsubscribe(topic));
+      } catch (err) {
+        if (sub.status === 'ready') throw err;
       }
     },
     async close() {

@@ -178,8 +178,11 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
         const error = new GatewayError(frame.code, frame.message);
         const entry = frame.topic === undefined ? undefined : topics.get(frame.topic);
         if (entry && !entry.confirmed) {
+          // Refused (or failed) subscription: forget it; tell whoever waits, else the app.
           topics.delete(frame.topic!);
-          entry.waiters.splice(0).forEach((w) => w.reject(error));
+          const waiters = entry.waiters.splice(0);
+          if (waiters.length > 0) waiters.forEach((w) => w.reject(error));
+          else emit('error', error);
         } else emit('error', error);
         return;
       }
