@@ -15,6 +15,8 @@ try {
   const { options } = demoEnv();
   const demo = await startDemo({ ...options, roles: { web: false, busConsumer: true, queueWorker: false }, log: { role: 'consumer' } });
   exitOnSignal(() => demo.close(), log);
+  // Started by a web process (DEMO_WORKERS=separate) that died without stopping us: drain and leave.
+  process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   log(`ready (pid ${process.pid})`);
   // Tells a parent that spawned this process (DEMO_WORKERS=separate) that the groups are bound.
   process.send?.('ready');

@@ -3,34 +3,32 @@
  * by default; see env.ts for the settings and DEMO_WORKERS=separate for one process per role.
  */
 import { configFromEnv } from '@events/platform';
-import { startDemo } from './app.js';
+import { startDemo, type Demo } from './app.js';
 import { demoEnv } from './env.js';
 import { createLogger } from './log.js';
 import { exitOnSignal, exitOnStartError } from './shutdown.js';
 import { checkSeparable, startWorkerProcesses, type WorkerProcesses } from './workers.js';
 
 const log = createLogger('demo', { role: 'web' });
+let demo: Demo | undefined;
+let children: WorkerProcesses | undefined;
+// Installed before anything starts, so a SIGTERM during startup still stops the worker processes.
+exitOnSignal(async () => {
+  // Intake stops first (HTTP), then this process drains, then the worker processes drain.
+  await demo?.close({ timeoutMs: 10_000 });
+  await children?.stop(15_000);
+}, log);
 try {
   const { workers, options } = demoEnv();
   const platform = configFromEnv();
-  let children: WorkerProcesses | undefined;
   if (workers === 'separate') {
     checkSeparable(platform);
     children = await startWorkerProcesses(log, platform.startTimeoutMs);
   }
   const inline = workers === 'inline';
-  const demo = await startDemo({ ...options, platform, roles: { web: true, busConsumer: inline, queueWorker: inline }, log: { role: 'web' } }).catch(
-    async (error: unknown) => {
-      await children?.stop(5000);
-      throw error;
-    },
-  );
-  exitOnSignal(async () => {
-    // Intake stops first (HTTP), then this process drains, then the worker processes drain.
-    await demo.close({ timeoutMs: 10_000 });
-    await children?.stop(15_000);
-  }, log);
+  demo = await startDemo({ ...options, platform, roles: { web: true, busConsumer: inline, queueWorker: inline }, log: { role: 'web' } });
   log(`open ${demo.url}/?tenant=acme  (workers: ${workers}; try: curl -X POST ${demo.url}/api/signup -H 'content-type: application/json' -d '{"email":"ada@example.com","tenant":"acme"}')`);
 } catch (error) {
+  await children?.stop(5000);
   exitOnStartError(error, log);
 }

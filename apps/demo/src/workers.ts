@@ -42,6 +42,7 @@ function workerRunner(): string {
 export async function startWorkerProcesses(log: Logger, startTimeoutMs: number): Promise<WorkerProcesses> {
   const children: Array<{ name: string; child: ChildProcess; exited: Promise<void> }> = [];
   const start = (name: string, args: string[]): ChildProcess => {
+    log(`starting the ${name} process`);
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: process.env });
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     child.once('exit', (code, signal) => log(`${name} process ${child.pid} exited (${signal ?? `code ${code}`})`));
@@ -59,10 +60,12 @@ export async function startWorkerProcesses(log: Logger, startTimeoutMs: number):
 
   const consumer = start('bus consumer', [...TSX, join(SRC, 'bus-consumer.ts')]);
   start('queue worker', [...TSX, workerRunner(), 'run', join(SRC, 'queue-worker.ts')]);
+  // However this process ends (a signal during startup included), its children go with it.
+  process.once('exit', () => children.forEach(({ child }) => child.exitCode === null && child.kill('SIGTERM')));
   // The web role must not emit before the consumer groups exist on the broker: an event published
   // to a topic exchange with no bound queue is dropped. Wait for the consumer to say it is bound.
   const ready = await new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => resolve(false), startTimeoutMs + 30_000);
+    const timer = setTimeout(() => resolve(false), startTimeoutMs + 60_000);
     consumer.once('message', () => {
       clearTimeout(timer);
       resolve(true);

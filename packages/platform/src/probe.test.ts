@@ -51,7 +51,7 @@ describe('probeBroker', () => {
       { broker: 'Redis', url: `redis://127.0.0.1:${port}`, source: 'REDIS_URL', usedBy: 'pubsub, queue', fallback: 'EVENTS_PUBSUB=memory EVENTS_QUEUE=memory' },
       300,
     ).catch((e: unknown) => e);
-    expect((error as ConfigError).message).toContain(`Redis did not answer at redis://127.0.0.1:${port} (REDIS_URL, used by pubsub, queue) within 300 ms: connected, but no reply`);
+    expect((error as ConfigError).message).toContain(`Redis did not answer at redis://127.0.0.1:${port} (REDIS_URL, used by pubsub, queue) within 300 ms: connected, but no reply to the protocol greeting (another service on this port?)`);
   });
 
   it('reports a peer that hangs up without replying', async () => {

@@ -64,7 +64,7 @@ export function tcpConnect(options: TcpProbeOptions): Promise<string | undefined
   return new Promise((resolve) => {
     const socket = connect({ host, port });
     let connected = false;
-    const timer = setTimeout(() => finish(connected ? 'connected, but no reply' : 'no answer'), timeoutMs);
+    const timer = setTimeout(() => finish(connected ? 'connected, but no reply to the protocol greeting (another service on this port?)' : 'no answer'), timeoutMs);
     function finish(reason: string | undefined): void {
       clearTimeout(timer);
       socket.removeAllListeners();

@@ -1,0 +1,52 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDemo, type Demo } from '../src/app.js';
+import { randomTenant } from './helpers.js';
+
+let demo: Demo;
+beforeAll(async () => {
+  demo = await startDemo({ platform: {}, port: 0, host: '127.0.0.1', failureRate: 0, sendMs: 0, log: { write: () => undefined } });
+});
+afterAll(() => demo.close({ timeoutMs: 5000 }));
+
+const post = (body: string): Promise<Response> => fetch(`${demo.url}/api/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+
+describe('the demo HTTP API', () => {
+  it('signs a user up and shows the audit record of that tenant only', async () => {
+    const tenant = randomTenant('api');
+    const response = await post(JSON.stringify({ email: ' Ada@Example.com ', tenant }));
+    expect(response.status).toBe(201);
+    const user = (await response.json()) as { userId: string; email: string; channel: string };
+    expect(user.email).toBe('ada@example.com');
+    expect(user.channel).toBe(`tenant:${tenant}:user:${user.userId}:notifications`);
+    await expect
+      .poll(async () => ((await (await fetch(`${demo.url}/api/audit?tenant=${tenant}`)).json()) as { records: Array<{ userId: string }> }).records.map((r) => r.userId))
+      .toEqual([user.userId]);
+    const other = (await (await fetch(`${demo.url}/api/audit?tenant=${randomTenant('other')}`)).json()) as { records: unknown[] };
+    expect(other.records).toEqual([]);
+  });
+
+  it('answers bad requests with 4xx and a message saying what to send', async () => {
+    const cases: Array<[Promise<Response>, number, string]> = [
+      [post('not json'), 400, 'the body must be JSON'],
+      [post('[1]'), 400, 'the body must be a JSON object {email, tenant}'],
+      [post(JSON.stringify({ email: 'nope', tenant: 'acme' })), 400, 'expected an email address like ada@example.com'],
+      [post(JSON.stringify({ email: 'a@b.co', tenant: 'ACME*' })), 400, 'expected 1-63 lowercase letters, digits or dashes'],
+      [post('x'.repeat(20_000)), 413, 'body larger than'],
+      [fetch(`${demo.url}/api/signup`), 405, 'use POST'],
+      [fetch(`${demo.url}/api/audit`), 400, 'the tenant is required'],
+      [fetch(`${demo.url}/nope`), 404, 'no such page'],
+    ];
+    for (const [response, status, message] of cases) {
+      const r = await response;
+      expect(r.status).toBe(status);
+      expect(((await r.json()) as { error: string }).error).toContain(message);
+    }
+  });
+
+  it('serves the page and a health check', async () => {
+    const page = await fetch(`${demo.url}/`);
+    expect(page.headers.get('content-type')).toContain('text/html');
+    expect(await page.text()).toContain('<script type="module" src="/app.js">');
+    expect(await (await fetch(`${demo.url}/healthz`)).json()).toMatchObject({ status: 'ok', adapters: 'pubsub=memory bus=memory queue=memory' });
+  });
+});

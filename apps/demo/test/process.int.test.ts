@@ -1,0 +1,157 @@
+/**
+ * The demo as its users run it: `src/main.ts` as a child process. SIGTERM must drain and exit 0, on
+ * memory adapters with every context inline, and on Redis + RabbitMQ + BullMQ with the bus consumer
+ * and the queue worker in processes of their own.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { connect } from 'amqplib';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { randomTenant } from './helpers.js';
+
+const DEMO_DIR = fileURLToPath(new URL('..', import.meta.url));
+const run = randomTenant('demo-it');
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+async function startMain(env: Record<string, string>): Promise<Running> {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@events/source', 'src/main.ts'], {
+    cwd: DEMO_DIR,
+    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DEMO_RETRY_DELAY_MS: '50', DEMO_SEND_MS: '10', DEMO_FAILURE_RATE: '1', DEMO_EMAIL_ATTEMPTS: '3', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    // Its own process group, so a failed test can kill the web process and its workers together.
+    detached: true,
+  });
+  started.push(child);
+  let output = '';
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setInterval(() => {
+      const match = /open (http:\/\/[^/\s]+)\//.exec(output);
+      if (match) {
+        clearInterval(timer);
+        resolve(match[1]!);
+      }
+    }, 50);
+    void exited.then(() => {
+      clearInterval(timer);
+      reject(new Error(`the demo exited before listening:\n${output}`));
+    });
+  });
+  return { child, url, output: () => output, exited };
+}
+
+/** Signs a user up and collects the steps broadcast to the tenant's page until the email is sent. */
+async function signupStory(url: string): Promise<{ steps: string[]; email: string; tenant: string }> {
+  const tenant = randomTenant('t');
+  const ws = new WebSocket(`${url.replace('http', 'ws')}/pubsub?tenant=${tenant}`);
+  const steps: string[] = [];
+  const sent = new Promise<void>((resolve) => {
+    ws.on('message', (data: Buffer) => {
+      const frame = JSON.parse(data.toString()) as { type: string; data?: { step: string } };
+      if (frame.type === 'message') steps.push(frame.data!.step);
+      if (frame.data?.step === 'email-sent') resolve();
+    });
+  });
+  await new Promise<void>((resolve) => {
+    ws.once('open', () => ws.send(JSON.stringify({ type: 'subscribe', id: 1, topic: `tenant:${tenant}:user:*:notifications` })));
+    ws.on('message', (data: Buffer) => (JSON.parse(data.toString()) as { type: string }).type === 'subscribed' && resolve());
+  });
+  const email = `${tenant}@example.com`;
+  const response = await fetch(`${url}/api/signup`, { method: 'POST', body: JSON.stringify({ email, tenant }) });
+  expect(response.status).toBe(201);
+  await sent;
+  ws.close();
+  return { steps, email, tenant };
+}
+
+const started: ChildProcess[] = [];
+
+afterEach((context) => {
+  for (const child of started.splice(0)) {
+    if (child.exitCode === null && child.signalCode === null) {
+      // Only reached when a test failed before its own SIGTERM: leave no process behind.
+      process.kill(-child.pid!, 'SIGKILL');
+    }
+  }
+  void context;
+});
+
+afterAll(async () => {
+  const connection = await connect('amqp://guest:guest@127.0.0.1:5672');
+  const channel = await connection.createChannel();
+  for (const group of ['audit', 'notifications']) {
+    for (const suffix of ['', '.dead-letters']) await channel.deleteQueue(`${run}.${group}.UserSignedUp${suffix}`);
+  }
+  await channel.deleteExchange(`${run}.dlx`);
+  await channel.deleteExchange(run);
+  await connection.close();
+  const redis = new Redis('redis://127.0.0.1:6379');
+  const keys = await redis.keys(`${run}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  await redis.quit();
+});
+
+describe('npm run demo, as a process', () => {
+  it('runs the story on memory adapters and drains on SIGTERM, exiting 0', async () => {
+    const demo = await startMain({ DEMO_WORKERS: 'inline' });
+    const { steps } = await signupStory(demo.url);
+    expect(steps.filter((s) => s === 'email-failed')).toHaveLength(2);
+    demo.child.kill('SIGTERM');
+    expect(await demo.exited).toBe(0);
+    expect(demo.output()).toContain('SIGTERM: draining');
+    expect(demo.output()).toMatch(/\[demo\] closed/);
+  });
+
+  it('refuses DEMO_WORKERS=separate on memory adapters, saying what to set', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@events/source', 'src/main.ts'], {
+      cwd: DEMO_DIR,
+      env: { ...process.env, PORT: '0', DEMO_WORKERS: 'separate', EVENTS_PUBSUB: '', EVENTS_BUS: '', EVENTS_QUEUE: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const code = await new Promise((resolve) => child.once('exit', resolve));
+    expect(code).toBe(1);
+    expect(output).toContain('cannot start: DEMO_WORKERS=separate needs brokers shared by the processes, but pubsub, bus, queue are on memory');
+    expect(output).toContain('EVENTS_PUBSUB=redis EVENTS_BUS=rabbitmq EVENTS_QUEUE=bullmq');
+  });
+
+  // Three processes start one after the other (each compiles the sources with tsx): allow time.
+  it('behaves the same on Redis, RabbitMQ and BullMQ with the workers in separate processes', { timeout: 90_000 }, async () => {
+    const demo = await startMain({
+      DEMO_WORKERS: 'separate',
+      EVENTS_PUBSUB: 'redis',
+      EVENTS_BUS: 'rabbitmq',
+      EVENTS_QUEUE: 'bullmq',
+      EVENTS_BUS_EXCHANGE: run,
+      EVENTS_QUEUE_PREFIX: run,
+    });
+    const { steps, email, tenant } = await signupStory(demo.url).catch((error: unknown) => {
+      throw new Error(`${String(error)}\n--- demo output ---\n${demo.output()}`);
+    });
+    expect(new Set(steps)).toEqual(new Set(['signed-up', 'audit-recorded', 'email-queued', 'email-attempt', 'email-failed', 'email-sent']));
+    const audit = (await (await fetch(`${demo.url}/api/audit?tenant=${tenant}`)).json()) as { records: Array<{ email: string }> };
+    expect(audit.records.map((r) => r.email)).toEqual([email]);
+    const out = demo.output();
+    // Each role logged from its own process.
+    expect(out).toMatch(/ web \[users\] signup /);
+    expect(out).toMatch(/ consumer \[audit\] recorded UserSignedUp/);
+    expect(out).toMatch(/ consumer \[notifications\] enqueued sendWelcomeEmail/);
+    expect(out).toMatch(/ worker \[email\] job .* attempt 1\/3 .* FAILED/);
+    expect(out).toMatch(/ worker \[email\] job .* attempt 3\/3: welcome email sent/);
+    demo.child.kill('SIGTERM');
+    expect(await demo.exited).toBe(0);
+    expect(demo.output()).toMatch(/bus consumer process \d+ exited \(code 0\)/);
+    expect(demo.output()).toMatch(/queue worker process \d+ exited \(code 0\)/);
+  });
+});
