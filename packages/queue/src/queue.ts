@@ -18,13 +18,10 @@ import {
   validatePayload,
   type AnyMessageMap,
   type CloseOptions,
-  type Envelope,
   type JobCounts,
-  type JobProgress,
   type MessageMap,
   type NameOf,
   type QueueAdapter,
-  type QueueAdapterActiveJob,
   type QueueAdapterConsumer,
   type QueueAdapterEvent,
   type SchemaMap,
@@ -32,9 +29,11 @@ import {
 } from '@events/core';
 import type { BullmqAdapterOptions } from './adapters/bullmq.js';
 import { createDeadLetters, type DeadLetters } from './dead-letters.js';
-import { isFinalError, JobTimeoutError, UnknownJobError } from './errors.js';
+import { runJob, type JobHandler } from './run-job.js';
+
+export type { JobContext, JobHandler } from './run-job.js';
+import { isFinalError } from './errors.js';
 import { JobEvents, type QueueEventMap, type QueueEventName } from './events.js';
-import { decodeJobData } from './job-format.js';
 import {
   DEFAULT_JOB_OPTIONS,
   resolveJobOptions,
@@ -54,23 +53,15 @@ export interface QueueOptions<Jobs extends MessageMap = AnyMessageMap> {
   defaults?: JobDefaults;
   /** Standard Schema per job name, checked at enqueue and before the handler runs. Default: none. */
   schemas?: SchemaMap<Jobs>;
+  /**
+   * Which job events `on()` delivers: `local` = jobs run by this queue object's workers; `all` =
+   * jobs run by any worker on the same backend (BullMQ: Redis pub/sub on the prefix, at-most-once;
+   * memory: the same as `local`). Default: `local`.
+   */
+  events?: 'local' | 'all';
   /** Errors with nowhere else to go (a throwing event listener, a backend error). Default: console.error. */
   onError?: (error: Error) => void;
 }
-
-export interface JobContext {
-  readonly id: string;
-  readonly name: string;
-  /** 1 on the first attempt. */
-  readonly attempt: number;
-  readonly maxAttempts: number;
-  readonly envelope: Envelope;
-  /** Aborts at the job's timeout and when the worker shuts down past its drain timeout. */
-  readonly signal: AbortSignal;
-  updateProgress(progress: JobProgress): Promise<void>;
-}
-
-export type JobHandler<P> = (payload: P, ctx: JobContext) => unknown;
 
 export interface ScheduleOptions extends Omit<JobOptions, 'jobId' | 'delay'> {
   /** Scheduler id: scheduling the same id again replaces it. */
@@ -129,11 +120,14 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
   const consumers: Array<{ consumer: QueueAdapterConsumer; abort: AbortController }> = [];
   let state: 'open' | 'closing' | 'closed' = 'open';
   let ready: Promise<QueueAdapter> | undefined;
+  let unwatch: (() => Promise<void>) | undefined;
 
   function adapter(): Promise<QueueAdapter> {
     if (state !== 'open') return Promise.reject(new ClosedError('queue'));
     ready ??= loadAdapter(options as QueueOptions<MessageMap>).then(async (a) => {
       await a.start();
+      // Events then come back from the backend, our own workers' included: no local forwarding.
+      if (options.events === 'all' && a.watch) unwatch = await a.watch((event) => emitEvent(event));
       return a;
     });
     return ready;
@@ -154,47 +148,13 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
   }
 
   function forward(event: QueueAdapterEvent): void {
+    if (!unwatch) emitEvent(event);
+  }
+
+  function emitEvent(event: QueueAdapterEvent): void {
     if (event.type === 'completed') events.emit('completed', { id: event.id, name: event.name, attempt: event.attempt, result: event.result });
     else if (event.type === 'failed') events.emit('failed', { id: event.id, name: event.name, attempt: event.attempt, error: event.error, final: event.final });
     else events.emit('progress', { id: event.id, name: event.name, progress: event.progress });
-  }
-
-  async function runJob(job: QueueAdapterActiveJob, run: { name: string; handler: JobHandler<never>; timeoutMs?: number; shutdown: AbortSignal }) {
-    const { name, handler } = run;
-    if (job.name !== name) throw new UnknownJobError(job.name, name);
-    const decoded = decodeJobData(job.data, job);
-    const envelope: Envelope = { ...decoded, id: job.id };
-    const payload = await validatePayload(options.schemas, name as NameOf<Jobs>, envelope.payload);
-    const controller = new AbortController();
-    const onShutdown = (): void => controller.abort(run.shutdown.reason);
-    run.shutdown.addEventListener('abort', onShutdown, { once: true });
-    let timer: NodeJS.Timeout | undefined;
-    try {
-      const ctx: JobContext = {
-        id: job.id,
-        name,
-        attempt: job.attempt,
-        maxAttempts: job.maxAttempts,
-        envelope,
-        signal: controller.signal,
-        updateProgress: (progress) => job.updateProgress(progress),
-      };
-      const work = Promise.resolve().then(() => handler(payload as never, ctx));
-      if (run.timeoutMs === undefined) return await work;
-      const timeoutMs = run.timeoutMs;
-      work.catch(() => undefined); // its outcome no longer matters once the deadline wins
-      const deadline = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          const error = new JobTimeoutError(name, timeoutMs);
-          controller.abort(error);
-          reject(error);
-        }, timeoutMs);
-      });
-      return await Promise.race([work, deadline]);
-    } finally {
-      clearTimeout(timer);
-      run.shutdown.removeEventListener('abort', onShutdown);
-    }
   }
 
   const queue: Queue<Jobs> = {
@@ -224,7 +184,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
       const a = await adapter();
       names.add(name);
       const abort = new AbortController();
-      const run = { name, handler: handler as JobHandler<never>, timeoutMs: processOptions.timeoutMs, shutdown: abort.signal };
+      const run = { name, handler: handler as JobHandler<never>, timeoutMs: processOptions.timeoutMs, shutdown: abort.signal, schemas: options.schemas as SchemaMap<MessageMap> | undefined };
       const consumer = await a.consume(name, (job) => runJob(job, run), {
         concurrency: processOptions.concurrency ?? 1,
         limiter: processOptions.limiter,
@@ -285,6 +245,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
       const timer = setTimeout(() => consumers.forEach((c) => c.abort.abort(new ClosedError('queue'))), closeOptions.force ? 0 : timeoutMs);
       try {
         await drainWithin(Promise.all(consumers.map((c) => c.consumer.close(closeOptions))), timeoutMs + 1000);
+        await unwatch?.();
         await a?.close(closeOptions);
       } finally {
         clearTimeout(timer);

@@ -72,6 +72,33 @@ describe('interop with plain BullMQ', () => {
     expect((await plain.getJob(job.id!))?.returnvalue).toEqual({ ok: true });
   });
 
+  it("events: 'all' delivers job events of workers in other queue objects and processes", async () => {
+    const prefix = randomPrefix();
+    type Jobs = { step: { fail: boolean } };
+    const worker = createQueue<Jobs>({ adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix }, defaults: { backoff: { type: 'fixed', delayMs: 10 } } });
+    const observer = createQueue<Jobs>({ adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix }, events: 'all' });
+    cleanups.push(async () => {
+      await worker.close();
+      await observer.close();
+      await deletePrefix(prefix);
+    });
+    const seen: string[] = [];
+    observer.on('completed', (e) => seen.push(`completed ${e.name} ${e.attempt} ${JSON.stringify(e.result)}`));
+    observer.on('failed', (e) => seen.push(`failed ${e.attempt} ${e.final} ${e.error.name}: ${e.error.message}`));
+    observer.on('progress', (e) => seen.push(`progress ${JSON.stringify(e.progress)}`));
+    await observer.start();
+    await worker.process('step', async (p, ctx) => {
+      await ctx.updateProgress(ctx.attempt * 10);
+      if (p.fail) throw new RangeError(`attempt ${ctx.attempt}`);
+      return 'ok';
+    });
+    await worker.enqueue('step', { fail: false });
+    await waitFor(() => seen.length === 2);
+    await worker.enqueue('step', { fail: true }, { attempts: 2 });
+    await waitFor(() => seen.length === 6);
+    expect(seen).toEqual(['progress 10', 'completed step 1 "ok"', 'progress 10', 'failed 1 false RangeError: attempt 1', 'progress 20', 'failed 2 true RangeError: attempt 2']);
+  });
+
   it('uses a connection the caller passes, enforces maxRetriesPerRequest: null for workers, and leaves it open', async () => {
     const prefix = randomPrefix();
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });

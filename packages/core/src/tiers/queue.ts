@@ -140,5 +140,10 @@ export interface QueueAdapter extends QueueAdapterInfo {
   getJob(name: string, id: string): Promise<StoredJobInfo | undefined>;
   counts(name: string): Promise<JobCounts>;
   readonly deadLetters: DeadLetterStore;
+  /**
+   * Optional: job events of every worker on this backend, not only this process's. Resolves to an
+   * unsubscribe function. An adapter without it has only local events.
+   */
+  watch?(onEvent: (event: QueueAdapterEvent) => void): Promise<() => Promise<void>>;
   close(options?: CloseOptions): Promise<void>;
 }

@@ -7,25 +7,26 @@
  */
 import {
   ConfigError,
-  backoffDelay,
-  type BackoffOptions,
   type CloseOptions,
   type JobCounts,
-  type JobRetention,
   type QueueAdapter,
   type QueueAdapterActiveJob,
   type QueueAdapterConsumeOptions,
   type QueueAdapterConsumer,
+  type QueueAdapterEvent,
   type QueueAdapterJob,
-  type ResolvedJobOptions,
   type ScheduleSpec,
   type StoredJobData,
   type StoredJobInfo,
 } from '@events/core';
-import { Queue, UnrecoverableError, Worker, type Job, type JobJsonRaw, type JobsOptions, type KeepJobs, type MinimalJob } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job, type JobJsonRaw } from 'bullmq';
 import { Redis } from 'ioredis';
 import { parseStored } from '../job-format.js';
 import { createRedisDeadLetterStore } from './bullmq-dead-letters.js';
+import { publishEvent, watchEvents } from './bullmq-events.js';
+import { cappedBackoff, toJobsOptions } from './bullmq-options.js';
+
+export { cappedBackoff, toBullBackoff } from './bullmq-options.js';
 
 export interface BullmqAdapterOptions {
   /** Redis URL for the connections the adapter opens. Default: `redis://127.0.0.1:6379`. */
@@ -53,44 +54,6 @@ export interface BullmqAdapterOptions {
 /** BullMQ queue name for a job name. */
 export function bullmqQueueName(jobName: string): string {
   return jobName.replaceAll(':', '%3A');
-}
-
-function toKeep(retention: JobRetention): boolean | KeepJobs {
-  if (typeof retention === 'boolean') return retention;
-  const age = retention.ageMs === undefined ? undefined : Math.ceil(retention.ageMs / 1000);
-  if (age === undefined) return retention.count === undefined ? false : { count: retention.count };
-  return retention.count === undefined ? { age } : { age, count: retention.count };
-}
-
-const CAPPED = /^events:(fixed|exponential):(\d+)$/;
-
-/** BullMQ's built-in fixed/exponential strategies compute what core's backoffDelay does; a cap needs our own. */
-export function toBullBackoff(b: BackoffOptions): { type: string; delay: number; jitter?: number } {
-  const type = b.type ?? 'exponential';
-  const delay = b.delayMs ?? 1000;
-  return { type: b.maxDelayMs === undefined ? type : `events:${type}:${b.maxDelayMs}`, delay, ...(b.jitter ? { jitter: b.jitter } : {}) };
-}
-
-/** BullMQ worker `backoffStrategy` for capped backoffs (`events:<type>:<maxDelayMs>`). */
-export function cappedBackoff(...[attemptsMade, type, , job]: [number, string?, Error?, MinimalJob?]): number {
-  const m = CAPPED.exec(type ?? '');
-  const bo = job?.opts.backoff;
-  const delay = typeof bo === 'object' ? bo.delay : undefined;
-  const jitter = typeof bo === 'object' ? bo.jitter : undefined;
-  if (!m) return 0;
-  return backoffDelay({ type: m[1] as 'fixed' | 'exponential', delayMs: delay, jitter, maxDelayMs: Number(m[2]) }, attemptsMade);
-}
-
-function toJobsOptions(id: string | undefined, o: ResolvedJobOptions): JobsOptions {
-  return {
-    ...(id !== undefined ? { jobId: id } : {}),
-    ...(o.delayMs > 0 ? { delay: o.delayMs } : {}),
-    ...(o.priority > 0 ? { priority: o.priority } : {}),
-    attempts: o.attempts,
-    backoff: toBullBackoff(o.backoff),
-    removeOnComplete: toKeep(o.removeOnComplete),
-    removeOnFail: toKeep(o.removeOnFail),
-  };
 }
 
 /** Data BullMQ could not parse, kept per job so the handler layer can dead-letter it. */
@@ -188,6 +151,10 @@ export function createBullmqAdapter(options: BullmqAdapterOptions = {}): QueueAd
     },
     async consume(name, handler, consumeOptions: QueueAdapterConsumeOptions): Promise<QueueAdapterConsumer> {
       const attempts = new WeakMap<Job, { attempt: number; final: boolean }>();
+      const emit = (event: QueueAdapterEvent): void => {
+        consumeOptions.onEvent(event);
+        publishEvent(client, prefix, event);
+      };
       const processor = async (job: Job): Promise<unknown> => {
         const attempt = job.attemptsMade + 1;
         const maxAttempts = job.opts.attempts ?? 1;
@@ -201,7 +168,7 @@ export function createBullmqAdapter(options: BullmqAdapterOptions = {}): QueueAd
           enqueuedAt: job.timestamp,
           updateProgress: async (progress) => {
             await job.updateProgress(progress);
-            consumeOptions.onEvent({ type: 'progress', id: job.id!, name: job.name, progress });
+            emit({ type: 'progress', id: job.id!, name: job.name, progress });
           },
         };
         attempts.set(job, { attempt, final: false });
@@ -231,14 +198,14 @@ export function createBullmqAdapter(options: BullmqAdapterOptions = {}): QueueAd
       workers.add(worker);
       worker.on('completed', (job, result) => {
         const info = attempts.get(job);
-        consumeOptions.onEvent({ type: 'completed', id: job.id!, name: job.name, attempt: info?.attempt ?? job.attemptsMade, result });
+        emit({ type: 'completed', id: job.id!, name: job.name, attempt: info?.attempt ?? job.attemptsMade, result });
       });
       worker.on('failed', (job, error) => {
         if (!job) return;
         const info = attempts.get(job);
         // No processor run: BullMQ failed the job itself (over its stall limit). Dead-letter it here.
         if (!info) void deadLetter(job, error, job.attemptsMade).catch(() => undefined);
-        consumeOptions.onEvent({ type: 'failed', id: job.id!, name: job.name, attempt: info?.attempt ?? job.attemptsMade, error, final: info?.final ?? true });
+        emit({ type: 'failed', id: job.id!, name: job.name, attempt: info?.attempt ?? job.attemptsMade, error, final: info?.final ?? true });
       });
       // Connection errors are retried by ioredis; BullMQ re-emits them here and we must not crash.
       worker.on('error', () => undefined);
@@ -255,6 +222,10 @@ export function createBullmqAdapter(options: BullmqAdapterOptions = {}): QueueAd
           if (outcome === 'late') await worker.disconnect();
         },
       };
+    },
+    async watch(onEvent) {
+      const subscriber = track(client.duplicate());
+      return watchEvents(subscriber, prefix, onEvent);
     },
     async schedule(id, spec: ScheduleSpec, template) {
       const repeat = spec.every !== undefined ? { every: spec.every } : { pattern: spec.cron!, ...(spec.tz ? { tz: spec.tz } : {}) };

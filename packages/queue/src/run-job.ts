@@ -1,0 +1,69 @@
+/**
+ * One attempt of one job, the same for every adapter: check the name, decode the envelope,
+ * validate the payload, run the handler with its context, and enforce the timeout (the signal
+ * aborts at the deadline and the attempt fails with JobTimeoutError).
+ */
+import { validatePayload, type Envelope, type JobProgress, type MessageMap, type QueueAdapterActiveJob, type SchemaMap } from '@events/core';
+import { JobTimeoutError, UnknownJobError } from './errors.js';
+import { decodeJobData } from './job-format.js';
+
+export interface JobContext {
+  readonly id: string;
+  readonly name: string;
+  /** 1 on the first attempt. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly envelope: Envelope;
+  /** Aborts at the job's timeout and when the worker shuts down past its drain timeout. */
+  readonly signal: AbortSignal;
+  updateProgress(progress: JobProgress): Promise<void>;
+}
+
+export type JobHandler<P> = (payload: P, ctx: JobContext) => unknown;
+
+export interface RunOptions {
+  name: string;
+  handler: JobHandler<never>;
+  timeoutMs?: number;
+  /** Aborts every running handler's signal (shutdown past the drain timeout). */
+  shutdown: AbortSignal;
+  schemas?: SchemaMap<MessageMap>;
+}
+
+export async function runJob(job: QueueAdapterActiveJob, run: RunOptions): Promise<unknown> {
+  const { name, handler } = run;
+  if (job.name !== name) throw new UnknownJobError(job.name, name);
+  const decoded = decodeJobData(job.data, job);
+  const envelope: Envelope = { ...decoded, id: job.id };
+  const payload = await validatePayload(run.schemas, name, envelope.payload);
+  const controller = new AbortController();
+  const onShutdown = (): void => controller.abort(run.shutdown.reason);
+  run.shutdown.addEventListener('abort', onShutdown, { once: true });
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const ctx: JobContext = {
+      id: job.id,
+      name,
+      attempt: job.attempt,
+      maxAttempts: job.maxAttempts,
+      envelope,
+      signal: controller.signal,
+      updateProgress: (progress) => job.updateProgress(progress),
+    };
+    const work = Promise.resolve().then(() => handler(payload as never, ctx));
+    if (run.timeoutMs === undefined) return await work;
+    const timeoutMs = run.timeoutMs;
+    work.catch(() => undefined); // its outcome no longer matters once the deadline wins
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const error = new JobTimeoutError(name, timeoutMs);
+        controller.abort(error);
+        reject(error);
+      }, timeoutMs);
+    });
+    return await Promise.race([work, deadline]);
+  } finally {
+    clearTimeout(timer);
+    run.shutdown.removeEventListener('abort', onShutdown);
+  }
+}
