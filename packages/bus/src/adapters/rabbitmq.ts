@@ -62,6 +62,7 @@ class RabbitMqAdapter implements RabbitMqBusAdapter {
   private readonly consumers = new Set<ConsumerState>();
   private readonly queues = new Set<string>();
   private readonly closedChannels = new WeakSet<Channel>();
+  private readonly consumerChannels = new Set<Channel>();
   private readonly abort = new AbortController();
   private conn: ChannelModel | undefined;
   private pubChannel: ConfirmChannel | undefined;
@@ -137,6 +138,9 @@ class RabbitMqAdapter implements RabbitMqBusAdapter {
     this.connected = false;
     const conn = this.conn;
     this.conn = undefined;
+    // amqplib writes each channel's frames through its own buffer: closing a channel first is
+    // what guarantees its last acks reach the broker before the connection goes.
+    await Promise.all([...this.consumerChannels].map((ch) => ch.close().catch(() => undefined)));
     await conn?.close().catch(() => undefined);
   }
 
@@ -178,9 +182,11 @@ class RabbitMqAdapter implements RabbitMqBusAdapter {
   private async startConsumer(c: ConsumerState, conn: ChannelModel, gen: number): Promise<void> {
     c.gen = gen;
     const ch = await conn.createChannel();
+    this.consumerChannels.add(ch);
     ch.on('error', (e: Error) => this.report(e));
     ch.on('close', () => {
       this.closedChannels.add(ch);
+      this.consumerChannels.delete(ch);
       if (c.channel === ch && !c.cancelled) this.lost(gen, new Error(`consumer channel of ${c.queue} closed`));
     });
     await ch.prefetch(c.spec.concurrency);
