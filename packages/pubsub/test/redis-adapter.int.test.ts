@@ -2,9 +2,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { DecodeError, InvalidOptionError, TimeoutError, createEnvelope } from '@events/core';
-import { NODE_HEADER, SEQ_HEADER, type PubSub, type PubSubErrorContext } from '../src/index.js';
+import { execFileSync } from 'node:child_process';
+import { NODE_HEADER, SEQ_HEADER, createPubSub, type PubSub, type PubSubErrorContext } from '../src/index.js';
 import { redisContext, subscriberConnections } from './redis-context.js';
-import { REDIS_URL, deferred, freshId, waitFor } from './helpers.js';
+import { REDIS_URL, TcpProxy, deferred, freshId, waitFor } from './helpers.js';
 
 describe('redis adapter', () => {
   let ctx: ReturnType<typeof redisContext>;
@@ -117,6 +118,41 @@ describe('redis adapter', () => {
     expect(got).toEqual(['local only']);
     expect(errors).toHaveLength(1);
     await ctx.restore(node);
+  });
+
+  it('reads a non-JSON payload published by redis-cli as a decode error, and keeps going', async () => {
+    const errors: Error[] = [];
+    const node = await ctx.node({ onError: (e) => errors.push(e) });
+    const got: unknown[] = [];
+    await node.subscribe(`${ns}:cli`, (m) => void got.push(m));
+    const url = new URL(REDIS_URL);
+    const out = execFileSync('redis-cli', ['-h', url.hostname, '-p', url.port || '6379', 'PUBLISH', `${ns}:cli`, 'hello from redis-cli'], { encoding: 'utf8' });
+    expect(out.trim()).toBe('1');
+    await waitFor(() => errors.length === 1);
+    expect(errors[0]).toBeInstanceOf(DecodeError);
+    expect(errors[0]!.message).toMatch(/cannot decode message: not JSON/);
+    await node.broadcast(`${ns}:cli`, 'ok');
+    expect(got).toEqual(['ok']);
+  });
+
+  it('a start against an unreachable Redis rejects clearly, and a later start succeeds', async () => {
+    const proxy = new TcpProxy();
+    await proxy.listen();
+    proxy.cut(); // refuses every connection
+    const withPassword = createPubSub({ adapter: 'redis', redis: { url: proxy.url.replace('redis://', 'redis://user:secret@') } });
+    const node = createPubSub({ adapter: 'redis', redis: { url: proxy.url, redisOptions: { retryStrategy: () => 20 } } });
+    try {
+      const err = (await withPassword.start().catch((e: unknown) => e)) as Error;
+      // The password never shows in the message.
+      expect(err.message).toMatch(/^cannot connect to Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:\d+: /);
+      await expect(node.start()).rejects.toThrow(/^cannot connect to Redis/);
+      proxy.restore();
+      await node.start();
+      expect(await node.broadcast(`${ns}:up`, 1)).toBe(0);
+    } finally {
+      await Promise.all([withPassword.close(), node.close()]);
+      await proxy.close();
+    }
   });
 
   describe('sharded (SPUBLISH / SSUBSCRIBE)', () => {

@@ -134,12 +134,15 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): PubSubAda
     kind: 'redis',
     async start(h) {
       handlers = h;
-      try {
-        await Promise.all([pub.connect(), sub.connect()]);
-      } catch (err) {
+      // Wait for both attempts to settle, so a failed start leaves no connection retrying behind
+      // and a later start() can try again.
+      const results = await Promise.allSettled([pub.connect(), sub.connect()]);
+      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
         pub.disconnect();
         sub.disconnect();
-        throw err;
+        const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
+        throw new Error(`cannot connect to Redis at ${redact(url)}: ${reason}`, { cause: failed.reason });
       }
     },
     async publish(channel, data) {
@@ -184,4 +187,15 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): PubSubAda
       );
     },
   };
+}
+
+/** The URL without its password, for error messages. */
+function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparseable url)';
+  }
 }
