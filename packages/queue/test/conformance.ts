@@ -2,7 +2,7 @@
  * The queue tier's conformance suite: one set of behaviours every adapter must show. An adapter's
  * test file calls `queueConformance(label, factory)`.
  */
-import { DecodeError, InvalidOptionError, SerializationError, type AnyMessageMap } from '@events/core';
+import { DecodeError, InvalidOptionError, SerializationError, ValidationError, type AnyMessageMap, type StandardSchemaV1 } from '@events/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DoNotRetryError, type Queue, type QueueOptions } from '../src/index.js';
 import { waitFor } from './helpers.js';
@@ -102,6 +102,42 @@ export function queueConformance(label: string, factory: () => Promise<Conforman
       expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(20 - 2);
       expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(40 - 2);
       expect(at[3]! - at[2]!).toBeGreaterThanOrEqual(80 - 2);
+    });
+
+    it('caps backoff delays at maxDelayMs', async () => {
+      const q = await setup();
+      const at: number[] = [];
+      await q.process('capped', () => {
+        at.push(Date.now());
+        throw new Error('again');
+      });
+      await q.enqueue('capped', {}, { attempts: 4, backoff: { type: 'exponential', delayMs: 20, maxDelayMs: 30 } });
+      await q.waitUntilIdle();
+      expect(at).toHaveLength(4);
+      expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(18);
+      expect(at[2]! - at[1]!).toBeGreaterThanOrEqual(28);
+      expect(at[3]! - at[2]!).toBeGreaterThanOrEqual(28);
+      expect(await q.deadLetters.list()).toMatchObject([{ name: 'capped', attemptsMade: 4 }]);
+    });
+
+    it('validates payloads with Standard Schema at enqueue and before the handler', async () => {
+      const positive: StandardSchemaV1<unknown, number> = {
+        '~standard': {
+          version: 1,
+          vendor: 'test',
+          validate: (value) => (typeof value === 'number' && value > 0 ? { value } : { issues: [{ message: 'must be a positive number' }] }),
+        },
+      };
+      const q = await setup({ schemas: { count: positive } });
+      const got: unknown[] = [];
+      await expect(q.enqueue('count', -1)).rejects.toBeInstanceOf(ValidationError);
+      await harness!.injectRaw({ queue: 'count', name: 'count', id: 'foreign-bad', raw: '-5' });
+      await q.process('count', (n) => void got.push(n));
+      await q.enqueue('count', 3);
+      await q.waitUntilIdle();
+      await waitFor(async () => (await q.deadLetters.count()) === 1);
+      expect(got).toEqual([3]);
+      expect(await q.deadLetters.list()).toMatchObject([{ id: 'foreign-bad', payload: -5, error: { name: 'ValidationError' }, attemptsMade: 1 }]);
     });
 
     it('dead-letters a job after its last attempt, with payload, error and timestamps', async () => {
