@@ -10,7 +10,7 @@
  *   the queue's name.
  */
 import { InvalidOptionError, type BusMessage } from '@events/core';
-import type { Channel, Options } from 'amqplib';
+import type { Channel, ConsumeMessage, Options } from 'amqplib';
 
 export interface Topology {
   readonly exchange: string;
@@ -76,4 +76,18 @@ export function publishProperties(message: BusMessage): Options.Publish {
     headers: { ...message.headers },
     ...(message.correlationId !== undefined ? { correlationId: message.correlationId } : {}),
   };
+}
+
+/** Adds the heartbeat to an AMQP URL unless it already names one. */
+export function withHeartbeat(url: string, seconds: number): string {
+  const u = new URL(url);
+  if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', String(seconds));
+  return u.toString();
+}
+
+/** Earlier deliveries of a message: quorum queues count them (`x-delivery-count`), classic ones only flag them. */
+export function redeliveriesOf(msg: ConsumeMessage): number {
+  const count: unknown = msg.properties.headers?.['x-delivery-count'];
+  if (typeof count === 'number') return count;
+  return msg.fields.redelivered ? 1 : 0;
 }

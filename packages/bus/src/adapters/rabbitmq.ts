@@ -18,7 +18,7 @@ import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Consum
 import { backoffDelay, ClosedError, DEFAULT_CLOSE_TIMEOUT_MS, drainWithin, type CloseOptions, sleep, type BusAdapter, type BusAdapterStats, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions } from '@events/core';
 import type { RabbitMqBusOptions, RabbitMqConnectionEvent } from './rabbitmq-options.js';
 import { Publisher } from './rabbitmq-publisher.js';
-import { createTopology, deadLetterQueueName, declareExchanges, declareSubscription, queueName, type Topology } from './rabbitmq-topology.js';
+import { createTopology, deadLetterQueueName, declareExchanges, declareSubscription, queueName, redeliveriesOf, withHeartbeat, type Topology } from './rabbitmq-topology.js';
 
 export type { RabbitMqBusOptions, RabbitMqConnectionEvent } from './rabbitmq-options.js';
 export { deadLetterQueueName, queueName, type Topology } from './rabbitmq-topology.js';
@@ -40,18 +40,6 @@ export interface RabbitMqBusAdapter extends BusAdapter {
   readonly topology: Topology;
   /** Every queue this adapter declared (subscription and dead-letter queues), e.g. to delete them in tests. */
   declaredQueues(): string[];
-}
-
-function withHeartbeat(url: string, seconds: number): string {
-  const u = new URL(url);
-  if (!u.searchParams.has('heartbeat')) u.searchParams.set('heartbeat', String(seconds));
-  return u.toString();
-}
-
-function redeliveriesOf(msg: ConsumeMessage): number {
-  const count: unknown = msg.properties.headers?.['x-delivery-count'];
-  if (typeof count === 'number') return count;
-  return msg.fields.redelivered ? 1 : 0;
 }
 
 class RabbitMqAdapter implements RabbitMqBusAdapter {
