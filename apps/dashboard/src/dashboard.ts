@@ -44,8 +44,8 @@ export interface DashboardOptions<M extends PlatformMaps = PlatformMaps> {
   /**
    * Consumer group of the dashboard's `#` bus subscription, or `false` to leave the bus alone. On
    * RabbitMQ the group is a durable queue that outlives the dashboard and keeps collecting events
-   * while it is down (the bus has no transient subscription): delete `<prefix>.<group>.#` when you
-   * stop using it. Default: `dashboard`.
+   * while it is down (the bus has no transient subscription): delete `<exchange>.<group>.#` when
+   * you stop using it. Default: `dashboard`.
    */
   busGroup?: string | false;
   /**

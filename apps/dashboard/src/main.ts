@@ -10,7 +10,7 @@
  *   DASHBOARD_CHANNELS  glob of the pubsub channels to watch, or `off`. Default `*`: on Redis that
  *                       is every PUBLISH on the server, other applications' included.
  *   DASHBOARD_BUS       `off` to not watch the bus. On RabbitMQ the dashboard's group `dashboard` is
- *                       a durable queue (`events.dashboard.#`) that stays and fills while the
+ *                       a durable queue (`<exchange>.dashboard.#`) that stays and fills while the
  *                       dashboard is stopped: delete it when you are done, or run with DASHBOARD_BUS=off.
  */
 import { createServer } from 'node:http';
@@ -45,7 +45,9 @@ function summarizedErrors(): (error: Error, context: { kind: string; channel?: s
 }
 
 try {
-  const platform = await createPlatform(configFromEnv(), { pubsub: { onError: summarizedErrors() } });
+  // events: 'all' = job events of every worker on the backend (BullMQ), not only this process's,
+  // which runs none: the live job feed and the job names it teaches come from remote workers.
+  const platform = await createPlatform(configFromEnv(), { pubsub: { onError: summarizedErrors() }, queue: { events: 'all' } });
   const dashboard = createDashboard({ platform, jobNames, busGroup, channelPattern: channels === 'off' ? false : channels });
   const server = createServer((req, res) => {
     if (dashboard.handle(req, res)) return;

@@ -60,6 +60,11 @@ it('renders a failed job and replays it with the Replay button', async () => {
 
   await page.screenshot({ path: process.env.DASHBOARD_SCREENSHOT ?? '/tmp/dashboard.png', fullPage: true });
 
+  // A dry run reports and changes nothing.
+  await page.locator('#dl-dry-run').click();
+  await page.waitForFunction(() => document.getElementById('dl-status')?.textContent === 'dry run: would replay 1 job', undefined, { timeout: 5000 });
+  await expect(h.platform.queue.deadLetters.count()).resolves.toBe(1);
+
   state.fail = false;
   await row.locator('button.replay').click();
   await page.waitForFunction(() => document.getElementById('dl-status')?.textContent === 'replayed 1 job', undefined, { timeout: 5000 });
