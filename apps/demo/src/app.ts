@@ -40,7 +40,7 @@ export interface DemoOptions {
   port?: number;
   /** Interface to listen on. Default: all interfaces. */
   host?: string;
-  /** Probability that one welcome email attempt fails (the last attempt never does). Default: 0.5. */
+  /** Probability that one welcome email attempt fails (the last attempt never does). Default: 0.7, so most signups show a retry. */
   failureRate?: number;
   /** Attempts of sendWelcomeEmail, the first included. Default: 4. */
   emailAttempts?: number;
@@ -83,7 +83,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       });
     }
     if (roles.queueWorker) {
-      await registerEmailWorker(platform, { log: logger('email'), failureRate: options.failureRate ?? 0.5, sendMs: options.sendMs ?? 300, concurrency: 4 });
+      await registerEmailWorker(platform, { log: logger('email'), failureRate: options.failureRate ?? 0.7, sendMs: options.sendMs ?? 300, concurrency: 4 });
     }
   } catch (error) {
     await platform.close({ force: true }).catch(() => undefined);
@@ -136,11 +136,14 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     const serverClosed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
     server?.closeIdleConnections();
     log('draining: bus, then queue, then pubsub');
-    await platform.close(closeOptions);
-    // Websocket clients last, so notifications broadcast while draining still reach the pages.
-    await gateway?.close();
-    server?.closeAllConnections();
-    await serverClosed;
+    try {
+      await platform.close(closeOptions);
+    } finally {
+      // Websocket clients last, so notifications broadcast while draining still reach the pages.
+      await gateway?.close();
+      server?.closeAllConnections();
+      await serverClosed;
+    }
     log('closed');
   }
   return { platform, url, close: (closeOptions) => (closing ??= close(closeOptions)) };

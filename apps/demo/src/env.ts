@@ -7,7 +7,7 @@
  *                             the web role and starts a bus consumer process and a queue worker
  *                             process (needs real brokers); none: web role only (start the others
  *                             yourself: npm run consumer / npm run worker -w @events/demo)
- *   DEMO_FAILURE_RATE=0.5     probability that one welcome email attempt fails (the last never does)
+ *   DEMO_FAILURE_RATE=0.7     probability that one welcome email attempt fails (the last never does)
  *   DEMO_EMAIL_ATTEMPTS=4     attempts of sendWelcomeEmail
  *   DEMO_RETRY_DELAY_MS=1000  first retry delay (doubles each retry, 20% jitter)
  *   DEMO_SEND_MS=300          how long one simulated send takes
@@ -32,7 +32,7 @@ export function demoEnv(env: NodeJS.ProcessEnv = process.env): DemoEnv {
     options: {
       port: number(env, 'PORT', { min: 0, max: 65535, integer: true }) ?? 3000,
       ...(env.HOST ? { host: env.HOST } : {}),
-      failureRate: number(env, 'DEMO_FAILURE_RATE', { min: 0, max: 1, integer: false }) ?? 0.5,
+      failureRate: number(env, 'DEMO_FAILURE_RATE', { min: 0, max: 1, integer: false }) ?? 0.7,
       emailAttempts: number(env, 'DEMO_EMAIL_ATTEMPTS', { min: 1, max: 50, integer: true }) ?? 4,
       retryDelayMs: number(env, 'DEMO_RETRY_DELAY_MS', { min: 0, max: 600_000, integer: true }) ?? 1000,
       sendMs: number(env, 'DEMO_SEND_MS', { min: 0, max: 60_000, integer: true }) ?? 300,
