@@ -88,6 +88,18 @@ describe('websocket gateway', () => {
     expect(c.closed).toBeUndefined();
   });
 
+  it('handles one client frame at a time: an unsubscribe never overtakes a slow subscribe', async () => {
+    fx = await startGateway({ authorize: () => new Promise((resolve) => setTimeout(() => resolve(true), 20)) });
+    const ns = freshId('ws');
+    const c = await raw(fx.url);
+    c.send({ type: 'subscribe', id: 1, topic: `${ns}:t` });
+    c.send({ type: 'unsubscribe', id: 2, topic: `${ns}:t` });
+    await waitFor(() => c.of('unsubscribed').length === 1);
+    expect(c.frames.map((f) => f.type)).toEqual(['subscribed', 'unsubscribed']);
+    expect(fx.gateway.clients()[0]!.topics).toEqual([]);
+    expect(await fx.pubsub.broadcast(`${ns}:t`, 1)).toBe(0);
+  });
+
   it('closes only the client that sends garbage, binary or oversized frames', async () => {
     fx = await startGateway({ maxPayloadBytes: 1024 });
     const ns = freshId('ws');

@@ -70,6 +70,7 @@ interface Client {
   readonly subs: Map<string, ClientSub>;
   alive: boolean;
   closed: boolean;
+  chain: Promise<void>;
 }
 
 export function createWebSocketGateway<M extends MessageMap>(options: WebSocketGatewayOptions<M>): WebSocketGateway {
@@ -81,7 +82,8 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
   const onError: ErrorHook = options.onError ?? ((error, context) => console.error(`[@events/pubsub websocket] ${context.kind}:`, error));
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 16 * 1024 });
   const clients = new Set<Client>();
-  const payloadJson = new WeakMap<Envelope, string>();
+  // One envelope goes to many clients: its frame is built once per subscription topic.
+  const frames = new WeakMap<Envelope, Map<string, string>>();
   let nextId = 1;
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -117,6 +119,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
       subs: new Map(),
       alive: true,
       closed: false,
+      chain: Promise.resolve(),
       queue: new SendQueue((frame, done) => ws.send(frame, () => done()), options.buffer),
     };
     clients.add(client);
@@ -131,7 +134,9 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
       } catch (err) {
         return protocolError(client, CLOSE_CODES.PROTOCOL_ERROR, (err as Error).message);
       }
-      void handle(client, frame).catch((err: unknown) => onError(err as Error, { kind: 'listener' }));
+      // One frame at a time per client, so "subscribe x" then "unsubscribe x" cannot cross while
+      // the first waits for authorize or for Redis.
+      client.chain = client.chain.then(() => handle(client, frame)).catch((err: unknown) => onError(err as Error, { kind: 'listener' }));
     });
   }
 
@@ -191,10 +196,13 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
 
   function deliver(client: Client, sub: ClientSub, envelope: Envelope): void {
     if (client.closed) return;
-    let data = payloadJson.get(envelope);
-    if (data === undefined) payloadJson.set(envelope, (data = JSON.stringify(envelope.payload)));
-    const head = JSON.stringify({ type: 'message', topic: sub.topic, channel: envelope.name, id: envelope.id, occurredAt: envelope.occurredAt });
-    const frame = `${head.slice(0, -1)},"data":${data}}`;
+    let byTopic = frames.get(envelope);
+    if (!byTopic) frames.set(envelope, (byTopic = new Map()));
+    let frame = byTopic.get(sub.topic);
+    if (frame === undefined) {
+      const message: ServerFrame = { type: 'message', topic: sub.topic, channel: envelope.name, id: envelope.id, occurredAt: envelope.occurredAt, data: envelope.payload };
+      byTopic.set(sub.topic, (frame = JSON.stringify(message)));
+    }
     if (!client.queue.push(frame, sub, conflationKey(sub, envelope))) {
       drop(client);
       client.ws.close(CLOSE_CODES.SLOW_CONSUMER, 'slow consumer: send buffer full');
