@@ -1,6 +1,5 @@
 /** RabbitMQ test targets: a fresh exchange per test, every queue it made deleted afterwards. */
-import amqp from 'amqplib';
-import { createRabbitMqBusAdapter, type RabbitMqBusAdapter, type RabbitMqBusOptions } from '../src/adapters/rabbitmq.js';
+import { createRabbitMqBusAdapter, deleteRabbitMqBusTopology, type RabbitMqBusAdapter, type RabbitMqBusOptions } from '../src/adapters/rabbitmq.js';
 import type { ConformanceTarget } from './conformance.js';
 import { randomId } from './helpers.js';
 
@@ -28,20 +27,8 @@ export async function rabbitTarget(overrides: RabbitMqBusOptions = {}): Promise<
     },
     cleanup: async () => {
       for (const a of adapters) for (const q of a.declaredQueues()) extraQueues.add(q);
-      await deleteTopology(exchange, [...extraQueues]);
+      await deleteRabbitMqBusTopology({ url: RABBITMQ_URL, exchange, queues: [...extraQueues] });
     },
   };
 }
 
-export async function deleteTopology(exchange: string, queues: readonly string[]): Promise<void> {
-  const conn = await amqp.connect(RABBITMQ_URL);
-  try {
-    const ch = await conn.createChannel();
-    for (const q of new Set(queues)) await ch.deleteQueue(q);
-    await ch.deleteExchange(exchange);
-    await ch.deleteExchange(`${exchange}.dlx`);
-    await ch.close();
-  } finally {
-    await conn.close();
-  }
-}

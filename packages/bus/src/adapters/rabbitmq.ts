@@ -22,6 +22,7 @@ import { createTopology, deadLetterQueueName, declareExchanges, declareSubscript
 
 export type { RabbitMqBusOptions, RabbitMqConnectionEvent } from './rabbitmq-options.js';
 export { deadLetterQueueName, queueName, type Topology } from './rabbitmq-topology.js';
+export { deleteRabbitMqBusTopology, type DeleteRabbitMqBusTopologyOptions } from './rabbitmq-cleanup.js';
 
 interface ConsumerState {
   readonly spec: BusConsumerSpec;
