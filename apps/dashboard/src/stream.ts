@@ -39,9 +39,11 @@ export function createEventStream(feeds: LiveFeeds, options: StreamOptions): Eve
     }
   });
 
-  function drop(client: Client): void {
+  function drop(client: Client, how: 'end' | 'destroy'): void {
     clients.delete(client);
-    client.res.end();
+    // A client that stopped reading is destroyed: end() would keep its unread buffer in memory.
+    if (how === 'destroy') client.res.destroy();
+    else client.res.end();
   }
 
   const timer = setInterval(() => {
@@ -49,7 +51,7 @@ export function createEventStream(feeds: LiveFeeds, options: StreamOptions): Eve
     if (heartbeat) heartbeatAt = Date.now();
     for (const client of clients) {
       if (client.res.writableLength > options.maxBufferedBytes) {
-        drop(client);
+        drop(client, 'destroy');
         continue;
       }
       const { bus, channel, job } = client.pending;
@@ -76,7 +78,7 @@ export function createEventStream(feeds: LiveFeeds, options: StreamOptions): Eve
     close() {
       clearInterval(timer);
       stopListening();
-      for (const client of clients) drop(client);
+      for (const client of clients) drop(client, 'end');
     },
   };
 }
