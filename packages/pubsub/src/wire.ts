@@ -39,16 +39,18 @@ export interface Gap {
 /**
  * Last sequence number seen per (subscription topic, publishing node, channel). A jump forward is
  * a gap; a number at or below the last one means the publisher evicted its counter (or restarted
- * under the same id) and is taken as a fresh start, never as a gap.
+ * under the same id) and is taken as a fresh start, never as a gap. Kept per topic, so forgetting a
+ * topic (its last handler left) is one delete, however many topics there are.
  */
 export class GapDetector {
-  private readonly last = new Map<string, number>();
+  private readonly topics = new Map<string, Map<string, number>>();
 
   check(stream: { topic: string; node: string; channel: string }, seq: number): Gap | undefined {
-    const { topic, node, channel } = stream;
-    const key = `${topic}\u0000${node}\u0000${channel}`;
-    const previous = this.last.get(key);
-    remember(this.last, key, seq);
+    let last = this.topics.get(stream.topic);
+    if (!last) this.topics.set(stream.topic, (last = new Map()));
+    const key = `${stream.node}\u0000${stream.channel}`;
+    const previous = last.get(key);
+    remember(last, key, seq);
     if (previous === undefined || seq <= previous) return undefined;
     const expected = previous + 1;
     if (seq === expected) return undefined;
@@ -57,7 +59,6 @@ export class GapDetector {
 
   /** Forgets a topic once nobody here subscribes to it any more. */
   forget(topic: string): void {
-    const prefix = `${topic}\u0000`;
-    for (const key of this.last.keys()) if (key.startsWith(prefix)) this.last.delete(key);
+    this.topics.delete(topic);
   }
 }
