@@ -5,13 +5,16 @@
 import { sizeLabel } from './payload.js';
 import type { RowResult } from './run-row.js';
 
-/** Sets `ratio` on every ours row whose raw counterpart (same pair) succeeded. */
+/** Sets `ratio` (and `cpuRatio`) on every ours row whose raw counterpart (same pair) succeeded. */
 export function attachRatios(results: RowResult[]): void {
   const raw = new Map<string, RowResult>();
   for (const r of results) if (r.impl === 'raw' && r.status === 'ok') raw.set(r.pair, r);
   for (const r of results) {
     const base = raw.get(r.pair);
-    if (r.impl === 'ours' && r.status === 'ok' && base && base.perSecond > 0) r.ratio = r.perSecond / base.perSecond;
+    if (r.impl !== 'ours' || r.status !== 'ok' || !base || base.perSecond <= 0) continue;
+    r.ratio = r.perSecond / base.perSecond;
+    // CPU per message is steadier than msg/s when other work shares the machine.
+    if (r.cpuUsPerMsg && base.cpuUsPerMsg && Number.isFinite(r.cpuUsPerMsg)) r.cpuRatio = base.cpuUsPerMsg / r.cpuUsPerMsg;
   }
 }
 
@@ -37,8 +40,8 @@ function verdict(r: RowResult): string {
 }
 
 export function table(results: RowResult[]): string {
-  const head = ['tier', 'transport', 'scenario', 'size', 'impl', 'msg/s', 'p50 ms', 'p99 ms', 'peak RSS MB', 'node CPU', 'broker CPU', 'ours/raw', 'status'];
-  const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i >= 5 && i <= 10 ? '---:' : '---')).join('|')}|`];
+  const head = ['tier', 'transport', 'scenario', 'size', 'impl', 'msg/s', 'p50 ms', 'p99 ms', 'peak RSS MB', 'node CPU', 'CPU µs/msg', 'broker CPU', 'ours/raw', 'CPU raw/ours', 'status'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i >= 5 && i <= 11 ? '---:' : i === 13 ? '---:' : '---')).join('|')}|`];
   for (const r of results) {
     const latencyNote = r.latencyIs === 'send->ack' ? ' (ack)' : '';
     lines.push(
@@ -53,8 +56,10 @@ export function table(results: RowResult[]): string {
         ms(r.latencyMs?.p99) + latencyNote,
         num(r.peakRssMB),
         num(r.cpuCores, 2),
+        r.cpuUsPerMsg === undefined || !Number.isFinite(r.cpuUsPerMsg) ? '-' : r.cpuUsPerMsg < 10 ? r.cpuUsPerMsg.toFixed(2) : r.cpuUsPerMsg.toFixed(0),
         num(r.brokerCpuCores, 2),
         verdict(r),
+        num(r.cpuRatio, 2),
         r.status === 'ok' ? 'ok' : `FAILED: ${(r.error ?? '').replaceAll('|', '/').slice(0, 160)}`,
       ].join(' | ')} |`,
     );

@@ -51,7 +51,8 @@ export function uniqueName(prefix: string): string {
 /** The drive settings a mode gives a row. */
 export function settingsFor(row: Pick<RowDef, 'fanout' | 'inflight' | 'payloadBytes' | 'maxMessages'>, mode: Mode): DriveSettings {
   const budget = { full: 3_000_000, quick: 400_000, smoke: 200 }[mode];
-  const maxMs = { full: 2_500, quick: 250, smoke: 60 }[mode];
+  // BENCH_MAX_MS stretches the measured phase, e.g. so a --profile run is mostly steady state.
+  const maxMs = Number(process.env.BENCH_MAX_MS) || { full: 2_500, quick: 200, smoke: 60 }[mode];
   const messages = Math.min(row.maxMessages ?? Number.POSITIVE_INFINITY, Math.max(4, Math.floor(budget / row.fanout)));
   return {
     messages,

@@ -29,6 +29,8 @@ export interface RowResult {
   latencyMs?: LatencySummary;
   /** CPU of the bench process during the measured phase, in cores (1 = one full core). */
   cpuCores?: number;
+  /** CPU time of the bench process per completion, in microseconds (sender and receiver both). */
+  cpuUsPerMsg?: number;
   /** CPU of the broker during the measured phase, in cores. */
   brokerCpuCores?: number;
   peakRssMB?: number;
@@ -39,6 +41,8 @@ export interface RowResult {
   rowWallMs?: number;
   /** ours.perSecond / raw.perSecond of the same pair (filled in by main). */
   ratio?: number;
+  /** raw.cpuUsPerMsg / ours.cpuUsPerMsg: the same comparison by CPU cost (1 = as cheap as raw). */
+  cpuRatio?: number;
 }
 
 const MB = 1024 * 1024;
@@ -109,6 +113,7 @@ export async function runRow(row: RowDef, mode: Mode, isolated: boolean): Promis
       perSecond: result.perSecond,
       latencyMs: result.latencyMs,
       cpuCores: result.cpuCores,
+      cpuUsPerMsg: result.cpuUsPerMsg,
       peakRssMB: peak / MB,
       startRssMB: startRss / MB,
       rssMethod,
