@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { connect } from 'amqplib';
+import { deleteRabbitMqBusTopology } from '@events/bus/rabbitmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -87,14 +87,13 @@ afterEach((context) => {
 });
 
 afterAll(async () => {
-  const connection = await connect('amqp://guest:guest@127.0.0.1:5672');
-  const channel = await connection.createChannel();
-  for (const group of ['audit', 'notifications']) {
-    for (const suffix of ['', '.dead-letters']) await channel.deleteQueue(`${run}.${group}.UserSignedUp${suffix}`);
-  }
-  await channel.deleteExchange(`${run}.dlx`);
-  await channel.deleteExchange(run);
-  await connection.close();
+  await deleteRabbitMqBusTopology({
+    exchange: run,
+    subscriptions: [
+      { group: 'audit', pattern: 'UserSignedUp' },
+      { group: 'notifications', pattern: 'UserSignedUp' },
+    ],
+  });
   const redis = new Redis('redis://127.0.0.1:6379');
   const keys = await redis.keys(`${run}:*`);
   if (keys.length > 0) await redis.del(...keys);

@@ -3,14 +3,13 @@
  * Each test uses a fresh exchange and key prefix and removes what it made.
  */
 import { randomBytes } from 'node:crypto';
-import { connect } from 'amqplib';
+import { deleteRabbitMqBusTopology } from '@events/bus/rabbitmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configFromEnv } from '../src/config.js';
 import { createPlatform } from '../src/create-platform.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
-const AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
 const id = `platform-it-${randomBytes(4).toString('hex')}`;
 
 type Maps = {
@@ -20,14 +19,13 @@ type Maps = {
 };
 
 afterAll(async () => {
-  const connection = await connect(AMQP_URL);
-  const channel = await connection.createChannel();
-  for (const group of ['audit', 'notifications']) {
-    for (const suffix of ['', '.dead-letters']) await channel.deleteQueue(`${id}.${group}.UserSignedUp${suffix}`);
-  }
-  await channel.deleteExchange(`${id}.dlx`);
-  await channel.deleteExchange(id);
-  await connection.close();
+  await deleteRabbitMqBusTopology({
+    exchange: id,
+    subscriptions: [
+      { group: 'audit', pattern: 'UserSignedUp' },
+      { group: 'notifications', pattern: 'UserSignedUp' },
+    ],
+  });
   const redis = new Redis(REDIS_URL);
   const keys = await redis.keys(`${id}:*`);
   if (keys.length > 0) await redis.del(...keys);
