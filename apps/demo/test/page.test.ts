@@ -68,6 +68,11 @@ describe('the demo page', () => {
     expect(seen.filter((s) => s === 'email-attempt')).toHaveLength(3);
     await expect.poll(() => pageA.getByTestId('audit').textContent()).toContain('ada@example.com');
 
+    // Tenant B's page, connected the whole time, is still empty.
+    expect(await pageB.locator('[data-testid="user"]').count()).toBe(0);
+    expect(await pageB.locator('[data-testid="notification"]').count()).toBe(0);
+    expect(await pageB.getByTestId('empty').isVisible()).toBe(true);
+
     // B has been live all along. Sign a B user up and wait for its story to finish: B's page then
     // holds exactly its own user, so A's notifications (which finished earlier) never reached it.
     await signUp(pageB, 'grace@example.com');
