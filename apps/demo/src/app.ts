@@ -126,8 +126,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       });
     });
   }
-  const address = server?.address() as AddressInfo | null | undefined;
-  const url = address ? `http://${address.family === 'IPv6' ? (address.address === '::' ? 'localhost' : `[${address.address}]`) : address.address === '0.0.0.0' ? 'localhost' : address.address}:${address.port}` : undefined;
+  const url = server ? urlOf(server.address() as AddressInfo) : undefined;
 
   let closing: Promise<void> | undefined;
   async function close(closeOptions: CloseOptions = {}): Promise<void> {
@@ -147,4 +146,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     log('closed');
   }
   return { platform, url, close: (closeOptions) => (closing ??= close(closeOptions)) };
+}
+
+/** A URL a person can open: `localhost` when listening on every interface. */
+function urlOf(address: AddressInfo): string {
+  const host = address.address === '::' || address.address === '0.0.0.0' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host}:${address.port}`;
 }
