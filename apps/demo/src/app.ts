@@ -10,7 +10,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TimeoutError, type CloseOptions } from '@events/core';
+import { ConfigError, TimeoutError, type CloseOptions } from '@events/core';
 import { configFromEnv, createPlatform, type Platform, type PlatformConfig, type ResolvedPlatformConfig } from '@events/platform';
 import { createWebSocketGateway, type WebSocketGateway } from '@events/pubsub/websocket';
 import { mayTenantSubscribe, tenantOfRequest } from './channels.js';
@@ -118,13 +118,23 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       authorize: (request, topic) => mayTenantSubscribe(tenantOfRequest(request.url), topic),
     });
     const listening = server;
-    await new Promise<void>((resolve, reject) => {
-      listening.once('error', reject);
-      listening.listen(options.port ?? 3000, options.host, () => {
-        listening.off('error', reject);
-        resolve();
+    const port = options.port ?? 3000;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        listening.once('error', reject);
+        listening.listen(port, options.host, () => {
+          listening.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (error) {
+      await gateway.close();
+      await platform.close({ force: true }).catch(() => undefined);
+      if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+        throw new ConfigError(`port ${port} is already in use: set PORT to another one (PORT=0 picks a free port)`, { cause: error });
+      }
+      throw error;
+    }
   }
   const url = server ? urlOf(server.address() as AddressInfo) : undefined;
 

@@ -49,4 +49,11 @@ describe('the demo HTTP API', () => {
     expect(await page.text()).toContain('<script type="module" src="/app.js">');
     expect(await (await fetch(`${demo.url}/healthz`)).json()).toMatchObject({ status: 'ok', adapters: 'pubsub=memory bus=memory queue=memory' });
   });
+
+  it('says which setting to change when the port is taken', async () => {
+    const port = Number(new URL(demo.url!).port);
+    await expect(startDemo({ platform: {}, port, host: '127.0.0.1', log: { write: () => undefined } })).rejects.toThrow(
+      `port ${port} is already in use: set PORT to another one (PORT=0 picks a free port)`,
+    );
+  });
 });
