@@ -73,6 +73,19 @@ describe('createPlatform on memory adapters', () => {
   });
 });
 
+describe('createPlatform without a config', () => {
+  it('reads the environment', async () => {
+    const saved = process.env.EVENTS_QUEUE;
+    process.env.EVENTS_QUEUE = 'kafka';
+    try {
+      await expect(createPlatform()).rejects.toThrow('EVENTS_QUEUE="kafka" is not a known adapter');
+    } finally {
+      if (saved === undefined) delete process.env.EVENTS_QUEUE;
+      else process.env.EVENTS_QUEUE = saved;
+    }
+  });
+});
+
 describe('createPlatform start errors', () => {
   it('rejects a bad config before building anything', async () => {
     await expect(createPlatform({ bus: { adapter: 'kafka' } } as never)).rejects.toThrow('config.bus.adapter: "kafka" is not a known bus adapter; valid values: memory, rabbitmq');

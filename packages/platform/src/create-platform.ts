@@ -12,7 +12,7 @@ import { ConfigError, DEFAULT_CLOSE_TIMEOUT_MS, withTimeout, type AnyMessageMap,
 import { createBus, type Bus, type BusOptions } from '@events/bus';
 import { createPubSub, type PubSub, type PubSubOptions } from '@events/pubsub';
 import { createQueue, type Queue, type QueueOptions } from '@events/queue';
-import { redactUrl, resolveConfig, type PlatformConfig, type ResolvedPlatformConfig } from './config.js';
+import { configFromEnv, redactUrl, resolveConfig, type PlatformConfig, type ResolvedPlatformConfig } from './config.js';
 import { probeBroker, type BrokerProbe } from './probe.js';
 
 /** The typed maps of an application: channel -> message, event -> payload, job -> payload. */
@@ -58,8 +58,12 @@ export interface Platform<M extends PlatformMaps = PlatformMaps> {
   close(options?: CloseOptions): Promise<void>;
 }
 
+/**
+ * Builds and starts the three tiers. `config` defaults to `configFromEnv()` (memory adapters when
+ * no variable is set); pass `{}` for memory adapters whatever the environment says.
+ */
 export async function createPlatform<M extends PlatformMaps = PlatformMaps>(
-  config: PlatformConfig | ResolvedPlatformConfig = {},
+  config: PlatformConfig | ResolvedPlatformConfig = configFromEnv(),
   options: PlatformOptions<M> = {},
 ): Promise<Platform<M>> {
   const resolved = 'sources' in config ? resolveConfig(config, config.sources) : resolveConfig(config);
