@@ -128,7 +128,8 @@ describe('websocket gateway', () => {
   });
 
   it('drops a peer that stops answering pings, keeps the live one', async () => {
-    fx = await startGateway({ heartbeatMs: 30 });
+    // Slack: the live client answers pings from this same (possibly busy) process.
+    fx = await startGateway({ heartbeatMs: 250 });
     const dead = await raw(fx.url);
     const live = await raw(fx.url);
     await waitFor(() => fx!.gateway.clients().length === 2);
