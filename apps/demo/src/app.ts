@@ -19,6 +19,7 @@ import { registerEmailWorker } from './contexts/email.js';
 import { registerNotifications } from './contexts/notifications.js';
 import { createUsersContext } from './contexts/users.js';
 import { createRequestHandler } from './http.js';
+import { createDashboard, type Dashboard } from '@events/dashboard';
 import { createLogger, type LogOptions } from './log.js';
 import type { AuditRecord, DemoMaps } from './types.js';
 
@@ -70,7 +71,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       onError: (event) =>
         logger('bus')(`${event.stage}${event.envelope ? ` ${event.envelope.name} ${event.envelope.id}` : ''}${event.subscription ? ` (group ${event.subscription.group})` : ''}: ${event.error instanceof Error ? event.error.message : String(event.error)}`),
     },
-    queue: { onError: (error) => logger('queue')(`error: ${error.message}`) },
+    queue: {
+      onError: (error) => logger('queue')(`error: ${error.message}`),
+      // Without a worker here, the dashboard needs the job events of the worker processes.
+      events: roles.queueWorker ? 'local' : 'all',
+    },
   });
   log(`platform up: ${platform.describe()}; roles: ${Object.entries(roles).filter(([, on]) => on).map(([r]) => r).join(', ')}`);
 
@@ -92,6 +97,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
 
   let server: Server | undefined;
   let gateway: WebSocketGateway | undefined;
+  let dashboard: Dashboard | undefined;
   let accepting = true;
   if (roles.web) {
     const users = createUsersContext(platform, logger('users'));
@@ -103,14 +109,18 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         throw error;
       }
     };
-    server = createServer(
-      createRequestHandler({
-        users,
-        audit,
-        accepting: () => accepting,
-        health: () => ({ status: accepting ? 'ok' : 'closing', adapters: platform.describe(), roles, users: users.count() }),
-      }),
-    );
+    const handleApi = createRequestHandler({
+      users,
+      audit,
+      accepting: () => accepting,
+      health: () => ({ status: accepting ? 'ok' : 'closing', adapters: platform.describe(), roles, users: users.count() }),
+    });
+    // The dashboard (/dashboard/) sees the same tiers as the demo, memory adapters included.
+    const mounted = createDashboard({ platform, jobNames: ['sendWelcomeEmail'] });
+    dashboard = mounted;
+    server = createServer((req, res) => {
+      if (!mounted.handle(req, res)) handleApi(req, res);
+    });
     gateway = createWebSocketGateway({
       pubsub: platform.pubsub,
       server,
@@ -128,6 +138,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
         });
       });
     } catch (error) {
+      await dashboard.close();
       await gateway.close();
       await platform.close({ force: true }).catch(() => undefined);
       if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
@@ -141,6 +152,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   let closing: Promise<void> | undefined;
   async function close(closeOptions: CloseOptions = {}): Promise<void> {
     accepting = false;
+    // Ends the dashboard's live streams, so they do not hold server.close() open.
+    await dashboard?.close();
     // No new connections; requests in flight finish (their emits are part of the drain below).
     const serverClosed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
     server?.closeIdleConnections();

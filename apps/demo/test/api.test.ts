@@ -50,6 +50,21 @@ describe('the demo HTTP API', () => {
     expect(await (await fetch(`${demo.url}/healthz`)).json()).toMatchObject({ status: 'ok', adapters: 'pubsub=memory bus=memory queue=memory' });
   });
 
+  it('mounts the dashboard over the same in-process tiers', async () => {
+    const tenant = randomTenant('dash');
+    const signup = await post(JSON.stringify({ email: 'dash@example.com', tenant }));
+    expect(signup.status).toBe(201);
+    await expect
+      .poll(async () => {
+        const overview = (await (await fetch(`${demo.url}/dashboard/api/overview`)).json()) as { queues: Array<{ name: string; counts: { completed: number } }> };
+        return overview.queues.find((q) => q.name === 'sendWelcomeEmail')?.counts.completed ?? 0;
+      })
+      .toBeGreaterThanOrEqual(1);
+    const bus = (await (await fetch(`${demo.url}/dashboard/api/bus`)).json()) as { events: Array<{ name: string }> };
+    expect(bus.events.map((e) => e.name)).toContain('UserSignedUp');
+    expect((await fetch(`${demo.url}/dashboard/`)).headers.get('content-type')).toContain('text/html');
+  });
+
   it('says which setting to change when the port is taken', async () => {
     const port = Number(new URL(demo.url!).port);
     await expect(startDemo({ platform: {}, port, host: '127.0.0.1', log: { write: () => undefined } })).rejects.toThrow(
