@@ -116,7 +116,7 @@ async function main(): Promise<number> {
     durationMs: Date.now() - startedAt.getTime(),
     mode,
     isolation: isolate ? 'child process per row' : 'inline',
-    command: `npm run bench --${process.argv.slice(2).map((a) => ` ${a}`).join('')}`,
+    command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, loadavgAtEnd: loadavg() },
     rows: results,
   };

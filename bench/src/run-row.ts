@@ -79,7 +79,8 @@ export function failedResult(row: RowDef, error: unknown, rssMethod: RowResult['
 export async function runRow(row: RowDef, mode: Mode, isolated: boolean): Promise<RowResult> {
   const rssMethod = isolated ? 'child-maxrss' : 'sampled-shared-process';
   const startRss = process.memoryUsage.rss();
-  const sampler = sampleRss();
+  // An isolated row has the kernel's exact peak (getrusage); sampling would only add work.
+  const sampler = isolated ? { stop: () => 0 } : sampleRss();
   const drive = settingsFor(row, mode);
   const rec = new Recorder();
   // A row that hangs in setup or teardown must still end: the whole row has a hard limit.
