@@ -32,6 +32,7 @@ const { values } = parseArgs({
     isolate: { type: 'boolean' },
     profile: { type: 'boolean', default: false },
     list: { type: 'boolean', default: false },
+    repeat: { type: 'string', default: '1' },
     out: { type: 'string' },
   },
   allowPositionals: false,
@@ -54,6 +55,7 @@ if (selected.length === 0) {
 
 // Full runs isolate each row (peak RSS is then the row's own); quick and smoke runs share one
 // process to stay under a minute, unless told otherwise.
+const repeat = Math.max(1, Math.floor(Number(values.repeat)) || 1);
 const isolate = values.profile || (values.isolate ?? (values.inline === undefined ? mode === 'full' : !values.inline));
 const profileDir = join(benchDir, 'results', 'profiles');
 
@@ -84,26 +86,41 @@ function runIsolated(row: RowDef): Promise<RowResult> {
   });
 }
 
-function progressLine(r: RowResult, index: number): string {
+function progressLine(r: RowResult, index: number, round: number): string {
   const p = r.latencyMs;
   const body = r.status === 'ok'
     ? `${Math.round(r.perSecond).toLocaleString('en-US')}/s p50 ${p?.p50.toFixed(3)} ms p99 ${p?.p99.toFixed(3)} ms rss ${r.peakRssMB?.toFixed(0)} MB`
     : `FAILED ${r.error}`;
-  return `[${index + 1}/${selected.length}] ${r.id} (${sizeLabel(r.payloadBytes)}, ${((r.rowWallMs ?? 0) / 1000).toFixed(1)} s): ${body}`;
+  const of = repeat > 1 ? ` round ${round}/${repeat}` : '';
+  return `[${index + 1}/${selected.length}${of}] ${r.id} (${sizeLabel(r.payloadBytes)}, ${((r.rowWallMs ?? 0) / 1000).toFixed(1)} s): ${body}`;
+}
+
+/**
+ * With --repeat N every row runs N times, in rounds (all rows, then all rows again), so a burst of
+ * load elsewhere hits ours and raw alike; each row keeps its best run (highest msg/s). A row that
+ * failed in any round is reported failed.
+ */
+function best(runs: RowResult[]): RowResult {
+  const failed = runs.find((r) => r.status !== 'ok');
+  const chosen = failed ?? runs.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+  return runs.length > 1 ? { ...chosen, repeats: runs.map((r) => Math.round(r.perSecond)) } : chosen;
 }
 
 async function main(): Promise<number> {
   const startedAt = new Date();
-  console.error(`bench: ${selected.length} rows, mode ${mode}, ${isolate ? 'one child process per row' : 'inline'}${values.profile ? `, CPU profiles in ${profileDir}` : ''}`);
+  console.error(`bench: ${selected.length} rows${repeat > 1 ? ` x ${repeat} rounds` : ''}, mode ${mode}, ${isolate ? 'one child process per row' : 'inline'}${values.profile ? `, CPU profiles in ${profileDir}` : ''}`);
   if (values.profile) await mkdir(profileDir, { recursive: true });
-  const results: RowResult[] = [];
-  for (const [index, row] of selected.entries()) {
-    const rowStart = Date.now();
-    const result = isolate ? await runIsolated(row) : await runRow(row, mode, false);
-    result.rowWallMs = Date.now() - rowStart;
-    results.push(result);
-    console.error(progressLine(result, index));
+  const runs = new Map<string, RowResult[]>();
+  for (let round = 1; round <= repeat; round += 1) {
+    for (const [index, row] of selected.entries()) {
+      const rowStart = Date.now();
+      const result = isolate ? await runIsolated(row) : await runRow(row, mode, false);
+      result.rowWallMs = Date.now() - rowStart;
+      runs.set(row.id, [...(runs.get(row.id) ?? []), result]);
+      console.error(progressLine(result, index, round));
+    }
   }
+  const results = selected.map((row) => best(runs.get(row.id)!));
   attachRatios(results);
   console.log('');
   console.log(table(results));
@@ -116,6 +133,7 @@ async function main(): Promise<number> {
     durationMs: Date.now() - startedAt.getTime(),
     mode,
     isolation: isolate ? 'child process per row' : 'inline',
+    repeat,
     command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, loadavgAtEnd: loadavg() },
     rows: results,

@@ -37,6 +37,8 @@ export interface RowResult {
   /** RSS when the row started (after modules loaded), so the row's own growth is visible. */
   startRssMB?: number;
   rssMethod: 'child-maxrss' | 'sampled-shared-process';
+  /** msg/s of every round when run with --repeat (the row shows the best). */
+  repeats?: number[];
   /** Wall time of the whole row: process start (isolated), setup, warm-up, measure, teardown. */
   rowWallMs?: number;
   /** ours.perSecond / raw.perSecond of the same pair (filled in by main). */
