@@ -41,14 +41,17 @@ let shared: { farm: Farm; setListener(listener: (completed: number) => void): vo
 export function acquireFarm(onProgress: (completed: number) => void): Farm {
   if (!shared) {
     let listener = onProgress;
-    const farm = startFarm((completed) => listener(completed));
+    const farm = startFarm(
+      (completed) => listener(completed),
+      () => (shared = undefined), // a crashed farm is replaced for the next row
+    );
     shared = { farm, setListener: (l) => (listener = l) };
   }
   shared.setListener(onProgress);
   return shared.farm;
 }
 
-function startFarm(onProgress: (completed: number) => void): Farm {
+function startFarm(onProgress: (completed: number) => void, onExit: () => void): Farm {
   const child: ChildProcess = fork(join(here, 'ws-farm-child.ts'), [], {
     execArgv: ['--import', 'tsx', '--conditions=@events/source'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -69,6 +72,7 @@ function startFarm(onProgress: (completed: number) => void): Farm {
     if (index >= 0) waiters.splice(index, 1)[0]!.resolve(reply);
   });
   child.on('exit', () => {
+    onExit();
     for (const w of waiters.splice(0)) w.reject(new Error('ws farm exited'));
   });
   const ask = <T extends FarmReply['type']>(request: FarmRequest, type: T, timeoutMs: number): Promise<Extract<FarmReply, { type: T }>> =>
@@ -82,7 +86,7 @@ function startFarm(onProgress: (completed: number) => void): Farm {
     );
   return {
     async connect(options) {
-      await ask({ type: 'connect', ...options }, 'ready', 60_000);
+      await ask({ type: 'connect', ...options }, 'ready', 30_000);
     },
     async drop() {
       await ask({ type: 'drop' }, 'dropped', 30_000);
