@@ -1,10 +1,12 @@
 /**
- * `npm run bench [-- --quick | --smoke] [--only a,b] [--skip a,b] [--inline | --isolate] [--profile] [--list]`
+ * `npm run bench [-- --quick | --smoke] [--only a,b] [--skip a,b] [--inline | --isolate]
+ *   [--repeat N] [--profile] [--list] [--out file]`
  *
  * Runs every row (each tier beside its raw baseline), prints a Markdown table and writes
- * bench/results/latest.json. A full run puts each row in its own child process so its peak RSS
- * is its own; quick and smoke runs go inline (one process, RSS sampled and shared) unless
- * `--isolate`. `--profile` writes a V8 CPU profile per row (see profile-top.ts).
+ * bench/results/latest.json (quick and smoke runs: latest-quick.json, latest-smoke.json). A full
+ * run puts each row in its own child process so its peak RSS is its own; quick and smoke runs go
+ * inline (one process, RSS sampled and shared) unless `--isolate`. `--profile` writes a V8 CPU
+ * profile per row (see profile-top.ts).
  * Exits 1 when any row failed; it never judges speed.
  */
 import { fork } from 'node:child_process';
@@ -125,7 +127,8 @@ async function main(): Promise<number> {
   console.log('');
   console.log(table(results));
   const failed = results.filter((r) => r.status !== 'ok');
-  const out = values.out ?? join(benchDir, 'results', 'latest.json');
+  // Quick and smoke runs write beside the full run's file, so a check never overwrites the numbers.
+  const out = values.out ?? join(benchDir, 'results', mode === 'full' ? 'latest.json' : `latest-${mode}.json`);
   await mkdir(dirname(out), { recursive: true });
   const report = {
     startedAt: startedAt.toISOString(),
