@@ -4,6 +4,7 @@
  * /tmp/dashboard.png) for a human to look at; it is not compared to anything.
  */
 import { randomUUID } from 'node:crypto';
+import { CHROMIUM } from '@events/testing';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { eventually, startHarness, type Harness } from './helpers.js';
@@ -14,10 +15,7 @@ const job = `sendWelcomeEmail${randomUUID().slice(0, 6)}`;
 
 beforeAll(async () => {
   h = await startHarness({ jobNames: [job, 'chargeCard'] });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'],
-  });
+  browser = await chromium.launch(CHROMIUM);
 });
 
 afterAll(async () => {

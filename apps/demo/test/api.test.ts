@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type Demo } from '../src/app.js';
-import { randomTenant } from './helpers.js';
+import { randomId } from '@events/testing';
 
 let demo: Demo;
 beforeAll(async () => {
@@ -12,7 +12,7 @@ const post = (body: string): Promise<Response> => fetch(`${demo.url}/api/signup`
 
 describe('the demo HTTP API', () => {
   it('signs a user up and shows the audit record of that tenant only', async () => {
-    const tenant = randomTenant('api');
+    const tenant = randomId('api');
     const response = await post(JSON.stringify({ email: ' Ada@Example.com ', tenant }));
     expect(response.status).toBe(201);
     const user = (await response.json()) as { userId: string; email: string; channel: string };
@@ -21,7 +21,7 @@ describe('the demo HTTP API', () => {
     await expect
       .poll(async () => ((await (await fetch(`${demo.url}/api/audit?tenant=${tenant}`)).json()) as { records: Array<{ userId: string }> }).records.map((r) => r.userId))
       .toEqual([user.userId]);
-    const other = (await (await fetch(`${demo.url}/api/audit?tenant=${randomTenant('other')}`)).json()) as { records: unknown[] };
+    const other = (await (await fetch(`${demo.url}/api/audit?tenant=${randomId('other')}`)).json()) as { records: unknown[] };
     expect(other.records).toEqual([]);
   });
 
@@ -51,7 +51,7 @@ describe('the demo HTTP API', () => {
   });
 
   it('mounts the dashboard over the same in-process tiers', async () => {
-    const tenant = randomTenant('dash');
+    const tenant = randomId('dash');
     const signup = await post(JSON.stringify({ email: 'dash@example.com', tenant }));
     expect(signup.status).toBe(201);
     await expect

@@ -7,7 +7,7 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { startDemo, type Demo } from '../src/app.js';
-import { CHROMIUM, randomTenant } from './helpers.js';
+import { CHROMIUM, randomId } from '@events/testing';
 
 let demo: Demo;
 let browser: Browser;
@@ -51,8 +51,8 @@ function steps(page: Page): Promise<string[]> {
 
 describe('the demo page', () => {
   it("shows a signup's notifications live in its tenant's page and nowhere else", async () => {
-    const tenantA = randomTenant('acme');
-    const tenantB = randomTenant('globex');
+    const tenantA = randomId('acme');
+    const tenantB = randomId('globex');
     const pageA = await openTenant(tenantA);
     const pageB = await openTenant(tenantB);
     expect(await pageA.getByTestId('tenant').textContent()).toBe(tenantA);

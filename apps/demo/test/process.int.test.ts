@@ -3,16 +3,16 @@
  * memory adapters with every context inline, and on Redis + RabbitMQ + BullMQ with the bus consumer
  * and the queue worker in processes of their own.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { deleteRabbitMqBusTopology } from '@events/bus/rabbitmq';
+import { randomId, spawnTs } from '@events/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { randomTenant } from './helpers.js';
 
 const DEMO_DIR = fileURLToPath(new URL('..', import.meta.url));
-const run = randomTenant('demo-it');
+const run = randomId('demo-it');
 
 interface Running {
   child: ChildProcess;
@@ -22,21 +22,18 @@ interface Running {
 }
 
 async function startMain(env: Record<string, string>): Promise<Running> {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@events/source', 'src/main.ts'], {
+  const spawned = spawnTs('src/main.ts', [], {
     cwd: DEMO_DIR,
-    env: { ...process.env, PORT: '0', HOST: '127.0.0.1', DEMO_RETRY_DELAY_MS: '50', DEMO_SEND_MS: '10', DEMO_FAILURE_RATE: '1', DEMO_EMAIL_ATTEMPTS: '3', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PORT: '0', HOST: '127.0.0.1', DEMO_RETRY_DELAY_MS: '50', DEMO_SEND_MS: '10', DEMO_FAILURE_RATE: '1', DEMO_EMAIL_ATTEMPTS: '3', ...env },
     // Its own process group, so a failed test can kill the web process and its workers together.
     detached: true,
   });
+  const { child, output } = spawned;
   started.push(child);
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = spawned.exited.then(({ code }) => code);
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setInterval(() => {
-      const match = /open (http:\/\/[^/\s]+)\//.exec(output);
+      const match = /open (http:\/\/[^/\s]+)\//.exec(output());
       if (match) {
         clearInterval(timer);
         resolve(match[1]!);
@@ -44,15 +41,15 @@ async function startMain(env: Record<string, string>): Promise<Running> {
     }, 50);
     void exited.then(() => {
       clearInterval(timer);
-      reject(new Error(`the demo exited before listening:\n${output}`));
+      reject(new Error(`the demo exited before listening:\n${output()}`));
     });
   });
-  return { child, url, output: () => output, exited };
+  return { child, url, output, exited };
 }
 
 /** Signs a user up and collects the steps broadcast to the tenant's page until the email is sent. */
 async function signupStory(url: string): Promise<{ steps: string[]; email: string; tenant: string }> {
-  const tenant = randomTenant('t');
+  const tenant = randomId('t');
   const ws = new WebSocket(`${url.replace('http', 'ws')}/pubsub?tenant=${tenant}`);
   const steps: string[] = [];
   const sent = new Promise<void>((resolve) => {
@@ -112,17 +109,14 @@ describe('npm run demo, as a process', () => {
   });
 
   it('refuses DEMO_WORKERS=separate on memory adapters, saying what to set', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@events/source', 'src/main.ts'], {
+    const { stdout, exited } = spawnTs('src/main.ts', [], {
       cwd: DEMO_DIR,
-      env: { ...process.env, PORT: '0', DEMO_WORKERS: 'separate', EVENTS_PUBSUB: '', EVENTS_BUS: '', EVENTS_QUEUE: '' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PORT: '0', DEMO_WORKERS: 'separate', EVENTS_PUBSUB: '', EVENTS_BUS: '', EVENTS_QUEUE: '' },
     });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const code = await new Promise((resolve) => child.once('exit', resolve));
+    const { code } = await exited;
     expect(code).toBe(1);
-    expect(output).toContain('cannot start: DEMO_WORKERS=separate needs brokers shared by the processes, but pubsub, bus, queue are on memory');
-    expect(output).toContain('EVENTS_PUBSUB=redis EVENTS_BUS=rabbitmq EVENTS_QUEUE=bullmq');
+    expect(stdout()).toContain('cannot start: DEMO_WORKERS=separate needs brokers shared by the processes, but pubsub, bus, queue are on memory');
+    expect(stdout()).toContain('EVENTS_PUBSUB=redis EVENTS_BUS=rabbitmq EVENTS_QUEUE=bullmq');
   });
 
   // Three processes start one after the other (each compiles the sources with tsx): allow time.

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BackpressureError, ClosedError, CycleError, InvalidNameError, InvalidPatternError, SerializationError, type BusAdapter, type Envelope } from '@events/core';
 import { createBus, type Bus, type BusErrorEvent, type BusOptions } from '../src/index.js';
-import { deferred, delay, waitFor } from './helpers.js';
+import { deferred, delay, waitFor } from '@events/testing';
 
 export interface ConformanceTarget {
   /** A fresh adapter on this test's transport (adapters of one target see each other's events). */
@@ -57,7 +57,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       const got: Envelope[] = [];
       await bus.on('users.SignedUp', (e) => void got.push(e), { group: 'audit' });
       const sent = await bus.emit('users.SignedUp', { userId: 'u1' }, { correlationId: 'c-1', headers: { tenant: 'acme' } });
-      await waitFor(() => got.length === 1, 'one delivery');
+      await waitFor(() => got.length === 1, 15_000, 'one delivery');
       expect(got[0]).toEqual(sent);
       expect(got[0]!.headers).toMatchObject({ tenant: 'acme', 'x-causation-depth': '0' });
       expect(got[0]!.correlationId).toBe('c-1');
@@ -69,7 +69,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       for (const group of Object.keys(seen)) await bus.on('users.SignedUp', (e) => void seen[group]!.push(e.id), { group });
       const ids: string[] = [];
       for (let i = 0; i < 20; i += 1) ids.push((await bus.emit('users.SignedUp', { userId: `u${i}` })).id);
-      await waitFor(() => Object.values(seen).every((s) => s.length >= 20), 'all groups');
+      await waitFor(() => Object.values(seen).every((s) => s.length >= 20), 15_000, 'all groups');
       await delay(50);
       for (const s of Object.values(seen)) expect([...s].sort()).toEqual([...ids].sort());
     });
@@ -83,7 +83,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       await b.on('users.SignedUp', async (e) => { byB.push(e.id); await slow(); }, { group: 'workers' });
       const ids: string[] = [];
       for (let i = 0; i < 30; i += 1) ids.push((await producer.emit('users.SignedUp', { userId: `u${i}` })).id);
-      await waitFor(() => byA.length + byB.length >= 30, 'all handled');
+      await waitFor(() => byA.length + byB.length >= 30, 15_000, 'all handled');
       await delay(50);
       expect([...byA, ...byB].sort()).toEqual([...ids].sort());
       expect(byA.length).toBeGreaterThan(0);
@@ -101,7 +101,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       await bus.emit('users.profile.Updated', { userId: '1' });
       await bus.emit('orders.Placed', { orderId: 'o', userId: '1', seq: 0 });
       await bus.emit('users.Deleted', { userId: '1' });
-      await waitFor(() => got.hash!.length === 4, 'catch-all');
+      await waitFor(() => got.hash!.length === 4, 15_000, 'catch-all');
       await delay(50);
       expect(got.star!.sort()).toEqual(['users.Deleted', 'users.SignedUp']);
       expect(got.tail).toEqual(['users.profile.Updated']);
@@ -129,7 +129,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
         for (const userId of ['a', 'b', 'c', 'd']) emits.push(bus.emit('orders.Placed', { orderId: `${userId}${seq}`, userId, seq }));
       }
       await Promise.all(emits);
-      await waitFor(() => [...byUser.values()].reduce((n, l) => n + l.length, 0) === 40, 'all orders');
+      await waitFor(() => [...byUser.values()].reduce((n, l) => n + l.length, 0) === 40, 15_000, 'all orders');
       for (const userId of ['a', 'b', 'c', 'd']) expect(byUser.get(userId)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
       expect(maxRunning).toBeGreaterThan(1);
       expect(maxRunning).toBeLessThanOrEqual(4);
@@ -143,7 +143,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
         if (ctx.attempt < 3) throw new Error(`flaky ${ctx.attempt}`);
       }, { group: 'flaky' });
       await bus.emit('users.SignedUp', { userId: '1' });
-      await waitFor(() => attempts.length === 3, 'three attempts');
+      await waitFor(() => attempts.length === 3, 15_000, 'three attempts');
       await delay(50);
       expect(attempts).toEqual([1, 2, 3]);
       expect(errors.map((e) => e.stage)).toEqual(['retry', 'retry']);
@@ -158,7 +158,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       }, { group: 'strict', retry: { attempts: 2, backoff: { delayMs: 1 } } });
       const bad = await bus.emit('users.Deleted', { userId: '1' });
       await bus.emit('users.SignedUp', { userId: '2' });
-      await waitFor(() => seen.includes('users.SignedUp') && errors.some((e) => e.stage === 'dead-letter'), 'dead letter and next event');
+      await waitFor(() => seen.includes('users.SignedUp') && errors.some((e) => e.stage === 'dead-letter'), 15_000, 'dead letter and next event');
       expect(seen.filter((n) => n === 'users.Deleted')).toHaveLength(2);
       const dead = errors.find((e) => e.stage === 'dead-letter')!;
       expect(dead.envelope?.id).toBe(bad.id);
@@ -175,8 +175,8 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       await bus.on('users.SignedUp', () => { throw new Error('broken'); }, { group: 'broken', retry: { attempts: 3, backoff: { delayMs: 2 } } });
       await bus.on('users.SignedUp', (e) => void healthy.set(e.id, (healthy.get(e.id) ?? 0) + 1), { group: 'healthy' });
       for (let i = 0; i < 10; i += 1) await bus.emit('users.SignedUp', { userId: `${i}` });
-      await waitFor(() => healthy.size === 10, 'healthy group got everything');
-      await waitFor(() => errors.filter((e) => e.stage === 'dead-letter').length === 10, 'broken group dead-lettered everything');
+      await waitFor(() => healthy.size === 10, 15_000, 'healthy group got everything');
+      await waitFor(() => errors.filter((e) => e.stage === 'dead-letter').length === 10, 15_000, 'broken group dead-lettered everything');
       expect([...healthy.values()].every((n) => n === 1)).toBe(true);
       expect(stuckStarted).toBe(1);
       release.resolve();
@@ -188,7 +188,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       await bus.on('loop.Ping', async (e, ctx) => void (await ctx.emit('loop.Pong', { n: e.payload.n })), { group: 'ponger' });
       await bus.on('loop.Pong', (e) => void pongs.push(e), { group: 'watcher' });
       const ping = await bus.emit('loop.Ping', { n: 1 });
-      await waitFor(() => pongs.length === 1, 'pong');
+      await waitFor(() => pongs.length === 1, 15_000, 'pong');
       expect(pongs[0]!.causationId).toBe(ping.id);
       expect(pongs[0]!.correlationId).toBe(ping.id);
       expect(pongs[0]!.headers['x-causation-depth']).toBe('1');
@@ -200,7 +200,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       await bus.on('loop.Ping', async (e, ctx) => { handled.push(e.payload.n); await ctx.emit('loop.Pong', { n: e.payload.n + 1 }); }, { group: 'ping' });
       await bus.on('loop.Pong', async (e, ctx) => { handled.push(e.payload.n); await ctx.emit('loop.Ping', { n: e.payload.n + 1 }); }, { group: 'pong' });
       await bus.emit('loop.Ping', { n: 0 });
-      await waitFor(() => errors.some((e) => e.stage === 'dead-letter'), 'the cycle is refused');
+      await waitFor(() => errors.some((e) => e.stage === 'dead-letter'), 15_000, 'the cycle is refused');
       await delay(50);
       expect(handled).toEqual([0, 1, 2, 3, 4, 5]);
       const refusal = errors.find((e) => e.stage === 'dead-letter')!;
@@ -222,7 +222,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       await expect(bus.on('users.Sign*', () => undefined)).rejects.toBeInstanceOf(InvalidPatternError);
       await expect(bus.on('users..x', () => undefined)).rejects.toBeInstanceOf(InvalidPatternError);
       await bus.emit('users.SignedUp', { userId: 'ok' });
-      await waitFor(() => got.length === 1, 'the valid event');
+      await waitFor(() => got.length === 1, 15_000, 'the valid event');
       await delay(50);
       expect(got).toEqual(['users.SignedUp']);
     });
@@ -242,7 +242,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       const emits: Promise<unknown>[] = [];
       for (let i = 0; i < 100; i += 1) emits.push(bus.emit('users.SignedUp', { userId: `${i}` }));
       await Promise.all(emits);
-      await waitFor(() => handled === 100, 'all handled');
+      await waitFor(() => handled === 100, 15_000, 'all handled');
       expect(maxInFlight).toBeLessThanOrEqual(2);
       expect(maxBuffered).toBeLessThanOrEqual(8);
     });
@@ -261,7 +261,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       }, { group: 'drain', concurrency: 2 });
       const ids: string[] = [];
       for (let i = 0; i < 6; i += 1) ids.push((await producer.emit('users.SignedUp', { userId: `${i}` })).id);
-      await waitFor(() => started >= 1, 'a handler started');
+      await waitFor(() => started >= 1, 15_000, 'a handler started');
       await consumer.close({ timeoutMs: 5000 });
       expect(finished).toBe(started);
       const startedAtClose = started;
@@ -270,7 +270,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       // Whatever the closed consumer did not take is still there for the next one of its group.
       const next = await makeBus();
       await next.on('users.SignedUp', (e) => void handled.push(e.id), { group: 'drain' });
-      await waitFor(() => handled.length >= 6, 'every accepted event handled');
+      await waitFor(() => handled.length >= 6, 15_000, 'every accepted event handled');
       await delay(100);
       expect(started).toBe(startedAtClose);
       expect(new Set(handled)).toEqual(new Set(ids));

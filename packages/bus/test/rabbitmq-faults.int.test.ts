@@ -2,15 +2,14 @@
  * Fault tests on real RabbitMQ: the connection cut mid-stream through a TCP proxy, the broker
  * unreachable while emits pile up, and a handler process killed with SIGKILL mid-event.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackpressureError, type Envelope } from '@events/core';
+import { RABBITMQ_URL, deferred, delay, spawnTs, startTcpProxy, waitFor, type TcpProxy } from '@events/testing';
 import { createBus, type Bus, type BusErrorEvent } from '../src/index.js';
 import type { RabbitMqConnectionEvent } from '../src/adapters/rabbitmq.js';
-import { deferred, delay, duplicatesOf, waitFor } from './helpers.js';
-import { rabbitTarget, RABBITMQ_URL, type RabbitTarget } from './rabbitmq-harness.js';
-import { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+import { duplicatesOf } from './helpers.js';
+import { rabbitTarget, type RabbitTarget } from './rabbitmq-harness.js';
 
 type Events = { 'orders.Placed': { n: number }; 'jobs.Started': { job: string } };
 
@@ -20,9 +19,9 @@ afterEach(async () => {
 });
 
 async function setup(overrides: Parameters<typeof rabbitTarget>[0] = {}): Promise<{ proxy: TcpProxy; target: RabbitTarget; connection: RabbitMqConnectionEvent[] }> {
-  const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5672 });
+  const proxy = await startTcpProxy(RABBITMQ_URL);
   const connection: RabbitMqConnectionEvent[] = [];
-  const target = await rabbitTarget({ url: `amqp://guest:guest@127.0.0.1:${proxy.port}`, onConnection: (e) => connection.push(e), ...overrides });
+  const target = await rabbitTarget({ url: proxy.url, onConnection: (e) => connection.push(e), ...overrides });
   cleanups.push(async () => {
     await proxy.close();
     await target.cleanup();
@@ -61,14 +60,14 @@ describe('rabbitmq faults', () => {
         confirmed.push(...batch.map((e) => e.id));
       }
     })();
-    await waitFor(() => received.length >= 60, 'the stream is flowing');
-    proxy.pause();
+    await waitFor(() => received.length >= 60, 15_000, 'the stream is flowing');
+    proxy.refuse();
     proxy.cut();
     cutDone = true;
     await delay(150); // stays unreachable a moment: emits pile up in the publish buffer
     proxy.resume();
     await emitting;
-    await waitFor(() => new Set(received).size >= total, 'every confirmed event received');
+    await waitFor(() => new Set(received).size >= total, 15_000, 'every confirmed event received');
 
     const dups = duplicatesOf(received);
     const extra = [...dups.values()].reduce((n, c) => n + c - 1, 0);
@@ -82,7 +81,7 @@ describe('rabbitmq faults', () => {
     expect(consumer.stats().connected).toBe(true);
     // And the resumed consumer keeps taking new events.
     const after = await producer.emit('orders.Placed', { n: -1 });
-    await waitFor(() => received.includes(after.id), 'an event emitted after the reconnect');
+    await waitFor(() => received.includes(after.id), 15_000, 'an event emitted after the reconnect');
   });
 
   it('holds emits in a bounded buffer while the broker is unreachable, then confirms them', async () => {
@@ -91,9 +90,9 @@ describe('rabbitmq faults', () => {
     const bus = await makeBus(target, errors);
     const received: string[] = [];
     await bus.on('orders.Placed', (e) => void received.push(e.id), { group: 'ledger' });
-    proxy.pause();
+    proxy.refuse();
     proxy.cut();
-    await waitFor(() => connection.some((e) => e.type === 'down'), 'the adapter noticed');
+    await waitFor(() => connection.some((e) => e.type === 'down'), 15_000, 'the adapter noticed');
     let settled = 0;
     const held = Array.from({ length: 5 }, (_, n) => bus.emit('orders.Placed', { n }).finally(() => (settled += 1)));
     await delay(50);
@@ -103,16 +102,16 @@ describe('rabbitmq faults', () => {
     await expect(bus.emit('orders.Placed', { n: 99 }, { whenFull: 'throw' })).rejects.toBeInstanceOf(BackpressureError);
     proxy.resume();
     const envelopes: Envelope[] = await Promise.all(held);
-    await waitFor(() => received.length >= 5, 'the held events delivered');
+    await waitFor(() => received.length >= 5, 15_000, 'the held events delivered');
     expect(new Set(received)).toEqual(new Set(envelopes.map((e) => e.id)));
     expect(bus.stats().pendingPublishes).toBe(0);
   });
 
   it('fails loudly when the broker cannot be reached', async () => {
-    const proxy = await startTcpProxy({ host: '127.0.0.1', port: 5672 });
+    const proxy = await startTcpProxy(RABBITMQ_URL);
     cleanups.push(() => proxy.close());
-    proxy.pause(); // accepts nothing: a missing broker
-    const bus = createBus<Events>({ adapter: 'rabbitmq', rabbitmq: { url: `amqp://guest:guest@127.0.0.1:${proxy.port}` }, onError: () => undefined });
+    proxy.refuse(); // accepts nothing: a missing broker
+    const bus = createBus<Events>({ adapter: 'rabbitmq', rabbitmq: { url: proxy.url }, onError: () => undefined });
     await expect(bus.ready()).rejects.toThrow();
     await expect(bus.emit('orders.Placed', { n: 1 })).rejects.toThrow();
     await expect(bus.on('orders.Placed', () => undefined)).rejects.toThrow();
@@ -125,17 +124,15 @@ describe('rabbitmq faults', () => {
     const errors: BusErrorEvent[] = [];
     const bus = await makeBus(target, errors);
     const script = fileURLToPath(new URL('./fixtures/kill-worker.ts', import.meta.url));
-    const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', '--conditions=@events/source', script, RABBITMQ_URL, target.exchange], {
+    const { child, stdout } = spawnTs(script, [RABBITMQ_URL, target.exchange], {
       cwd: fileURLToPath(new URL('..', import.meta.url)),
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     cleanups.push(async () => void child.kill('SIGKILL'));
-    let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    await waitFor(() => out.includes('ready'), 'the worker process subscribed', 20_000);
+    await waitFor(() => stdout().includes('ready'), 20_000, 'the worker process subscribed');
 
     const sent = await bus.emit('jobs.Started', { job: 'resize' });
-    await waitFor(() => out.includes(`got ${sent.id}`), 'the worker took the event');
+    await waitFor(() => stdout().includes(`got ${sent.id}`), 15_000, 'the worker took the event');
     const redelivered = deferred();
     const got: Array<{ id: string; redelivered: boolean }> = [];
     // Another consumer of the same group; it joins after the worker took the event.

@@ -1,9 +1,7 @@
 /** RabbitMQ test targets: a fresh exchange per test, every queue it made deleted afterwards. */
 import { createRabbitMqBusAdapter, deleteRabbitMqBusTopology, type RabbitMqBusAdapter, type RabbitMqBusOptions } from '../src/adapters/rabbitmq.js';
 import type { ConformanceTarget } from './conformance.js';
-import { randomId } from './helpers.js';
-
-export const RABBITMQ_URL = process.env.RABBITMQ_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+import { RABBITMQ_URL, randomId } from '@events/testing';
 
 export interface RabbitTarget extends ConformanceTarget {
   readonly exchange: string;

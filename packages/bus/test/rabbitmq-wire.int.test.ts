@@ -8,8 +8,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DecodeError, SerializationError } from '@events/core';
 import { createBus, type Bus, type BusErrorEvent } from '../src/index.js';
 import { createRabbitMqBusAdapter, deadLetterQueueName, queueName, type RabbitMqConnectionEvent } from '../src/adapters/rabbitmq.js';
-import { delay, randomId, waitFor } from './helpers.js';
-import { rabbitTarget, RABBITMQ_URL, type RabbitTarget } from './rabbitmq-harness.js';
+import { RABBITMQ_URL, delay, randomId, waitFor } from '@events/testing';
+import { rabbitTarget, type RabbitTarget } from './rabbitmq-harness.js';
 
 type Events = { 'users.SignedUp': { userId: string }; 'users.Deleted': { userId: string }; Weird: { value: unknown } };
 
@@ -87,7 +87,7 @@ describe('rabbitmq wire format and dead letters', () => {
     ch.publish(target.exchange, 'users.SignedUp', Buffer.from('not json {'), { contentType: 'text/plain', messageId: 'garbage-1' });
     ch.publish(target.exchange, 'users.SignedUp', Buffer.from(JSON.stringify({ hello: 'world' })), { contentType: 'application/json', messageId: 'garbage-2' });
     const good = await bus.emit('users.SignedUp', { userId: 'u2' });
-    await waitFor(() => handled.includes(good.id), 'the valid event after the garbage');
+    await waitFor(() => handled.includes(good.id), 15_000, 'the valid event after the garbage');
     const dead = await getMessages(deadLetterQueueName(queueName(target.adapters[0]!.topology, 'audit', 'users.*')), 2);
     expect(dead.map((m) => m.properties.messageId).sort()).toEqual(['garbage-1', 'garbage-2']);
     expect(dead.find((m) => m.properties.messageId === 'garbage-1')!.content.toString()).toBe('not json {');
@@ -107,7 +107,7 @@ describe('rabbitmq wire format and dead letters', () => {
     const handled: string[] = [];
     await bus.on('users.SignedUp', (e) => void handled.push(e.id), { group: 'fresh' });
     const sent = await bus.emit('users.SignedUp', { userId: 'u4' });
-    await waitFor(() => handled.includes(sent.id), 'the bus still works');
+    await waitFor(() => handled.includes(sent.id), 15_000, 'the bus still works');
     expect(bus.stats().connected).toBe(true);
   });
 
@@ -119,9 +119,9 @@ describe('rabbitmq wire format and dead letters', () => {
     const handled: string[] = [];
     await own.on('users.SignedUp', (e) => void handled.push(e.id), { group: 'ops' });
     await ch.deleteQueue(queueName(target.adapters[0]!.topology, 'ops', 'users.SignedUp'));
-    await waitFor(() => events.some((e) => e.type === 'up' && e.reconnect), 'recovered');
+    await waitFor(() => events.some((e) => e.type === 'up' && e.reconnect), 15_000, 'recovered');
     const sent = await own.emit('users.SignedUp', { userId: 'u5' });
-    await waitFor(() => handled.includes(sent.id), 'delivered to the re-declared queue');
+    await waitFor(() => handled.includes(sent.id), 15_000, 'delivered to the re-declared queue');
     await own.close();
   });
 
@@ -133,7 +133,7 @@ describe('rabbitmq wire format and dead letters', () => {
     expect(m!.properties.headers?.['x-dead-letter-reason']).toBe('Error: audit store down');
     expect(JSON.parse(m!.content.toString())).toEqual(sent);
     // Acked from the subscription queue once dead-lettered.
-    await waitFor(() => bus.stats().consumers[0]!.inFlight === 0, 'settled');
+    await waitFor(() => bus.stats().consumers[0]!.inFlight === 0, 15_000, 'settled');
     expect((await ch.checkQueue(queueName(target.adapters[0]!.topology, 'audit', 'users.Deleted'))).messageCount).toBe(0);
   });
 });

@@ -2,15 +2,15 @@
  * createPlatform against the real local brokers (Redis 127.0.0.1:6379, RabbitMQ 127.0.0.1:5672).
  * Each test uses a fresh exchange and key prefix and removes what it made.
  */
-import { randomBytes } from 'node:crypto';
 import { deleteRabbitMqBusTopology } from '@events/bus/rabbitmq';
+import { randomId } from '@events/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { configFromEnv } from '../src/config.js';
 import { createPlatform } from '../src/create-platform.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
-const id = `platform-it-${randomBytes(4).toString('hex')}`;
+const id = randomId('platform-it');
 
 type Maps = {
   channels: { [K in `${string}:user:${string}:notifications`]: { text: string } };

@@ -10,9 +10,7 @@ import ts from 'typescript';
 import { chromium, type Browser } from 'playwright-core';
 import { createWebSocketGateway } from '../src/websocket/index.js';
 import { type GatewayFixture, startGateway } from './websocket-helpers.js';
-import { freshId, waitFor } from './helpers.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+import { CHROMIUM, randomId, waitFor } from '@events/testing';
 
 function clientModule(): string {
   const source = readFileSync(fileURLToPath(new URL('../src/client/client.ts', import.meta.url)), 'utf8');
@@ -31,8 +29,8 @@ describe('the client in a browser', () => {
 
   it('subscribes with the browser WebSocket, receives, and resubscribes after a gateway restart', async () => {
     fx = await startGateway();
-    const ns = freshId('browser');
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+    const ns = randomId('browser');
+    browser = await chromium.launch(CHROMIUM);
     const page = await browser.newPage();
     // Served by the gateway's own HTTP server: a page from elsewhere may not open local sockets (Local Network Access).
     await page.goto(fx.url.replace('ws:', 'http:').replace('/pubsub', '/'));

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { InvalidNameError, InvalidPatternError, SerializationError, TimeoutError, ClosedError } from '@events/core';
 import type { ErrorHook, GapEvent, PubSub, PubSubErrorContext, ResubscribedEvent } from '../src/index.js';
-import { deferred, freshId, waitFor } from './helpers.js';
+import { deferred, randomId, waitFor } from '@events/testing';
 
 export interface ConformanceContext {
   /** A new started node on the shared medium (its own connections). */
@@ -35,7 +35,7 @@ export function pubsubConformance(name: string, factory: () => Promise<Conforman
       a = await ctx.node({ onError: (error, context) => errorsA.push({ error, context }) });
       b = await ctx.node({ onError: (error, context) => errorsB.push({ error, context }) });
       c = await ctx.node();
-      ns = freshId('conf');
+      ns = randomId('conf');
     });
     afterEach(async () => {
       await ctx.cleanup();
@@ -43,8 +43,8 @@ export function pubsubConformance(name: string, factory: () => Promise<Conforman
 
     /** Once `to` hears a marker sent by a third node, everything published before has reached it. */
     async function settle(to: PubSub): Promise<void> {
-      const marker = `${ns}:marker:${freshId()}`;
-      const got = deferred();
+      const marker = `${ns}:marker:${randomId()}`;
+      const got = deferred<unknown>();
       const unsub = await to.subscribe(marker, () => got.resolve(undefined));
       await c.broadcast(marker, 1);
       await got.promise;

@@ -5,7 +5,7 @@ import { DecodeError, InvalidOptionError, TimeoutError, createEnvelope } from '@
 import { execFileSync } from 'node:child_process';
 import { NODE_HEADER, SEQ_HEADER, createPubSub, type PubSub, type PubSubErrorContext } from '../src/index.js';
 import { redisContext, subscriberConnections } from './redis-context.js';
-import { REDIS_URL, TcpProxy, deferred, freshId, waitFor } from './helpers.js';
+import { REDIS_URL, deferred, randomId, startTcpProxy, waitFor } from '@events/testing';
 
 describe('redis adapter', () => {
   let ctx: ReturnType<typeof redisContext>;
@@ -14,7 +14,7 @@ describe('redis adapter', () => {
   beforeEach(() => {
     ctx = redisContext();
     admin = new Redis(REDIS_URL);
-    ns = freshId('redis');
+    ns = randomId('redis');
   });
   afterEach(async () => {
     await ctx.cleanup();
@@ -49,7 +49,7 @@ describe('redis adapter', () => {
 
   it('resolves subscribe only once Redis confirmed it', async () => {
     const node = await ctx.node();
-    const got = deferred();
+    const got = deferred<unknown>();
     await node.subscribe(`${ns}:confirmed`, (m) => got.resolve(m));
     // A raw client publishing right after sees the subscription already.
     const raw = createEnvelope(`${ns}:confirmed`, { from: 'raw' });
@@ -136,9 +136,8 @@ describe('redis adapter', () => {
   });
 
   it('a start against an unreachable Redis rejects clearly, and a later start succeeds', async () => {
-    const proxy = new TcpProxy();
-    await proxy.listen();
-    proxy.cut(); // refuses every connection
+    const proxy = await startTcpProxy(REDIS_URL);
+    proxy.refuse(); // refuses every connection
     const withPassword = createPubSub({ adapter: 'redis', redis: { url: proxy.url.replace('redis://', 'redis://user:secret@') } });
     const node = createPubSub({ adapter: 'redis', redis: { url: proxy.url, redisOptions: { retryStrategy: () => 20 } } });
     try {
@@ -146,7 +145,7 @@ describe('redis adapter', () => {
       // The password never shows in the message.
       expect(err.message).toMatch(/^cannot connect to Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:\d+: /);
       await expect(node.start()).rejects.toThrow(/^cannot connect to Redis/);
-      proxy.restore();
+      proxy.resume();
       await node.start();
       expect(await node.broadcast(`${ns}:up`, 1)).toBe(0);
     } finally {

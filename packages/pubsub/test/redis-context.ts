@@ -2,7 +2,7 @@
 import type { Redis } from 'ioredis';
 import { createPubSub, type ErrorHook, type PubSub } from '../src/index.js';
 import type { ConformanceContext } from './conformance.js';
-import { TcpProxy, waitFor } from './helpers.js';
+import { REDIS_URL, startTcpProxy, waitFor, type TcpProxy } from '@events/testing';
 
 export interface RedisNodeOptions {
   onError?: ErrorHook;
@@ -27,8 +27,7 @@ export function redisContext(): ConformanceContext & { node(options?: RedisNodeO
   const nodes = new Map<PubSub, { proxy: TcpProxy; downs: number }>();
   return {
     async node(options: RedisNodeOptions = {}) {
-      const proxy = new TcpProxy();
-      await proxy.listen();
+      const proxy = await startTcpProxy(REDIS_URL);
       const pubsub = createPubSub({
         adapter: 'redis',
         // A short fixed retry keeps reconnects quick in tests; the default backs off up to 2 s.
@@ -51,11 +50,13 @@ export function redisContext(): ConformanceContext & { node(options?: RedisNodeO
     async cut(node) {
       const entry = nodes.get(node)!;
       const before = entry.downs;
+      // Down until restored: live connections dropped, reconnects refused.
+      entry.proxy.refuse();
       entry.proxy.cut();
       await waitFor(() => entry.downs > before, 10_000, 'the node to notice the cut');
     },
     async restore(node) {
-      nodes.get(node)!.proxy.restore();
+      nodes.get(node)!.proxy.resume();
     },
     async cleanup() {
       await Promise.all([...nodes.keys()].map((n) => n.close({ timeoutMs: 1000 })));

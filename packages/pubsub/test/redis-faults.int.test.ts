@@ -8,7 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import type { GapEvent, ResubscribedEvent } from '../src/index.js';
 import { redisContext, subscriberConnections } from './redis-context.js';
-import { REDIS_URL, freshId, waitFor } from './helpers.js';
+import { REDIS_URL, randomId, waitFor } from '@events/testing';
 
 describe('redis faults', () => {
   let ctx: ReturnType<typeof redisContext>;
@@ -23,7 +23,7 @@ describe('redis faults', () => {
   });
 
   it('survives repeated cuts mid-stream: resubscribes alone, announces losses, no duplicate subscriptions', async () => {
-    const ns = freshId('fault');
+    const ns = randomId('fault');
     const ch = `${ns}:stream`;
     const errors: Error[] = [];
     const publisher = await ctx.node();
@@ -91,7 +91,7 @@ describe('redis faults', () => {
   });
 
   it('a subscribe made while cut completes after the reconnect, once', async () => {
-    const ns = freshId('fault');
+    const ns = randomId('fault');
     const subscriber = await ctx.node({ name: ns });
     const publisher = await ctx.node();
     await subscriber.subscribe(`${ns}:before`, () => undefined);

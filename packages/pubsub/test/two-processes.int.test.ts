@@ -1,34 +1,29 @@
 /** Two real OS processes talking through real Redis. */
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createPubSub, type PubSub } from '../src/index.js';
-import { REDIS_URL, freshId, waitFor } from './helpers.js';
+import { REDIS_URL, randomId, spawnTs, waitFor, type SpawnedTs } from '@events/testing';
 
 const script = fileURLToPath(new URL('./fixtures/subscriber-process.ts', import.meta.url));
 
 describe('two OS processes over Redis', () => {
-  let child: ChildProcessWithoutNullStreams | undefined;
+  let proc: SpawnedTs | undefined;
   let pubsub: PubSub | undefined;
   afterEach(async () => {
-    child?.stdin.end();
-    if (child && child.exitCode === null) await new Promise((r) => child!.once('exit', r));
+    proc?.child.stdin!.end(); // the child exits when its stdin ends
+    if (proc && proc.child.exitCode === null) await proc.exited;
     await pubsub?.close();
   });
 
   it('delivers across processes, counts remote receivers and answers requests', async () => {
-    const ns = freshId('proc');
-    child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@events/source', script], {
-      env: { ...process.env, NS: ns, REDIS_URL },
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
+    const ns = randomId('proc');
+    proc = spawnTs(script, [], { env: { NS: ns, REDIS_URL }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const { child, stderr } = proc;
     const lines: Array<Record<string, unknown>> = [];
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    createInterface({ input: child.stdout }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
-    await waitFor(() => lines.some((l) => 'ready' in l) || child!.exitCode !== null, 20_000, 'the child process');
-    expect(stderr).toBe('');
+    createInterface({ input: child.stdout! }).on('line', (line) => lines.push(JSON.parse(line) as Record<string, unknown>));
+    await waitFor(() => lines.some((l) => 'ready' in l) || child.exitCode !== null, 20_000, 'the child process');
+    expect(stderr()).toBe('');
     const childReady = lines.find((l) => 'ready' in l)!;
     expect(childReady.pid).not.toBe(process.pid);
 

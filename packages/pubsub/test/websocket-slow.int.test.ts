@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { CLOSE_CODES } from '../src/websocket/index.js';
 import type { BufferPolicy } from '../src/websocket/protocol.js';
 import { type GatewayFixture, RawClient, startGateway } from './websocket-helpers.js';
-import { freshId, waitFor } from './helpers.js';
+import { randomId, waitFor } from '@events/testing';
 
 const buffer = { maxMessages: 50, maxBytes: 256 * 1024, highWaterBytes: 64 * 1024 };
 const big = 'x'.repeat(8 * 1024);
@@ -50,7 +50,7 @@ describe('slow websocket clients', () => {
 
   it('disconnect policy: the stuck client is closed with 4001, memory stays bounded, the fast client gets everything', async () => {
     fx = await startGateway({ buffer, closeTimeoutMs: 60_000 });
-    const ch = `${freshId('slow')}:feed`;
+    const ch = `${randomId('slow')}:feed`;
     const slow = await subscribed(ch, 'disconnect');
     const fast = await subscribed(ch, 'drop-newest');
     slow.pause();
@@ -74,7 +74,7 @@ describe('slow websocket clients', () => {
 
   it('drop-oldest keeps the newest messages and says how many were dropped', async () => {
     fx = await startGateway({ buffer });
-    const ch = `${freshId('slow')}:feed`;
+    const ch = `${randomId('slow')}:feed`;
     const slow = await subscribed(ch, 'drop-oldest');
     slow.pause();
     const sent = await flood(ch, () => (fx.gateway.clients()[0]?.droppedTotal ?? 0) > 100);
@@ -92,7 +92,7 @@ describe('slow websocket clients', () => {
 
   it('drop-newest keeps what was queued first and drops the rest', async () => {
     fx = await startGateway({ buffer });
-    const ch = `${freshId('slow')}:feed`;
+    const ch = `${randomId('slow')}:feed`;
     const slow = await subscribed(ch, 'drop-newest');
     slow.pause();
     const sent = await flood(ch, () => (fx.gateway.clients()[0]?.droppedTotal ?? 0) > 100);
@@ -108,7 +108,7 @@ describe('slow websocket clients', () => {
 
   it('conflate keeps only the latest value per key', async () => {
     fx = await startGateway({ buffer });
-    const ch = `${freshId('slow')}:prices`;
+    const ch = `${randomId('slow')}:prices`;
     const slow = await subscribed(ch, 'conflate', 'symbol');
     slow.pause();
     const symbols = ['AAA', 'BBB', 'CCC', 'DDD'];

@@ -6,7 +6,7 @@ import { createMemoryAdapter, createPubSub } from '../src/index.js';
 import { createPubSubClient, GatewayError, type PubSubClient } from '../src/client/index.js';
 import { CLOSE_CODES, topicWithinPrefix } from '../src/websocket/index.js';
 import { type GatewayFixture, RawClient, startGateway } from './websocket-helpers.js';
-import { freshId, waitFor } from './helpers.js';
+import { randomId, waitFor } from '@events/testing';
 
 const tenantOf = (req: IncomingMessage): string => new URL(req.url ?? '/', 'http://x').searchParams.get('tenant') ?? '';
 
@@ -36,7 +36,7 @@ describe('websocket gateway', () => {
 
   it('delivers channels and patterns to the typed client and unsubscribes', async () => {
     fx = await startGateway();
-    const ns = freshId('ws');
+    const ns = randomId('ws');
     const c = client(fx.url);
     const got: Array<{ m: unknown; channel: string; topic: string }> = [];
     const off = await c.subscribe(`${ns}:user:*:notifications`, (m, meta) => void got.push({ m, channel: meta.channel, topic: meta.topic }));
@@ -55,7 +55,7 @@ describe('websocket gateway', () => {
 
   it('isolates tenants: unauthorized subscriptions (patterns included) are refused, the connection lives on', async () => {
     fx = await startGateway({ authorize: (req, topic) => topicWithinPrefix(topic, `tenant:${tenantOf(req)}:`) });
-    const ns = freshId('ws');
+    const ns = randomId('ws');
     const a = client(`${fx.url}?tenant=A${ns}`);
     const b = client(`${fx.url}?tenant=B${ns}`);
     const gotA: string[] = [];
@@ -90,7 +90,7 @@ describe('websocket gateway', () => {
 
   it('handles one client frame at a time: an unsubscribe never overtakes a slow subscribe', async () => {
     fx = await startGateway({ authorize: () => new Promise((resolve) => setTimeout(() => resolve(true), 20)) });
-    const ns = freshId('ws');
+    const ns = randomId('ws');
     const c = await raw(fx.url);
     c.send({ type: 'subscribe', id: 1, topic: `${ns}:t` });
     c.send({ type: 'unsubscribe', id: 2, topic: `${ns}:t` });
@@ -102,7 +102,7 @@ describe('websocket gateway', () => {
 
   it('closes only the client that sends garbage, binary or oversized frames', async () => {
     fx = await startGateway({ maxPayloadBytes: 1024 });
-    const ns = freshId('ws');
+    const ns = randomId('ws');
     const healthy = await raw(fx.url);
     healthy.send({ type: 'subscribe', id: 1, topic: `${ns}:live` });
     await waitFor(() => healthy.of('subscribed').length === 1);
@@ -141,7 +141,7 @@ describe('websocket gateway', () => {
 
   it('the client reconnects and resubscribes by itself', async () => {
     fx = await startGateway();
-    const ns = freshId('ws');
+    const ns = randomId('ws');
     const c = client(fx.url);
     const got: unknown[] = [];
     let opens = 0;
@@ -158,7 +158,7 @@ describe('websocket gateway', () => {
 
   it('forwards the transport outage (resubscribed) and gaps to clients', async () => {
     fx = await startGateway();
-    const ns = freshId('ws');
+    const ns = randomId('ws');
     const c = client(fx.url);
     const outages: unknown[] = [];
     const gaps: unknown[] = [];

@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import { createQueue } from '../src/index.js';
 import { bullmqQueueName } from '../src/adapters/bullmq.js';
 import { queueConformance } from './conformance.js';
-import { REDIS_URL, deletePrefix, randomPrefix } from './helpers.js';
+import { REDIS_URL } from '@events/testing';
+import { deletePrefix, randomPrefix } from './helpers.js';
 
 queueConformance('bullmq', async () => {
   const prefix = randomPrefix();

@@ -4,7 +4,8 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createQueue } from '../src/index.js';
-import { REDIS_URL, deletePrefix, randomPrefix } from './helpers.js';
+import { REDIS_URL } from '@events/testing';
+import { deletePrefix, randomPrefix } from './helpers.js';
 
 const run = promisify(execFile);
 const bin = fileURLToPath(new URL('../bin/events-worker.js', import.meta.url));

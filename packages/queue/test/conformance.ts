@@ -5,7 +5,7 @@
 import { DecodeError, InvalidOptionError, SerializationError, ValidationError, type AnyMessageMap, type StandardSchemaV1 } from '@events/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DoNotRetryError, type Queue, type QueueOptions } from '../src/index.js';
-import { waitFor } from './helpers.js';
+import { waitFor } from '@events/testing';
 
 export interface ConformanceHarness {
   make(options?: Omit<QueueOptions, 'adapter' | 'bullmq'>): Queue;

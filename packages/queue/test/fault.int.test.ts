@@ -3,15 +3,16 @@
  * must hand every job to another worker: none lost over 1,000 jobs), a clean SIGTERM drain, and
  * the Redis connection cut and restored under a live worker.
  */
-import { createServer, connect, type Server, type Socket } from 'node:net';
-import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { Queue as BullQueue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { REDIS_URL, spawnTs, startTcpProxy, waitFor, type SpawnedTs } from '@events/testing';
 import { createQueue, type Queue } from '../src/index.js';
-import { REDIS_URL, deletePrefix, randomPrefix, waitFor } from './helpers.js';
-import { spawnCli, type Spawned } from './spawn.js';
+import { deletePrefix, randomPrefix } from './helpers.js';
 
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 const fixture = 'packages/queue/test/fixtures/fault-worker.ts';
 
 describe('faults (bullmq, real Redis)', () => {
@@ -20,8 +21,9 @@ describe('faults (bullmq, real Redis)', () => {
     for (const c of cleanups.splice(0).reverse()) await c();
   });
 
-  function worker(prefix: string, concurrency = 10, env: Record<string, string> = {}): Spawned {
-    const w = spawnCli(['run', fixture], { QUEUE_PREFIX: prefix, QUEUE_URL: REDIS_URL, CONCURRENCY: String(concurrency), ...env });
+  /** The CLI (`events-worker run <fixture>`) from source, in a child process. */
+  function worker(prefix: string, concurrency = 10, env: Record<string, string> = {}): SpawnedTs {
+    const w = spawnTs(cli, ['run', fixture], { cwd: root, env: { QUEUE_PREFIX: prefix, QUEUE_URL: REDIS_URL, CONCURRENCY: String(concurrency), ...env } });
     cleanups.push(async () => {
       if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
       await w.exited;
@@ -120,50 +122,28 @@ describe('faults (bullmq, real Redis)', () => {
 
   it('resumes processing after the Redis connection is cut and restored, without a restart', async () => {
     const prefix = randomPrefix();
-    const target = new URL(REDIS_URL);
-    const sockets = new Set<Socket>();
-    let server: Server | undefined;
-    const open = (port = 0): Promise<number> =>
-      new Promise((resolve) => {
-        server = createServer((socket) => {
-          const upstream = connect(Number(target.port || 6379), target.hostname);
-          sockets.add(socket).add(upstream);
-          socket.pipe(upstream).pipe(socket);
-          const drop = (): void => {
-            socket.destroy();
-            upstream.destroy();
-          };
-          socket.on('error', drop).on('close', drop);
-          upstream.on('error', drop).on('close', drop);
-        });
-        server.listen(port, '127.0.0.1', () => resolve((server!.address() as AddressInfo).port));
-      });
-    const cut = (): Promise<void> =>
-      new Promise((resolve) => {
-        for (const s of sockets) s.destroy();
-        sockets.clear();
-        server!.close(() => resolve());
-      });
-    const port = await open();
+    const proxy = await startTcpProxy(REDIS_URL);
     const seen: number[] = [];
-    const consumer: Queue<{ cut: { n: number } }> = createQueue({ adapter: 'bullmq', bullmq: { url: `redis://127.0.0.1:${port}`, prefix }, onError: () => undefined });
+    const consumer: Queue<{ cut: { n: number } }> = createQueue({ adapter: 'bullmq', bullmq: { url: proxy.url, prefix }, onError: () => undefined });
     const producer = createQueue<{ cut: { n: number } }>({ adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix } });
     cleanups.push(async () => {
       await producer.close();
       await consumer.close({ timeoutMs: 2000 });
-      if (server?.listening) await cut();
+      await proxy.close();
       await deletePrefix(prefix);
     });
     await consumer.process('cut', (p) => void seen.push(p.n), { concurrency: 2 });
     await producer.enqueueMany([1, 2, 3].map((n) => ({ name: 'cut' as const, payload: { n } })));
     await waitFor(() => seen.length === 3, 10_000, 'jobs before the cut');
 
-    await cut();
+    // Redis out of reach until restored: live connections dropped, reconnects refused.
+    proxy.refuse();
+    proxy.cut();
     await producer.enqueueMany([4, 5, 6].map((n) => ({ name: 'cut' as const, payload: { n } })));
     await new Promise((r) => setTimeout(r, 700));
     expect(seen).toHaveLength(3); // nothing can reach the worker while Redis is cut off
 
-    await open(port);
+    proxy.resume();
     await waitFor(() => seen.length === 6, 20_000, 'jobs after the connection is restored');
     expect([...seen].sort()).toEqual([1, 2, 3, 4, 5, 6]);
   }, 60_000);

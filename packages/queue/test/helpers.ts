@@ -1,20 +1,10 @@
-import { randomUUID } from 'node:crypto';
+/** Queue-only test helpers; the shared ones (waitFor, randomId, REDIS_URL) are in @events/testing. */
 import { Redis } from 'ioredis';
+import { REDIS_URL, randomId } from '@events/testing';
 
-export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
+/** Every queue test's keys live under one recognisable `evq-test-*` namespace. */
 export function randomPrefix(): string {
-  return `evq-test-${randomUUID().slice(0, 8)}`;
-}
-
-/** Polls until `check` returns true (or throws on timeout with the last state). */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 15));
-  }
+  return randomId('evq-test');
 }
 
 /** Deletes every key under `prefix:` (SCAN + DEL, never FLUSHDB). */

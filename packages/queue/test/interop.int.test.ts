@@ -11,7 +11,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '@events/core';
 import { createQueue } from '../src/index.js';
 import { bullmqQueueName } from '../src/adapters/bullmq.js';
-import { REDIS_URL, deletePrefix, randomPrefix, waitFor } from './helpers.js';
+import { REDIS_URL, waitFor } from '@events/testing';
+import { deletePrefix, randomPrefix } from './helpers.js';
 
 describe('interop with plain BullMQ', () => {
   const cleanups: Array<() => Promise<void> | void> = [];

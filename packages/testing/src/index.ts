@@ -1,0 +1,7 @@
+/** Helpers shared by the workspaces' test suites. Imported from TypeScript source; there is no build. */
+export { REDIS_URL, RABBITMQ_URL } from './brokers.js';
+export { CHROMIUM } from './chromium.js';
+export { randomId } from './ids.js';
+export { spawnTs, type SpawnedTs, type SpawnTsOptions } from './spawn.js';
+export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
+export { deferred, delay, waitFor, type Deferred } from './wait.js';
