@@ -42,10 +42,8 @@ export interface DashboardOptions<M extends PlatformMaps = PlatformMaps> {
    */
   jobNames?: readonly string[];
   /**
-   * Consumer group of the dashboard's `#` bus subscription, or `false` to leave the bus alone. On
-   * RabbitMQ the group is a durable queue that outlives the dashboard and keeps collecting events
-   * while it is down (the bus has no transient subscription): delete `<exchange>.<group>.#` when
-   * you stop using it. Default: `dashboard`.
+   * Label of the dashboard's transient `#` bus subscription (it shares events with no group and
+   * leaves no queue behind on RabbitMQ), or `false` to leave the bus alone. Default: `dashboard`.
    */
   busGroup?: string | false;
   /**

@@ -1,8 +1,8 @@
 /**
  * What the dashboard watches live, through the tiers' public APIs only:
- * - the bus: a `#` subscription in a group of its own, so it sees every event without taking any
- *   from the application's groups (on RabbitMQ that group is a durable queue: events emitted while
- *   the dashboard is down wait there and show up when it returns);
+ * - the bus: a transient `#` subscription, so it sees every event without taking any from the
+ *   application's groups, and leaves nothing behind (on RabbitMQ an exclusive, auto-deleted queue:
+ *   events emitted while the dashboard is down are not kept for it);
  * - pubsub: a `*` subscription (this makes the dashboard one more receiver in `broadcast`'s count;
  *   on Redis a `*` PSUBSCRIBE also receives every other application's traffic on that server);
  * - the queue: its `completed` / `failed` / `progress` events, which fire only in the process that
@@ -211,7 +211,7 @@ export function createLiveFeeds(platform: Platform, options: LiveFeedsOptions): 
     platform.queue.on('progress', (e) => onJob({ type: 'progress', id: e.id, name: e.name, progress: e.progress, at: at() })),
   ];
 
-  const busSub = options.busGroup === false ? undefined : platform.bus.on('#', (envelope) => onBusEvent(envelope), { group: options.busGroup, retry: false, concurrency: 16 });
+  const busSub = options.busGroup === false ? undefined : platform.bus.on('#', (envelope) => onBusEvent(envelope), { group: options.busGroup, retry: false, concurrency: 16, transient: true });
   const pubsubSub =
     options.channelPattern === false ? undefined : platform.pubsub.subscribe(options.channelPattern, (message, meta) => onMessage(meta.channel, message, meta.envelope));
   const ready = Promise.all([busSub, pubsubSub]).then(() => undefined);

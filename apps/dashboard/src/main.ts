@@ -9,9 +9,8 @@
  *   DASHBOARD_JOBS      comma-separated job names to show counts for (the queue cannot list them)
  *   DASHBOARD_CHANNELS  glob of the pubsub channels to watch, or `off`. Default `*`: on Redis that
  *                       is every PUBLISH on the server, other applications' included.
- *   DASHBOARD_BUS       `off` to not watch the bus. On RabbitMQ the dashboard's group `dashboard` is
- *                       a durable queue (`<exchange>.dashboard.#`) that stays and fills while the
- *                       dashboard is stopped: delete it when you are done, or run with DASHBOARD_BUS=off.
+ *   DASHBOARD_BUS       `off` to not watch the bus. Otherwise a transient subscription: on RabbitMQ an
+ *                       exclusive queue that the broker deletes when the dashboard stops.
  */
 import { createServer } from 'node:http';
 import { configFromEnv, createPlatform } from '@events/platform';

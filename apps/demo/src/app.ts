@@ -115,8 +115,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       accepting: () => accepting,
       health: () => ({ status: accepting ? 'ok' : 'closing', adapters: platform.describe(), roles, users: users.count() }),
     });
-    // The dashboard (/dashboard/) sees the same tiers as the demo, memory adapters included.
-    const mounted = createDashboard({ platform, jobNames: ['sendWelcomeEmail'] });
+    // The dashboard (/dashboard/) sees the same tiers as the demo, memory adapters included. It
+    // watches the demo's own channels only: a `*` pattern on a shared Redis would receive (and
+    // count as a receiver of) every other application's traffic.
+    const mounted = createDashboard({ platform, jobNames: ['sendWelcomeEmail'], channelPattern: 'tenant:*' });
     dashboard = mounted;
     server = createServer((req, res) => {
       if (!mounted.handle(req, res)) handleApi(req, res);

@@ -62,6 +62,8 @@ describe('the demo HTTP API', () => {
       .toBeGreaterThanOrEqual(1);
     const bus = (await (await fetch(`${demo.url}/dashboard/api/bus`)).json()) as { events: Array<{ name: string }> };
     expect(bus.events.map((e) => e.name)).toContain('UserSignedUp');
+    const live = (await (await fetch(`${demo.url}/dashboard/api/channels`)).json()) as { messages: Array<{ channel: string }> };
+    expect(live.messages.some((m) => m.channel.startsWith(`tenant:${tenant}:user:`))).toBe(true);
     expect((await fetch(`${demo.url}/dashboard/`)).headers.get('content-type')).toContain('text/html');
   });
 

@@ -175,7 +175,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
         return p;
       };
       const a = await adapterPromise;
-      const consumer = await a.consume({ pattern, group, concurrency, ...(opts.buffer !== undefined ? { buffer: opts.buffer } : {}) }, track);
+      const consumer = await a.consume({ pattern, group, concurrency, ...(opts.buffer !== undefined ? { buffer: opts.buffer } : {}), ...(opts.transient ? { transient: true } : {}) }, track);
       consumers.add(consumer);
       const subscription: Subscription = {
         pattern,

@@ -52,6 +52,15 @@ export interface OnOptions<E extends MessageMap, P extends string> {
   retry?: RetryOptions | false;
   /** Memory adapter: events buffered for this subscription before `emit` pushes back. Default: the adapter's `bufferSize`. */
   buffer?: number;
+  /**
+   * An observer's subscription (a dashboard, a debugging tap) instead of a durable one: it gets
+   * every matching event and shares with no one (`group` is only a label), it exists only while
+   * subscribed (RabbitMQ: an exclusive, auto-deleted, non-durable queue, so nothing is left on the
+   * broker and nothing piles up while the observer is gone), events published while it is
+   * disconnected are lost to it, and failures that exhaust retries are reported to `onError` but
+   * not dead-lettered. Default: false.
+   */
+  transient?: boolean;
 }
 
 export interface HandlerContext<E extends MessageMap> {

@@ -90,6 +90,41 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       expect(byB.length).toBeGreaterThan(0);
     });
 
+    it('transient subscriptions see every event, share with no one, and exist only while subscribed', async () => {
+      const [a, b, producer] = [await makeBus(), await makeBus(), await makeBus()];
+      const byA: string[] = [];
+      const byB: string[] = [];
+      const byWorkers: string[] = [];
+      const tapA = await a.on('users.*', (e) => void byA.push(e.id), { group: 'observer', transient: true });
+      await b.on('users.*', (e) => void byB.push(e.id), { group: 'observer', transient: true });
+      await b.on('users.*', (e) => void byWorkers.push(e.id), { group: 'observer' }); // a durable group of the same name
+      const ids: string[] = [];
+      for (let i = 0; i < 10; i += 1) ids.push((await producer.emit('users.SignedUp', { userId: `u${i}` })).id);
+      await waitFor(() => byA.length >= 10 && byB.length >= 10 && byWorkers.length >= 10, 15_000, 'every observer and the group');
+      await tapA.cancel();
+      const later: string[] = [];
+      for (let i = 0; i < 5; i += 1) later.push((await producer.emit('users.Deleted', { userId: `u${i}` })).id);
+      await waitFor(() => byB.length >= 15 && byWorkers.length >= 15, 15_000, 'the later events');
+      await delay(50);
+      expect([...byA].sort()).toEqual([...ids].sort()); // nothing after its cancel
+      expect([...byB].sort()).toEqual([...ids, ...later].sort());
+      expect([...byWorkers].sort()).toEqual([...ids, ...later].sort());
+    });
+
+    it('a transient subscription reports exhausted retries to onError and settles the event', async () => {
+      const bus = await makeBus();
+      let calls = 0;
+      await bus.on('users.Deleted', () => {
+        calls += 1;
+        throw new Error('observer failed');
+      }, { group: 'observer', transient: true, retry: { attempts: 2, backoff: { delayMs: 1 } } });
+      const sent = await bus.emit('users.Deleted', { userId: '1' });
+      await waitFor(() => errors.some((e) => e.stage === 'dead-letter'), 15_000, 'the report');
+      await delay(100);
+      expect(calls).toBe(2); // settled after its attempts: never redelivered
+      expect(errors.find((e) => e.stage === 'dead-letter')!.envelope?.id).toBe(sent.id);
+    });
+
     it('routes by pattern: * is one segment, # is zero or more', async () => {
       const bus = await makeBus();
       const got: Record<string, string[]> = { star: [], hash: [], tail: [], exact: [] };

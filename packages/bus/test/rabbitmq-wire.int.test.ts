@@ -55,6 +55,33 @@ async function getMessages(queue: string, count: number): Promise<GetMessage[]> 
   return got;
 }
 
+describe('rabbitmq transient subscriptions', () => {
+  it('use an exclusive queue of their own, without dead letters, that the broker deletes with them', async () => {
+    const adapter = await createRabbitMqBusAdapter(target.options);
+    target.adapters.push(adapter);
+    const observer = createBus<Events>({ adapter, onError: (e) => errors.push(e) });
+    const got: string[] = [];
+    await observer.on('users.*', (e) => void got.push(e.id), { group: 'dashboard', transient: true });
+    const queues = adapter.declaredQueues();
+    expect(queues).toHaveLength(1);
+    const queue = queues[0]!;
+    expect(queue).toMatch(new RegExp(`^${target.exchange}\\.dashboard\\.users\\.\\*\\.transient-[0-9a-f]{12}$`));
+    // Exclusive: another connection may not even look at it.
+    const probe = await raw.createChannel();
+    probe.on('error', () => undefined);
+    await expect(probe.checkQueue(queue)).rejects.toThrow(/RESOURCE_LOCKED/);
+    const sent = await bus.emit('users.SignedUp', { userId: '1' });
+    await waitFor(() => got.length === 1, 15_000, 'the observer to see the event');
+    expect(got).toEqual([sent.id]);
+    await observer.close({ timeoutMs: 3000 });
+    // Gone with its connection: nothing left on the broker to collect events nobody reads.
+    const after = await raw.createChannel();
+    after.on('error', () => undefined);
+    await expect(after.checkQueue(queue)).rejects.toThrow(/NOT_FOUND/);
+    await expect(after.checkQueue(deadLetterQueueName(queue))).rejects.toThrow();
+  });
+});
+
 describe('rabbitmq wire format and dead letters', () => {
   it('publishes the documented format: routing key = name, JSON envelope, content_type, message_id, headers', async () => {
     const queue = await rawQueue('users.*');

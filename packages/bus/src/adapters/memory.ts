@@ -12,7 +12,7 @@
  * bounded in-memory list (`deadLetters()`).
  */
 import PQueue from 'p-queue';
-import { BackpressureError, ClosedError, compileEventPattern, type BusAdapter, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions } from '@events/core';
+import { BackpressureError, ClosedError, compileEventPattern, createId, type BusAdapter, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions } from '@events/core';
 
 export interface MemoryBusOptions {
   /** Share one broker between several buses of this process (replicas in tests). Default: a broker of its own. */
@@ -53,7 +53,7 @@ class GroupQueue {
   readonly matches: (name: string) => boolean;
 
   constructor(
-    readonly spec: { key: string; group: string; pattern: string; capacity: number },
+    readonly spec: { key: string; group: string; pattern: string; capacity: number; transient?: boolean },
     private readonly broker: MemoryBroker,
   ) {
     this.matches = compileEventPattern(spec.pattern);
@@ -121,7 +121,11 @@ class GroupQueue {
       data: message.data,
       redeliveries: 0,
       ack: async () => undefined,
-      deadLetter: async (reason) => this.broker.addDeadLetter({ group: this.spec.group, pattern: this.spec.pattern, name: message.name, data: message.data, reason, at: new Date().toISOString() }),
+      deadLetter: async (reason) => {
+        // A transient (observer) subscription keeps no dead letters; onError has been told.
+        if (this.spec.transient) return;
+        this.broker.addDeadLetter({ group: this.spec.group, pattern: this.spec.pattern, name: message.name, data: message.data, reason, at: new Date().toISOString() });
+      },
     };
     try {
       await stage.handler(delivery);
@@ -201,10 +205,11 @@ export function createMemoryBusAdapter(options: MemoryBusOptions = {}): MemoryBu
 
   async function consume(spec: BusConsumerSpec, handler: (delivery: BusDelivery) => Promise<void>): Promise<BusConsumer> {
     if (closed) throw new ClosedError('memory bus adapter');
-    const key = queueKey(spec.group, spec.pattern);
+    // A transient subscription shares its buffer with no one: a key no other consumer can have.
+    const key = spec.transient ? `${queueKey(spec.group, spec.pattern)}\u0000${createId()}` : queueKey(spec.group, spec.pattern);
     let q = broker.queues.get(key);
     if (!q) {
-      q = new GroupQueue({ key, group: spec.group, pattern: spec.pattern, capacity: spec.buffer ?? bufferSize }, broker);
+      q = new GroupQueue({ key, group: spec.group, pattern: spec.pattern, capacity: spec.buffer ?? bufferSize, transient: spec.transient === true }, broker);
       broker.queues.set(key, q);
     }
     const stage: Stage = { handler, queue: new PQueue({ concurrency: spec.concurrency }), concurrency: spec.concurrency, active: true };

@@ -8,7 +8,10 @@
  *   to `<exchange>` with binding key = the pattern as written (`users.*`, `#.Created`).
  * - `<prefix>.<group>.<pattern>.dead-letters`: its dead letters, bound to `<exchange>.dlx` with
  *   the queue's name.
+ * - `<prefix>.<group>.<pattern>.transient-<random>`: a transient (observer) subscription's queue:
+ *   classic, exclusive to its connection, auto-deleted, not durable, no dead letters.
  */
+import { randomBytes } from 'node:crypto';
 import { InvalidOptionError, type BusMessage } from '@events/core';
 import type { Channel, ConsumeMessage, Options } from 'amqplib';
 
@@ -39,6 +42,15 @@ export function queueName(t: Topology, group: string, pattern: string): string {
   return name;
 }
 
+/** A queue of its own for a transient subscription: unique, so no other consumer ever shares it. */
+export function transientQueueName(t: Topology, group: string, pattern: string): string {
+  const name = `${t.queuePrefix}.${group}.${pattern}.transient-${randomBytes(6).toString('hex')}`;
+  if (Buffer.byteLength(name) > MAX_QUEUE_NAME_BYTES) {
+    throw new InvalidOptionError('group/pattern', `queue name ${JSON.stringify(name)} is too long for RabbitMQ (${MAX_QUEUE_NAME_BYTES} bytes)`);
+  }
+  return name;
+}
+
 export function deadLetterQueueName(queue: string): string {
   return `${queue}${DEAD_LETTER_SUFFIX}`;
 }
@@ -63,6 +75,15 @@ export async function declareSubscription(ch: Channel, t: Topology, sub: { queue
   if (t.queueType === 'quorum') args['x-delivery-limit'] = t.deliveryLimit;
   await ch.assertQueue(queue, { durable: true, arguments: args });
   await ch.bindQueue(queue, t.exchange, pattern);
+}
+
+/**
+ * Declares a transient subscription's queue and binding. The broker deletes the queue with the
+ * connection, so a reconnect declares it afresh (what was published meanwhile is lost to it).
+ */
+export async function declareTransientSubscription(ch: Channel, t: Topology, sub: { queue: string; pattern: string }): Promise<void> {
+  await ch.assertQueue(sub.queue, { durable: false, exclusive: true, autoDelete: true, arguments: { 'x-queue-type': 'classic' } });
+  await ch.bindQueue(sub.queue, t.exchange, sub.pattern);
 }
 
 /** AMQP properties of a published event (the documented wire format). */

@@ -18,7 +18,7 @@ import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Consum
 import { backoffDelay, ClosedError, DEFAULT_CLOSE_TIMEOUT_MS, drainWithin, type CloseOptions, sleep, type BusAdapter, type BusAdapterStats, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions } from '@events/core';
 import type { RabbitMqBusOptions, RabbitMqConnectionEvent } from './rabbitmq-options.js';
 import { Publisher } from './rabbitmq-publisher.js';
-import { createTopology, deadLetterQueueName, declareExchanges, declareSubscription, queueName, redeliveriesOf, withHeartbeat, type Topology } from './rabbitmq-topology.js';
+import { createTopology, deadLetterQueueName, declareExchanges, declareSubscription, declareTransientSubscription, queueName, redeliveriesOf, transientQueueName, withHeartbeat, type Topology } from './rabbitmq-topology.js';
 
 export type { RabbitMqBusOptions, RabbitMqConnectionEvent } from './rabbitmq-options.js';
 export { deadLetterQueueName, queueName, type Topology } from './rabbitmq-topology.js';
@@ -39,7 +39,7 @@ interface ConsumerState {
 
 export interface RabbitMqBusAdapter extends BusAdapter {
   readonly topology: Topology;
-  /** Every queue this adapter declared (subscription and dead-letter queues), e.g. to delete them in tests. */
+  /** Every queue this adapter declared (subscription, dead-letter and transient queues), e.g. to delete them in tests. */
   declaredQueues(): string[];
 }
 
@@ -88,7 +88,8 @@ class RabbitMqAdapter implements RabbitMqBusAdapter {
     let reject!: (e: Error) => void;
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
     promise.catch(() => undefined);
-    const c: ConsumerState = { spec, queue: queueName(this.topology, spec.group, spec.pattern), handler, gen: 0, channel: undefined, tag: undefined, cancelled: false, inFlight: 0, ready: { promise, resolve, reject } };
+    const queue = spec.transient ? transientQueueName(this.topology, spec.group, spec.pattern) : queueName(this.topology, spec.group, spec.pattern);
+    const c: ConsumerState = { spec, queue, handler, gen: 0, channel: undefined, tag: undefined, cancelled: false, inFlight: 0, ready: { promise, resolve, reject } };
     this.consumers.add(c);
     if (this.connected && this.conn) {
       const gen = this.gen;
@@ -179,8 +180,13 @@ class RabbitMqAdapter implements RabbitMqBusAdapter {
       if (c.channel === ch && !c.cancelled) this.lost(gen, new Error(`consumer channel of ${c.queue} closed`));
     });
     await ch.prefetch(c.spec.concurrency);
-    this.queues.add(c.queue).add(deadLetterQueueName(c.queue));
-    await declareSubscription(ch, this.topology, { queue: c.queue, pattern: c.spec.pattern });
+    if (c.spec.transient) {
+      this.queues.add(c.queue);
+      await declareTransientSubscription(ch, this.topology, { queue: c.queue, pattern: c.spec.pattern });
+    } else {
+      this.queues.add(c.queue).add(deadLetterQueueName(c.queue));
+      await declareSubscription(ch, this.topology, { queue: c.queue, pattern: c.spec.pattern });
+    }
     c.channel = ch;
     const { consumerTag } = await ch.consume(c.queue, (msg) => this.onMessage(c, ch, msg), { noAck: false });
     c.tag = consumerTag;
@@ -216,6 +222,11 @@ class RabbitMqAdapter implements RabbitMqBusAdapter {
 
   private async deadLetter(source: { c: ConsumerState; ch: Channel; msg: ConsumeMessage }, reason: string): Promise<void> {
     const { c, ch, msg } = source;
+    if (c.spec.transient) {
+      // An observer keeps no dead letters (onError has been told): settle it and move on.
+      if (!this.closedChannels.has(ch)) ch.ack(msg);
+      return;
+    }
     const pub = this.pubChannel;
     if (this.closedChannels.has(ch) || !pub || !this.connected) return; // redelivered later
     const p = msg.properties;

@@ -44,6 +44,11 @@ export interface BusConsumerSpec {
   readonly concurrency: number;
   /** Events buffered for this (group, pattern) before `publish` pushes back (memory only). */
   readonly buffer?: number;
+  /**
+   * An observer's subscription (dashboards, debugging): it shares with no one, lives only as long
+   * as this consumer, keeps nothing while it is away and dead-letters nothing. Default: false.
+   */
+  readonly transient?: boolean;
 }
 
 export interface BusConsumer {
