@@ -4,22 +4,34 @@
  */
 import { randomFillSync } from 'node:crypto';
 
-const pool = new Uint8Array(256);
+// One getrandom call per 512 ids: refilling a small pool every few ids cost more than the id.
+const pool = new Uint8Array(4096);
 let poolOffset = pool.length;
 let lastMs = -1;
 let counter = 0;
+// The first 14 characters (48-bit time + two dashes) only change with the millisecond.
+let prefixMs = -1;
+let prefix = '';
 
-function randomBytes(n: number): Uint8Array {
+const hex: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
+/** Index of `n` fresh random bytes in `pool`. */
+function take(n: number): number {
   if (poolOffset + n > pool.length) {
     randomFillSync(pool);
     poolOffset = 0;
   }
-  const out = pool.subarray(poolOffset, poolOffset + n);
+  const at = poolOffset;
   poolOffset += n;
-  return out;
+  return at;
 }
 
-const hex: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+function timePrefix(ms: number): string {
+  // 48-bit big-endian milliseconds: the high 32 bits and the low 16 bits (bit ops stay in int32).
+  const hi = Math.floor(ms / 0x10000);
+  const lo = ms - hi * 0x10000;
+  return `${hex[(hi >>> 24) & 0xff]!}${hex[(hi >>> 16) & 0xff]!}${hex[(hi >>> 8) & 0xff]!}${hex[hi & 0xff]!}-${hex[lo >>> 8]!}${hex[lo & 0xff]!}-`;
+}
 
 export function createId(now: number = Date.now()): string {
   let ms = now;
@@ -32,23 +44,30 @@ export function createId(now: number = Date.now()): string {
       counter = 0;
     }
   } else {
-    counter = randomBytes(2).reduce((acc, b) => (acc << 8) | b, 0) & 0x7ff;
+    const at = take(2);
+    counter = ((pool[at]! << 8) | pool[at + 1]!) & 0x7ff;
   }
   lastMs = ms;
-  const rand = randomBytes(8);
-  const b = new Uint8Array(16);
-  // 48-bit big-endian milliseconds
-  let t = ms;
-  for (let i = 5; i >= 0; i -= 1) {
-    b[i] = t % 256;
-    t = Math.floor(t / 256);
+  if (ms !== prefixMs) {
+    prefix = timePrefix(ms);
+    prefixMs = ms;
   }
-  b[6] = 0x70 | ((counter >> 8) & 0x0f);
-  b[7] = counter & 0xff;
-  b[8] = 0x80 | (rand[0]! & 0x3f);
-  for (let i = 9; i < 16; i += 1) b[i] = rand[i - 8]!;
-  const h = Array.from(b, (x) => hex[x]!).join('');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  const r = take(8);
+  return (
+    prefix +
+    hex[0x70 | (counter >> 8)]! +
+    hex[counter & 0xff]! +
+    '-' +
+    hex[0x80 | (pool[r]! & 0x3f)]! +
+    hex[pool[r + 1]!]! +
+    '-' +
+    hex[pool[r + 2]!]! +
+    hex[pool[r + 3]!]! +
+    hex[pool[r + 4]!]! +
+    hex[pool[r + 5]!]! +
+    hex[pool[r + 6]!]! +
+    hex[pool[r + 7]!]!
+  );
 }
 
 /** Milliseconds since the epoch encoded in a v7 id. */

@@ -22,7 +22,36 @@ export interface Serializer {
  */
 export function assertSerializable(value: unknown, root = 'payload'): void {
   if (value === undefined) throw new SerializationError(root, 'undefined');
-  walk(value, root, new Set());
+  const bad = kindOf(value);
+  if (bad) throw new SerializationError(root, bad);
+  if (value !== null && typeof value === 'object') walk(value, { parent: undefined, key: root, value });
+}
+
+/**
+ * Where the walk is: a chain of links from the root, one per object entered. The path text is
+ * built from it only when an error is thrown, so a valid payload costs no string building.
+ */
+interface Link {
+  readonly parent: Link | undefined;
+  /** The root's name for the root link, else the key or index in the parent. */
+  readonly key: string | number;
+  readonly value: object;
+}
+
+const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
+
+function segment(key: string | number): string {
+  if (typeof key === 'number') return `[${key}]`;
+  return IDENTIFIER.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`;
+}
+
+function pathOf(link: Link, key?: string | number): string {
+  const keys: Array<string | number> = key === undefined ? [] : [key];
+  let at = link;
+  for (; at.parent !== undefined; at = at.parent) keys.push(at.key);
+  let text = String(at.key);
+  for (let i = keys.length - 1; i >= 0; i -= 1) text += segment(keys[i]!);
+  return text;
 }
 
 function kindOf(value: unknown): string | undefined {
@@ -40,35 +69,53 @@ function kindOf(value: unknown): string | undefined {
   }
 }
 
-function walk(value: unknown, path: string, ancestors: Set<object>): void {
-  const bad = kindOf(value);
-  if (bad) throw new SerializationError(path, bad);
-  if (value === null || typeof value !== 'object') return;
-  if (ancestors.has(value)) throw new SerializationError(path, 'circular reference');
+/**
+ * Whether the object of `link` is one of its own ancestors. Walking the chain costs the depth,
+ * which for real payloads is a few links: cheaper than adding every object to a Set.
+ */
+function closesCycle(link: Link): boolean {
+  for (let at = link.parent; at !== undefined; at = at.parent) if (at.value === link.value) return true;
+  return false;
+}
+
+/** Checks the object of `link` (whose own kind is already checked) and everything under it. */
+function walk(value: object, link: Link): void {
+  if (closesCycle(link)) throw new SerializationError(pathOf(link), 'circular reference');
   // Objects with their own toJSON (Date, Buffer...) serialize as what toJSON returns.
   const toJSON = (value as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') {
-    if (value instanceof Date && Number.isNaN(value.getTime())) throw new SerializationError(path, 'Invalid Date');
+    if (value instanceof Date && Number.isNaN(value.getTime())) throw new SerializationError(pathOf(link), 'Invalid Date');
     return;
   }
-  if (value instanceof Map) throw new SerializationError(path, 'Map');
-  if (value instanceof Set) throw new SerializationError(path, 'Set');
-  ancestors.add(value);
+  if (value instanceof Map) throw new SerializationError(pathOf(link), 'Map');
+  if (value instanceof Set) throw new SerializationError(pathOf(link), 'Set');
   if (Array.isArray(value)) {
-    value.forEach((item, i) => {
+    for (let i = 0; i < value.length; i += 1) {
+      const item: unknown = value[i];
       // JSON turns undefined / functions in arrays into null: refuse rather than change the data.
-      if (item === undefined) throw new SerializationError(`${path}[${i}]`, 'undefined');
-      walk(item, `${path}[${i}]`, ancestors);
-    });
+      if (item === undefined) throw new SerializationError(pathOf(link, i), 'undefined');
+      check(item, link, i);
+    }
   } else {
-    for (const key of Object.keys(value)) {
+    const keys = Object.keys(value);
+    for (let i = 0; i < keys.length; i += 1) {
+      const key = keys[i]!;
       const child = (value as Record<string, unknown>)[key];
       // undefined properties are dropped by JSON, as users expect from JSON.stringify.
       if (child === undefined) continue;
-      walk(child, /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`, ancestors);
+      check(child, link, key);
     }
   }
-  ancestors.delete(value);
+}
+
+function check(child: unknown, parent: Link, key: string | number): void {
+  if (typeof child === 'object') {
+    if (child !== null) walk(child, { parent, key, value: child });
+    return;
+  }
+  if (typeof child === 'string' || typeof child === 'boolean') return;
+  const bad = kindOf(child);
+  if (bad) throw new SerializationError(pathOf(parent, key), bad);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -102,8 +149,11 @@ export const jsonSerializer: Serializer = {
   contentType: 'application/json',
   encode(envelope) {
     assertSerializable(envelope.payload);
-    for (const [k, v] of Object.entries(envelope.headers)) {
-      if (typeof v !== 'string') throw new SerializationError(`headers.${k}`, typeof v);
+    const headers = envelope.headers;
+    const keys = Object.keys(headers);
+    for (let i = 0; i < keys.length; i += 1) {
+      const v: unknown = headers[keys[i]!];
+      if (typeof v !== 'string') throw new SerializationError(`headers.${keys[i]!}`, typeof v);
     }
     return Buffer.from(JSON.stringify(envelope), 'utf8');
   },
