@@ -19,13 +19,16 @@ import {
   type AnyMessageMap,
   type BusAdapter,
   type BusConsumer,
+  type BusMessage,
   type CloseOptions,
   type Envelope,
+  type EnvelopeOptions,
   type LifecycleState,
   type MessageMap,
 } from '@events/core';
-import { createDeliveryHandler } from './subscription.js';
-import type { Bus, BusErrorEvent, BusOptions, BusStats, EmitOptions, HandlerContext, OnOptions, RetryOptions, Subscription } from './types.js';
+import { InFlight } from './in-flight.js';
+import { createDeliveryHandler, type ContextFactory } from './subscription.js';
+import type { Bus, BusErrorEvent, BusOptions, BusStats, EmitOptions, OnOptions, RetryOptions, Subscription } from './types.js';
 import { createMemoryBusAdapter } from './adapters/memory.js';
 
 /** Envelope header carrying how many events caused this one (0 = emitted from outside a handler). */
@@ -81,7 +84,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
   let waitingEmits = 0;
   const abort = new AbortController();
   const consumers = new Set<BusConsumer>();
-  const inFlight = new Set<Promise<void>>();
+  const inFlight = new InFlight();
   const adapterPromise = loadAdapter(options, report);
   // Surface a failed connection through ready()/emit/on, never as an unhandled rejection.
   adapterPromise.catch(() => undefined);
@@ -92,20 +95,19 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     const { depth } = opts;
     validateEventName(name);
     if (depth > maxDepth) throw new CycleError(name, depth, maxDepth);
-    const checked = await validatePayload(options.schemas, name, payload);
-    const envelope = createEnvelope(name, checked, {
-      headers: { ...opts.headers, [CAUSATION_DEPTH_HEADER]: String(depth) },
-      ...(opts.correlationId !== undefined ? { correlationId: opts.correlationId } : {}),
-      ...(opts.causationId !== undefined ? { causationId: opts.causationId } : {}),
-    });
+    // No schema for this name: nothing to wait for (validatePayload would return the payload as is).
+    const checked = options.schemas?.[name] ? await validatePayload(options.schemas, name, payload) : payload;
+    const envelopeOptions: EnvelopeOptions = { headers: { ...opts.headers, [CAUSATION_DEPTH_HEADER]: String(depth) } };
+    if (opts.correlationId !== undefined) envelopeOptions.correlationId = opts.correlationId;
+    if (opts.causationId !== undefined) envelopeOptions.causationId = opts.causationId;
+    const envelope = createEnvelope(name, checked, envelopeOptions);
     const data = serializer.encode(envelope); // throws SerializationError: nothing is sent
-    const a = await adapterPromise;
+    const a = adapter ?? (await adapterPromise);
+    const message: { -readonly [K in keyof BusMessage]: BusMessage[K] } = { id: envelope.id, name, data, contentType: serializer.contentType, headers: envelope.headers };
+    if (envelope.correlationId !== undefined) message.correlationId = envelope.correlationId;
     waitingEmits += 1;
     try {
-      await a.publish(
-        { id: envelope.id, name, data, contentType: serializer.contentType, headers: envelope.headers, ...(envelope.correlationId !== undefined ? { correlationId: envelope.correlationId } : {}) },
-        { whenFull: opts.whenFull ?? whenFull },
-      );
+      await a.publish(message, { whenFull: opts.whenFull ?? whenFull });
     } finally {
       waitingEmits -= 1;
     }
@@ -117,21 +119,24 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     return Number.isInteger(raw) && raw >= 0 ? raw : 0;
   }
 
-  function makeContext(parent: Envelope, base: Omit<HandlerContext<E>, 'emit'>): HandlerContext<E> {
-    const parentDepth = depthOf({ headers: parent.headers });
-    return {
-      ...base,
-      emit: async (name, payload, opts = {}) => {
+  /** The handler contexts of one subscription: one plain object per attempt, emit built in. */
+  function contextsOf(sub: { group: string; pattern: string }): ContextFactory<E> {
+    const { group, pattern } = sub;
+    const signal = abort.signal;
+    return (parent, attempt, redelivered) => ({
+      attempt,
+      redelivered,
+      group,
+      pattern,
+      signal,
+      async emit(name, payload, opts = {}) {
         // Handlers may still emit while the bus drains; only a closed bus refuses them.
         if (state === 'closed') throw new ClosedError('bus');
-        const envelope = await publish(
-          name,
-          payload,
-          { ...opts, correlationId: opts.correlationId ?? parent.correlationId ?? parent.id, causationId: parent.id, depth: parentDepth + 1 },
-        );
+        const depth = depthOf({ headers: parent.headers }) + 1;
+        const envelope = await publish(name, payload, { ...opts, correlationId: opts.correlationId ?? parent.correlationId ?? parent.id, causationId: parent.id, depth });
         return envelope as never;
       },
-    };
+    });
   }
 
   const bus: Bus<E> = {
@@ -159,19 +164,23 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
         ...(options.schemas ? { schemas: options.schemas } : {}),
         signal: abort.signal,
         report,
-        makeContext,
+        makeContext: contextsOf({ group, pattern }),
       });
-      const subInFlight = new Set<Promise<void>>();
+      const subInFlight = new InFlight();
+      // Shared by every delivery of this subscription: no closures per delivery.
+      const settled = (): void => {
+        inFlight.end();
+        subInFlight.end();
+      };
+      const failed = (error: unknown): void => {
+        settled();
+        report({ stage: 'transport', error });
+      };
       const track = (delivery: Parameters<typeof deliver>[0]): Promise<void> => {
         const p = deliver(delivery);
-        inFlight.add(p);
-        subInFlight.add(p);
-        void p
-          .finally(() => {
-            inFlight.delete(p);
-            subInFlight.delete(p);
-          })
-          .catch((error: unknown) => report({ stage: 'transport', error }));
+        inFlight.start();
+        subInFlight.start();
+        p.then(settled, failed);
         return p;
       };
       const a = await adapterPromise;
@@ -183,7 +192,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
         async cancel() {
           if (!consumers.delete(consumer)) return;
           await consumer.cancel({ drain: true });
-          await Promise.all(subInFlight);
+          await subInFlight.idle();
         },
       };
       return subscription;
@@ -207,8 +216,8 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
         if (drain) {
           const cancels = [...consumers].map((c) => c.cancel({ drain }).catch((error: unknown) => report({ stage: 'close', error })));
           drained = await drainWithin(Promise.all(cancels).then(async () => {
-            // Handlers may be chained behind others (partitions): wait until the set stays empty.
-            while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+            // Handlers may be chained behind others (partitions): wait until none is left.
+            await inFlight.idle();
           }), timeoutMs);
           if (!drained) report({ stage: 'close', error: new TimeoutError('bus drain', timeoutMs) });
         }

@@ -19,8 +19,11 @@ export interface SubscriptionRuntime<E extends MessageMap> {
   readonly schemas?: SchemaMap<E>;
   readonly signal: AbortSignal;
   readonly report: (event: BusErrorEvent) => void;
-  readonly makeContext: (envelope: Envelope, base: Omit<HandlerContext<E>, 'emit'>) => HandlerContext<E>;
+  readonly makeContext: ContextFactory<E>;
 }
+
+/** Builds the context of one handler attempt for the event being handled. */
+export type ContextFactory<E extends MessageMap> = (envelope: Envelope, attempt: number, redelivered: boolean) => HandlerContext<E>;
 
 export function reasonOf(error: unknown): string {
   const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
@@ -61,23 +64,19 @@ export function createDeliveryHandler<E extends MessageMap>(rt: SubscriptionRunt
   };
 
   async function run(envelope: Envelope, delivery: BusDelivery): Promise<void> {
-    try {
-      const payload = await validatePayload(rt.schemas, envelope.name, envelope.payload);
-      envelope = { ...envelope, payload };
-    } catch (error) {
-      return settle({ envelope, delivery }, error, 1);
+    // No schema for this name: the payload stays as decoded (no copy, no await).
+    if (rt.schemas?.[envelope.name]) {
+      try {
+        const payload = await validatePayload(rt.schemas, envelope.name, envelope.payload);
+        envelope = { ...envelope, payload };
+      } catch (error) {
+        return settle({ envelope, delivery }, error, 1);
+      }
     }
     for (let attempt = 1; ; attempt += 1) {
       if (rt.signal.aborted) return; // force-closed: leave the event unacked (RabbitMQ redelivers it)
       try {
-        const ctx = rt.makeContext(envelope, {
-          attempt,
-          redelivered: delivery.redeliveries > 0,
-          group: rt.group,
-          pattern: rt.pattern,
-          signal: rt.signal,
-        });
-        await rt.handler(envelope as never, ctx);
+        await rt.handler(envelope as never, rt.makeContext(envelope, attempt, delivery.redeliveries > 0));
       } catch (error) {
         const permanent = error instanceof EventsError && PERMANENT.has(error.code);
         if (permanent || attempt >= rt.retry.attempts) return settle({ envelope, delivery }, error, attempt);
@@ -85,7 +84,12 @@ export function createDeliveryHandler<E extends MessageMap>(rt: SubscriptionRunt
         await sleep(backoffDelay(rt.retry.backoff, attempt), rt.signal);
         continue;
       }
-      return delivery.ack().catch((e: unknown) => rt.report({ stage: 'transport', error: e, envelope, subscription }));
+      try {
+        await delivery.ack();
+      } catch (e) {
+        rt.report({ stage: 'transport', error: e, envelope, subscription });
+      }
+      return;
     }
   }
 

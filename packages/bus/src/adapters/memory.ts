@@ -3,15 +3,14 @@
  *
  *   producer (publish) -> one bounded buffer per (group, pattern) -> consumer stages pulling by demand
  *
- * A consumer stage asks for work only while it has free slots (its p-queue runs at most
- * `concurrency` handlers), so nothing is pushed at a busy handler. When a buffer is full, publish
+ * A consumer stage asks for work only while it has free slots (it runs at most `concurrency`
+ * handlers), so nothing is pushed at a busy handler. When a buffer is full, publish
  * waits for room (or throws BackpressureError): memory stays bounded whatever the producer does.
  *
  * Best effort: events live only in this process. Nothing survives a crash, there are no
  * redeliveries, and an event no subscription matches is dropped. Dead letters are kept in a
  * bounded in-memory list (`deadLetters()`).
  */
-import PQueue from 'p-queue';
 import { BackpressureError, ClosedError, compileEventPattern, createId, type BusAdapter, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions } from '@events/core';
 
 export interface MemoryBusOptions {
@@ -38,9 +37,36 @@ function queueKey(group: string, pattern: string): string {
 
 interface Stage {
   readonly handler: (delivery: BusDelivery) => Promise<void>;
-  readonly queue: PQueue;
   readonly concurrency: number;
+  /** Handlers running now. Dispatch only fills free slots, so a counter is the whole queue. */
+  running: number;
   active: boolean;
+}
+
+const done = Promise.resolve();
+
+/** One event handed to one stage. Methods on a class: no closures built per event. */
+class MemoryDelivery implements BusDelivery {
+  readonly redeliveries = 0;
+  readonly name: string;
+  readonly data: Buffer;
+
+  constructor(
+    private readonly queue: GroupQueue,
+    message: BusMessage,
+  ) {
+    this.name = message.name;
+    this.data = message.data;
+  }
+
+  ack(): Promise<void> {
+    return done;
+  }
+
+  deadLetter(reason: string): Promise<void> {
+    this.queue.deadLetter(this, reason);
+    return done;
+  }
 }
 
 /** One (group, pattern) buffer with the consumer stages that pull from it. */
@@ -88,10 +114,11 @@ class GroupQueue {
       const stage = this.pickStage();
       if (!stage) break;
       const message = this.buffer.shift()!;
-      void stage.queue.add(() => this.deliver(stage, message)).finally(() => this.pump());
+      stage.running += 1;
+      void this.deliver(stage, message);
     }
-    if (this.buffer.length < this.spec.capacity) this.wake(this.spaceWaiters.splice(0));
-    if (this.buffer.length === 0) this.wake(this.emptyWaiters.splice(0));
+    if (this.spaceWaiters.length > 0 && this.buffer.length < this.spec.capacity) this.wake(this.spaceWaiters.splice(0));
+    if (this.emptyWaiters.length > 0 && this.buffer.length === 0) this.wake(this.emptyWaiters.splice(0));
   }
 
   release(): void {
@@ -107,7 +134,7 @@ class GroupQueue {
   private pickStage(): Stage | undefined {
     for (let i = 0; i < this.stages.length; i += 1) {
       const stage = this.stages[(this.next + i) % this.stages.length]!;
-      if (stage.active && stage.queue.pending + stage.queue.size < stage.concurrency) {
+      if (stage.active && stage.running < stage.concurrency) {
         this.next = (this.next + i + 1) % this.stages.length;
         return stage;
       }
@@ -115,30 +142,51 @@ class GroupQueue {
     return undefined;
   }
 
+  deadLetter(delivery: BusDelivery, reason: string): void {
+    // A transient (observer) subscription keeps no dead letters; onError has been told.
+    if (this.spec.transient) return;
+    this.broker.addDeadLetter({ group: this.spec.group, pattern: this.spec.pattern, name: delivery.name, data: delivery.data, reason, at: new Date().toISOString() });
+  }
+
   private async deliver(stage: Stage, message: BusMessage): Promise<void> {
-    const delivery: BusDelivery = {
-      name: message.name,
-      data: message.data,
-      redeliveries: 0,
-      ack: async () => undefined,
-      deadLetter: async (reason) => {
-        // A transient (observer) subscription keeps no dead letters; onError has been told.
-        if (this.spec.transient) return;
-        this.broker.addDeadLetter({ group: this.spec.group, pattern: this.spec.pattern, name: message.name, data: message.data, reason, at: new Date().toISOString() });
-      },
-    };
     try {
-      await stage.handler(delivery);
+      await stage.handler(new MemoryDelivery(this, message));
     } catch {
       // The bus never rejects here; a custom handler that does must not stop the stage.
     }
+    stage.running -= 1;
+    this.pump();
+  }
+}
+
+/** The (group, pattern) buffers by key; any change drops the routes cached from it. */
+class RoutingTable extends Map<string, GroupQueue> {
+  constructor(private readonly changed: () => void) {
+    super();
+  }
+
+  override set(key: string, value: GroupQueue): this {
+    this.changed();
+    return super.set(key, value);
+  }
+
+  override delete(key: string): boolean {
+    this.changed();
+    return super.delete(key);
+  }
+
+  override clear(): void {
+    this.changed();
+    super.clear();
   }
 }
 
 /** The in-process "broker": the routing table of (group, pattern) buffers and the dead letters. */
 export class MemoryBroker {
-  readonly queues = new Map<string, GroupQueue>();
+  readonly queues: Map<string, GroupQueue> = new RoutingTable(() => this.routes.clear());
   readonly deadLetterList: MemoryDeadLetter[] = [];
+  /** Event name -> matching buffers; emptied whenever a buffer comes or goes. */
+  private readonly routes = new Map<string, GroupQueue[]>();
 
   constructor(readonly maxDeadLetters = 1000) {}
 
@@ -152,8 +200,14 @@ export class MemoryBroker {
     return this.deadLetterList.filter((d) => group === undefined || d.group === group);
   }
 
-  route(name: string): GroupQueue[] {
-    return [...this.queues.values()].filter((q) => q.matches(name));
+  /** The buffers an event of this name goes to (a cached array: do not modify it). */
+  route(name: string): readonly GroupQueue[] {
+    let targets = this.routes.get(name);
+    if (!targets) {
+      targets = [...this.queues.values()].filter((q) => q.matches(name));
+      this.routes.set(name, targets);
+    }
+    return targets;
   }
 }
 
@@ -178,7 +232,8 @@ export function createMemoryBusAdapter(options: MemoryBusOptions = {}): MemoryBu
       for (;;) {
         if (closed) throw new ClosedError('memory bus adapter');
         const targets = broker.route(message.name);
-        const full = targets.find((q) => q.full);
+        let full: GroupQueue | undefined;
+        for (let i = 0; i < targets.length && !full; i += 1) if (targets[i]!.full) full = targets[i];
         if (!full) {
           // Every target has room in this same tick: push to all, so an event is never half delivered.
           for (const q of targets) q.push(message);
@@ -212,7 +267,7 @@ export function createMemoryBusAdapter(options: MemoryBusOptions = {}): MemoryBu
       q = new GroupQueue({ key, group: spec.group, pattern: spec.pattern, capacity: spec.buffer ?? bufferSize, transient: spec.transient === true }, broker);
       broker.queues.set(key, q);
     }
-    const stage: Stage = { handler, queue: new PQueue({ concurrency: spec.concurrency }), concurrency: spec.concurrency, active: true };
+    const stage: Stage = { handler, concurrency: spec.concurrency, running: 0, active: true };
     q.stages.push(stage);
     const entry = { q, stage };
     mine.add(entry);
@@ -242,7 +297,7 @@ export function createMemoryBusAdapter(options: MemoryBusOptions = {}): MemoryBu
           pattern: q.spec.pattern,
           group: q.spec.group,
           buffered: q.buffer.length,
-          inFlight: stage.queue.pending + stage.queue.size,
+          inFlight: stage.running,
         })),
       };
     },
