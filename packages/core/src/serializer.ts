@@ -133,15 +133,15 @@ export function toEnvelope(parsed: unknown, raw: Buffer): Envelope {
   if (headers !== undefined && !isRecord(headers)) throw new DecodeError('"headers" is not an object', raw);
   if (correlationId !== undefined && typeof correlationId !== 'string') throw new DecodeError('"correlationId" is not a string', raw);
   if (causationId !== undefined && typeof causationId !== 'string') throw new DecodeError('"causationId" is not a string', raw);
-  const envelope: Envelope = {
+  const envelope: { -readonly [K in keyof Envelope]: Envelope[K] } = {
     id,
     name,
     payload: parsed.payload,
     occurredAt,
     headers: (headers as Record<string, string> | undefined) ?? {},
-    ...(correlationId !== undefined ? { correlationId } : {}),
-    ...(causationId !== undefined ? { causationId } : {}),
   };
+  if (correlationId !== undefined) envelope.correlationId = correlationId;
+  if (causationId !== undefined) envelope.causationId = causationId;
   return envelope;
 }
 
