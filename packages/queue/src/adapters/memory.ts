@@ -24,6 +24,7 @@ import {
 } from '@events/core';
 import { compileCron } from '../cron.js';
 import { parseStored } from '../job-format.js';
+import { WaitingHeap } from './memory-heap.js';
 
 interface MemoryJob {
   id: string;
@@ -55,7 +56,7 @@ interface Consumer {
 
 interface Lane {
   jobs: Map<string, MemoryJob>;
-  waiting: MemoryJob[];
+  waiting: WaitingHeap<MemoryJob>;
   finished: { completed: string[]; failed: string[] };
   consumers: Consumer[];
 }
@@ -93,7 +94,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
 
   private lane(name: string): Lane {
     let lane = this.lanes.get(name);
-    if (!lane) this.lanes.set(name, (lane = { jobs: new Map(), waiting: [], finished: { completed: [], failed: [] }, consumers: [] }));
+    if (!lane) this.lanes.set(name, (lane = { jobs: new Map(), waiting: new WaitingHeap(), finished: { completed: [], failed: [] }, consumers: [] }));
     return lane;
   }
 
@@ -127,8 +128,6 @@ export class MemoryQueueAdapter implements QueueAdapter {
   private makeWaiting(lane: Lane, job: MemoryJob): void {
     job.state = job.options.priority > 0 ? 'prioritized' : 'waiting';
     lane.waiting.push(job);
-    // Unprioritized jobs first in FIFO order, then by priority (1 = most urgent), as BullMQ does.
-    lane.waiting.sort((a, b) => a.options.priority - b.options.priority || a.seq - b.seq);
     this.pump(lane);
   }
 
@@ -150,7 +149,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
           }
           consumer.starts.push(now);
         }
-        const job = lane.waiting.shift()!;
+        const job = lane.waiting.pop()!;
         const run = this.run(lane, consumer, job).finally(() => {
           consumer.active.delete(run);
           this.pump(lane);
