@@ -30,6 +30,36 @@ export interface RunOptions {
   schemas?: SchemaMap<MessageMap>;
 }
 
+/**
+ * The controllers of the running jobs, per shutdown signal. One listener per signal aborts them
+ * all: a listener per running job would pile up on the shared signal (Node warns past 10, and
+ * concurrency is often higher).
+ */
+const running = new WeakMap<AbortSignal, Set<AbortController>>();
+
+function follow(shutdown: AbortSignal, controller: AbortController): () => void {
+  if (shutdown.aborted) {
+    controller.abort(shutdown.reason);
+    return () => undefined;
+  }
+  let set = running.get(shutdown);
+  if (!set) {
+    const controllers = (set = new Set());
+    running.set(shutdown, controllers);
+    shutdown.addEventListener(
+      'abort',
+      () => {
+        for (const c of controllers) c.abort(shutdown.reason);
+        controllers.clear();
+      },
+      { once: true },
+    );
+  }
+  const controllers = set;
+  controllers.add(controller);
+  return () => controllers.delete(controller);
+}
+
 export async function runJob(job: QueueAdapterActiveJob, run: RunOptions): Promise<unknown> {
   const { name, handler } = run;
   if (job.name !== name) throw new UnknownJobError(job.name, name);
@@ -37,8 +67,7 @@ export async function runJob(job: QueueAdapterActiveJob, run: RunOptions): Promi
   const envelope: Envelope = { ...decoded, id: job.id };
   const payload = await validatePayload(run.schemas, name, envelope.payload);
   const controller = new AbortController();
-  const onShutdown = (): void => controller.abort(run.shutdown.reason);
-  run.shutdown.addEventListener('abort', onShutdown, { once: true });
+  const unfollow = follow(run.shutdown, controller);
   let timer: NodeJS.Timeout | undefined;
   try {
     const ctx: JobContext = {
@@ -64,6 +93,6 @@ export async function runJob(job: QueueAdapterActiveJob, run: RunOptions): Promi
     return await Promise.race([work, deadline]);
   } finally {
     clearTimeout(timer);
-    run.shutdown.removeEventListener('abort', onShutdown);
+    unfollow();
   }
 }
