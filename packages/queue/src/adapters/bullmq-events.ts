@@ -1,6 +1,6 @@
 /**
- * Job events across processes for the BullMQ adapter: every worker PUBLISHes its job events on
- * `<prefix>:#job-events` (JSON), and a queue created with `events: 'all'` SUBSCRIBEs to them.
+ * Job events across processes for the BullMQ adapter: workers PUBLISH their job events on
+ * `<prefix>:#job-events` (JSON) while a queue created with `events: 'all'` SUBSCRIBEs to them.
  * Redis pub/sub is at-most-once: a subscriber that is disconnected misses events. The job state in
  * Redis, not this feed, is the record.
  */
@@ -15,16 +15,77 @@ export function eventsChannel(prefix: string): string {
   return `${prefix}:#job-events`;
 }
 
-export function publishEvent(redis: Redis, prefix: string, event: QueueAdapterEvent): void {
+/** How long a worker that saw no observer waits before it asks Redis again (`PUBSUB NUMSUB`). */
+export const RECHECK_MS = 1000;
+
+function encode(event: QueueAdapterEvent): string {
   const wire: WireEvent = event.type === 'failed' ? { ...event, error: { name: event.error.name, message: event.error.message } } : event;
-  let text: string;
   try {
-    text = JSON.stringify(wire);
+    return JSON.stringify(wire);
   } catch {
     // A result that cannot be JSON (the job itself still completed): send the event without it.
-    text = JSON.stringify({ ...wire, result: null });
+    return JSON.stringify({ ...wire, result: null });
   }
-  redis.publish(eventsChannel(prefix), text).catch(() => undefined);
+}
+
+export interface EventPublisher {
+  /** Publishes the event if an observer may be listening; otherwise drops it (at-most-once). */
+  publish(event: QueueAdapterEvent): void;
+  /** Asks Redis how many observers listen (`PUBSUB NUMSUB`). Never rejects. */
+  refresh(): Promise<void>;
+  /** An observer on this connection's Redis has just subscribed: publish again. */
+  listenerJoined(): void;
+}
+
+/**
+ * A PUBLISH per job event costs one Redis command per job, paid mostly for nobody: the feed is for
+ * `events: 'all'` observers. So a worker publishes while observers listen (PUBLISH replies with
+ * their count) and, once a reply says none, stops and asks `PUBSUB NUMSUB` at most every
+ * RECHECK_MS. An observer that subscribes while workers are quiet may miss up to RECHECK_MS of
+ * events: the feed is at-most-once already, and the job state in Redis stays the record.
+ */
+export function createEventPublisher(redis: Redis, prefix: string): EventPublisher {
+  const channel = eventsChannel(prefix);
+  // -1: unknown, publish (and learn the count from the reply).
+  let listeners = -1;
+  let checkedAt = 0;
+  let checking: Promise<void> | undefined;
+
+  const refresh = (): Promise<void> => {
+    checking ??= redis
+      .pubsub('NUMSUB', channel)
+      .then((reply) => {
+        listeners = Number((reply as unknown[])[1] ?? 0);
+      })
+      .catch(() => {
+        listeners = -1;
+      })
+      .finally(() => {
+        checkedAt = Date.now();
+        checking = undefined;
+      });
+    return checking;
+  };
+
+  return {
+    publish(event) {
+      if (listeners === 0) {
+        if (Date.now() - checkedAt >= RECHECK_MS) void refresh();
+        return;
+      }
+      redis.publish(channel, encode(event)).then(
+        (count) => {
+          if (count === 0) checkedAt = Date.now();
+          listeners = count;
+        },
+        () => undefined,
+      );
+    },
+    refresh,
+    listenerJoined() {
+      listeners = -1;
+    },
+  };
 }
 
 function toEvent(text: string): QueueAdapterEvent | undefined {

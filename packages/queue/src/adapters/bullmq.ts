@@ -23,7 +23,7 @@ import { Queue, UnrecoverableError, Worker, type Job, type JobJsonRaw } from 'bu
 import { Redis } from 'ioredis';
 import { parseStored } from '../job-format.js';
 import { createRedisDeadLetterStore } from './bullmq-dead-letters.js';
-import { publishEvent, watchEvents } from './bullmq-events.js';
+import { createEventPublisher, watchEvents } from './bullmq-events.js';
 import { cappedBackoff, toJobsOptions } from './bullmq-options.js';
 
 export { cappedBackoff, toBullBackoff } from './bullmq-options.js';
@@ -87,6 +87,7 @@ export function createBullmqAdapter(options: BullmqAdapterOptions = {}): QueueAd
   const queues = new Map<string, Queue>();
   const workers = new Set<Worker>();
   const deadLetters = createRedisDeadLetterStore(client, prefix);
+  const events = createEventPublisher(client, prefix);
 
   function track(redis: Redis): Redis {
     owned.push(redis);
@@ -163,7 +164,7 @@ export function createBullmqAdapter(options: BullmqAdapterOptions = {}): QueueAd
       const attempts = new WeakMap<Job, { attempt: number; final: boolean }>();
       const emit = (event: QueueAdapterEvent): void => {
         consumeOptions.onEvent(event);
-        publishEvent(client, prefix, event);
+        events.publish(event);
       };
       const processor = async (job: Job): Promise<unknown> => {
         const attempt = job.attemptsMade + 1;
@@ -195,6 +196,8 @@ export function createBullmqAdapter(options: BullmqAdapterOptions = {}): QueueAd
           throw error;
         }
       };
+      // Learn whether any `events: 'all'` observer listens before the first job event.
+      await events.refresh();
       const worker = new EventsWorker(bullmqQueueName(name), processor, {
         connection: workerClient,
         prefix,
@@ -235,7 +238,9 @@ export function createBullmqAdapter(options: BullmqAdapterOptions = {}): QueueAd
     },
     async watch(onEvent) {
       const subscriber = track(client.duplicate());
-      return watchEvents(subscriber, prefix, onEvent);
+      const unwatch = await watchEvents(subscriber, prefix, onEvent);
+      events.listenerJoined();
+      return unwatch;
     },
     async schedule(id, spec: ScheduleSpec, template) {
       const repeat = spec.every !== undefined ? { every: spec.every } : { pattern: spec.cron!, ...(spec.tz ? { tz: spec.tz } : {}) };
