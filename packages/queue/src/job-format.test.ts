@@ -19,4 +19,17 @@ describe('job data decoding', () => {
     expect(() => decodeJobData(parseStored('{oops'), job)).toThrow(DecodeError);
     expect(() => decodeJobData({ ok: true, value: { id: 1, name: 'x', payload: 1, occurredAt: 'x' } }, job)).toThrow(/missing "id"/);
   });
+
+  it('gives the DecodeError of a malformed envelope its message and the envelope JSON as raw bytes', () => {
+    const value = { id: 'j1', name: 'x', payload: 1, occurredAt: 'x', headers: 'nope' };
+    let caught: unknown;
+    try {
+      decodeJobData({ ok: true, value }, job);
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(DecodeError);
+    expect((caught as DecodeError).message).toBe('cannot decode message: "headers" is not an object');
+    expect((caught as DecodeError).raw.toString('utf8')).toBe(JSON.stringify(value));
+  });
 });

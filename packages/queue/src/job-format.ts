@@ -12,6 +12,8 @@
  */
 import { DecodeError, toEnvelope, type Envelope, type StoredJobData } from '@events/core';
 
+const EMPTY = Buffer.alloc(0);
+
 function looksLikeEnvelope(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && 'payload' in value && 'occurredAt' in value;
 }
@@ -20,7 +22,13 @@ function looksLikeEnvelope(value: unknown): value is Record<string, unknown> {
 export function decodeJobData(data: StoredJobData, fallback: { id: string; name: string; enqueuedAt: number }): Envelope {
   if (!data.ok) throw new DecodeError(data.reason, Buffer.from(data.raw, 'utf8'));
   if (looksLikeEnvelope(data.value)) {
-    return toEnvelope(data.value, Buffer.from(JSON.stringify(data.value), 'utf8'));
+    try {
+      // The raw bytes only matter in the error: encoding them up front cost a stringify per job.
+      return toEnvelope(data.value, EMPTY);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      throw new DecodeError(err.message.replace(/^cannot decode message: /, ''), Buffer.from(JSON.stringify(data.value), 'utf8'), { cause: err.cause });
+    }
   }
   return {
     id: fallback.id,
