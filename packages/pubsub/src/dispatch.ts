@@ -9,24 +9,49 @@ import type { PubSubErrorContext } from './types.js';
 
 export type Report = (error: unknown, context: PubSubErrorContext) => void;
 
+/** One message on its way to the handlers of one topic. */
+export interface Delivery {
+  /** The copy handlers get: what a remote node would decode. */
+  readonly envelope: Envelope;
+  /** The sender's own envelope, for handlers that only read it (LocalSubscription.shared). Default: `envelope`. */
+  readonly shared?: Envelope;
+  /** The glob the topic is, or undefined for a plain channel subscription. */
+  readonly pattern: string | undefined;
+  /** Subscription id whose handlers are skipped (broadcastFrom). */
+  readonly exclude?: string | undefined;
+}
+
 export class Dispatcher {
   private readonly inflight = new Set<Promise<void>>();
 
   constructor(private readonly report: Report) {}
 
   /** Calls every handler of `subs` but those of subscription `exclude`; returns how many it called. */
-  deliver(subs: ReadonlySet<LocalSubscription>, envelope: Envelope, how: { pattern: boolean; exclude?: string | undefined }): number {
+  deliver(subs: readonly LocalSubscription[], delivery: Delivery): number {
+    const { envelope, pattern, exclude } = delivery;
+    const channel = envelope.name;
+    // One meta per topic and message, built on first use: every handler here sees the same one.
+    let meta: object | undefined;
+    let sharedMeta: object | undefined;
     let count = 0;
-    // A copy: a handler may unsubscribe (itself or others) while we iterate.
-    for (const sub of [...subs]) {
-      if (sub.id === how.exclude) continue;
+    // `subs` is the registry's snapshot: a handler that (un)subscribes while we iterate changes the
+    // next message's snapshot, never this one.
+    for (const sub of subs) {
+      if (sub.id === exclude) continue;
       count += 1;
-      const meta = how.pattern ? { channel: envelope.name, pattern: sub.topic, envelope } : { channel: envelope.name, envelope };
+      let m: object;
+      if (sub.shared && delivery.shared) {
+        const shared = delivery.shared;
+        m = sharedMeta ??= pattern === undefined ? { channel, envelope: shared } : { channel, pattern, envelope: shared };
+      } else {
+        m = meta ??= pattern === undefined ? { channel, envelope } : { channel, pattern, envelope };
+      }
+      const payload = (m as { envelope: Envelope }).envelope.payload;
       try {
-        const result = (sub.handler as (m: unknown, meta: unknown) => unknown)(envelope.payload, meta);
-        if (result instanceof Promise) this.track(result, { kind: 'handler', channel: envelope.name, topic: sub.topic });
+        const result = (sub.handler as (m: unknown, meta: unknown) => unknown)(payload, m);
+        if (result instanceof Promise) this.track(result, { kind: 'handler', channel, topic: sub.topic });
       } catch (err) {
-        this.report(err, { kind: 'handler', channel: envelope.name, topic: sub.topic });
+        this.report(err, { kind: 'handler', channel, topic: sub.topic });
       }
     }
     return count;

@@ -29,8 +29,9 @@ import {
   validatePayload,
 } from '@events/core';
 import { Dispatcher, Listeners } from './dispatch.js';
+import { type InternalSubscribeOptions, SHARE_ENVELOPE } from './internal.js';
 import { Interest } from './interest.js';
-import { type AnyHandler, type LocalSubscription, Registry } from './registry.js';
+import { type AnyHandler, type LocalSubscription, Registry, type TopicSubs } from './registry.js';
 import { RequestReply } from './request-reply.js';
 import type {
   BroadcastOptions,
@@ -86,6 +87,8 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   private readonly dispatcher = new Dispatcher((e, c) => this.report(e, c));
   private readonly requests = new RequestReply(this);
   private started: Promise<void> | undefined;
+  /** The adapter's start has resolved: `send` may skip awaiting it. */
+  private ready = false;
   private state: 'open' | 'closing' | 'closed' = 'open';
 
   constructor(options: PubSubCoreOptions<M>) {
@@ -106,10 +109,15 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
         connection: (e) => this.onConnection(e),
         error: (error) => this.report(error, { kind: 'transport' }),
       })
-      .catch((err: unknown) => {
-        this.started = undefined;
-        throw err;
-      });
+      .then(
+        () => {
+          if (this.state === 'open') this.ready = true;
+        },
+        (err: unknown) => {
+          this.started = undefined;
+          throw err;
+        },
+      );
     return this.started;
   }
 
@@ -136,7 +144,8 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       // Both validators throw on a malformed name or glob, before anything is registered.
       const match = pattern ? compileChannelPattern(topic) : undefined;
       if (!pattern) validateChannelName(topic);
-      const sub: LocalSubscription = { id, topic, kind: pattern ? 'pattern' : 'channel', handler: handler as AnyHandler, options };
+      const shared = (options as InternalSubscribeOptions)[SHARE_ENVELOPE] === true;
+      const sub: LocalSubscription = { id, topic, kind: pattern ? 'pattern' : 'channel', handler: handler as AnyHandler, options, shared };
       return { sub, match };
     });
     await this.start();
@@ -157,7 +166,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
 
   async unsubscribe(topic: string, handler?: (...args: never[]) => unknown): Promise<void> {
     const kind = isChannelPattern(topic) ? 'pattern' : 'channel';
-    const subs = [...(this.registry.forTopic(topic, kind) ?? [])].filter((s) => handler === undefined || s.handler === handler);
+    const subs = [...(this.registry.forTopic(topic, kind)?.list() ?? [])].filter((s) => handler === undefined || s.handler === handler);
     await this.removeAll(subs);
   }
 
@@ -180,6 +189,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   async close(options: CloseOptions = {}): Promise<void> {
     if (this.state !== 'open') return;
     this.state = 'closing';
+    this.ready = false;
     this.requests.closeAll();
     if (!options.force) await drainWithin(this.dispatcher.idle(), options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
     for (const sub of this.registry.all()) this.registry.remove(sub);
@@ -205,13 +215,32 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     if (this.state !== 'open') throw new ClosedError('pubsub');
   }
 
-  private async send(channel: string, message: unknown, options: SendOptions): Promise<number> {
-    this.assertOpen();
-    validateChannelName(channel);
+  /**
+   * Without a schema for the channel and with the adapter started, everything up to the hand-off
+   * to the adapter runs synchronously: no promise hop per message. Errors still come back as a
+   * rejected promise, never as a synchronous throw.
+   */
+  private send(channel: string, message: unknown, options: SendOptions): Promise<number> {
+    try {
+      this.assertOpen();
+      validateChannelName(channel);
+      if (this.ready && !this.schemas?.[channel as NameOf<M>]) return this.emit(channel, message, options);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+    return this.sendAfterChecks(channel, message, options);
+  }
+
+  private async sendAfterChecks(channel: string, message: unknown, options: SendOptions): Promise<number> {
     const payload = await validatePayload(this.schemas, channel as NameOf<M>, message);
+    await this.start();
+    return this.emit(channel, payload, options);
+  }
+
+  /** Stamps, encodes and delivers locally (synchronously), then hands the bytes to the adapter. */
+  private emit(channel: string, payload: unknown, options: SendOptions): Promise<number> {
     // Refuse before a sequence number is spent, so a bad payload never shows up as a gap.
     assertSerializable(payload);
-    await this.start();
     const headers: Record<string, string> = { ...options.headers, [NODE_HEADER]: this.nodeId };
     if (!options.local) headers[SEQ_HEADER] = String(this.sequence.next(channel));
     const envelope = createEnvelope(channel, payload, {
@@ -219,23 +248,43 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       ...(options.correlationId !== undefined ? { correlationId: options.correlationId } : {}),
     });
     const data = this.serializer.encode(envelope);
-    // Local handlers get the decoded copy, so they see exactly what a remote node would.
-    let received = this.dispatchLocal(channel, this.serializer.decode(data), options.exclude);
-    if (!options.local) {
-      try {
-        received += await this.adapter.publish(channel, data);
-      } catch (err) {
+    const received = this.dispatchLocal(envelope, data, options.exclude);
+    if (options.local) return Promise.resolve(received);
+    let published: Promise<number>;
+    try {
+      published = this.adapter.publish(channel, data);
+    } catch (err) {
+      published = Promise.reject(err as Error);
+    }
+    return published.then(
+      (remote) => received + remote,
+      (err: unknown) => {
         // At-most-once: the remote part is lost; the count says who really got it.
         this.report(err, { kind: 'publish', channel });
-      }
-    }
-    return received;
+        return received;
+      },
+    );
   }
 
-  private dispatchLocal(channel: string, envelope: Envelope, exclude?: string): number {
+  /**
+   * Local handlers get a decoded copy of what was sent, so they see exactly what a remote node
+   * would, and one handler mutating its message never reaches the sender. Decoded at most once per
+   * message (the handlers of one node share that copy, as on a remote node), and not at all when
+   * nothing here matches or every match only reads the sender's envelope (LocalSubscription.shared).
+   */
+  private dispatchLocal(envelope: Envelope, data: Buffer, exclude: string | undefined): number {
+    const channel = envelope.name;
+    const exact = this.registry.exactFor(channel);
+    const globs = this.registry.patternsMatching(channel);
+    if (exact === undefined && globs === undefined) return 0;
+    let copy: Envelope | undefined;
+    if ((exact?.copying ?? 0) > 0 || globs?.some(([, subs]) => subs.copying > 0)) copy = this.serializer.decode(data);
     let count = 0;
-    for (const [, subs, pattern] of this.registry.matching(channel)) {
-      count += this.dispatcher.deliver(subs, envelope, { pattern, exclude });
+    if (exact) count += this.dispatcher.deliver(exact.list(), { envelope: copy ?? envelope, shared: envelope, pattern: undefined, exclude });
+    if (globs) {
+      for (const [topic, subs] of globs) {
+        count += this.dispatcher.deliver(subs.list(), { envelope: copy ?? envelope, shared: envelope, pattern: topic, exclude });
+      }
     }
     return count;
   }
@@ -253,7 +302,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     if (node === this.nodeId) return;
     const topic = message.pattern ?? message.channel;
     const subs = this.registry.forTopic(topic, message.pattern === undefined ? 'channel' : 'pattern');
-    if (!subs || subs.size === 0) return;
+    if (!subs || subs.set.size === 0) return;
     // Trust the transport's channel over the envelope's name: that is where it was published.
     if (envelope.name !== message.channel) envelope = { ...envelope, name: message.channel };
     const seq = Number(envelope.headers[SEQ_HEADER]);
@@ -261,12 +310,12 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       const gap = this.gaps.check({ topic, node, channel: message.channel }, seq);
       if (gap) this.emitGap({ ...gap, channel: message.channel, topic, node }, subs);
     }
-    this.dispatcher.deliver(subs, envelope, { pattern: message.pattern !== undefined });
+    this.dispatcher.deliver(subs.list(), { envelope, pattern: message.pattern });
   }
 
-  private emitGap(event: GapEvent, subs: ReadonlySet<LocalSubscription>): void {
+  private emitGap(event: GapEvent, subs: TopicSubs): void {
     this.listeners.emit('gap', event);
-    for (const sub of subs) this.listeners.safely(() => sub.options.onGap?.(event));
+    for (const sub of subs.list()) this.listeners.safely(() => sub.options.onGap?.(event));
   }
 
   private onConnection(event: PubSubConnectionEvent): void {

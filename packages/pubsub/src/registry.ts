@@ -14,66 +14,92 @@ export interface LocalSubscription {
   readonly kind: PubSubTopicKind;
   readonly handler: AnyHandler;
   readonly options: SubscribeOptions;
+  /** The handler only reads (serializes) the message, so it may get the sender's envelope, uncopied. */
+  readonly shared: boolean;
 }
 
-interface PatternEntry {
-  readonly match: (channel: string) => boolean;
-  readonly subs: Set<LocalSubscription>;
+/** The handlers of one topic, and a snapshot of them that dispatch can iterate without copying. */
+export class TopicSubs {
+  readonly set = new Set<LocalSubscription>();
+  private snapshot: readonly LocalSubscription[] | undefined;
+  /** How many handlers need their own copy of the message (see LocalSubscription.shared). */
+  copying = 0;
+
+  constructor(readonly match?: (channel: string) => boolean) {}
+
+  /**
+   * Rebuilt only after a change: a handler may subscribe or unsubscribe (itself or others) while
+   * dispatch iterates, and the message still goes to exactly those subscribed when it arrived.
+   */
+  list(): readonly LocalSubscription[] {
+    return (this.snapshot ??= [...this.set]);
+  }
+
+  add(sub: LocalSubscription): void {
+    if (this.set.has(sub)) return;
+    this.set.add(sub);
+    if (!sub.shared) this.copying += 1;
+    this.snapshot = undefined;
+  }
+
+  delete(sub: LocalSubscription): boolean {
+    if (!this.set.delete(sub)) return false;
+    if (!sub.shared) this.copying -= 1;
+    this.snapshot = undefined;
+    return true;
+  }
 }
+
 
 export class Registry {
-  private readonly exact = new Map<string, Set<LocalSubscription>>();
-  private readonly patterns = new Map<string, PatternEntry>();
+  private readonly exact = new Map<string, TopicSubs>();
+  private readonly patterns = new Map<string, TopicSubs>();
 
   add(sub: LocalSubscription, match?: (channel: string) => boolean): void {
-    if (sub.kind === 'channel') {
-      let set = this.exact.get(sub.topic);
-      if (!set) this.exact.set(sub.topic, (set = new Set()));
-      set.add(sub);
-    } else {
-      let entry = this.patterns.get(sub.topic);
-      if (!entry) this.patterns.set(sub.topic, (entry = { match: match ?? (() => false), subs: new Set() }));
-      entry.subs.add(sub);
-    }
+    const map = sub.kind === 'channel' ? this.exact : this.patterns;
+    let entry = map.get(sub.topic);
+    if (!entry) map.set(sub.topic, (entry = new TopicSubs(sub.kind === 'channel' ? undefined : (match ?? (() => false)))));
+    entry.add(sub);
   }
 
   /** Removes `sub`; false when it was not registered (already removed). */
   remove(sub: LocalSubscription): boolean {
-    if (sub.kind === 'channel') {
-      const set = this.exact.get(sub.topic);
-      if (!set?.delete(sub)) return false;
-      if (set.size === 0) this.exact.delete(sub.topic);
-      return true;
-    }
-    const entry = this.patterns.get(sub.topic);
-    if (!entry?.subs.delete(sub)) return false;
-    if (entry.subs.size === 0) this.patterns.delete(sub.topic);
+    const map = sub.kind === 'channel' ? this.exact : this.patterns;
+    const entry = map.get(sub.topic);
+    if (!entry?.delete(sub)) return false;
+    if (entry.set.size === 0) map.delete(sub.topic);
     return true;
   }
 
   /** The subscriptions of one topic (what a remote message arriving through that topic reaches). */
-  forTopic(topic: string, kind: PubSubTopicKind): ReadonlySet<LocalSubscription> | undefined {
-    return kind === 'channel' ? this.exact.get(topic) : this.patterns.get(topic)?.subs;
+  forTopic(topic: string, kind: PubSubTopicKind): TopicSubs | undefined {
+    return kind === 'channel' ? this.exact.get(topic) : this.patterns.get(topic);
   }
 
-  /** Every topic matching a concrete channel, for local delivery: the exact one, then each glob. */
-  *matching(channel: string): Generator<[topic: string, subs: ReadonlySet<LocalSubscription>, pattern: boolean]> {
-    const exact = this.exact.get(channel);
-    if (exact) yield [channel, exact, false];
-    for (const [topic, entry] of this.patterns) if (entry.match(channel)) yield [topic, entry.subs, true];
+  /** The plain-channel subscriptions of a concrete channel. */
+  exactFor(channel: string): TopicSubs | undefined {
+    return this.exact.get(channel);
+  }
+
+  /** Every glob matching a concrete channel, for local delivery; no allocation when there are no globs. */
+  patternsMatching(channel: string): Array<[topic: string, subs: TopicSubs]> | undefined {
+    if (this.patterns.size === 0) return undefined;
+    let out: Array<[string, TopicSubs]> | undefined;
+    for (const [topic, entry] of this.patterns) if (entry.match!(channel)) (out ??= []).push([topic, entry]);
+    return out;
   }
 
   all(): LocalSubscription[] {
     const out: LocalSubscription[] = [];
-    for (const set of this.exact.values()) out.push(...set);
-    for (const entry of this.patterns.values()) out.push(...entry.subs);
+    for (const entry of this.exact.values()) out.push(...entry.set);
+    for (const entry of this.patterns.values()) out.push(...entry.set);
     return out;
   }
 
   counts(): Map<string, number> {
     const out = new Map<string, number>();
-    for (const [topic, set] of this.exact) out.set(topic, set.size);
-    for (const [topic, entry] of this.patterns) out.set(topic, entry.subs.size);
+    for (const [topic, entry] of this.exact) out.set(topic, entry.set.size);
+    for (const [topic, entry] of this.patterns) out.set(topic, entry.set.size);
     return out;
   }
 }

@@ -12,20 +12,36 @@ export const REPLY_CHANNEL_PREFIX = '_pubsub:reply:';
 /** How many channels a node keeps sequence counters (and receivers keep last-seen numbers) for. */
 const MAX_TRACKED = 100_000;
 
-function remember<V>(map: Map<string, V>, key: string, value: V): void {
-  // Re-insert so Map order is least-recently-used first, then evict the oldest beyond the bound.
-  map.delete(key);
-  map.set(key, value);
-  if (map.size > MAX_TRACKED) map.delete(map.keys().next().value as string);
+/** A bounded map kept in least-recently-used order, oldest evicted beyond MAX_TRACKED. */
+class Recent<V> {
+  private readonly map = new Map<string, V>();
+  /** The key touched last: already at the end of the Map order, so it needs no re-insert. */
+  private last: string | undefined;
+
+  get(key: string): V | undefined {
+    return this.map.get(key);
+  }
+
+  set(key: string, value: V): void {
+    if (key === this.last) {
+      // The common case, a stream of messages on one channel: the entry already is the newest.
+      this.map.set(key, value);
+      return;
+    }
+    this.last = key;
+    this.map.delete(key);
+    this.map.set(key, value);
+    if (this.map.size > MAX_TRACKED) this.map.delete(this.map.keys().next().value as string);
+  }
 }
 
 /** Per-channel sequence numbers of the messages this node sends, starting at 1. */
 export class SequenceCounter {
-  private readonly counters = new Map<string, number>();
+  private readonly counters = new Recent<number>();
 
   next(channel: string): number {
     const seq = (this.counters.get(channel) ?? 0) + 1;
-    remember(this.counters, channel, seq);
+    this.counters.set(channel, seq);
     return seq;
   }
 }
@@ -43,14 +59,14 @@ export interface Gap {
  * topic (its last handler left) is one delete, however many topics there are.
  */
 export class GapDetector {
-  private readonly topics = new Map<string, Map<string, number>>();
+  private readonly topics = new Map<string, Recent<number>>();
 
   check(stream: { topic: string; node: string; channel: string }, seq: number): Gap | undefined {
     let last = this.topics.get(stream.topic);
-    if (!last) this.topics.set(stream.topic, (last = new Map()));
+    if (!last) this.topics.set(stream.topic, (last = new Recent()));
     const key = `${stream.node}\u0000${stream.channel}`;
     const previous = last.get(key);
-    remember(last, key, seq);
+    last.set(key, seq);
     if (previous === undefined || seq <= previous) return undefined;
     const expected = previous + 1;
     if (seq === expected) return undefined;

@@ -135,6 +135,25 @@ export function pubsubConformance(name: string, factory: () => Promise<Conforman
       expect(got).toEqual(['me', 'me']);
     });
 
+    it('hands local handlers what a remote node decodes: a copy, never the sender\'s object', async () => {
+      const ch = `${ns}:copy`;
+      const sent = { at: new Date(0), list: [1] };
+      const local: unknown[] = [];
+      const remote: unknown[] = [];
+      await a.subscribe(ch, (m) => {
+        local.push(m);
+        (m as { list: number[] }).list.push(99);
+      });
+      await b.subscribe(ch, (m) => void remote.push(m));
+      expect(await a.broadcast(ch, sent)).toBe(2);
+      await waitFor(() => remote.length === 1);
+      // Serialized form on both sides (a Date travels as its ISO string), and the handler's
+      // mutation of its copy never reached the sender's object.
+      expect(remote).toEqual([{ at: '1970-01-01T00:00:00.000Z', list: [1] }]);
+      expect(local).toEqual([{ at: '1970-01-01T00:00:00.000Z', list: [1, 99] }]);
+      expect(sent).toEqual({ at: new Date(0), list: [1] });
+    });
+
     it('localBroadcast stays in the node; broadcastFrom skips the sender only', async () => {
       const ch = `${ns}:local`;
       const gotA: string[] = [];

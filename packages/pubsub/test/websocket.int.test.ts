@@ -1,10 +1,12 @@
 /** The websocket gateway over a real HTTP server and real sockets. */
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { IncomingMessage } from 'node:http';
+import http, { type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { jsonSerializer } from '@events/core';
 import { createMemoryAdapter, createPubSub } from '../src/index.js';
 import { createPubSubClient, GatewayError, type PubSubClient } from '../src/client/index.js';
-import { CLOSE_CODES, topicWithinPrefix } from '../src/websocket/index.js';
+import { CLOSE_CODES, createWebSocketGateway, topicWithinPrefix } from '../src/websocket/index.js';
 import { type GatewayFixture, RawClient, startGateway } from './websocket-helpers.js';
 import { randomId, waitFor } from '@events/testing';
 
@@ -51,6 +53,47 @@ describe('websocket gateway', () => {
     off();
     await waitFor(() => fx!.gateway.clients()[0]!.topics.length === 1);
     expect(await fx.pubsub.broadcast(`${ns}:user:1:notifications`, 'gone')).toBe(0);
+  });
+
+  it('pushes text frames built once per message; a gateway-only node never decodes what it sent', async () => {
+    const server = http.createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    let decoded = 0;
+    const pubsub = createPubSub({ serializer: { ...jsonSerializer, decode: (raw) => ((decoded += 1), jsonSerializer.decode(raw)) } });
+    const gateway = createWebSocketGateway({ pubsub, server });
+    try {
+      const ns = randomId('ws');
+      const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/pubsub`;
+      const peers = [await raw(url), await raw(url)];
+      const binary: boolean[] = [];
+      for (const peer of peers) {
+        peer.ws.on('message', (_data, isBinary) => void binary.push(isBinary));
+        peer.send({ type: 'subscribe', id: 1, topic: `${ns}:*` });
+        await waitFor(() => peer.of('subscribed').length === 1);
+      }
+      const sent = { at: new Date(0), n: 1 };
+      expect(await pubsub.broadcast(`${ns}:a`, sent)).toBe(2);
+      expect(decoded).toBe(0);
+      // An ordinary handler beside the gateway still gets its own decoded copy.
+      const local: unknown[] = [];
+      await pubsub.subscribe(`${ns}:a`, (m) => void local.push(m));
+      expect(await pubsub.broadcast(`${ns}:a`, sent)).toBe(3);
+      expect(decoded).toBe(1);
+      expect(local[0]).not.toBe(sent);
+      await waitFor(() => peers.every((p) => p.of('message').length === 2));
+      for (const peer of peers) {
+        expect(peer.of('message').map((f) => [f.topic, f.channel, f.data])).toEqual([
+          [`${ns}:*`, `${ns}:a`, { at: '1970-01-01T00:00:00.000Z', n: 1 }],
+          [`${ns}:*`, `${ns}:a`, { at: '1970-01-01T00:00:00.000Z', n: 1 }],
+        ]);
+      }
+      expect(binary.filter((b) => b)).toEqual([]);
+    } finally {
+      await gateway.close();
+      await pubsub.close();
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 
   it('isolates tenants: unauthorized subscriptions (patterns included) are refused, the connection lives on', async () => {

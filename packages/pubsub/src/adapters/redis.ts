@@ -145,9 +145,9 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): PubSubAda
         throw new Error(`cannot connect to Redis at ${redact(url)}: ${reason}`, { cause: failed.reason });
       }
     },
-    async publish(channel, data) {
-      const total = sharded ? await pub.spublish(channel, data) : await pub.publish(channel, data);
-      return Math.max(0, total - ownDeliveries(channel));
+    publish(channel, data) {
+      const sent = sharded ? pub.spublish(channel, data) : pub.publish(channel, data);
+      return sent.then((total) => Math.max(0, total - ownDeliveries(channel)));
     },
     async subscribe(topic, kind) {
       if (kind === 'pattern') {

@@ -8,9 +8,10 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { compileChannelPattern, type Envelope, isChannelPattern, type MessageMap, validateChannelName } from '@events/core';
+import { type InternalSubscribeOptions, SHARE_ENVELOPE } from '../internal.js';
 import type { ErrorHook, PubSub } from '../types.js';
 import { BUFFER_POLICIES, type BufferPolicy, CLOSE_CODES, type ClientFrame, type ErrorCode, type ServerFrame } from './protocol.js';
-import { SendQueue, type QueueOwner, type SendQueueLimits, type SendQueueStats } from './send-queue.js';
+import { type Frame, SendQueue, type QueueOwner, type SendQueueLimits, type SendQueueStats } from './send-queue.js';
 
 export interface WebSocketGatewayOptions<M extends MessageMap = MessageMap> {
   pubsub: PubSub<M>;
@@ -82,8 +83,11 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
   const onError: ErrorHook = options.onError ?? ((error, context) => console.error(`[@events/pubsub websocket] ${context.kind}:`, error));
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes ?? 16 * 1024 });
   const clients = new Set<Client>();
-  // One envelope goes to many clients: its frame is built once per subscription topic.
-  const frames = new WeakMap<Envelope, Map<string, string>>();
+  // One envelope goes to many clients, one after the other within one dispatch: its frame is built
+  // once per subscription topic, as UTF-8 bytes that every client's socket shares. Only the
+  // envelope being dispatched is kept.
+  let framed: Envelope | undefined;
+  const frames = new Map<string, Buffer>();
   let nextId = 1;
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -120,7 +124,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
       alive: true,
       closed: false,
       chain: Promise.resolve(),
-      queue: new SendQueue((frame, done) => ws.send(frame, () => done()), options.buffer),
+      queue: new SendQueue({ write: (frame, done) => ws.send(frame, TEXT, done), buffered: () => ws.bufferedAmount }, options.buffer),
     };
     clients.add(client);
     ws.on('pong', () => (client.alive = true));
@@ -181,10 +185,13 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
       notice: () => JSON.stringify({ type: 'dropped', topic, count: sub.dropped } satisfies ServerFrame),
     };
     client.subs.set(topic, sub);
+    // deliver() only serializes the envelope into a frame at once, so it may share the sender's.
+    const subscribeOptions: InternalSubscribeOptions = {
+      onGap: (gap) => send(client, { type: 'gap', topic, channel: gap.channel, missing: gap.missing }),
+      [SHARE_ENVELOPE]: true,
+    };
     try {
-      sub.unsubscribe = await pubsub.subscribe(topic, (payload, meta) => deliver(client, sub, meta.envelope), {
-        onGap: (gap) => send(client, { type: 'gap', topic, channel: gap.channel, missing: gap.missing }),
-      });
+      sub.unsubscribe = await pubsub.subscribe(topic, (_payload, meta) => deliver(client, sub, meta.envelope), subscribeOptions);
     } catch (err) {
       client.subs.delete(topic);
       return fail(client, { id, topic, code: 'UNAVAILABLE', message: (err as Error).message });
@@ -194,16 +201,23 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
     send(client, { type: 'subscribed', id, topic });
   }
 
+  function frameOf(envelope: Envelope, topic: string): Frame {
+    if (envelope !== framed) {
+      framed = envelope;
+      frames.clear();
+    }
+    let frame = frames.get(topic);
+    if (frame === undefined) {
+      const message: ServerFrame = { type: 'message', topic, channel: envelope.name, id: envelope.id, occurredAt: envelope.occurredAt, data: envelope.payload };
+      frames.set(topic, (frame = Buffer.from(JSON.stringify(message))));
+    }
+    return frame;
+  }
+
   function deliver(client: Client, sub: ClientSub, envelope: Envelope): void {
     if (client.closed) return;
-    let byTopic = frames.get(envelope);
-    if (!byTopic) frames.set(envelope, (byTopic = new Map()));
-    let frame = byTopic.get(sub.topic);
-    if (frame === undefined) {
-      const message: ServerFrame = { type: 'message', topic: sub.topic, channel: envelope.name, id: envelope.id, occurredAt: envelope.occurredAt, data: envelope.payload };
-      byTopic.set(sub.topic, (frame = JSON.stringify(message)));
-    }
-    if (!client.queue.push(frame, sub, conflationKey(sub, envelope))) {
+    const frame = frameOf(envelope, sub.topic);
+    if (!client.queue.push(frame, sub, sub.policy === 'conflate' ? conflationKey(sub, envelope) : undefined)) {
       drop(client);
       client.ws.close(CLOSE_CODES.SLOW_CONSUMER, 'slow consumer: send buffer full');
       setTimeout(() => client.ws.terminate(), closeTimeoutMs).unref();
@@ -242,8 +256,10 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
   };
 }
 
+/** Frames are sent as text, also when they are the shared UTF-8 bytes of one message. */
+const TEXT = { binary: false } as const;
+
 function conflationKey(sub: ClientSub, envelope: Envelope): string | undefined {
-  if (sub.policy !== 'conflate') return undefined;
   if (sub.key === undefined) return envelope.name;
   const payload = envelope.payload;
   const value = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>)[sub.key] : undefined;

@@ -6,10 +6,23 @@ import { type QueueOwner, SendQueue } from './send-queue.js';
 function stuck(limits = { maxMessages: 3, maxBytes: 1000, highWaterBytes: 10 }) {
   const written: string[] = [];
   const callbacks: Array<() => void> = [];
-  const queue = new SendQueue((frame, done) => {
-    written.push(frame);
-    callbacks.push(done);
-  }, limits);
+  // Bytes handed to the socket and not yet written out, as ws' bufferedAmount counts them.
+  let buffered = 0;
+  const queue = new SendQueue(
+    {
+      write: (frame, done) => {
+        const bytes = Buffer.byteLength(frame);
+        written.push(String(frame));
+        buffered += bytes;
+        callbacks.push(() => {
+          buffered -= bytes;
+          done();
+        });
+      },
+      buffered: () => buffered,
+    },
+    limits,
+  );
   // The socket catches up: every pending write completes, including those its completion triggers.
   const release = (): void => {
     while (callbacks.length > 0) callbacks.splice(0).forEach((cb) => cb());

@@ -22,8 +22,11 @@ export interface QueueOwner {
   notice(): string;
 }
 
+/** A text frame: a string, or its UTF-8 bytes when one frame goes to many clients (encoded once). */
+export type Frame = string | Buffer;
+
 interface Entry {
-  frame: string;
+  frame: Frame;
   bytes: number;
   owner: QueueOwner | undefined;
   key: string | undefined;
@@ -39,7 +42,17 @@ export interface SendQueueStats {
   conflatedTotal: number;
 }
 
-export type Sink = (frame: string, done: () => void) => void;
+/**
+ * The socket side. `write` hands a frame to the socket and calls `done` once it is written out
+ * (the queue passes the same function every time, so the socket can batch the callbacks);
+ * `buffered` says how many bytes were handed over and not yet written (ws' `bufferedAmount`).
+ */
+export interface Sink {
+  write(frame: Frame, done: () => void): void;
+  buffered(): number;
+}
+
+const byteLength = (frame: Frame): number => (typeof frame === 'string' ? Buffer.byteLength(frame) : frame.length);
 
 export class SendQueue {
   private readonly entries: Entry[] = [];
@@ -47,7 +60,6 @@ export class SendQueue {
   private readonly maxBytes: number;
   private readonly highWater: number;
   private queuedBytes = 0;
-  private inflightBytes = 0;
   private peak = 0;
   private droppedTotal = 0;
   private conflatedTotal = 0;
@@ -61,9 +73,20 @@ export class SendQueue {
     this.highWater = limits.highWaterBytes ?? 256 * 1024;
   }
 
+  /** Called by the socket after each write: room may have opened for what waits here. */
+  private readonly written = (): void => {
+    if (this.entries.length > 0) this.flush();
+  };
+
   /** Queues a frame; false means the owner's policy is `disconnect` and it did not fit. */
-  push(frame: string, owner?: QueueOwner, key?: string): boolean {
-    const bytes = Buffer.byteLength(frame);
+  push(frame: Frame, owner?: QueueOwner, key?: string): boolean {
+    // The common case: nothing waits and the socket has room, so the frame goes straight out.
+    if (this.entries.length === 0 && this.sink.buffered() < this.highWater) {
+      this.announceDrops(owner);
+      this.sink.write(frame, this.written);
+      return true;
+    }
+    const bytes = byteLength(frame);
     if (owner?.policy === 'conflate' && key !== undefined) {
       const existing = this.entries.find((e) => e.owner === owner && e.key === key);
       if (existing) {
@@ -99,7 +122,7 @@ export class SendQueue {
     return {
       queuedMessages: this.entries.length,
       queuedBytes: this.queuedBytes,
-      inflightBytes: this.inflightBytes,
+      inflightBytes: this.sink.buffered(),
       peakQueuedBytes: this.peak,
       droppedTotal: this.droppedTotal,
       conflatedTotal: this.conflatedTotal,
@@ -108,7 +131,7 @@ export class SendQueue {
 
   private fits(bytes: number): boolean {
     // An empty queue in front of an idle socket takes any frame (the frame limit is the sender's business).
-    if (this.entries.length === 0 && this.inflightBytes < this.highWater) return true;
+    if (this.entries.length === 0 && this.sink.buffered() < this.highWater) return true;
     return this.entries.length < this.maxMessages && this.queuedBytes + bytes <= this.maxBytes;
   }
 
@@ -131,23 +154,19 @@ export class SendQueue {
   }
 
   private flush(): void {
-    while (this.entries.length > 0 && this.inflightBytes < this.highWater) {
+    while (this.entries.length > 0 && this.sink.buffered() < this.highWater) {
       const entry = this.entries.shift()!;
       this.queuedBytes -= entry.bytes;
-      if (entry.owner && entry.owner.dropped > 0) {
-        this.write(entry.owner.notice());
-        entry.owner.dropped = 0;
-      }
-      this.write(entry.frame);
+      this.announceDrops(entry.owner);
+      this.sink.write(entry.frame, this.written);
     }
   }
 
-  private write(frame: string): void {
-    const bytes = Buffer.byteLength(frame);
-    this.inflightBytes += bytes;
-    this.sink(frame, () => {
-      this.inflightBytes -= bytes;
-      this.flush();
-    });
+  /** Tells the client how many of this owner's messages were dropped, before its next one. */
+  private announceDrops(owner: QueueOwner | undefined): void {
+    if (owner && owner.dropped > 0) {
+      this.sink.write(owner.notice(), this.written);
+      owner.dropped = 0;
+    }
   }
 }
