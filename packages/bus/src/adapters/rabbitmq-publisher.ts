@@ -43,13 +43,23 @@ export class Publisher {
     return this.held.length + this.unconfirmed.size;
   }
 
-  async publish(message: BusMessage, options: BusPublishOptions): Promise<void> {
+  publish(message: BusMessage, options: BusPublishOptions): Promise<void> {
+    // Room and no failure (the usual case): one promise per event, no async wrapper around it.
+    if (this.pending < this.max && !this.failure) return this.enqueue(message);
+    return this.publishWhenRoom(message, options);
+  }
+
+  private async publishWhenRoom(message: BusMessage, options: BusPublishOptions): Promise<void> {
     while (this.pending >= this.max) {
       if (this.failure) throw this.failure;
       if (options.whenFull === 'throw') throw new BackpressureError(`rabbitmq publish buffer (${this.max} unconfirmed events)`);
       await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
     }
     if (this.failure) throw this.failure;
+    return this.enqueue(message);
+  }
+
+  private enqueue(message: BusMessage): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.held.push({ seq: (this.seq += 1), message, resolve, reject, nacks: 0 });
       this.flush();

@@ -94,7 +94,8 @@ export function publishProperties(message: BusMessage): Options.Publish {
     messageId: message.id,
     type: message.name,
     timestamp: Math.floor(Date.now() / 1000),
-    headers: { ...message.headers },
+    // amqplib reads the headers without changing them (it layers its own on top): no copy needed.
+    headers: message.headers,
     ...(message.correlationId !== undefined ? { correlationId: message.correlationId } : {}),
   };
 }

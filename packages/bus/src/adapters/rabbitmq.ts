@@ -17,8 +17,9 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
 import { backoffDelay, ClosedError, DEFAULT_CLOSE_TIMEOUT_MS, drainWithin, type CloseOptions, sleep, type BusAdapter, type BusAdapterStats, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions } from '@events/core';
 import type { RabbitMqBusOptions, RabbitMqConnectionEvent } from './rabbitmq-options.js';
+import { RabbitDelivery, type DeliverySettler } from './rabbitmq-delivery.js';
 import { Publisher } from './rabbitmq-publisher.js';
-import { createTopology, deadLetterQueueName, declareExchanges, declareSubscription, declareTransientSubscription, queueName, redeliveriesOf, transientQueueName, withHeartbeat, type Topology } from './rabbitmq-topology.js';
+import { createTopology, deadLetterQueueName, declareExchanges, declareSubscription, declareTransientSubscription, queueName, transientQueueName, withHeartbeat, type Topology } from './rabbitmq-topology.js';
 
 export type { RabbitMqBusOptions, RabbitMqConnectionEvent } from './rabbitmq-options.js';
 export { deadLetterQueueName, queueName, type Topology } from './rabbitmq-topology.js';
@@ -35,7 +36,11 @@ interface ConsumerState {
   cancelled: boolean;
   inFlight: number;
   ready: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
+  /** Shared by every delivery of this consumer: no closures per message. */
+  readonly settled: () => void;
+  readonly failed: (error: unknown) => void;
 }
+
 
 export interface RabbitMqBusAdapter extends BusAdapter {
   readonly topology: Topology;
@@ -43,7 +48,7 @@ export interface RabbitMqBusAdapter extends BusAdapter {
   declaredQueues(): string[];
 }
 
-class RabbitMqAdapter implements RabbitMqBusAdapter {
+class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerState> {
   readonly kind = 'rabbitmq';
   readonly topology: Topology;
   private readonly url: string;
@@ -89,7 +94,9 @@ class RabbitMqAdapter implements RabbitMqBusAdapter {
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
     promise.catch(() => undefined);
     const queue = spec.transient ? transientQueueName(this.topology, spec.group, spec.pattern) : queueName(this.topology, spec.group, spec.pattern);
-    const c: ConsumerState = { spec, queue, handler, gen: 0, channel: undefined, tag: undefined, cancelled: false, inFlight: 0, ready: { promise, resolve, reject } };
+    const settled = (): void => void (c.inFlight -= 1);
+    const failed = (error: unknown): void => (settled(), this.report(error));
+    const c: ConsumerState = { spec, queue, handler, gen: 0, channel: undefined, tag: undefined, cancelled: false, inFlight: 0, ready: { promise, resolve, reject }, settled, failed };
     this.consumers.add(c);
     if (this.connected && this.conn) {
       const gen = this.gen;
@@ -202,25 +209,22 @@ class RabbitMqAdapter implements RabbitMqBusAdapter {
       return;
     }
     c.inFlight += 1;
-    const delivery: BusDelivery = {
-      name: msg.fields.routingKey,
-      data: msg.content,
-      redeliveries: redeliveriesOf(msg),
-      ack: async () => {
-        // Only on the channel that delivered it, and only while it lives: a delivery tag means
-        // nothing on another channel. A dropped ack means a redelivery, never a wrong ack.
-        if (!this.closedChannels.has(ch)) ch.ack(msg);
-      },
-      deadLetter: (reason) => this.deadLetter({ c, ch, msg }, reason),
-    };
-    void c.handler(delivery)
-      .catch((e: unknown) => this.report(e))
-      .finally(() => {
-        c.inFlight -= 1;
-      });
+    let handled: Promise<void>;
+    try {
+      handled = c.handler(new RabbitDelivery(this, { c, ch, msg }));
+    } catch (error) {
+      handled = Promise.reject(error);
+    }
+    handled.then(c.settled, c.failed);
   }
 
-  private async deadLetter(source: { c: ConsumerState; ch: Channel; msg: ConsumeMessage }, reason: string): Promise<void> {
+  /** Acks on the channel that delivered the message, and only while it lives. */
+  ack(ch: Channel, msg: ConsumeMessage): void {
+    // A delivery tag means nothing on another channel. A dropped ack means a redelivery, never a wrong ack.
+    if (!this.closedChannels.has(ch)) ch.ack(msg);
+  }
+
+  async deadLetter(source: { c: ConsumerState; ch: Channel; msg: ConsumeMessage }, reason: string): Promise<void> {
     const { c, ch, msg } = source;
     if (c.spec.transient) {
       // An observer keeps no dead letters (onError has been told): settle it and move on.
