@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createEnvelope, type QueueAdapterActiveJob } from '@events/core';
+import { JobTimeoutError } from './errors.js';
 import { runJob } from './run-job.js';
 
 function activeJob(id: string): QueueAdapterActiveJob {
@@ -57,5 +58,18 @@ describe('runJob and the shutdown signal', () => {
     await run;
     expect(running?.aborted).toBe(true);
     expect(done?.aborted).toBe(false);
+  });
+
+  it('gives a handler that reads its signal only after the deadline a signal aborted with the timeout error', async () => {
+    const shutdown = new AbortController();
+    let late: AbortSignal | undefined;
+    const handler = async (_: never, ctx: { signal: AbortSignal }): Promise<void> => {
+      await new Promise((r) => setTimeout(r, 30));
+      late = ctx.signal;
+    };
+    await expect(runJob(activeJob('t'), { name: 'work', handler, shutdown: shutdown.signal, timeoutMs: 5 })).rejects.toThrow(JobTimeoutError);
+    await new Promise((r) => setTimeout(r, 40));
+    expect(late?.aborted).toBe(true);
+    expect(late?.reason).toBeInstanceOf(JobTimeoutError);
   });
 });

@@ -31,33 +31,59 @@ export interface RunOptions {
 }
 
 /**
- * The controllers of the running jobs, per shutdown signal. One listener per signal aborts them
- * all: a listener per running job would pile up on the shared signal (Node warns past 10, and
- * concurrency is often higher).
+ * A job's abort signal, made on first use: most handlers never read it, and an AbortController
+ * per job showed in the profiles. Aborting before anyone asked records the reason, so a later read
+ * gets a signal already aborted with it (what an eager controller gave).
  */
-const running = new WeakMap<AbortSignal, Set<AbortController>>();
+class JobAbort {
+  private controller: AbortController | undefined;
+  private aborted = false;
+  private reason: unknown;
 
-function follow(shutdown: AbortSignal, controller: AbortController): () => void {
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
+}
+
+/**
+ * The running jobs, per shutdown signal. One listener per signal aborts them all: a listener per
+ * running job would pile up on the shared signal (Node warns past 10, and concurrency is often
+ * higher).
+ */
+const running = new WeakMap<AbortSignal, Set<JobAbort>>();
+
+function follow(shutdown: AbortSignal, job: JobAbort): () => void {
   if (shutdown.aborted) {
-    controller.abort(shutdown.reason);
+    job.abort(shutdown.reason);
     return () => undefined;
   }
   let set = running.get(shutdown);
   if (!set) {
-    const controllers = (set = new Set());
-    running.set(shutdown, controllers);
+    const jobs = (set = new Set());
+    running.set(shutdown, jobs);
     shutdown.addEventListener(
       'abort',
       () => {
-        for (const c of controllers) c.abort(shutdown.reason);
-        controllers.clear();
+        for (const j of jobs) j.abort(shutdown.reason);
+        jobs.clear();
       },
       { once: true },
     );
   }
-  const controllers = set;
-  controllers.add(controller);
-  return () => controllers.delete(controller);
+  const jobs = set;
+  jobs.add(job);
+  return () => jobs.delete(job);
 }
 
 export async function runJob(job: QueueAdapterActiveJob, run: RunOptions): Promise<unknown> {
@@ -66,8 +92,8 @@ export async function runJob(job: QueueAdapterActiveJob, run: RunOptions): Promi
   const decoded = decodeJobData(job.data, job);
   const envelope: Envelope = { ...decoded, id: job.id };
   const payload = await validatePayload(run.schemas, name, envelope.payload);
-  const controller = new AbortController();
-  const unfollow = follow(run.shutdown, controller);
+  const abort = new JobAbort();
+  const unfollow = follow(run.shutdown, abort);
   let timer: NodeJS.Timeout | undefined;
   try {
     const ctx: JobContext = {
@@ -76,7 +102,9 @@ export async function runJob(job: QueueAdapterActiveJob, run: RunOptions): Promi
       attempt: job.attempt,
       maxAttempts: job.maxAttempts,
       envelope,
-      signal: controller.signal,
+      get signal() {
+        return abort.signal;
+      },
       updateProgress: (progress) => job.updateProgress(progress),
     };
     const work = Promise.resolve().then(() => handler(payload as never, ctx));
@@ -86,7 +114,7 @@ export async function runJob(job: QueueAdapterActiveJob, run: RunOptions): Promi
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         const error = new JobTimeoutError(name, timeoutMs);
-        controller.abort(error);
+        abort.abort(error);
         reject(error);
       }, timeoutMs);
     });
