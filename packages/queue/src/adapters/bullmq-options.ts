@@ -30,14 +30,32 @@ export function cappedBackoff(...[attemptsMade, type, , job]: [number, string?, 
   return backoffDelay({ type: m[1] as 'fixed' | 'exponential', delayMs: delay, jitter, maxDelayMs: Number(m[2]) }, attemptsMade);
 }
 
+/**
+ * Converted backoff and retention objects, by identity: they are usually the queue's defaults,
+ * shared by every job, and building them per job showed in the enqueue profile. BullMQ only
+ * reads job options, so jobs may share them (as a plain BullMQ producer shares its options).
+ */
+const converted = new WeakMap<object, unknown>();
+
+function cached<T extends object, R>(key: T, convert: (key: T) => R): R {
+  if (converted.has(key)) return converted.get(key) as R;
+  const value = convert(key);
+  converted.set(key, value);
+  return value;
+}
+
+function keep(retention: JobRetention): boolean | KeepJobs {
+  return typeof retention === 'boolean' ? retention : cached(retention, toKeep);
+}
+
 export function toJobsOptions(id: string | undefined, o: ResolvedJobOptions): JobsOptions {
-  return {
-    ...(id !== undefined ? { jobId: id } : {}),
-    ...(o.delayMs > 0 ? { delay: o.delayMs } : {}),
-    ...(o.priority > 0 ? { priority: o.priority } : {}),
-    attempts: o.attempts,
-    backoff: toBullBackoff(o.backoff),
-    removeOnComplete: toKeep(o.removeOnComplete),
-    removeOnFail: toKeep(o.removeOnFail),
-  };
+  const opts: JobsOptions = {};
+  if (id !== undefined) opts.jobId = id;
+  if (o.delayMs > 0) opts.delay = o.delayMs;
+  if (o.priority > 0) opts.priority = o.priority;
+  opts.attempts = o.attempts;
+  opts.backoff = cached(o.backoff, toBullBackoff);
+  opts.removeOnComplete = keep(o.removeOnComplete);
+  opts.removeOnFail = keep(o.removeOnFail);
+  return opts;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { bullmqQueueName, cappedBackoff, toBullBackoff } from './bullmq.js';
+import { toJobsOptions } from './bullmq-options.js';
 
 describe('bullmq adapter mapping', () => {
   it('maps backoffs to BullMQ built-ins, or to the capped strategy when maxDelayMs is set', () => {
@@ -14,5 +15,15 @@ describe('bullmq adapter mapping', () => {
   it('names BullMQ queues after jobs, escaping ":" which BullMQ refuses', () => {
     expect(bullmqQueueName('mail:welcome')).toBe('mail%3Awelcome');
     expect(bullmqQueueName('resize')).toBe('resize');
+  });
+
+  it('maps resolved job options to BullMQ job options, sharing converted defaults between jobs', () => {
+    const defaults = { attempts: 3, backoff: { type: 'exponential' as const, delayMs: 1000 }, delayMs: 0, priority: 0, removeOnComplete: { ageMs: 3_600_000, count: 1000 }, removeOnFail: false };
+    const a = toJobsOptions('a', defaults);
+    expect(a).toEqual({ jobId: 'a', attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: false });
+    const b = toJobsOptions(undefined, { ...defaults, delayMs: 50, priority: 2, removeOnFail: true });
+    expect(b).toEqual({ delay: 50, priority: 2, attempts: 3, backoff: { type: 'exponential', delay: 1000 }, removeOnComplete: { age: 3600, count: 1000 }, removeOnFail: true });
+    expect(b.backoff).toBe(a.backoff);
+    expect(b.removeOnComplete).toBe(a.removeOnComplete);
   });
 });
