@@ -96,6 +96,20 @@ describe('websocket gateway', () => {
     }
   });
 
+  it('a burst broadcast in one tick (written corked, in one go) arrives whole and in order', async () => {
+    fx = await startGateway();
+    const ns = randomId('ws');
+    const c = await raw(fx.url);
+    c.send({ type: 'subscribe', id: 1, topic: `${ns}:burst` });
+    await waitFor(() => c.of('subscribed').length === 1);
+    const sends: Array<Promise<number>> = [];
+    for (let i = 0; i < 300; i += 1) sends.push(fx.pubsub.broadcast(`${ns}:burst`, { i, pad: 'x'.repeat(i * 10) }));
+    expect(await Promise.all(sends)).toEqual(sends.map(() => 1));
+    await waitFor(() => c.of('message').length === 300);
+    expect(c.of('message').map((f) => (f.data as { i: number }).i)).toEqual([...Array(300).keys()]);
+    expect(fx.gateway.clients()[0]).toMatchObject({ droppedTotal: 0, queuedMessages: 0 });
+  });
+
   it('isolates tenants: unauthorized subscriptions (patterns included) are refused, the connection lives on', async () => {
     fx = await startGateway({ authorize: (req, topic) => topicWithinPrefix(topic, `tenant:${tenantOf(req)}:`) });
     const ns = randomId('ws');
