@@ -20,6 +20,7 @@ import {
   type BusAdapter,
   type BusConsumer,
   type BusMessage,
+  type BusPublishOptions,
   type CloseOptions,
   type Envelope,
   type EnvelopeOptions,
@@ -91,9 +92,18 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
   let adapter: BusAdapter | undefined;
   void adapterPromise.then((a) => (adapter = a), () => undefined);
 
+  // Names already found valid (validation splits and tests every segment); bounded, since names
+  // are normally a small fixed set and anything beyond is simply checked every time.
+  const validNames = new Set<string>();
+  const waitWhenFull: BusPublishOptions = { whenFull: 'wait' };
+  const throwWhenFull: BusPublishOptions = { whenFull: 'throw' };
+
   async function publish(name: string, payload: unknown, opts: EmitOptions & { depth: number }): Promise<Envelope> {
     const { depth } = opts;
-    validateEventName(name);
+    if (!validNames.has(name)) {
+      validateEventName(name);
+      if (validNames.size < 1000) validNames.add(name);
+    }
     if (depth > maxDepth) throw new CycleError(name, depth, maxDepth);
     // No schema for this name: nothing to wait for (validatePayload would return the payload as is).
     const checked = options.schemas?.[name] ? await validatePayload(options.schemas, name, payload) : payload;
@@ -107,7 +117,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     if (envelope.correlationId !== undefined) message.correlationId = envelope.correlationId;
     waitingEmits += 1;
     try {
-      await a.publish(message, { whenFull: opts.whenFull ?? whenFull });
+      await a.publish(message, (opts.whenFull ?? whenFull) === 'throw' ? throwWhenFull : waitWhenFull);
     } finally {
       waitingEmits -= 1;
     }

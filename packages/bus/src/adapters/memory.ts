@@ -11,6 +11,7 @@
  * redeliveries, and an event no subscription matches is dropped. Dead letters are kept in a
  * bounded in-memory list (`deadLetters()`).
  */
+import { MemoryDelivery, RoutingTable } from './memory-parts.js';
 import { BackpressureError, ClosedError, compileEventPattern, createId, type BusAdapter, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions } from '@events/core';
 
 export interface MemoryBusOptions {
@@ -41,32 +42,6 @@ interface Stage {
   /** Handlers running now. Dispatch only fills free slots, so a counter is the whole queue. */
   running: number;
   active: boolean;
-}
-
-const done = Promise.resolve();
-
-/** One event handed to one stage. Methods on a class: no closures built per event. */
-class MemoryDelivery implements BusDelivery {
-  readonly redeliveries = 0;
-  readonly name: string;
-  readonly data: Buffer;
-
-  constructor(
-    private readonly queue: GroupQueue,
-    message: BusMessage,
-  ) {
-    this.name = message.name;
-    this.data = message.data;
-  }
-
-  ack(): Promise<void> {
-    return done;
-  }
-
-  deadLetter(reason: string): Promise<void> {
-    this.queue.deadLetter(this, reason);
-    return done;
-  }
 }
 
 /** One (group, pattern) buffer with the consumer stages that pull from it. */
@@ -159,28 +134,6 @@ class GroupQueue {
   }
 }
 
-/** The (group, pattern) buffers by key; any change drops the routes cached from it. */
-class RoutingTable extends Map<string, GroupQueue> {
-  constructor(private readonly changed: () => void) {
-    super();
-  }
-
-  override set(key: string, value: GroupQueue): this {
-    this.changed();
-    return super.set(key, value);
-  }
-
-  override delete(key: string): boolean {
-    this.changed();
-    return super.delete(key);
-  }
-
-  override clear(): void {
-    this.changed();
-    super.clear();
-  }
-}
-
 /** The in-process "broker": the routing table of (group, pattern) buffers and the dead letters. */
 export class MemoryBroker {
   readonly queues: Map<string, GroupQueue> = new RoutingTable(() => this.routes.clear());
@@ -226,14 +179,31 @@ export function createMemoryBusAdapter(options: MemoryBusOptions = {}): MemoryBu
   let closed = false;
   let pending = 0;
 
-  async function publish(message: BusMessage, opts: BusPublishOptions): Promise<void> {
+  /** The first full buffer among the targets, if any. */
+  function firstFull(targets: readonly GroupQueue[]): GroupQueue | undefined {
+    for (let i = 0; i < targets.length; i += 1) if (targets[i]!.full) return targets[i];
+    return undefined;
+  }
+
+  function publish(message: BusMessage, opts: BusPublishOptions): Promise<void> {
+    // Usual case: every target has room now. Push at once, without the async wait loop below.
+    if (!closed) {
+      const targets = broker.route(message.name);
+      if (!firstFull(targets)) {
+        for (const q of targets) q.push(message);
+        return Promise.resolve();
+      }
+    }
+    return publishWhenRoom(message, opts);
+  }
+
+  async function publishWhenRoom(message: BusMessage, opts: BusPublishOptions): Promise<void> {
     pending += 1;
     try {
       for (;;) {
         if (closed) throw new ClosedError('memory bus adapter');
         const targets = broker.route(message.name);
-        let full: GroupQueue | undefined;
-        for (let i = 0; i < targets.length && !full; i += 1) if (targets[i]!.full) full = targets[i];
+        const full = firstFull(targets);
         if (!full) {
           // Every target has room in this same tick: push to all, so an event is never half delivered.
           for (const q of targets) q.push(message);
