@@ -56,6 +56,7 @@ export interface QueueOptions<Jobs extends MessageMap = AnyMessageMap> {
   /**
    * Which job events `on()` delivers: `local` = jobs run by this queue object's workers; `all` =
    * jobs run by any worker on the same backend (BullMQ: Redis pub/sub on the prefix, at-most-once;
+   * workers publish only while an observer listens and notice a new one within about a second;
    * memory: the same as `local`). Default: `local`.
    */
   events?: 'local' | 'all';
