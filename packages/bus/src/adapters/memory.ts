@@ -3,14 +3,16 @@
  *
  *   producer (publish) -> one bounded buffer per (group, pattern) -> consumer stages pulling by demand
  *
- * A consumer stage asks for work only while it has free slots (it runs at most `concurrency`
- * handlers), so nothing is pushed at a busy handler. When a buffer is full, publish
+ * A consumer stage asks for work only while it has free slots: its p-queue runs at most
+ * `concurrency` handlers and is handed an event only when one of them is free, so nothing is
+ * pushed at a busy handler and events wait in the bounded buffer, never in the p-queue. When a buffer is full, publish
  * waits for room (or throws BackpressureError): memory stays bounded whatever the producer does.
  *
  * Best effort: events live only in this process. Nothing survives a crash, there are no
  * redeliveries, and an event no subscription matches is dropped. Dead letters are kept in a
  * bounded in-memory list (`deadLetters()`).
  */
+import PQueue from 'p-queue';
 import { MemoryDelivery, RoutingTable } from './memory-parts.js';
 import { BackpressureError, ClosedError, compileEventPattern, createId, type BusAdapter, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions } from '@events/core';
 
@@ -38,10 +40,14 @@ function queueKey(group: string, pattern: string): string {
 
 interface Stage {
   readonly handler: (delivery: BusDelivery) => Promise<void>;
+  /** Runs the stage's handlers, at most `concurrency` at once; its 'next' event is the demand signal. */
+  readonly queue: PQueue;
   readonly concurrency: number;
-  /** Handlers running now. Dispatch only fills free slots, so a counter is the whole queue. */
-  running: number;
   active: boolean;
+}
+
+function hasFreeSlot(stage: Stage): boolean {
+  return stage.queue.pending + stage.queue.size < stage.concurrency;
 }
 
 /** One (group, pattern) buffer with the consumer stages that pull from it. */
@@ -89,8 +95,7 @@ class GroupQueue {
       const stage = this.pickStage();
       if (!stage) break;
       const message = this.buffer.shift()!;
-      stage.running += 1;
-      void this.deliver(stage, message);
+      void stage.queue.add(() => this.deliver(stage, message));
     }
     if (this.spaceWaiters.length > 0 && this.buffer.length < this.spec.capacity) this.wake(this.spaceWaiters.splice(0));
     if (this.emptyWaiters.length > 0 && this.buffer.length === 0) this.wake(this.emptyWaiters.splice(0));
@@ -109,7 +114,7 @@ class GroupQueue {
   private pickStage(): Stage | undefined {
     for (let i = 0; i < this.stages.length; i += 1) {
       const stage = this.stages[(this.next + i) % this.stages.length]!;
-      if (stage.active && stage.running < stage.concurrency) {
+      if (stage.active && hasFreeSlot(stage)) {
         this.next = (this.next + i + 1) % this.stages.length;
         return stage;
       }
@@ -123,14 +128,19 @@ class GroupQueue {
     this.broker.addDeadLetter({ group: this.spec.group, pattern: this.spec.pattern, name: delivery.name, data: delivery.data, reason, at: new Date().toISOString() });
   }
 
+  /** A stage for this buffer: when one of its handlers finishes (the p-queue's 'next'), it asks for more. */
+  createStage(handler: Stage['handler'], concurrency: number): Stage {
+    const stage: Stage = { handler, queue: new PQueue({ concurrency }), concurrency, active: true };
+    stage.queue.on('next', () => this.pump());
+    return stage;
+  }
+
   private async deliver(stage: Stage, message: BusMessage): Promise<void> {
     try {
       await stage.handler(new MemoryDelivery(this, message));
     } catch {
       // The bus never rejects here; a custom handler that does must not stop the stage.
     }
-    stage.running -= 1;
-    this.pump();
   }
 }
 
@@ -237,7 +247,7 @@ export function createMemoryBusAdapter(options: MemoryBusOptions = {}): MemoryBu
       q = new GroupQueue({ key, group: spec.group, pattern: spec.pattern, capacity: spec.buffer ?? bufferSize, transient: spec.transient === true }, broker);
       broker.queues.set(key, q);
     }
-    const stage: Stage = { handler, concurrency: spec.concurrency, running: 0, active: true };
+    const stage = q.createStage(handler, spec.concurrency);
     q.stages.push(stage);
     const entry = { q, stage };
     mine.add(entry);
@@ -267,7 +277,7 @@ export function createMemoryBusAdapter(options: MemoryBusOptions = {}): MemoryBu
           pattern: q.spec.pattern,
           group: q.spec.group,
           buffered: q.buffer.length,
-          inFlight: stage.running,
+          inFlight: stage.queue.pending,
         })),
       };
     },
