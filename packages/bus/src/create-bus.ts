@@ -91,6 +91,14 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
   adapterPromise.catch(() => undefined);
   let adapter: BusAdapter | undefined;
   void adapterPromise.then((a) => (adapter = a), () => undefined);
+  // Subscriptions still being registered. An emit waits for them, so `bus.on(...); bus.emit(...)`
+  // in one tick delivers to that subscription even when on() was not awaited.
+  const registering = new Set<Promise<unknown>>();
+  async function adapterAfterRegistrations(): Promise<BusAdapter> {
+    const a = await adapterPromise;
+    if (registering.size > 0) await Promise.allSettled([...registering]);
+    return a;
+  }
 
   // Names already found valid (validation splits and tests every segment); bounded, since names
   // are normally a small fixed set and anything beyond is simply checked every time.
@@ -112,7 +120,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     if (opts.causationId !== undefined) envelopeOptions.causationId = opts.causationId;
     const envelope = createEnvelope(name, checked, envelopeOptions);
     const data = serializer.encode(envelope); // throws SerializationError: nothing is sent
-    const a = adapter ?? (await adapterPromise);
+    const a = adapter !== undefined && registering.size === 0 ? adapter : await adapterAfterRegistrations();
     const message: { -readonly [K in keyof BusMessage]: BusMessage[K] } = { id: envelope.id, name, data, contentType: serializer.contentType, headers: envelope.headers };
     if (envelope.correlationId !== undefined) message.correlationId = envelope.correlationId;
     waitingEmits += 1;
@@ -194,8 +202,15 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
         p.then(settled, failed);
         return p;
       };
-      const a = await adapterPromise;
-      const consumer = await a.consume({ pattern, group, concurrency, ...(opts.buffer !== undefined ? { buffer: opts.buffer } : {}), ...(opts.transient ? { transient: true } : {}) }, track);
+      const spec = { pattern, group, concurrency, ...(opts.buffer !== undefined ? { buffer: opts.buffer } : {}), ...(opts.transient ? { transient: true } : {}) };
+      const registration = adapterPromise.then((a) => a.consume(spec, track));
+      registering.add(registration);
+      let consumer: BusConsumer;
+      try {
+        consumer = await registration;
+      } finally {
+        registering.delete(registration);
+      }
       consumers.add(consumer);
       const subscription: Subscription = {
         pattern,

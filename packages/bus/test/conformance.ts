@@ -63,6 +63,16 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       expect(got[0]!.correlationId).toBe('c-1');
     });
 
+    it('an emit made right after an on() that was not awaited reaches that subscription', async () => {
+      const bus = await makeBus();
+      const got: string[] = [];
+      const subscribed = bus.on('users.SignedUp', (e) => void got.push(e.id), { group: 'eager' });
+      const sent = await bus.emit('users.SignedUp', { userId: 'u1' });
+      await subscribed;
+      await waitFor(() => got.length === 1, 15_000, 'the delivery');
+      expect(got).toEqual([sent.id]);
+    });
+
     it('fans out across groups: every group gets every event once', async () => {
       const bus = await makeBus();
       const seen: Record<string, string[]> = { audit: [], search: [], mail: [] };
