@@ -1,22 +1,14 @@
-import { createServer } from 'node:net';
 import { ConfigError } from '@events/core';
 import { describe, expect, it, vi } from 'vitest';
 import { configFromEnv } from './config.js';
 import { createPlatform } from './create-platform.js';
+import { closedPort } from '@events/testing';
 
 type Maps = {
   channels: { 'user:1:notifications': { text: string } };
   events: { UserSignedUp: { userId: string } };
   jobs: { sendWelcomeEmail: { userId: string } };
 };
-
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('createPlatform on memory adapters', () => {
   it('builds the three tiers from an empty environment and carries a message through each', async () => {

@@ -2,15 +2,7 @@ import { createServer, type Server } from 'node:net';
 import { ConfigError } from '@events/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { probeBroker, tcpConnect } from './probe.js';
-
-/** A port that was free a moment ago: bind, read the port, close. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { closedPort } from '@events/testing';
 
 describe('probeBroker', () => {
   let server: Server | undefined;
