@@ -1,12 +1,13 @@
 /** Our bus tier in the memory and RabbitMQ rows (raw baselines beside the row shapes). */
 import { createBus, type Bus } from '@events/bus';
+import { deleteRabbitMqBusTopology } from '@events/bus/rabbitmq';
 import { withTimeout } from '@events/core';
 import { makePayload, stampOf, type BenchPayload } from '../../payload.js';
 import { AMQP_URL } from '../../resources.js';
 import { uniqueName, type RowContext } from '../../row.js';
 import type { PhaseResult } from '../../driver.js';
 import { BUS_CONCURRENCY, BUS_EVENT, busMemoryRows } from '../bus-memory.js';
-import { busRabbitRows, deleteRabbit, RABBIT_PREFETCH, RABBIT_QUEUE_TYPE } from '../bus-rabbitmq.js';
+import { busRabbitRows, RABBIT_PREFETCH, RABBIT_QUEUE_TYPE } from '../bus-rabbitmq.js';
 
 type Events = { [BUS_EVENT]: BenchPayload };
 
@@ -43,7 +44,6 @@ async function oursRabbit(ctx: RowContext, size: number, groups: number): Promis
     rabbitmq: { url: AMQP_URL, exchange, queueType: RABBIT_QUEUE_TYPE },
     onError: (event) => ctx.rec.fail(event.error),
   });
-  const queues = Array.from({ length: groups }, (_, g) => `${exchange}.group${g}.${BUS_EVENT}`);
   try {
     await withTimeout(bus.ready(), 15_000, 'bus rabbitmq ready');
     await subscribeGroups(ctx, bus, groups, RABBIT_PREFETCH);
@@ -54,7 +54,9 @@ async function oursRabbit(ctx: RowContext, size: number, groups: number): Promis
     });
   } finally {
     await bus.close({ timeoutMs: 5_000 }).catch(() => undefined);
-    await deleteRabbit({ exchanges: [exchange, `${exchange}.dlx`], queues: queues.flatMap((q) => [q, `${q}.dead-letters`]) });
+    // The bus knows its own queue names: no second copy of the naming scheme here.
+    const subscriptions = Array.from({ length: groups }, (_, g) => ({ group: `group${g}`, pattern: BUS_EVENT }));
+    await deleteRabbitMqBusTopology({ url: AMQP_URL, exchange, subscriptions });
   }
 }
 
