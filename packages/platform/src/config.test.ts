@@ -125,3 +125,31 @@ describe('redactUrl', () => {
     expect(redactUrl('redis://127.0.0.1:6379')).toBe('redis://127.0.0.1:6379');
   });
 });
+
+describe('the PostgreSQL queue, the AMQP_URL alias and the namespace', () => {
+  it('reads EVENTS_QUEUE=postgres with DATABASE_URL, migrations off unless asked', () => {
+    const config = configFromEnv({ EVENTS_QUEUE: 'postgres', DATABASE_URL: 'postgres://app:pw@db:5432/app', EVENTS_QUEUE_MIGRATE: 'true' });
+    expect(config.queue).toEqual({ adapter: 'postgres', url: 'postgres://app:pw@db:5432/app', migrate: true });
+    expect(config.sources.queueUrl).toBe('DATABASE_URL');
+    expect(configFromEnv({ EVENTS_QUEUE: 'postgres' }).queue).toMatchObject({ migrate: false, url: 'postgres://postgres@127.0.0.1:5432/postgres' });
+    expect(configError(() => configFromEnv({ EVENTS_QUEUE: 'postgres', DATABASE_URL: 'redis://x' })).message).toMatch(/^DATABASE_URL is malformed/);
+    expect(configError(() => configFromEnv({ EVENTS_QUEUE: 'postgres', EVENTS_QUEUE_MIGRATE: 'yes please' })).message).toMatch(/^EVENTS_QUEUE_MIGRATE must be true or false/);
+  });
+
+  it('takes RABBITMQ_URL when AMQP_URL is unset, and names it in errors', () => {
+    const config = configFromEnv({ EVENTS_BUS: 'rabbitmq', RABBITMQ_URL: 'amqp://u:p@rabbit:5672' });
+    expect(config.bus).toMatchObject({ url: 'amqp://u:p@rabbit:5672' });
+    expect(config.sources.busUrl).toBe('RABBITMQ_URL');
+    expect(configFromEnv({ EVENTS_BUS: 'rabbitmq', RABBITMQ_URL: 'amqp://a', AMQP_URL: 'amqp://b' }).bus).toMatchObject({ url: 'amqp://b' });
+  });
+
+  it('keeps a namespace, checked like the other names', () => {
+    expect(configFromEnv({ EVENTS_NAMESPACE: 'demo' }).namespace).toBe('demo');
+    expect(configError(() => configFromEnv({ EVENTS_NAMESPACE: 'a b' })).message).toBe('EVENTS_NAMESPACE must be 1-100 letters, digits or _.:- (got "a b")');
+  });
+
+  it('never prints the password of a URL it cannot parse', () => {
+    const message = configError(() => configFromEnv({ EVENTS_PUBSUB: 'redis', REDIS_URL: 'redis://:hunter2@bad host:6379' })).message;
+    expect(message).not.toContain('hunter2');
+  });
+});

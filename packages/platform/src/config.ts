@@ -4,7 +4,9 @@
  * a call site. Everything is validated before a connection is opened, and every error is a
  * ConfigError that says what to fix (which setting, what was given, what is expected).
  */
-import { ConfigError } from '@events/core';
+import { ConfigError, redactUrl } from '@events/core';
+
+export { redactUrl };
 
 export type PubSubConfig = { adapter: 'memory' } | { adapter: 'redis'; /** `redis://` or `rediss://` URL. */ url: string };
 export type BusConfig =
@@ -22,8 +24,17 @@ export type QueueConfig =
       adapter: 'bullmq';
       /** `redis://` or `rediss://` URL. */
       url: string;
-      /** BullMQ key prefix, so several applications can share one Redis. Default: the queue package's default. */
+      /** BullMQ key prefix, so several applications can share one Redis. Default: the namespace, else the queue package's default. */
       prefix?: string;
+    }
+  | {
+      adapter: 'postgres';
+      /** `postgres://` or `postgresql://` URL. */
+      url: string;
+      /** PostgreSQL schema holding the queue's tables, so several applications can share one database. Default: the namespace, else the queue package's default. */
+      schema?: string;
+      /** Run the queue's migrations at start. Default: false (run `events-worker migrate` in your deploy instead). */
+      migrate?: boolean;
     };
 
 export interface PlatformConfig {
@@ -35,6 +46,12 @@ export interface PlatformConfig {
   queue?: QueueConfig;
   /** How long each broker may take to answer at start before createPlatform gives up. Default: 5000 ms. */
   startTimeoutMs?: number;
+  /**
+   * One name that keeps this application apart from others on shared brokers: the pubsub
+   * namespace, the bus exchange, the BullMQ prefix and the PostgreSQL schema default to it (a
+   * tier's own setting wins). Default: none (each tier's package default).
+   */
+  namespace?: string;
 }
 
 /** A config with every default filled in; what createPlatform works from. */
@@ -43,6 +60,7 @@ export interface ResolvedPlatformConfig {
   readonly bus: BusConfig;
   readonly queue: QueueConfig;
   readonly startTimeoutMs: number;
+  readonly namespace?: string;
   /** Where each setting came from (`EVENTS_BUS`, `config.bus.url`...), so errors name the thing to edit. */
   readonly sources: ConfigSources;
 }
@@ -57,15 +75,17 @@ export interface ConfigSources {
   readonly busExchange: string;
   readonly queuePrefix: string;
   readonly startTimeoutMs: string;
+  readonly namespace: string;
 }
 
 export const DEFAULT_START_TIMEOUT_MS = 5000;
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export const PUBSUB_ADAPTERS = ['memory', 'redis'] as const;
 export const BUS_ADAPTERS = ['memory', 'rabbitmq'] as const;
-export const QUEUE_ADAPTERS = ['memory', 'bullmq'] as const;
+export const QUEUE_ADAPTERS = ['memory', 'bullmq', 'postgres'] as const;
 
 const OBJECT_SOURCES: ConfigSources = {
   pubsubAdapter: 'config.pubsub.adapter',
@@ -77,9 +97,11 @@ const OBJECT_SOURCES: ConfigSources = {
   busExchange: 'config.bus.exchange',
   queuePrefix: 'config.queue.prefix',
   startTimeoutMs: 'config.startTimeoutMs',
+  namespace: 'config.namespace',
 };
 
 const REDIS_FORM = 'redis://[user:password@]host[:port][/db] (or rediss:// for TLS), e.g. redis://127.0.0.1:6379';
+const POSTGRES_FORM = 'postgres://[user[:password]@]host[:port]/database, e.g. postgres://postgres@127.0.0.1:5432/postgres';
 const AMQP_FORM = 'amqp://[user:password@]host[:port][/vhost] (or amqps:// for TLS), e.g. amqp://guest:guest@127.0.0.1:5672';
 
 /**
@@ -100,11 +122,26 @@ export function resolveConfig(config: PlatformConfig = {}, sources: ConfigSource
     checkUrl(queue.url, { source: sources.queueUrl, protocols: ['redis:', 'rediss:'], form: REDIS_FORM });
     checkName(queue.prefix, sources.queuePrefix);
   }
+  if (queue.adapter === 'postgres') {
+    checkUrl(queue.url, { source: sources.queueUrl, protocols: ['postgres:', 'postgresql:'], form: POSTGRES_FORM });
+    if (queue.schema !== undefined && (typeof queue.schema !== 'string' || !/^[a-z_][a-z0-9_]{0,62}$/.test(queue.schema))) {
+      throw new ConfigError(`${sources.queuePrefix} must be a PostgreSQL schema name: lowercase letters, digits and _, starting with a letter (got ${describe(queue.schema)})`);
+    }
+    if (queue.migrate !== undefined && typeof queue.migrate !== 'boolean') throw new ConfigError(`config.queue.migrate must be true or false (got ${describe(queue.migrate)})`);
+  }
+  checkName(config.namespace, sources.namespace);
   const startTimeoutMs = config.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   if (typeof startTimeoutMs !== 'number' || !Number.isFinite(startTimeoutMs) || startTimeoutMs <= 0) {
     throw new ConfigError(`${sources.startTimeoutMs} must be a positive number of milliseconds (got ${describe(startTimeoutMs)}), e.g. 5000`);
   }
-  return { pubsub: pubsub as PubSubConfig, bus: bus as BusConfig, queue: queue as QueueConfig, startTimeoutMs, sources };
+  return {
+    pubsub: pubsub as PubSubConfig,
+    bus: bus as BusConfig,
+    queue: queue as QueueConfig,
+    startTimeoutMs,
+    ...(config.namespace !== undefined ? { namespace: config.namespace } : {}),
+    sources,
+  };
 }
 
 /** Environment variables configFromEnv reads. Unset or empty means "use the default". */
@@ -113,12 +150,20 @@ export interface PlatformEnv {
   EVENTS_PUBSUB?: string;
   /** `memory` (default) or `rabbitmq`. */
   EVENTS_BUS?: string;
-  /** `memory` (default) or `bullmq`. */
+  /** `memory` (default), `bullmq` (BullMQ on Redis, REDIS_URL) or `postgres` (PostgreSQL, DATABASE_URL). */
   EVENTS_QUEUE?: string;
   /** Redis for pubsub and bullmq. Default: redis://127.0.0.1:6379. */
   REDIS_URL?: string;
   /** RabbitMQ for the bus. Default: amqp://guest:guest@127.0.0.1:5672. */
   AMQP_URL?: string;
+  /** An alias of AMQP_URL, read when AMQP_URL is unset. */
+  RABBITMQ_URL?: string;
+  /** PostgreSQL for `EVENTS_QUEUE=postgres`. Default: postgres://postgres@127.0.0.1:5432/postgres. */
+  DATABASE_URL?: string;
+  /** `true` runs the PostgreSQL queue's migrations at start. Default: false. */
+  EVENTS_QUEUE_MIGRATE?: string;
+  /** Keeps this application apart on shared brokers (pubsub namespace, bus exchange, queue prefix or schema). Default: none. */
+  EVENTS_NAMESPACE?: string;
   /** BullMQ key prefix. Default: the queue package's default (`bull`). */
   EVENTS_QUEUE_PREFIX?: string;
   /** RabbitMQ topic exchange of the bus. Default: the bus package's default (`events`). */
@@ -138,7 +183,15 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
     return value ? value : undefined;
   };
   const redisUrl = read('REDIS_URL') ?? DEFAULT_REDIS_URL;
-  const amqpUrl = read('AMQP_URL') ?? DEFAULT_AMQP_URL;
+  const amqpUrl = read('AMQP_URL') ?? read('RABBITMQ_URL') ?? DEFAULT_AMQP_URL;
+  const amqpSource = read('AMQP_URL') === undefined && read('RABBITMQ_URL') !== undefined ? 'RABBITMQ_URL' : 'AMQP_URL';
+  const databaseUrl = read('DATABASE_URL') ?? DEFAULT_DATABASE_URL;
+  const migrateText = read('EVENTS_QUEUE_MIGRATE');
+  if (migrateText !== undefined && !/^(true|false|1|0)$/i.test(migrateText)) {
+    throw new ConfigError(`EVENTS_QUEUE_MIGRATE must be true or false (got ${JSON.stringify(migrateText)})`);
+  }
+  const migrate = migrateText !== undefined && /^(true|1)$/i.test(migrateText);
+  const namespace = read('EVENTS_NAMESPACE');
   const pubsubName = pick('EVENTS_PUBSUB', read('EVENTS_PUBSUB'), PUBSUB_ADAPTERS);
   const busName = pick('EVENTS_BUS', read('EVENTS_BUS'), BUS_ADAPTERS);
   const queueName = pick('EVENTS_QUEUE', read('EVENTS_QUEUE'), QUEUE_ADAPTERS);
@@ -155,32 +208,27 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
   const config: PlatformConfig = {
     pubsub: pubsubName === 'redis' ? { adapter: 'redis', url: redisUrl } : { adapter: 'memory' },
     bus: busName === 'rabbitmq' ? { adapter: 'rabbitmq', url: amqpUrl, ...(exchange ? { exchange } : {}) } : { adapter: 'memory' },
-    queue: queueName === 'bullmq' ? { adapter: 'bullmq', url: redisUrl, ...(prefix ? { prefix } : {}) } : { adapter: 'memory' },
+    queue:
+      queueName === 'bullmq'
+        ? { adapter: 'bullmq', url: redisUrl, ...(prefix ? { prefix } : {}) }
+        : queueName === 'postgres'
+          ? { adapter: 'postgres', url: databaseUrl, migrate, ...(prefix ? { schema: prefix } : {}) }
+          : { adapter: 'memory' },
     ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
+    ...(namespace ? { namespace } : {}),
   };
   return resolveConfig(config, {
     pubsubAdapter: 'EVENTS_PUBSUB',
     pubsubUrl: 'REDIS_URL',
     busAdapter: 'EVENTS_BUS',
-    busUrl: 'AMQP_URL',
+    busUrl: amqpSource,
     queueAdapter: 'EVENTS_QUEUE',
-    queueUrl: 'REDIS_URL',
+    queueUrl: queueName === 'postgres' ? 'DATABASE_URL' : 'REDIS_URL',
     busExchange: 'EVENTS_BUS_EXCHANGE',
     queuePrefix: 'EVENTS_QUEUE_PREFIX',
     startTimeoutMs: 'EVENTS_START_TIMEOUT_MS',
+    namespace: 'EVENTS_NAMESPACE',
   });
-}
-
-/** Hides the password of a URL, for logs and error messages. Returns non-URLs unchanged. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (!parsed.password) return url;
-    parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
-  }
 }
 
 function pick<const T extends readonly string[]>(variable: string, value: string | undefined, valid: T): T[number] {
@@ -190,7 +238,7 @@ function pick<const T extends readonly string[]>(variable: string, value: string
   throw new ConfigError(`${variable}=${JSON.stringify(value)} is not a known adapter; valid values: ${valid.join(', ')} (unset means memory)`);
 }
 
-function resolveTier(tier: string, value: unknown, spec: { valid: readonly string[]; source: string }): { adapter: string; url?: unknown; prefix?: unknown; exchange?: unknown } {
+function resolveTier(tier: string, value: unknown, spec: { valid: readonly string[]; source: string }): { adapter: string; url?: unknown; prefix?: unknown; exchange?: unknown; schema?: unknown; migrate?: unknown } {
   const { valid, source } = spec;
   if (value === undefined) return { adapter: 'memory' };
   if (value === null || typeof value !== 'object' || !('adapter' in value)) {

@@ -90,7 +90,7 @@ describe('createPlatform start errors', () => {
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as Error).message).toBe(
       `RabbitMQ did not answer at amqp://guest:***@127.0.0.1:${port} (AMQP_URL, used by bus) within 1000 ms: ECONNREFUSED. ` +
-        'Start it (on a laptop: `docker compose up -d` starts Redis and RabbitMQ), point AMQP_URL at a running RabbitMQ, or run on memory adapters with EVENTS_BUS=memory.',
+        'Start it (on a laptop: `docker compose up -d --wait` starts Redis, RabbitMQ and PostgreSQL), point AMQP_URL at a running RabbitMQ, or run on memory adapters with EVENTS_BUS=memory.',
     );
   });
 

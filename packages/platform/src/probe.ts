@@ -12,7 +12,7 @@ import { ConfigError } from '@events/core';
 import { redactUrl } from './config.js';
 
 export interface BrokerProbe {
-  /** Human name of the broker, for the message: `Redis`, `RabbitMQ`. */
+  /** Human name of the broker, for the message: `Redis`, `RabbitMQ`, `PostgreSQL`. */
   broker: string;
   /** The broker URL (its password is never printed). */
   url: string;
@@ -25,15 +25,18 @@ export interface BrokerProbe {
 }
 
 // What to send so the broker answers at once: Redis replies to PING (+PONG, or -NOAUTH: still an
-// answer); RabbitMQ replies to the protocol header with Connection.Start.
+// answer); RabbitMQ replies to the protocol header with Connection.Start; PostgreSQL replies to an
+// SSLRequest with one byte, S or N.
 const GREETINGS: Record<string, Buffer> = {
   'redis:': Buffer.from('PING\r\n'),
   'rediss:': Buffer.alloc(0),
   'amqp:': Buffer.from('AMQP\x00\x00\x09\x01', 'latin1'),
   'amqps:': Buffer.alloc(0),
+  'postgres:': Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]),
+  'postgresql:': Buffer.from([0, 0, 0, 8, 0x04, 0xd2, 0x16, 0x2f]),
 };
 
-const DEFAULT_PORTS: Record<string, number> = { 'redis:': 6379, 'rediss:': 6380, 'amqp:': 5672, 'amqps:': 5671 };
+const DEFAULT_PORTS: Record<string, number> = { 'redis:': 6379, 'rediss:': 6380, 'amqp:': 5672, 'amqps:': 5671, 'postgres:': 5432, 'postgresql:': 5432 };
 
 /** Resolves when a TCP connection to the URL's host and port opens within `timeoutMs`; else throws ConfigError. */
 export async function probeBroker(probe: BrokerProbe, timeoutMs: number): Promise<void> {
@@ -44,7 +47,7 @@ export async function probeBroker(probe: BrokerProbe, timeoutMs: number): Promis
   if (failure === undefined) return;
   throw new ConfigError(
     `${probe.broker} did not answer at ${redactUrl(probe.url)} (${probe.source}, used by ${probe.usedBy}) within ${timeoutMs} ms: ${failure}. ` +
-      `Start it (on a laptop: \`docker compose up -d\` starts Redis and RabbitMQ), point ${probe.source} at a running ${probe.broker}, ` +
+      `Start it (on a laptop: \`docker compose up -d --wait\` starts Redis, RabbitMQ and PostgreSQL), point ${probe.source} at a running ${probe.broker}, ` +
       `or run on memory adapters with ${probe.fallback}.`,
   );
 }
