@@ -19,7 +19,7 @@ import {
   type StoredJobData,
   type StoredJobInfo,
 } from '@events/core';
-import { Queue, UnrecoverableError, Worker, type Job, type JobJsonRaw } from 'bullmq';
+import { Queue, UnrecoverableError, Worker, type Job, type JobJson } from 'bullmq';
 import { Redis } from 'ioredis';
 import { parseStored } from '../job-format.js';
 import { createRedisDeadLetterStore } from './bullmq-dead-letters.js';
@@ -60,7 +60,7 @@ export function bullmqQueueName(jobName: string): string {
 const undecodable = new WeakMap<Job, { raw: string; reason: string }>();
 
 class EventsWorker extends Worker {
-  protected override createJob(data: JobJsonRaw, jobId: string): Job {
+  protected override createJob(data: JobJson, jobId: string): Job {
     try {
       return super.createJob(data, jobId);
     } catch (err) {
@@ -273,8 +273,9 @@ export function createBullmqAdapter(options: BullmqAdapterOptions = {}): QueueAd
       };
     },
     async counts(name): Promise<JobCounts> {
-      const c = await queueFor(name).getJobCounts('waiting', 'prioritized', 'paused', 'delayed', 'active', 'completed', 'failed');
-      return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0) + (c.paused ?? 0), delayed: c.delayed ?? 0, active: c.active ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0 };
+      // BullMQ 6 keeps the jobs of a paused queue in 'wait': there is no 'paused' count any more.
+      const c = await queueFor(name).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
+      return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), delayed: c.delayed ?? 0, active: c.active ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0 };
     },
     async close(closeOptions: CloseOptions = {}) {
       await Promise.all([...workers].map((w) => w.close(closeOptions.force === true)));
