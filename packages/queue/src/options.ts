@@ -2,7 +2,7 @@
  * Job options: validation (a bad option fails at the call site with InvalidOptionError) and the
  * defaults shared by both adapters.
  */
-import { InvalidOptionError, validateBackoff, type BackoffOptions, type JobRetention, type ResolvedJobOptions } from '@events/core';
+import { InvalidOptionError, validateBackoff, type BackoffOptions, type JobRetention, type ResolvedJobOptions, type TransactionClient } from '@events/core';
 
 export interface JobOptions {
   /** Your own id: enqueueing the same id twice stores the job once. No `:`; not an integer. Default: a new UUIDv7. */
@@ -25,6 +25,12 @@ export interface JobOptions {
   correlationId?: string;
   /** Default: none. */
   causationId?: string;
+  /**
+   * Your own database client inside your open transaction (`pg` Client or PoolClient after
+   * `BEGIN`): the job is stored by that transaction and exists only if it commits. Only on a
+   * transactional adapter (PostgreSQL); any other refuses it with InvalidOptionError. Default: none.
+   */
+  transaction?: TransactionClient;
 }
 
 export interface JobDefaults {

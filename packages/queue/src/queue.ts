@@ -26,6 +26,7 @@ import {
   type QueueAdapterEvent,
   type SchemaMap,
   type StoredJobInfo,
+  type TransactionClient,
 } from '@events/core';
 import type { BullmqAdapterOptions } from './adapters/bullmq.js';
 import { createDeadLetters, type DeadLetters } from './dead-letters.js';
@@ -64,7 +65,7 @@ export interface QueueOptions<Jobs extends MessageMap = AnyMessageMap> {
   onError?: (error: Error) => void;
 }
 
-export interface ScheduleOptions extends Omit<JobOptions, 'jobId' | 'delay'> {
+export interface ScheduleOptions extends Omit<JobOptions, 'jobId' | 'delay' | 'transaction'> {
   /** Scheduler id: scheduling the same id again replaces it. */
   id: string;
   /** Run every N ms. One of `every` and `cron` is required. */
@@ -87,8 +88,8 @@ export interface Queue<Jobs extends MessageMap = AnyMessageMap> {
   start(): Promise<void>;
   /** Stores a job; resolves to its id. The same `jobId` twice stores one job. */
   enqueue<K extends NameOf<Jobs>>(name: K, payload: Jobs[K], options?: JobOptions): Promise<string>;
-  /** Validates every item first: one bad item and nothing is stored. */
-  enqueueMany(items: ReadonlyArray<EnqueueItem<Jobs>>): Promise<string[]>;
+  /** Validates every item first: one bad item and nothing is stored. `transaction`: as in JobOptions. */
+  enqueueMany(items: ReadonlyArray<EnqueueItem<Jobs>>, options?: { transaction?: TransactionClient }): Promise<string[]>;
   /** Starts handling jobs of `name` in this process. */
   process<K extends NameOf<Jobs>>(name: K, handler: JobHandler<Jobs[K]>, options?: ProcessOptions): Promise<void>;
   /** Repeats a job on a schedule (BullMQ job scheduler; timers in memory). */
@@ -110,6 +111,13 @@ async function loadAdapter(options: QueueOptions<MessageMap>): Promise<QueueAdap
   if (choice === 'memory') return new (await import('./adapters/memory.js')).MemoryQueueAdapter();
   if (choice === 'bullmq') return (await import('./adapters/bullmq.js')).createBullmqAdapter(options.bullmq);
   throw new InvalidOptionError('adapter', `must be "memory", "bullmq" or an adapter object, got ${JSON.stringify(choice)}`);
+}
+
+/** The transaction goes only to an adapter that can honour it: a silent non-transactional store would be a dual write. */
+function addOptions(a: QueueAdapter, transaction: TransactionClient | undefined): { transaction?: TransactionClient } | undefined {
+  if (transaction === undefined) return undefined;
+  if (!a.transactional) throw new InvalidOptionError('transaction', `the ${a.kind} adapter cannot store a job inside your transaction (use the postgres adapter)`);
+  return { transaction };
 }
 
 export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: QueueOptions<Jobs> = {}): Queue<Jobs> {
@@ -170,14 +178,14 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
       const job = await prepare(name, payload, jobOptions);
       const a = await adapter();
       names.add(name);
-      const [id] = await a.add([job]);
+      const [id] = await a.add([job], addOptions(a, jobOptions?.transaction));
       return id ?? job.id;
     },
-    async enqueueMany(items) {
+    async enqueueMany(items, manyOptions) {
       const jobs = await Promise.all(items.map((item) => prepare(item.name, item.payload, item.options)));
       const a = await adapter();
       for (const job of jobs) names.add(job.name);
-      return a.add(jobs);
+      return a.add(jobs, addOptions(a, manyOptions?.transaction));
     },
     async process(name, handler, processOptions = {}) {
       validateJobName(name);

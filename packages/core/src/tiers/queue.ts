@@ -8,8 +8,24 @@ import type { BackoffOptions } from '../retry.js';
 import type { CloseOptions } from '../lifecycle.js';
 
 export interface QueueAdapterInfo {
-  /** Adapter kind, for diagnostics: `memory`, `bullmq`. */
+  /** Adapter kind, for diagnostics: `memory`, `bullmq`, `postgres`. */
   readonly kind: string;
+  /** True when `add` can store jobs inside the caller's own database transaction (`AddOptions.transaction`). */
+  readonly transactional?: boolean;
+}
+
+/**
+ * A database client inside the caller's open transaction (`BEGIN` sent, no `COMMIT` yet): a `pg`
+ * Client or PoolClient fits. The adapter runs its INSERT on it, so the job exists if and only if
+ * the caller's transaction commits.
+ */
+export interface TransactionClient {
+  query(text: string, values?: unknown[]): Promise<unknown>;
+}
+
+export interface AddOptions {
+  /** Store the jobs in this transaction (only adapters with `transactional: true`). Default: none. */
+  readonly transaction?: TransactionClient;
 }
 
 /** Retention of finished jobs: `true` removes at once, `false` keeps all, or keep within limits. */
@@ -133,7 +149,7 @@ export interface QueueAdapter extends QueueAdapterInfo {
   /** Connects and checks the backend; called once before any other member. */
   start(): Promise<void>;
   /** Stores jobs; an id already present is not stored again. Resolves to the ids. */
-  add(jobs: readonly QueueAdapterJob[]): Promise<string[]>;
+  add(jobs: readonly QueueAdapterJob[], options?: AddOptions): Promise<string[]>;
   consume(name: string, handler: (job: QueueAdapterActiveJob) => Promise<unknown>, options: QueueAdapterConsumeOptions): Promise<QueueAdapterConsumer>;
   schedule(id: string, spec: ScheduleSpec, template: Omit<QueueAdapterJob, 'id'>): Promise<void>;
   unschedule(name: string, id: string): Promise<boolean>;
