@@ -9,6 +9,8 @@ export default defineConfig({
   ssr: { resolve: { conditions, externalConditions: ["@events/source"] } },
   test: {
     projects: ['packages/*', 'apps/*', 'bench'],
+    // Fails the run in seconds, naming what is missing, when a broker or Chromium is not there.
+    globalSetup: ['packages/testing/src/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 30_000,
   },
