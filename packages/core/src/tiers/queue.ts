@@ -26,6 +26,14 @@ export interface TransactionClient {
 export interface AddOptions {
   /** Store the jobs in this transaction (only adapters with `transactional: true`). Default: none. */
   readonly transaction?: TransactionClient;
+  /**
+   * Longest wait for the backend (added): an adapter that waits for a connection during an outage
+   * gives up here with TimeoutError instead of buffering. The tier always passes it (its
+   * `enqueueTimeoutMs`, default 5 000 ms). Default for direct callers: the adapter's own.
+   */
+  readonly timeoutMs?: number;
+  /** Ends the wait early with the signal's reason (added). Default: none. */
+  readonly signal?: AbortSignal;
 }
 
 /** Retention of finished jobs: `true` removes at once, `false` keeps all, or keep within limits. */
@@ -83,7 +91,13 @@ export interface QueueAdapterConsumeOptions {
 }
 
 export interface QueueAdapterConsumer {
+  /**
+   * Stops taking jobs and waits for running ones within `timeoutMs`. Jobs still running past it
+   * should go back to waiting without counting as an attempt or a stall, where the backend can.
+   */
   close(options?: CloseOptions): Promise<void>;
+  /** Optional (added): jobs this consumer is running now. */
+  readonly running?: number;
 }
 
 export type JobState = 'waiting' | 'delayed' | 'active' | 'completed' | 'failed' | 'prioritized';
@@ -119,19 +133,33 @@ export interface DeadLetterRecord {
   readonly failedAt: number;
 }
 
+/**
+ * Which dead letters a query or count concerns. A store must push every member into its own query
+ * (Redis: `ZRANGEBYSCORE ... LIMIT offset limit`; SQL: `WHERE ... ORDER BY failed_at, id LIMIT
+ * $limit OFFSET $offset`) and never load a whole time range to cut it in memory: the dead-letter
+ * view pages through a store with `limit`/`offset` (the error-text filter is applied above the
+ * store, page by page). Added for every store (memory, BullMQ, PostgreSQL): `limit`, `offset`, `ids`.
+ */
 export interface DeadLetterRange {
   readonly name?: string;
   /** Epoch ms, inclusive. */
   readonly from?: number;
   /** Epoch ms, inclusive. */
   readonly to?: number;
+  /** Only these job ids (still within name/from/to). Default: any. */
+  readonly ids?: readonly string[];
+  /** `query` only: at most this many records (oldest failure first). Default: no limit. */
+  readonly limit?: number;
+  /** `query` only: skip this many records first (in the same order). Default: 0. */
+  readonly offset?: number;
 }
 
 export interface DeadLetterStore {
   /** Stores (or overwrites, by id) one record. */
   put(record: DeadLetterRecord): Promise<void>;
-  /** Records in the range, oldest failure first. */
+  /** Records in the range, oldest failure first (ties by id), honouring `limit` and `offset`. */
   query(range: DeadLetterRange): Promise<DeadLetterRecord[]>;
+  /** Records in the range (`limit`/`offset` ignored). */
   count(range: DeadLetterRange): Promise<number>;
   remove(ids: readonly string[]): Promise<number>;
 }
@@ -145,9 +173,39 @@ export interface ScheduleSpec {
   readonly tz?: string;
 }
 
+/**
+ * What the tier gives an adapter at start (added; an adapter may ignore it): where to report
+ * errors that have no caller, which job names the tier has registered, and a signal that aborts
+ * when the tier begins to close (a start still waiting for its backend gives up at once).
+ */
+export interface QueueAdapterContext {
+  /**
+   * Reports through the tier's one error hook (never throws). Kinds the queue documents:
+   * `transport` (backend connection), `stall`, `dead-letter` (a dead-letter write failed), `decode`.
+   */
+  report(kind: string, error: unknown, facts?: { readonly name?: string; readonly id?: string; readonly detail?: Readonly<Record<string, string | number | boolean | undefined>> }): void;
+  /** Job names registered with this queue (process, enqueue, schedule, or the tier's `names` option). */
+  names(): readonly string[];
+  /** Aborts when the tier begins to close. */
+  readonly signal: AbortSignal;
+}
+
+/** Facts for the tier's `health()` (added, optional): cheap, no I/O. */
+export interface QueueAdapterHealth {
+  readonly connected: boolean;
+  /** Adapter counters (`waitingForConnection`, `readers`, ...), merged into the tier's counts. */
+  readonly counts?: Readonly<Record<string, number>>;
+}
+
 export interface QueueAdapter extends QueueAdapterInfo {
-  /** Connects and checks the backend; called once before any other member. */
-  start(): Promise<void>;
+  /**
+   * Connects and checks the backend; called before any other member. After a failed start the
+   * tier calls `close({ force: true })` and may call `start` again: open connections in `start`,
+   * not in the factory. `context` is added (additive) and may be ignored.
+   */
+  start(context?: QueueAdapterContext): Promise<void>;
+  /** Optional (added): connection state and counters for the tier's `health()`. */
+  health?(): QueueAdapterHealth;
   /** Stores jobs; an id already present is not stored again. Resolves to the ids. */
   add(jobs: readonly QueueAdapterJob[], options?: AddOptions): Promise<string[]>;
   consume(name: string, handler: (job: QueueAdapterActiveJob) => Promise<unknown>, options: QueueAdapterConsumeOptions): Promise<QueueAdapterConsumer>;
@@ -161,5 +219,6 @@ export interface QueueAdapter extends QueueAdapterInfo {
    * unsubscribe function. An adapter without it has only local events.
    */
   watch?(onEvent: (event: QueueAdapterEvent) => void): Promise<() => Promise<void>>;
+  /** Releases every connection; settles within `timeoutMs` (default 10 000 ms) even when the backend is unreachable. */
   close(options?: CloseOptions): Promise<void>;
 }
