@@ -224,7 +224,8 @@ async function tick() {
 function connect() {
   const source = new EventSource('api/stream');
   const badge = $('live');
-  source.addEventListener('open', () => {
+  // `ready`: the server's subscriptions are live, so nothing sent from now on is missed.
+  source.addEventListener('ready', () => {
     badge.textContent = 'live';
     badge.className = 'badge on';
   });

@@ -1,11 +1,14 @@
 /**
  * The JSON answers of the dashboard, over the queue's public API. The queue has no call that lists
- * job names, so the names shown are the union of: the `jobNames` option, `?jobs=a,b` on the
- * request, names seen in this process's job events, and names found in the dead-letter store.
+ * job names, so the names shown are the union of: the `jobNames` option, names seen in this
+ * process's job events, and names found in the dead-letter store. `?jobs=a,b` on a request can
+ * pick among those names only: on BullMQ, counting a name creates a Queue object and writes a
+ * `<prefix>:<name>:meta` key, so a name from a request must never reach `queue.counts` unchecked.
  */
+import { validateJobName } from '@events/core';
 import type { DeadLetter, DeadLetterQuery } from '@events/queue';
 import type { Platform } from '@events/platform';
-import { HttpError, optionalBoolean, optionalIds, optionalString } from './http.js';
+import { HttpError, MAX_IDS, optionalBoolean, optionalIds, optionalString } from './http.js';
 import { preview, type LiveFeeds } from './live.js';
 
 export const DEFAULT_LIST_LIMIT = 100;
@@ -13,6 +16,10 @@ const MAX_LIST_LIMIT = 1000;
 /** Listing the dead letters to learn job names is not free on BullMQ: at most every 5 s, 1,000 letters. */
 const NAME_SCAN_EVERY_MS = 5000;
 const NAME_SCAN_LIMIT = 1000;
+/** Job names counted per answer: each is one counts call (one round trip on BullMQ). */
+export const MAX_QUEUE_ROWS = 100;
+/** Names in one `?jobs=` parameter. */
+export const MAX_JOBS_PARAM = 50;
 
 export interface ApiContext {
   platform: Platform;
@@ -26,43 +33,57 @@ export function createApi(ctx: ApiContext) {
   let deadLetterNames: string[] = [];
   let scannedAt = 0;
 
-  async function knownJobNames(extra: readonly string[]): Promise<string[]> {
+  /** Every name the dashboard knows of: configured, seen in job events, or in the dead letters; each valid by the core rules. */
+  async function knownJobNames(): Promise<string[]> {
     if (Date.now() - scannedAt > NAME_SCAN_EVERY_MS) {
       scannedAt = Date.now();
       const letters = await queue.deadLetters.list({ limit: NAME_SCAN_LIMIT });
-      deadLetterNames = [...new Set(letters.map((l) => l.name))];
+      deadLetterNames = [...new Set(letters.map((l) => l.name))].filter(isJobName);
     }
-    return [...new Set([...ctx.jobNames, ...extra, ...feeds.jobNamesSeen(), ...deadLetterNames])].sort();
+    return [...new Set([...ctx.jobNames, ...feeds.jobNamesSeen().filter(isJobName), ...deadLetterNames])].sort();
   }
 
-  async function queues(extra: readonly string[]) {
-    const names = await knownJobNames(extra);
-    return Promise.all(
+  /**
+   * Counts per job name: the names `?jobs=` picks among the known ones (all of them without it), at
+   * most MAX_QUEUE_ROWS. An unknown name in `?jobs=` is listed in `unknown` and never counted.
+   */
+  async function queues(url: URL, expose: boolean) {
+    const asked = jobsParam(url);
+    const known = await knownJobNames();
+    const knownSet = new Set(known);
+    const names = (asked ? asked.filter((n) => knownSet.has(n)) : known).slice(0, MAX_QUEUE_ROWS);
+    const unknown = asked ? asked.filter((n) => !knownSet.has(n)) : [];
+    const rows = await Promise.all(
       names.map(async (name) => {
         try {
           return { name, counts: await queue.counts(name) };
         } catch (error) {
-          return { name, error: error instanceof Error ? error.message : String(error) };
+          return { name, error: expose && error instanceof Error ? error.message : 'counts unavailable' };
         }
       }),
     );
+    return { rows, unknown, truncated: (asked ?? known).length > MAX_QUEUE_ROWS };
   }
 
   return {
-    async overview(url: URL) {
-      const [queueList, deadLetters] = await Promise.all([queues(jobsParam(url)), queue.deadLetters.count()]);
+    async overview(url: URL, expose: boolean) {
+      const [queueList, deadLetters] = await Promise.all([queues(url, expose), queue.deadLetters.count()]);
       const bus = feeds.bus();
       const channels = feeds.channels();
       return {
         at: new Date().toISOString(),
         adapters: { pubsub: platform.config.pubsub.adapter, bus: platform.config.bus.adapter, queue: platform.config.queue.adapter },
-        queues: queueList,
+        queues: queueList.rows,
+        ...(queueList.unknown.length > 0 ? { unknownJobs: queueList.unknown } : {}),
         deadLetters: { total: deadLetters },
         bus: { watched: feeds.watchesBus, total: bus.total, names: bus.names, stats: platform.bus.stats() },
         channels: { watched: feeds.watchesChannels, total: channels.total, channels: channels.channels },
       };
     },
-    queues: (url: URL) => queues(jobsParam(url)),
+    async queues(url: URL, expose: boolean) {
+      const { rows, unknown, truncated } = await queues(url, expose);
+      return { queues: rows, ...(unknown.length > 0 ? { unknown } : {}), ...(truncated ? { truncated } : {}) };
+    },
     bus: () => feeds.bus(),
     channels: () => feeds.channels(),
     jobs: () => feeds.jobs(),
@@ -73,14 +94,16 @@ export function createApi(ctx: ApiContext) {
       const [items, total] = await Promise.all([queue.deadLetters.list({ ...query, limit }), queue.deadLetters.count(query)]);
       return { total, limit, items: items.map(summary) };
     },
-    async deadLetter(id: string) {
+    /** One letter; its error's stack (server paths) only when `expose`. */
+    async deadLetter(id: string, expose: boolean) {
+      if (id.length > 256) throw new HttpError(400, 'a dead-letter id has at most 256 characters');
       const [letter] = await queue.deadLetters.list({ ids: [id] });
-      if (!letter) throw new HttpError(404, `no dead letter with id ${id}`);
-      return detail(letter);
+      if (!letter) throw new HttpError(404, 'no dead letter with that id');
+      return detail(letter, expose);
     },
-    /** `{ ids? | name?, error?, dryRun? }`: replays the matching letters as new jobs. */
+    /** `{ ids? | name?, error?, dryRun? }`: replays the matching letters as new jobs, at most MAX_IDS per request (press again for more). */
     async replay(body: Record<string, unknown>) {
-      return queue.deadLetters.replay({ ...selection(body, 'replay'), dryRun: optionalBoolean(body, 'dryRun') });
+      return queue.deadLetters.replay({ ...selection(body, 'replay'), limit: MAX_IDS, dryRun: optionalBoolean(body, 'dryRun') });
     },
     /** `{ ids? | name?, error? | all: true }`: removes the matching letters for good. */
     async discard(body: Record<string, unknown>) {
@@ -96,11 +119,23 @@ function param(url: URL, key: string): string | undefined {
   return value ? value : undefined;
 }
 
-function jobsParam(url: URL): string[] {
-  return (url.searchParams.get('jobs') ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/** The names of `?jobs=a,b`, each valid by the core job-name rules, at most MAX_JOBS_PARAM; undefined without the parameter. */
+function jobsParam(url: URL): string[] | undefined {
+  const raw = url.searchParams.get('jobs');
+  if (raw === null) return undefined;
+  const names = [...new Set(raw.split(',').map((s) => s.trim()).filter(Boolean))];
+  if (names.length > MAX_JOBS_PARAM) throw new HttpError(400, `"jobs" names ${names.length} jobs; the limit is ${MAX_JOBS_PARAM}`);
+  for (const name of names) validateJobName(name);
+  return names;
+}
+
+function isJobName(name: string): boolean {
+  try {
+    validateJobName(name);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function limitParam(url: URL): number {
@@ -135,10 +170,11 @@ function summary(letter: DeadLetter) {
   };
 }
 
-function detail(letter: DeadLetter) {
+function detail(letter: DeadLetter, expose: boolean) {
+  const { stack, ...error } = letter.error;
   return {
     ...summary(letter),
-    error: letter.error,
+    error: expose && stack !== undefined ? { ...error, stack } : error,
     payload: letter.payload,
     ...(letter.envelope ? { envelope: letter.envelope } : { raw: letter.raw }),
   };

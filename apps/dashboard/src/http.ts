@@ -1,65 +1,31 @@
 /**
- * Small node:http helpers: JSON in and out, errors with a status, the static page.
+ * The dashboard's own node:http helpers: the static page and the fields of a JSON body. The shared
+ * ones (body reader, errors, headers) are in http-kit.ts.
  */
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HttpError, SECURITY_HEADERS } from './http-kit.js';
+
+export { HttpError, readJsonObject, sendJson } from './http-kit.js';
 
 export const PUBLIC_DIR = fileURLToPath(new URL('../public/', import.meta.url));
-const MAX_BODY_BYTES = 64 * 1024;
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
   '.css': 'text/css; charset=utf-8',
   '.svg': 'image/svg+xml',
 };
+/** Ids per replay or discard request, and the length of one. */
+export const MAX_IDS = 1000;
+const MAX_ID_LENGTH = 256;
 export const STATIC_FILES = new Set(['/index.html', '/app.js', '/style.css', '/favicon.svg']);
-
-export class HttpError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-export function sendJson(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' });
-  res.end(`${JSON.stringify(body)}\n`);
-}
 
 export async function sendStatic(req: IncomingMessage, res: ServerResponse, file: string): Promise<void> {
   const body = await readFile(join(PUBLIC_DIR, file));
-  res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
+  res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', 'cache-control': 'no-cache' });
   res.end(req.method === 'HEAD' ? undefined : body);
-}
-
-/**
- * Reads a JSON object body. Only `application/json` is accepted: a cross-site HTML form cannot send
- * that content type without a CORS preflight, so a foreign page cannot replay or discard jobs.
- */
-export async function readJsonObject(req: IncomingMessage): Promise<Record<string, unknown>> {
-  const type = req.headers['content-type'] ?? '';
-  if (!type.toLowerCase().startsWith('application/json')) throw new HttpError(415, 'send the body as application/json');
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, `body larger than ${MAX_BODY_BYTES} bytes`);
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (text === '') return {};
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new HttpError(400, 'body is not valid JSON');
-  }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'body must be a JSON object');
-  return body as Record<string, unknown>;
 }
 
 export function optionalString(body: Record<string, unknown>, key: string): string | undefined {
@@ -79,6 +45,9 @@ export function optionalBoolean(body: Record<string, unknown>, key: string): boo
 export function optionalIds(body: Record<string, unknown>, key: string): string[] | undefined {
   const value = body[key];
   if (value === undefined) return undefined;
-  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string')) throw new HttpError(400, `"${key}" must be an array of strings`);
+  if (!Array.isArray(value) || !value.every((v): v is string => typeof v === 'string' && v.length <= MAX_ID_LENGTH)) {
+    throw new HttpError(400, `"${key}" must be an array of strings of at most ${MAX_ID_LENGTH} characters`);
+  }
+  if (value.length > MAX_IDS) throw new HttpError(400, `"${key}" holds ${value.length} ids; the limit is ${MAX_IDS} per request`);
   return value;
 }

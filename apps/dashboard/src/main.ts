@@ -5,7 +5,11 @@
  * application with createDashboard.
  *
  *   PORT                default 3001
- *   HOST                default 127.0.0.1 (the page can replay and discard jobs and has no login)
+ *   HOST                default 127.0.0.1
+ *   DASHBOARD_TOKEN     the login token (16+ characters). Default: a random one, printed at start
+ *                       with the login link; send it as `Authorization: Bearer <token>` or open the link.
+ *   DASHBOARD_ALLOWED_HOSTS  comma-separated host names the dashboard answers to besides localhost
+ *                       and IP addresses (e.g. the name a reverse proxy forwards).
  *   DASHBOARD_JOBS      comma-separated job names to show counts for (the queue cannot list them)
  *   DASHBOARD_CHANNELS  glob of the pubsub channels to watch, or `off`. Default `*`: on Redis that
  *                       is every PUBLISH on the server, other applications' included.
@@ -13,15 +17,19 @@
  *                       exclusive queue that the broker deletes when the dashboard stops.
  */
 import { createServer } from 'node:http';
+import { consoleErrorHook, type ErrorHook } from '@events/core';
 import { configFromEnv, createPlatform } from '@events/platform';
-import { createDashboard } from './dashboard.js';
+import { createDashboard, createTokenAuth } from './dashboard.js';
+import { guardListener, hardenServer, HttpError, requestUrl } from './http-kit.js';
 
 const port = Number(process.env.PORT ?? 3001);
 const host = process.env.HOST ?? '127.0.0.1';
-const jobNames = (process.env.DASHBOARD_JOBS ?? '')
-  .split(',')
-  .map((s) => s.trim())
-  .filter(Boolean);
+const list = (value: string | undefined): string[] =>
+  (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+const jobNames = list(process.env.DASHBOARD_JOBS);
 const channels = process.env.DASHBOARD_CHANNELS?.trim() || '*';
 const busGroup = process.env.DASHBOARD_BUS === 'off' ? false : 'dashboard';
 
@@ -30,14 +38,14 @@ const busGroup = process.env.DASHBOARD_BUS === 'off' ? false : 'dashboard';
  * application's, a benchmark's raw PUBLISH): one log line per message would drown the terminal, so
  * such errors are counted and summed up every 10 s.
  */
-function summarizedErrors(): (error: Error, context: { kind: string; channel?: string }) => void {
+function summarizedErrors(): ErrorHook {
   const counts = new Map<string, number>();
   setInterval(() => {
     for (const [key, n] of counts) console.error(`[dashboard] pubsub ${key}: ${n} in the last 10 s`);
     counts.clear();
   }, 10_000).unref();
-  return (error, context) => {
-    const key = `${context.kind} error${context.channel ? ` on ${context.channel}` : ''} (${error.message})`;
+  return (event) => {
+    const key = `${event.kind} error${event.name ? ` on ${event.name}` : ''} (${event.error.message})`;
     if (!counts.has(key) && counts.size < 20) console.error(`[dashboard] pubsub ${key}`);
     counts.set(key, (counts.get(key) ?? 0) + 1);
   };
@@ -47,23 +55,44 @@ try {
   // events: 'all' = job events of every worker on the backend (BullMQ), not only this process's,
   // which runs none: the live job feed and the job names it teaches come from remote workers.
   const platform = await createPlatform(configFromEnv(), { pubsub: { onError: summarizedErrors() }, queue: { events: 'all' } });
-  const dashboard = createDashboard({ platform, jobNames, busGroup, channelPattern: channels === 'off' ? false : channels });
-  const server = createServer((req, res) => {
-    if (dashboard.handle(req, res)) return;
-    if (req.url === '/' || req.url === '') {
-      res.writeHead(302, { location: '/dashboard/' });
-      res.end();
-      return;
-    }
-    res.writeHead(404, { 'content-type': 'text/plain; charset=utf-8' });
-    res.end('not found: the dashboard is at /dashboard/\n');
+  const auth = createTokenAuth(process.env.DASHBOARD_TOKEN ? { token: process.env.DASHBOARD_TOKEN } : {});
+  const onError = consoleErrorHook();
+  const dashboard = createDashboard({
+    platform,
+    authorize: auth.authorize,
+    allowedHosts: list(process.env.DASHBOARD_ALLOWED_HOSTS),
+    jobNames,
+    busGroup,
+    channelPattern: channels === 'off' ? false : channels,
+    onError,
   });
+  const server = createServer(
+    { connectionsCheckingInterval: 1000 },
+    guardListener(
+      (req, res) => {
+        if (dashboard.handle(req, res)) return;
+        const url = requestUrl(req);
+        if (url.pathname === '/login') return auth.login(req, res, url);
+        if (url.pathname === '/') {
+          res.writeHead(302, { location: '/dashboard/' });
+          res.end();
+          return;
+        }
+        throw new HttpError(404, 'not found: the dashboard is at /dashboard/');
+      },
+      (error) => onError({ tier: 'dashboard', kind: 'request', error: error instanceof Error ? error : new Error(String(error)) }),
+    ),
+  );
+  hardenServer(server, { onClientError: (error) => onError({ tier: 'dashboard', kind: 'client', error }) });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, resolve);
   });
   await dashboard.ready();
-  console.log(`[dashboard] http://${host}:${port}/dashboard/  (${platform.describe()})`);
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  console.log(`[dashboard] ${origin}/dashboard/  (${platform.describe()})`);
+  // The token is printed only when it was made here: one given in DASHBOARD_TOKEN stays out of the logs.
+  console.log(`[dashboard] log in: ${process.env.DASHBOARD_TOKEN ? `${origin}/login?token=<DASHBOARD_TOKEN>` : `${origin}${auth.loginPath()}`}`);
 
   let stopping = false;
   const stop = async (signal: string): Promise<void> => {

@@ -15,6 +15,7 @@ afterEach(async () => {
 function fakeFeeds(): { feeds: LiveFeeds; push(item: LiveItem): void } {
   const listeners = new Set<(item: LiveItem) => void>();
   const feeds = {
+    ready: Promise.resolve(),
     listen(listener: (item: LiveItem) => void) {
       listeners.add(listener);
       return () => void listeners.delete(listener);
@@ -52,7 +53,7 @@ const channelItem = (i: number): LiveItem => ({ kind: 'channel', item: { id: Str
 
 it('batches items, keeps the newest maxBatch per kind and counts the dropped', async () => {
   const { feeds, push } = fakeFeeds();
-  stream = createEventStream(feeds, { flushMs: 50, maxBatch: 2, maxBufferedBytes: 1024 * 1024 });
+  stream = createEventStream(feeds, { flushMs: 50, maxBatch: 2, maxBufferedBytes: 1024 * 1024, maxClients: 10 });
   const res = await open(await serve(stream));
   // The client is registered once the response head arrived.
   const batch = nextEvent(res, 'batch');
@@ -66,7 +67,7 @@ it('batches items, keeps the newest maxBatch per kind and counts the dropped', a
 
 it('cuts off a client whose socket holds more than maxBufferedBytes, and close() ends the others', async () => {
   const { feeds, push } = fakeFeeds();
-  stream = createEventStream(feeds, { flushMs: 20, maxBatch: 1000, maxBufferedBytes: 64 * 1024 });
+  stream = createEventStream(feeds, { flushMs: 20, maxBatch: 1000, maxBufferedBytes: 64 * 1024, maxClients: 10 });
   const served: ServerResponse[] = [];
   server = createServer((req, res) => {
     served.push(res);

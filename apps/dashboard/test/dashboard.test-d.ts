@@ -10,8 +10,11 @@ type Maps = {
 
 it('mounts over a platform with typed maps', () => {
   const platform = {} as Platform<Maps>;
-  expectTypeOf(createDashboard({ platform, jobNames: ['sendWelcomeEmail'] })).toEqualTypeOf<Dashboard>();
-  expectTypeOf(createDashboard({ platform: {} as Platform })).toEqualTypeOf<Dashboard>();
+  expectTypeOf(createDashboard({ platform, authorize: () => ({ user: 'ada' }), jobNames: ['sendWelcomeEmail'] })).toEqualTypeOf<Dashboard>();
+  expectTypeOf(createDashboard({ platform: {} as Platform, insecure: true })).toEqualTypeOf<Dashboard>();
+  createDashboard({ platform, authorize: async () => ({ deny: 401, message: 'log in at /login' }) });
+  // @ts-expect-error authorize answers a boolean, { user } or { deny }
+  createDashboard({ platform, authorize: () => 'yes' });
   // @ts-expect-error basePath is a string
   createDashboard({ platform, basePath: 42 });
   // @ts-expect-error the platform is required

@@ -1,7 +1,12 @@
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { createPlatform, type Platform } from '@events/platform';
-import { createDashboard, type Dashboard, type DashboardOptions } from '../src/dashboard.js';
+import { connect, type AddressInfo } from 'node:net';
+import type { ErrorEvent } from '@events/core';
+import { createPlatform, type Platform, type PlatformConfig } from '@events/platform';
+import { createDashboard, createTokenAuth, type Dashboard, type DashboardAction, type DashboardOptions } from '../src/dashboard.js';
+import { guardListener, hardenServer, requestUrl } from '../src/http-kit.js';
+
+/** The token of the harness's own login (`/login?token=`), which `call` sends as a bearer token by default. */
+export const TEST_TOKEN = 'test-token-0123456789abcdef';
 
 export interface Harness {
   platform: Platform;
@@ -9,18 +14,49 @@ export interface Harness {
   server: Server;
   /** `http://127.0.0.1:<port>` */
   origin: string;
+  /** What the dashboard's error hook heard. */
+  errors: ErrorEvent[];
+  /** What the action log heard. */
+  actions: DashboardAction[];
   close(): Promise<void>;
 }
 
-/** A memory platform with the dashboard mounted in a plain node:http server, as an app would. */
-export async function startHarness(options: Omit<DashboardOptions, 'platform'> = {}): Promise<Harness> {
-  const platform = await createPlatform({});
-  const dashboard = createDashboard({ platform, ...options });
-  const server = createServer((req, res) => {
-    if (dashboard.handle(req, res)) return;
-    res.writeHead(404, { 'content-type': 'text/plain' });
-    res.end('app 404');
+export interface HarnessOptions extends Omit<DashboardOptions, 'platform'> {
+  /** Platform config. Default: `{}` (memory adapters). */
+  config?: PlatformConfig;
+}
+
+/**
+ * A platform with the dashboard mounted in a plain node:http server, as an app would: behind the
+ * app's own login (a token, as `/login?token=` or a bearer header) unless `authorize` or
+ * `insecure` says otherwise.
+ */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const { config, ...dashboardOptions } = options;
+  const platform = await createPlatform(config ?? {});
+  const auth = createTokenAuth({ token: TEST_TOKEN, basePath: dashboardOptions.basePath ?? '/dashboard' });
+  const errors: ErrorEvent[] = [];
+  const actions: DashboardAction[] = [];
+  const dashboard = createDashboard({
+    platform,
+    ...(dashboardOptions.insecure ? {} : { authorize: auth.authorize }),
+    onError: (event) => errors.push(event),
+    onAction: (action) => actions.push(action),
+    ...dashboardOptions,
   });
+  const server = createServer(
+    guardListener(
+      (req, res) => {
+        if (dashboard.handle(req, res)) return;
+        const url = requestUrl(req);
+        if (url.pathname === '/login') return auth.login(req, res, url);
+        res.writeHead(404, { 'content-type': 'text/plain' });
+        res.end('app 404');
+      },
+      (error) => errors.push({ tier: 'dashboard', kind: 'app', error: error as Error }),
+    ),
+  );
+  hardenServer(server, { onClientError: (error) => errors.push({ tier: 'dashboard', kind: 'client', error }) });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   await dashboard.ready();
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -29,6 +65,8 @@ export async function startHarness(options: Omit<DashboardOptions, 'platform'> =
     dashboard,
     server,
     origin,
+    errors,
+    actions,
     async close() {
       await dashboard.close();
       server.closeAllConnections();
@@ -45,11 +83,24 @@ export interface Reply {
   text: string;
 }
 
-export async function call(origin: string, path: string, init: { method?: string; body?: string; contentType?: string; headers?: Record<string, string> } = {}): Promise<Reply> {
+export interface CallInit {
+  method?: string;
+  body?: string;
+  contentType?: string;
+  headers?: Record<string, string>;
+  /** Send no credentials. Default: false (the harness's bearer token is sent). */
+  anonymous?: boolean;
+}
+
+export async function call(origin: string, path: string, init: CallInit = {}): Promise<Reply> {
   const res = await fetch(`${origin}${path}`, {
     method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
     redirect: 'manual',
-    headers: { ...init.headers, ...(init.body === undefined ? {} : { 'content-type': init.contentType ?? 'application/json' }) },
+    headers: {
+      ...(init.anonymous ? {} : { authorization: `Bearer ${TEST_TOKEN}` }),
+      ...init.headers,
+      ...(init.body === undefined ? {} : { 'content-type': init.contentType ?? 'application/json' }),
+    },
     ...(init.body === undefined ? {} : { body: init.body }),
   });
   const text = await res.text();
@@ -75,10 +126,28 @@ export async function eventually<T>(check: () => Promise<T | undefined> | T | un
   }
 }
 
-/** Reads server-sent events from `path` until `until` accepts one; returns that event's data. */
-export function readStream(origin: string, path: string, until: (event: string, data: string) => boolean): Promise<string> {
+export interface EventStreamReader {
+  /** Resolves with the data of the first event `until` accepts (events before it are skipped). */
+  next(until: (event: string, data: string) => boolean): Promise<string>;
+  close(): void;
+}
+
+/** Opens a server-sent event stream at `path` (with the harness's token) once its head arrived. */
+export function openStream(origin: string, path: string): Promise<EventStreamReader> {
   return new Promise((resolve, reject) => {
-    const req = request(`${origin}${path}`, (res) => {
+    const events: Array<{ event: string; data: string }> = [];
+    const waiters: Array<{ until: (event: string, data: string) => boolean; resolve: (data: string) => void }> = [];
+    // Each waiter takes the first queued event it accepts; the events before that one are skipped.
+    const deliver = (): void => {
+      for (const w of [...waiters]) {
+        const i = events.findIndex((e) => w.until(e.event, e.data));
+        if (i === -1) continue;
+        const hit = events.splice(0, i + 1)[i]!;
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(hit.data);
+      }
+    };
+    const req = request(`${origin}${path}`, { headers: { authorization: `Bearer ${TEST_TOKEN}` } }, (res) => {
       let buffer = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => {
@@ -89,16 +158,39 @@ export function readStream(origin: string, path: string, until: (event: string, 
           buffer = buffer.slice(end + 2);
           const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
           const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (data !== undefined && until(event, data)) {
-            req.destroy();
-            resolve(data);
-            return;
-          }
+          if (data !== undefined) events.push({ event, data });
         }
+        deliver();
       });
-      res.on('error', reject);
+      res.on('error', () => undefined);
+      resolve({
+        next: (until) => new Promise<string>((r) => {
+          waiters.push({ until, resolve: r });
+          deliver();
+        }),
+        close: () => req.destroy(),
+      });
     });
     req.on('error', reject);
     req.end();
   });
 }
+
+/** Sends raw bytes and resolves with everything the server wrote before it closed the socket. */
+export function raw(origin: string, bytes: string): Promise<string> {
+  const { hostname, port } = new URL(origin);
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(port), hostname, () => socket.write(bytes));
+    let text = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (d: string) => {
+      text += d;
+      // One answer is enough: keep-alive would hold the socket open.
+      if (/\r\n\r\n/.test(text)) socket.end();
+    });
+    socket.on('close', () => resolve(text));
+    socket.on('error', reject);
+    socket.setTimeout(5000, () => socket.destroy(new Error('no answer within 5 s')));
+  });
+}
+

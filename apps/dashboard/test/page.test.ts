@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { CHROMIUM } from '@events/testing';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { eventually, startHarness, type Harness } from './helpers.js';
+import { eventually, startHarness, TEST_TOKEN, type Harness } from './helpers.js';
 
 let h: Harness;
 let browser: Browser;
@@ -35,7 +35,17 @@ it('renders a failed job and replays it with the Replay button', async () => {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
   const pageErrors: Error[] = [];
   page.on('pageerror', (error) => pageErrors.push(error));
-  await page.goto(`${h.origin}/dashboard/`);
+  // A CSP violation is only a console message: collect them, the page must cause none.
+  const cspViolations: string[] = [];
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+  });
+  // Without logging in, the dashboard answers 401 and says how to log in.
+  const refused = await page.goto(`${h.origin}/dashboard/`);
+  expect(refused?.status()).toBe(401);
+  // Logs in as a user would: opens the login link, which sets the cookie and lands on the dashboard.
+  await page.goto(`${h.origin}/login?token=${TEST_TOKEN}`);
+  expect(new URL(page.url()).pathname).toBe('/dashboard/');
 
   const row = page.locator(`#dl-rows tr[data-id="${id}"]`);
   await row.waitFor({ timeout: 5000 });
@@ -78,5 +88,6 @@ it('renders a failed job and replays it with the Replay button', async () => {
   );
   await page.screenshot({ path: (process.env.DASHBOARD_SCREENSHOT ?? '/tmp/dashboard.png').replace(/\.png$/, '-after.png'), fullPage: true });
   expect(pageErrors).toEqual([]);
+  expect(cspViolations).toEqual([]);
   await page.close();
 });
