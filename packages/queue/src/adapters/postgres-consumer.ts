@@ -1,0 +1,219 @@
+/**
+ * One `consume(name)` on PostgreSQL: claims ready jobs with `FOR UPDATE SKIP LOCKED` in batches of
+ * the free slots, runs them, and writes each outcome for the attempt it claimed. It fetches when
+ * told (a NOTIFY for its queue, a slot freed, the fallback poll, a delayed job coming due) and
+ * never while a fetch is in flight; a failing fetch is retried with a growing pause.
+ */
+import {
+  backoffDelay,
+  drainWithin,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  type CloseOptions,
+  type JobRetention,
+  type BackoffOptions,
+  type QueueAdapterActiveJob,
+  type QueueAdapterConsumeOptions,
+} from '@events/core';
+import type pg from 'pg';
+import { parseStored } from '../job-format.js';
+import { DEFAULT_JOB_OPTIONS } from '../options.js';
+import type { AckBatcher } from './postgres-acks.js';
+import type { Sql } from './postgres-sql.js';
+
+export interface ConsumerContext {
+  pool(): pg.Pool;
+  readonly sql: Sql;
+  /** This process's lease owner id (`locked_by`). */
+  readonly worker: string;
+  readonly leaseMs: number;
+  readonly acks: AckBatcher;
+  report(kind: string, error: unknown, facts?: { name?: string; id?: string }): void;
+}
+
+interface ClaimedRow {
+  id: string;
+  name: string;
+  data: string;
+  attempt: number;
+  max_attempts: number;
+  backoff: BackoffOptions | null;
+  keep_completed: JobRetention | null;
+  keep_failed: JobRetention | null;
+  enqueued_at: number;
+  priority: number;
+  run_at: Date;
+  seq: string;
+}
+
+type Handler = (job: QueueAdapterActiveJob) => Promise<unknown>;
+
+const MAX_PAUSE_MS = 5000;
+
+function byOrder(a: ClaimedRow, b: ClaimedRow): number {
+  return a.priority - b.priority || a.run_at.getTime() - b.run_at.getTime() || Number(BigInt(a.seq) - BigInt(b.seq));
+}
+
+function textOf(value: unknown): string | null {
+  try {
+    return value === undefined ? null : (JSON.stringify(value) ?? null);
+  } catch {
+    return null; // a result that cannot be stored is not kept; the job still completed
+  }
+}
+
+export class PostgresConsumer {
+  private readonly running = new Set<Promise<void>>();
+  private fetching: Promise<void> | undefined;
+  private again = false;
+  private closed = false;
+  private wakeAt = Infinity;
+  private wake: NodeJS.Timeout | undefined;
+  private pauseMs = 0;
+  private starts: number[] = [];
+
+  readonly name: string;
+  private readonly handler: Handler;
+  private readonly options: QueueAdapterConsumeOptions;
+
+  constructor(
+    what: { name: string; handler: Handler; options: QueueAdapterConsumeOptions },
+    private readonly ctx: ConsumerContext,
+  ) {
+    this.name = what.name;
+    this.handler = what.handler;
+    this.options = what.options;
+  }
+
+  /** Asks for a fetch; calls while one is in flight fold into one more round. */
+  kick(): void {
+    if (this.closed) return;
+    if (this.fetching) {
+      this.again = true;
+      return;
+    }
+    this.fetching = this.fetch().finally(() => {
+      this.fetching = undefined;
+    });
+  }
+
+  /** Wakes after `ms` unless an earlier wake is already set. */
+  private wakeIn(ms: number): void {
+    const at = Date.now() + ms;
+    if (this.closed || at >= this.wakeAt) return;
+    clearTimeout(this.wake);
+    this.wakeAt = at;
+    this.wake = setTimeout(() => {
+      this.wakeAt = Infinity;
+      this.kick();
+    }, ms);
+  }
+
+  private room(): number {
+    let room = this.options.concurrency - this.running.size;
+    const limiter = this.options.limiter;
+    if (limiter && room > 0) {
+      const now = Date.now();
+      this.starts = this.starts.filter((t) => t > now - limiter.durationMs);
+      room = Math.min(room, limiter.max - this.starts.length);
+      if (room <= 0) this.wakeIn(this.starts[0]! + limiter.durationMs - now);
+    }
+    return room;
+  }
+
+  private async fetch(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        const want = this.room();
+        if (want <= 0) return;
+        const { rows } = await this.ctx.pool().query<ClaimedRow>(this.ctx.sql.claim, [this.name, this.ctx.worker, this.ctx.leaseMs, want]);
+        this.pauseMs = 0;
+        rows.sort(byOrder);
+        for (const row of rows) this.start(row);
+        if (rows.length === want) this.again = true;
+        else if (!this.again) {
+          // Nothing more ready: sleep until the next delayed job is due (a NOTIFY may come first).
+          const due = await this.ctx.pool().query<{ ms: number | null }>(this.ctx.sql.nextDue, [this.name]);
+          const ms = due.rows[0]?.ms;
+          if (ms !== null && ms !== undefined) this.wakeIn(Math.max(1, Math.ceil(ms)));
+        }
+      } while (this.again && !this.closed);
+    } catch (err) {
+      if (this.closed) return;
+      this.ctx.report('fetch', err, { name: this.name });
+      this.pauseMs = Math.min(MAX_PAUSE_MS, Math.max(100, this.pauseMs * 2));
+      this.wakeIn(this.pauseMs);
+    }
+  }
+
+  private start(row: ClaimedRow): void {
+    if (this.options.limiter) this.starts.push(Date.now());
+    const run = this.run(row).finally(() => {
+      this.running.delete(run);
+      this.kick();
+    });
+    this.running.add(run);
+  }
+
+  private async run(row: ClaimedRow): Promise<void> {
+    const { pool, sql, report } = this.ctx;
+    const onEvent = this.options.onEvent;
+    const queue = this.name;
+    const job: QueueAdapterActiveJob = {
+      id: row.id,
+      name: row.name,
+      data: parseStored(row.data),
+      attempt: row.attempt,
+      maxAttempts: row.max_attempts,
+      enqueuedAt: row.enqueued_at,
+      updateProgress: async (progress) => {
+        await pool().query(sql.progress, [queue, row.id, JSON.stringify(progress)]);
+        onEvent({ type: 'progress', id: row.id, name: row.name, progress });
+      },
+    };
+    let result: unknown;
+    try {
+      result = await this.handler(job);
+    } catch (caught) {
+      const error = caught instanceof Error ? caught : new Error(String(caught));
+      const final = this.options.isFinal(error) || row.attempt >= row.max_attempts;
+      try {
+        if (final) await this.fail(row, error);
+        else await pool().query(sql.retry, [queue, row.id, row.attempt, error.message, backoffDelay(row.backoff ?? DEFAULT_JOB_OPTIONS.backoff, row.attempt)]);
+      } catch (err) {
+        // The lease runs out and the job comes back: at-least-once, nothing lost.
+        report('ack', err, { name: row.name, id: row.id });
+        return;
+      }
+      onEvent({ type: 'failed', id: row.id, name: row.name, attempt: row.attempt, error, final });
+      return;
+    }
+    try {
+      await this.ctx.acks.complete({ queue, id: row.id, attempt: row.attempt, result: textOf(result), keep: row.keep_completed ?? DEFAULT_JOB_OPTIONS.removeOnComplete });
+    } catch (err) {
+      report('ack', err, { name: row.name, id: row.id });
+      return;
+    }
+    onEvent({ type: 'completed', id: row.id, name: row.name, attempt: row.attempt, result });
+  }
+
+  private async fail(row: ClaimedRow, error: Error): Promise<void> {
+    const { pool, sql } = this.ctx;
+    const keep = row.keep_failed ?? DEFAULT_JOB_OPTIONS.removeOnFail;
+    const ageMs = typeof keep === 'object' && keep.ageMs !== undefined ? keep.ageMs : null;
+    await pool().query(sql.fail, [this.name, row.id, row.attempt, error.name, error.message, error.stack ?? null, keep === true, ageMs]);
+    if (typeof keep === 'object' && keep.count !== undefined) await pool().query(sql.trim, [this.name, 'failed', keep.count]);
+  }
+
+  get active(): number {
+    return this.running.size;
+  }
+
+  async close(options: CloseOptions = {}): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.wake);
+    // Jobs a fetch in flight claims still run (they are ours now): wait for it, then drain.
+    await this.fetching;
+    if (!options.force) await drainWithin(Promise.all(this.running), options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The PostgreSQL adapter's statements, built once per schema. Every statement that changes a job
+ * is one round trip (CTEs instead of transactions) and checks the attempt it acts for, so a late
+ * answer from a worker that lost its lease cannot overwrite the job's new run.
+ */
+import { InvalidOptionError } from '@events/core';
+
+/** Lowercase letters, digits and `_`; short enough that the channel `<schema>.jobs` fits in 63 bytes. */
+export function checkSchemaName(schema: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,56}$/.test(schema)) {
+    throw new InvalidOptionError('schema', `must be lowercase letters, digits and _ (at most 57), starting with a letter or _, got ${JSON.stringify(schema)}`);
+  }
+  return schema;
+}
+
+/** The LISTEN channel the jobs table's trigger notifies (payload: the queue name). */
+export function channelOf(schema: string): string {
+  return `${schema}.jobs`;
+}
+
+const JOB_COLUMNS = 'queue, id, name, data, priority, run_at, max_attempts, backoff, keep_completed, keep_failed';
+const RETURNED = `j.id, j.name, j.data, j.attempt, j.max_attempts, j.backoff, j.keep_completed, j.keep_failed, j.stalls,
+  (extract(epoch FROM j.created_at) * 1000)::float8 AS enqueued_at`;
+const FINAL_RETURNED = 'queue, id, name, data, created_at';
+
+export function createSql(schema: string) {
+  const s = `"${checkSchemaName(schema)}"`;
+  const jobs = `${s}.jobs`;
+  const dead = `${s}.dead_letters`;
+  const ms = (p: string): string => `(${p} * interval '1 millisecond')`;
+  return {
+    schema: s,
+    /** $1..$10 per job column, as arrays: one INSERT for any number of jobs. */
+    insert: `INSERT INTO ${jobs} (${JOB_COLUMNS})
+      SELECT q, i, n, d, p, now() + ${ms('dl')}, a, b::jsonb, kc::jsonb, kf::jsonb
+      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::float8[], $7::int[], $8::text[], $9::text[], $10::text[])
+        AS t(q, i, n, d, p, dl, a, b, kc, kf)
+      ON CONFLICT (queue, id) DO NOTHING`,
+    /** $1 queue, $2 worker, $3 lease ms, $4 how many. */
+    claim: `UPDATE ${jobs} j SET state = 'active', attempt = j.attempt + 1, locked_by = $2, locked_until = now() + ${ms('$3')}
+      FROM (SELECT queue, id FROM ${jobs} WHERE queue = $1 AND state = 'waiting' AND run_at <= now()
+            ORDER BY priority, run_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED) c
+      WHERE j.queue = c.queue AND j.id = c.id
+      RETURNING ${RETURNED}, j.priority, j.run_at, j.seq`,
+    /** $1 queue: ms until the next delayed job of the queue is due, NULL when none. */
+    nextDue: `SELECT greatest(0, extract(epoch FROM min(run_at) - now()) * 1000)::float8 AS ms FROM ${jobs} WHERE queue = $1 AND state = 'waiting'`,
+    /** Completions, as arrays: $1 queue, $2 id, $3 attempt, $4 result, $5 remove, $6 keep ms (NULL = forever). */
+    complete: `WITH a AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bool[], $6::float8[]) AS t(q, i, at, r, rm, age)),
+      gone AS (DELETE FROM ${jobs} j USING a WHERE a.rm AND j.queue = a.q AND j.id = a.i AND j.attempt = a.at AND j.state = 'active')
+      UPDATE ${jobs} j SET state = 'completed', result = a.r, finished_at = now(), locked_by = NULL, locked_until = NULL,
+        expires_at = now() + ${ms('a.age')}
+      FROM a WHERE NOT a.rm AND j.queue = a.q AND j.id = a.i AND j.attempt = a.at AND j.state = 'active'`,
+    /** $1 queue, $2 id, $3 attempt, $4 reason, $5 delay ms. */
+    retry: `UPDATE ${jobs} SET state = 'waiting', run_at = now() + ${ms('$5')}, failed_reason = $4, locked_by = NULL, locked_until = NULL
+      WHERE queue = $1 AND id = $2 AND attempt = $3 AND state = 'active'`,
+    /**
+     * Final failure and its dead letter in one statement: $1 queue, $2 id, $3 attempt, $4 error
+     * name, $5 message, $6 stack, $7 remove the job row, $8 keep ms.
+     */
+    fail: `WITH kept AS (UPDATE ${jobs} SET state = 'failed', failed_reason = $5, finished_at = now(), locked_by = NULL, locked_until = NULL,
+          expires_at = now() + ${ms('$8::float8')}
+        WHERE NOT $7::bool AND queue = $1 AND id = $2 AND attempt = $3 AND state = 'active' RETURNING ${FINAL_RETURNED}),
+      gone AS (DELETE FROM ${jobs} WHERE $7::bool AND queue = $1 AND id = $2 AND attempt = $3 AND state = 'active' RETURNING ${FINAL_RETURNED}),
+      j AS (SELECT * FROM kept UNION ALL SELECT * FROM gone)
+      INSERT INTO ${dead} (id, queue, name, data, error_name, error_message, error_stack, attempts_made, enqueued_at)
+      SELECT id, queue, name, data, $4, $5, $6, $3, created_at FROM j
+      ON CONFLICT (id) DO UPDATE SET queue = EXCLUDED.queue, name = EXCLUDED.name, data = EXCLUDED.data, error_name = EXCLUDED.error_name,
+        error_message = EXCLUDED.error_message, error_stack = EXCLUDED.error_stack, attempts_made = EXCLUDED.attempts_made,
+        enqueued_at = EXCLUDED.enqueued_at, failed_at = now()`,
+    /** Keeps the newest $3 finished jobs in state $2 of queue $1; deletes at most 1,000 older per call. */
+    trim: `DELETE FROM ${jobs} WHERE (queue, id) IN (SELECT queue, id FROM ${jobs} WHERE queue = $1 AND state = $2
+      ORDER BY finished_at DESC, seq DESC OFFSET $3 LIMIT 1000)`,
+    /** Retention by age, in batches. */
+    expire: `DELETE FROM ${jobs} WHERE (queue, id) IN (SELECT queue, id FROM ${jobs} WHERE expires_at < now() LIMIT 1000)`,
+    /** $1 queue, $2 id, $3 progress JSON. */
+    progress: `UPDATE ${jobs} SET progress = $3 WHERE queue = $1 AND id = $2`,
+    /** $1 worker, $2 lease ms: extends every lease this process holds. */
+    heartbeat: `UPDATE ${jobs} SET locked_until = now() + ${ms('$2')} WHERE state = 'active' AND locked_by = $1`,
+    /**
+     * Jobs whose worker stopped renewing its lease: back to waiting with the attempt given back,
+     * or failed (and dead-lettered) past $1 stalls. Wakes the workers of the queues concerned.
+     */
+    recover: `WITH s AS (
+        UPDATE ${jobs} j SET stalls = j.stalls + 1, locked_by = NULL, locked_until = NULL, run_at = now(),
+          state = CASE WHEN j.stalls >= $1 THEN 'failed' ELSE 'waiting' END,
+          attempt = CASE WHEN j.stalls >= $1 THEN j.attempt ELSE j.attempt - 1 END,
+          finished_at = CASE WHEN j.stalls >= $1 THEN now() END,
+          failed_reason = CASE WHEN j.stalls >= $1 THEN 'job stalled more than allowable limit' ELSE j.failed_reason END
+        FROM (SELECT queue, id FROM ${jobs} WHERE state = 'active' AND locked_until < now() LIMIT 1000 FOR UPDATE SKIP LOCKED) x
+        WHERE j.queue = x.queue AND j.id = x.id RETURNING j.*),
+      d AS (INSERT INTO ${dead} (id, queue, name, data, error_name, error_message, attempts_made, enqueued_at)
+        SELECT id, queue, name, data, 'Error', failed_reason, attempt, created_at FROM s WHERE state = 'failed'
+        ON CONFLICT (id) DO UPDATE SET error_message = EXCLUDED.error_message, attempts_made = EXCLUDED.attempts_made, failed_at = now())
+      SELECT q.queue, pg_notify($2, q.queue) FROM (SELECT DISTINCT queue FROM s WHERE state = 'waiting') q`,
+    getJob: `SELECT id, name, data, attempt, state, progress, result, failed_reason, run_at > now() AS delayed FROM ${jobs} WHERE queue = $1 AND id = $2`,
+    counts: `SELECT count(*) FILTER (WHERE state = 'waiting' AND run_at <= now())::int AS waiting,
+        count(*) FILTER (WHERE state = 'waiting' AND run_at > now())::int AS delayed,
+        count(*) FILTER (WHERE state = 'active')::int AS active,
+        count(*) FILTER (WHERE state = 'completed')::int AS completed,
+        count(*) FILTER (WHERE state = 'failed')::int AS failed
+      FROM ${jobs} WHERE queue = $1`,
+  };
+}
+
+export type Sql = ReturnType<typeof createSql>;

@@ -1,0 +1,299 @@
+/**
+ * The PostgreSQL adapter (`@events/queue/postgres`): jobs in one table claimed with
+ * `FOR UPDATE SKIP LOCKED`, LISTEN/NOTIFY wake-ups with a fallback poll, leases renewed by a
+ * heartbeat (a worker that dies mid-job loses its jobs to another worker after `leaseMs` plus at
+ * most `stalledIntervalMs`), attempts and backoff computed here with @events/core's backoffDelay,
+ * dead letters and schedules in tables of ours. One bounded pool per adapter, shared by every job
+ * name (its LISTEN connection included). A job can be stored inside the caller's own transaction
+ * (`transaction` job option): it then exists if and only if that transaction commits.
+ */
+import { hostname } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { createRequire } from 'node:module';
+import type pg from 'pg';
+import {
+  ClosedError,
+  createErrorReporter,
+  InvalidOptionError,
+  type ErrorHook,
+  type JobCounts,
+  type JobState,
+  type QueueAdapter,
+  type QueueAdapterJob,
+  type StoredJobInfo,
+} from '@events/core';
+import { parseStored } from '../job-format.js';
+import { AckBatcher } from './postgres-acks.js';
+import { PostgresConsumer, type ConsumerContext } from './postgres-consumer.js';
+import { createPostgresDeadLetterStore } from './postgres-dead-letters.js';
+import { Listener } from './postgres-listen.js';
+import { checkVersion, runMigrations } from './postgres-migrate.js';
+import { fireDue, removeSchedule, upsertSchedule } from './postgres-schedules.js';
+import { channelOf, checkSchemaName, createSql } from './postgres-sql.js';
+
+export interface PostgresConnectionOptions {
+  /** `postgres://user:password@host:port/database`. Default: `postgres://postgres@127.0.0.1:5432/postgres`. */
+  connectionString?: string;
+  /** Your own pool instead: used as it is (its size is yours) and never closed by us. Default: none. */
+  pool?: pg.Pool;
+  /** Schema holding the queue's tables (several applications can share a database). Default: `events_queue`. */
+  schema?: string;
+}
+
+export interface PostgresQueueOptions extends PostgresConnectionOptions {
+  /** Apply this package's migrations on start(). Default: false (start() then refuses an outdated schema). */
+  migrate?: boolean;
+  /** Connections in the adapter's pool, the LISTEN connection included. Default: 10. */
+  max?: number;
+  /** Wait for a connection at most this long. Default: 5000 ms. */
+  connectionTimeoutMs?: number;
+  /** An active job's lease, renewed every third of it while the job runs. Default: 30 000 ms. */
+  leaseMs?: number;
+  /** How often expired leases are looked for (and aged-out jobs deleted). Default: half of `leaseMs`. */
+  stalledIntervalMs?: number;
+  /** Times a job may lose its worker before it fails (dead-lettered). Default: 1. */
+  maxStalledCount?: number;
+  /** Fallback fetch when no notification came (a lost LISTEN connection). Default: 5000 ms. */
+  pollIntervalMs?: number;
+  /** Connection and background errors. Default: rate-limited console output. */
+  onError?: ErrorHook;
+}
+
+/**
+ * pg is CommonJS; loaded through require, its own require('pg-pool') stays in Node's CommonJS
+ * loader. Imported as ESM under a loader hook with the `import` condition (vitest), that inner
+ * require got pg-pool's ESM wrapper and failed ("Class extends value [object Module]").
+ */
+const { Pool } = createRequire(import.meta.url)('pg') as typeof pg;
+
+export const DEFAULT_SCHEMA = 'events_queue';
+export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+function checkInt(option: string, value: number | undefined, min: number): void {
+  if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new InvalidOptionError(option, `must be an integer >= ${min}, got ${String(value)}`);
+}
+
+function newPool(options: PostgresQueueOptions): pg.Pool {
+  return new Pool({
+    connectionString: options.connectionString ?? DEFAULT_DATABASE_URL,
+    max: options.max ?? 10,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+    keepAlive: true,
+    application_name: '@events/queue',
+  });
+}
+
+/** Applies the queue's migrations to `schema` (default `events_queue`); resolves to the versions applied. */
+export async function migrate(options: PostgresConnectionOptions = {}): Promise<number[]> {
+  const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
+  const pool = options.pool ?? newPool({ ...options, max: 1 });
+  try {
+    return await runMigrations(pool, schema);
+  } finally {
+    if (!options.pool) await pool.end();
+  }
+}
+
+/** The query arrays of `sql.insert` for these jobs (queue = job name). */
+function insertValues(jobs: readonly QueueAdapterJob[]): unknown[] {
+  return [
+    jobs.map((j) => j.name),
+    jobs.map((j) => j.id),
+    jobs.map((j) => j.name),
+    jobs.map((j) => JSON.stringify(j.data)),
+    jobs.map((j) => j.options.priority),
+    jobs.map((j) => j.options.delayMs),
+    jobs.map((j) => j.options.attempts),
+    jobs.map((j) => JSON.stringify(j.options.backoff)),
+    jobs.map((j) => JSON.stringify(j.options.removeOnComplete)),
+    jobs.map((j) => JSON.stringify(j.options.removeOnFail)),
+  ];
+}
+
+export interface PostgresQueueAdapter extends QueueAdapter {
+  readonly kind: 'postgres';
+  readonly transactional: true;
+  /** The schema holding the tables. */
+  readonly schema: string;
+}
+
+export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueueAdapter {
+  for (const [key, min] of [['max', 2], ['connectionTimeoutMs', 1], ['leaseMs', 100], ['stalledIntervalMs', 10], ['maxStalledCount', 0], ['pollIntervalMs', 10]] as const) {
+    checkInt(key, options[key], min);
+  }
+  const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
+  const sql = createSql(schema);
+  const leaseMs = options.leaseMs ?? 30_000;
+  const channel = channelOf(schema);
+  const scheduleChannel = `${schema}.schedules`;
+  const reporter = createErrorReporter('queue', options.onError);
+  const report = (kind: string, error: unknown, facts?: { name?: string; id?: string }): void => reporter.report(kind, error, facts);
+  let pool: pg.Pool | undefined;
+  let closed = false;
+  const getPool = (): pg.Pool => {
+    if (closed || !pool) throw new ClosedError('postgres queue adapter');
+    return pool;
+  };
+  const consumers = new Set<PostgresConsumer>();
+  const timers: NodeJS.Timeout[] = [];
+  let listener: Listener | undefined;
+  const ctx: ConsumerContext = { pool: getPool, sql, worker: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, leaseMs, acks: new AckBatcher(getPool, sql), report };
+
+  const kick = (queue?: string): void => {
+    for (const c of consumers) if (queue === undefined || c.name === queue) c.kick();
+  };
+
+  // Due schedules of the queues consumed here: one tick at a time, re-armed for the next due time.
+  let ticking = false;
+  let tickAgain = false;
+  let tickTimer: NodeJS.Timeout | undefined;
+  const tick = (): void => {
+    if (closed || consumers.size === 0) return;
+    if (ticking) return void (tickAgain = true);
+    ticking = true;
+    const names = [...new Set([...consumers].map((c) => c.name))];
+    fireDue({ pool: getPool(), schema: sql.schema }, names, async (client, job) => void (await client.query(sql.insert, insertValues([job]))))
+      .then(
+        (ms) => {
+          clearTimeout(tickTimer);
+          if (ms !== undefined && !closed) tickTimer = setTimeout(tick, Math.max(1, Math.ceil(ms)));
+        },
+        (err: unknown) => report('schedule', err),
+      )
+      .finally(() => {
+        ticking = false;
+        if (tickAgain) {
+          tickAgain = false;
+          tick();
+        }
+      });
+  };
+
+  /** Timers and the LISTEN connection, started with the first consumer. */
+  function background(): void {
+    if (listener) return;
+    listener = new Listener({
+      pool: getPool,
+      channels: new Map([
+        [channel, (queue: string) => kick(queue)],
+        [scheduleChannel, () => tick()],
+      ]),
+      onConnect: () => {
+        kick();
+        tick();
+      },
+      report,
+    });
+    listener.start();
+    const every = (ms: number, run: () => Promise<unknown> | void): void => {
+      const t = setInterval(() => {
+        if (closed || consumers.size === 0) return;
+        Promise.resolve(run()).catch((err: unknown) => report('maintenance', err));
+      }, ms);
+      t.unref();
+      timers.push(t);
+    };
+    every(Math.max(10, Math.floor(leaseMs / 3)), () => getPool().query(sql.heartbeat, [ctx.worker, leaseMs]));
+    every(options.stalledIntervalMs ?? Math.floor(leaseMs / 2), async () => {
+      await getPool().query(sql.recover, [options.maxStalledCount ?? 1, channel]);
+      await getPool().query(sql.expire);
+    });
+    every(options.pollIntervalMs ?? 5000, () => {
+      kick();
+      tick();
+    });
+  }
+
+  const adapter: PostgresQueueAdapter = {
+    kind: 'postgres',
+    transactional: true,
+    schema,
+    deadLetters: createPostgresDeadLetterStore(getPool, sql.schema),
+    async start() {
+      if (closed) throw new ClosedError('postgres queue adapter');
+      if (!pool) {
+        const created = options.pool ?? newPool(options);
+        // An idle pooled connection that drops emits here; without a listener it would crash the process.
+        if (!options.pool) created.on('error', (err) => report('connection', err));
+        pool = created;
+      }
+      try {
+        if (options.migrate) await runMigrations(pool, schema);
+        else await checkVersion(pool, schema);
+      } catch (err) {
+        if (!options.pool) await pool.end().catch(() => undefined);
+        pool = undefined;
+        throw err;
+      }
+    },
+    async add(jobs, addOptions) {
+      if (jobs.length === 0) return [];
+      await (addOptions?.transaction ?? getPool()).query(sql.insert, insertValues(jobs));
+      return jobs.map((j) => j.id);
+    },
+    async consume(name, handler, consumeOptions) {
+      getPool();
+      const consumer = new PostgresConsumer({ name, handler, options: consumeOptions }, ctx);
+      consumers.add(consumer);
+      background();
+      consumer.kick();
+      tick();
+      return {
+        close: async (closeOptions) => {
+          await consumer.close(closeOptions);
+          consumers.delete(consumer);
+        },
+      };
+    },
+    async schedule(id, spec, template) {
+      await upsertSchedule({ pool: getPool(), schema: sql.schema }, id, { ...spec, template });
+      await getPool().query('SELECT pg_notify($1, $2)', [scheduleChannel, template.name]);
+    },
+    async unschedule(name, id) {
+      return removeSchedule({ pool: getPool(), schema: sql.schema }, name, id);
+    },
+    async getJob(name, id): Promise<StoredJobInfo | undefined> {
+      const { rows } = await getPool().query<{
+        id: string;
+        name: string;
+        data: string;
+        attempt: number;
+        state: 'waiting' | 'active' | 'completed' | 'failed';
+        progress: string | null;
+        result: string | null;
+        failed_reason: string | null;
+        delayed: boolean;
+      }>(sql.getJob, [name, id]);
+      const row = rows[0];
+      if (!row) return undefined;
+      const state: JobState = row.state === 'waiting' && row.delayed ? 'delayed' : row.state;
+      const parse = (text: string | null): unknown => (text === null ? undefined : (parseStored(text) as { value?: unknown }).value);
+      return {
+        id: row.id,
+        name: row.name,
+        state,
+        data: parseStored(row.data),
+        // `attempt` counts attempts started; BullMQ's attemptsMade counts finished ones.
+        attemptsMade: row.state === 'active' ? row.attempt - 1 : row.attempt,
+        progress: (parse(row.progress) ?? 0) as StoredJobInfo['progress'],
+        ...(row.state === 'completed' ? { result: parse(row.result) } : {}),
+        ...(row.failed_reason !== null ? { failedReason: row.failed_reason } : {}),
+      };
+    },
+    async counts(name): Promise<JobCounts> {
+      const { rows } = await getPool().query<JobCounts>(sql.counts, [name]);
+      return rows[0] ?? { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0 };
+    },
+    async close(closeOptions = {}) {
+      if (closed) return;
+      await Promise.all([...consumers].map((c) => c.close(closeOptions)));
+      closed = true;
+      for (const t of timers) clearInterval(t);
+      clearTimeout(tickTimer);
+      const owned = pool && !options.pool ? pool : undefined;
+      await listener?.close();
+      await owned?.end();
+    },
+  };
+  return adapter;
+}

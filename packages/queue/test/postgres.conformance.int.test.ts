@@ -1,0 +1,17 @@
+import { queueConformance } from './conformance.js';
+import { dropSchema, insertForeign, pgQueue, randomSchema } from './postgres-helpers.js';
+
+queueConformance('postgres', async () => {
+  const schema = randomSchema();
+  return {
+    make: (options) => pgQueue(schema, options),
+    injectRaw: async (job) => {
+      // The tables exist once a queue of the harness started; a foreign row may come first.
+      const q = pgQueue(schema);
+      await q.start();
+      await q.close();
+      await insertForeign(schema, job);
+    },
+    cleanup: () => dropSchema(schema),
+  };
+});
