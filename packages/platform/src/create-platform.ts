@@ -38,7 +38,7 @@ export interface PlatformOptions<M extends PlatformMaps = PlatformMaps> {
   /** Extra options for createBus. Default: `{}`. */
   bus?: Omit<BusOptions<EventsOf<M>>, 'adapter' | 'rabbitmq'>;
   /** Extra options for createQueue. Default: `{}`. */
-  queue?: Omit<QueueOptions<JobsOf<M>>, 'adapter' | 'bullmq'>;
+  queue?: Omit<QueueOptions<JobsOf<M>>, 'adapter'>;
 }
 
 export interface Platform<M extends PlatformMaps = PlatformMaps> {
@@ -77,12 +77,12 @@ export async function createPlatform<M extends PlatformMaps = PlatformMaps>(
     ...options.bus,
     ...(resolved.bus.adapter === 'rabbitmq' ? { adapter: 'rabbitmq', rabbitmq: { url: resolved.bus.url, ...(resolved.bus.exchange ? { exchange: resolved.bus.exchange } : {}) } } : { adapter: 'memory' }),
   });
-  const queue = createQueue<JobsOf<M>>({
-    ...options.queue,
-    ...(resolved.queue.adapter === 'bullmq'
-      ? { adapter: 'bullmq', bullmq: { url: resolved.queue.url, ...(resolved.queue.prefix ? { prefix: resolved.queue.prefix } : {}) } }
-      : { adapter: 'memory' }),
-  });
+  // The BullMQ adapter (and bullmq, ioredis) loads only when the config asks for it.
+  const queueAdapter =
+    resolved.queue.adapter === 'bullmq'
+      ? (await import('@events/queue/bullmq')).bullmqQueue({ url: resolved.queue.url, ...(resolved.queue.prefix ? { prefix: resolved.queue.prefix } : {}) })
+      : undefined;
+  const queue = createQueue<JobsOf<M>>({ ...options.queue, ...(queueAdapter ? { adapter: queueAdapter } : {}) });
 
   let closing: Promise<void> | undefined;
   const platform: Platform<M> = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileCron } from './cron.js';
+import { compileCron, nextCronTime } from './cron.js';
 
 const at = (s: string): Date => new Date(s);
 
@@ -29,5 +29,16 @@ describe('compileCron', () => {
     expect(() => compileCron('* * *')).toThrow(/5 or 6 fields/);
     expect(() => compileCron('61 * * * *')).toThrow(/out of range/);
     expect(() => compileCron('* * * * MON')).toThrow(/cannot read "MON"/);
+  });
+});
+
+describe('nextCronTime', () => {
+  it('finds the next matching second without scanning every second', () => {
+    const t = (s: string): number => new Date(s).getTime();
+    expect(nextCronTime('* * * * * *', t('2026-01-01T10:00:00.300'))).toBe(t('2026-01-01T10:00:01'));
+    expect(nextCronTime('*/5 * * * *', t('2026-01-01T10:03:10'))).toBe(t('2026-01-01T10:05:00'));
+    expect(nextCronTime('0 9 * * 1', t('2026-11-27T12:00:00'))).toBe(t('2026-11-30T09:00:00')); // next Monday
+    expect(nextCronTime('0 0 1 1 *', t('2026-06-01T00:00:00'))).toBe(t('2027-01-01T00:00:00'));
+    expect(nextCronTime('0 0 30 2 *', t('2026-06-01T00:00:00'))).toBeUndefined();
   });
 });

@@ -32,23 +32,70 @@ function parseField(field: string, [min, max]: [number, number], pattern: string
   return out;
 }
 
-/** Compiles a cron pattern to a predicate on a Date (local time). */
-export function compileCron(pattern: string): (date: Date) => boolean {
+interface Compiled {
+  sec: Set<number>;
+  min: Set<number>;
+  hour: Set<number>;
+  mon: Set<number>;
+  day(d: Date): boolean;
+}
+
+function compile(pattern: string): Compiled {
   const fields = pattern.trim().split(/\s+/);
   if (fields.length !== 5 && fields.length !== 6) throw new InvalidOptionError('cron', `needs 5 or 6 fields, got ${JSON.stringify(pattern)}`);
   const all = fields.length === 5 ? ['0', ...fields] : fields;
-  const [sec, min, hour, dom, mon, dow] = all.map((f, i) => parseField(f, RANGES[i]!, pattern));
-  if (dow!.has(7)) dow!.add(0);
+  const [sec, min, hour, dom, mon, dow] = all.map((f, i) => parseField(f, RANGES[i]!, pattern)) as [Set<number>, Set<number>, Set<number>, Set<number>, Set<number>, Set<number>];
+  if (dow.has(7)) dow.add(0);
   const domAny = all[3] === '*';
   const dowAny = all[5] === '*';
-  return (d) => {
-    if (!sec!.has(d.getSeconds()) || !min!.has(d.getMinutes()) || !hour!.has(d.getHours()) || !mon!.has(d.getMonth() + 1)) return false;
-    // Classic cron: when both day fields are restricted, either may match.
-    const domHit = dom!.has(d.getDate());
-    const dowHit = dow!.has(d.getDay());
-    if (domAny && dowAny) return true;
-    if (domAny) return dowHit;
-    if (dowAny) return domHit;
-    return domHit || dowHit;
+  return {
+    sec,
+    min,
+    hour,
+    mon,
+    day(d) {
+      // Classic cron: when both day fields are restricted, either may match.
+      const domHit = dom.has(d.getDate());
+      const dowHit = dow.has(d.getDay());
+      if (domAny && dowAny) return true;
+      if (domAny) return dowHit;
+      if (dowAny) return domHit;
+      return domHit || dowHit;
+    },
   };
+}
+
+/** Compiles a cron pattern to a predicate on a Date (local time). */
+export function compileCron(pattern: string): (date: Date) => boolean {
+  const c = compile(pattern);
+  return (d) => c.sec.has(d.getSeconds()) && c.min.has(d.getMinutes()) && c.hour.has(d.getHours()) && c.mon.has(d.getMonth() + 1) && c.day(d);
+}
+
+/**
+ * The first second after `after` (epoch ms) that matches, or undefined when none comes within
+ * about five years (a pattern such as Feb 30). Skips whole months, days, hours and minutes that
+ * cannot match, so a sparse pattern costs a few hundred steps, not a scan of every second.
+ */
+export function nextCronTime(pattern: string, after: number): number | undefined {
+  const c = compile(pattern);
+  const d = new Date(Math.floor(after / 1000) * 1000 + 1000);
+  const limit = after + 5 * 366 * 86_400_000;
+  while (d.getTime() <= limit) {
+    if (!c.mon.has(d.getMonth() + 1)) {
+      d.setMonth(d.getMonth() + 1, 1);
+      d.setHours(0, 0, 0);
+    } else if (!c.day(d)) {
+      d.setDate(d.getDate() + 1);
+      d.setHours(0, 0, 0);
+    } else if (!c.hour.has(d.getHours())) {
+      d.setHours(d.getHours() + 1, 0, 0);
+    } else if (!c.min.has(d.getMinutes())) {
+      d.setMinutes(d.getMinutes() + 1, 0);
+    } else if (!c.sec.has(d.getSeconds())) {
+      d.setSeconds(d.getSeconds() + 1);
+    } else {
+      return d.getTime();
+    }
+  }
+  return undefined;
 }

@@ -3,7 +3,7 @@
  * timeout on the last attempt, data that cannot be decoded) with its payload, error, attempts and
  * timestamps. Queries, replay and discard are written here once over the adapter's store.
  */
-import { InvalidOptionError, sleep, type DeadLetterRecord, type DeadLetterStore, type Envelope } from '@events/core';
+import { InvalidOptionError, sleep, type DeadLetterRange, type DeadLetterRecord, type DeadLetterStore, type Envelope } from '@events/core';
 import { decodeJobData } from './job-format.js';
 
 export interface DeadLetterQuery {
@@ -51,7 +51,7 @@ export interface ReplayResult {
   readonly dryRun: boolean;
   /** Original id -> id of the new job (`undefined` new id on a dry run). */
   readonly replayed: ReadonlyArray<{ readonly from: string; readonly id?: string; readonly name: string }>;
-  /** Letters that cannot be replayed: their data is not decodable. */
+  /** Letters not replayed: data not decodable, or no worker serves their name (UnknownJobError). */
   readonly skipped: ReadonlyArray<{ readonly id: string; readonly reason: string }>;
 }
 
@@ -93,29 +93,48 @@ export function toDeadLetter(record: DeadLetterRecord): DeadLetter {
 
 type Enqueue = (letter: DeadLetter & { envelope: Envelope }) => Promise<string>;
 
+/** Records fetched per store query while a filter the store cannot apply (error text) is on. */
+export const DEAD_LETTER_PAGE = 500;
+/** Most ids one query may name. */
+export const MAX_QUERY_IDS = 10_000;
+
 export function createDeadLetters(getStore: () => Promise<DeadLetterStore>, enqueue: Enqueue): DeadLetters {
+  function range(query: DeadLetterQuery): DeadLetterRange {
+    if (query.ids !== undefined && (!Array.isArray(query.ids) || query.ids.length > MAX_QUERY_IDS)) {
+      throw new InvalidOptionError('ids', `must be an array of at most ${MAX_QUERY_IDS} ids`);
+    }
+    return { name: query.name, from: toMs(query.from, 'from'), to: toMs(query.to, 'to'), ...(query.ids ? { ids: query.ids } : {}) };
+  }
+
   async function find(query: DeadLetterQuery = {}): Promise<DeadLetter[]> {
     if (query.limit !== undefined && !(Number.isInteger(query.limit) && query.limit >= 0)) {
       throw new InvalidOptionError('limit', `must be an integer >= 0, got ${query.limit}`);
     }
+    const base = range(query);
     const store = await getStore();
-    const records = await store.query({ name: query.name, from: toMs(query.from, 'from'), to: toMs(query.to, 'to') });
-    const ids = query.ids ? new Set(query.ids) : undefined;
+    const limit = query.limit ?? Infinity;
     const error = query.error;
-    const matched = records
-      .filter((r) => !ids || ids.has(r.id))
-      .filter((r) => error === undefined || r.error.name === error || r.error.message.includes(error))
-      .map(toDeadLetter);
-    return query.limit === undefined ? matched : matched.slice(0, query.limit);
+    const ids = query.ids ? new Set(query.ids) : undefined;
+    const keep = (r: DeadLetterRecord): boolean => (!ids || ids.has(r.id)) && (error === undefined || r.error.name === error || r.error.message.includes(error));
+    if (error === undefined) {
+      // Every filter is the store's: one query, its LIMIT pushed down.
+      const records = await store.query(query.limit === undefined ? base : { ...base, limit: query.limit });
+      return records.filter(keep).slice(0, limit).map(toDeadLetter);
+    }
+    // The error filter is ours: page through the store, never the whole range at once.
+    const out: DeadLetter[] = [];
+    for (let offset = 0; out.length < limit; offset += DEAD_LETTER_PAGE) {
+      const page = await store.query({ ...base, limit: DEAD_LETTER_PAGE, offset });
+      for (const r of page) if (out.length < limit && keep(r)) out.push(toDeadLetter(r));
+      if (page.length < DEAD_LETTER_PAGE) break;
+    }
+    return out;
   }
 
   return {
     list: find,
     async count(query = {}) {
-      if (query.error === undefined && query.ids === undefined && query.limit === undefined) {
-        const store = await getStore();
-        return store.count({ name: query.name, from: toMs(query.from, 'from'), to: toMs(query.to, 'to') });
-      }
+      if (query.error === undefined && query.limit === undefined) return (await getStore()).count(range(query));
       return (await find(query)).length;
     },
     async replay(options = {}) {
@@ -130,6 +149,11 @@ export function createDeadLetters(getStore: () => Promise<DeadLetterStore>, enqu
       for (const letter of letters) {
         if (!letter.envelope) {
           skipped.push({ id: letter.id, reason: `undecodable data (${letter.error.message})` });
+          continue;
+        }
+        if (letter.error.name === 'UnknownJobError') {
+          // Its name has no worker in the queue it was found in: a replay would wait there forever.
+          skipped.push({ id: letter.id, reason: `no worker serves "${letter.name}" where it was found (${letter.error.message}); enqueue its payload under a job name a worker serves, then discard it` });
           continue;
         }
         if (options.dryRun) {

@@ -31,6 +31,14 @@ export interface JobOptions {
    * transactional adapter (PostgreSQL); any other refuses it with InvalidOptionError. Default: none.
    */
   transaction?: TransactionClient;
+  /**
+   * Longest wait for the backend (Redis unreachable: the enqueue waits for the reconnect, then
+   * fails with TimeoutError; the job may or may not be stored, so enqueue again with the same
+   * `jobId` to be sure). Default: the queue's `enqueueTimeoutMs` (5 000 ms).
+   */
+  timeoutMs?: number;
+  /** Ends the wait early with the signal's reason. Default: none. */
+  signal?: AbortSignal;
 }
 
 export interface JobDefaults {
@@ -87,6 +95,7 @@ export function resolveJobOptions(options: JobOptions, defaults: Required<JobDef
   checkInt('priority', options.priority, 0);
   if (options.priority !== undefined && options.priority > 2_097_152) throw new InvalidOptionError('priority', 'must be <= 2097152 (BullMQ limit)');
   checkInt('attempts', options.attempts, 1);
+  checkInt('timeoutMs', options.timeoutMs, 1);
   if (options.backoff !== undefined) validateBackoff(options.backoff);
   validateRetention('removeOnComplete', options.removeOnComplete);
   validateRetention('removeOnFail', options.removeOnFail);

@@ -1,7 +1,7 @@
 import { Queue as BullQueue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createQueue } from '../src/index.js';
-import { bullmqQueueName } from '../src/adapters/bullmq.js';
+import { bullmqQueueName, bullmqQueue } from '../src/adapters/bullmq.js';
 import { queueConformance } from './conformance.js';
 import { REDIS_URL } from '@events/testing';
 import { deletePrefix, randomPrefix } from './helpers.js';
@@ -9,7 +9,7 @@ import { deletePrefix, randomPrefix } from './helpers.js';
 queueConformance('bullmq', async () => {
   const prefix = randomPrefix();
   return {
-    make: (options) => createQueue({ ...options, adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix } }),
+    make: (options) => createQueue({ ...options, adapter: bullmqQueue({ url: REDIS_URL, prefix }) }),
     injectRaw: async (job) => {
       // A plain BullMQ producer adds the job; then its stored data is overwritten verbatim.
       const connection = new Redis(REDIS_URL);

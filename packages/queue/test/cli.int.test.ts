@@ -3,6 +3,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
+import { bullmqQueue } from '../src/adapters/bullmq.js';
 import { createQueue } from '../src/index.js';
 import { REDIS_URL } from '@events/testing';
 import { deletePrefix, randomPrefix } from './helpers.js';
@@ -15,7 +16,7 @@ describe('events-worker dead-letters CLI', () => {
   afterEach(() => deletePrefix(prefix));
 
   it('lists, counts, replays (dry run first) and discards', async () => {
-    const queue = createQueue<{ report: { n: number }; mail: object }>({ adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix } });
+    const queue = createQueue<{ report: { n: number }; mail: object }>({ adapter: bullmqQueue({ url: REDIS_URL, prefix }) });
     const replayed: Array<string | undefined> = [];
     await queue.process('report', (p, ctx) => {
       if (ctx.envelope.headers.replayOf) return void replayed.push(ctx.envelope.headers.replayOf);

@@ -8,7 +8,7 @@ import { DoNotRetryError, type Queue, type QueueOptions } from '../src/index.js'
 import { waitFor } from '@events/testing';
 
 export interface ConformanceHarness {
-  make(options?: Omit<QueueOptions, 'adapter' | 'bullmq'>): Queue;
+  make(options?: Omit<QueueOptions, 'adapter'>): Queue;
   /** Stores a job as a foreign producer would: `raw` is the stored data text, verbatim. */
   injectRaw(job: { queue: string; name: string; id: string; raw: string }): Promise<void>;
   cleanup(): Promise<void>;
@@ -20,7 +20,7 @@ export function queueConformance(label: string, factory: () => Promise<Conforman
   describe(`queue conformance: ${label}`, () => {
     let harness: ConformanceHarness | undefined;
     const opened: Queue[] = [];
-    async function setup(options: Omit<QueueOptions, 'adapter' | 'bullmq'> = {}): Promise<Queue> {
+    async function setup(options: Omit<QueueOptions, 'adapter'> = {}): Promise<Queue> {
       harness ??= await factory();
       const q = harness.make({ defaults: { backoff: fast }, ...options });
       opened.push(q);

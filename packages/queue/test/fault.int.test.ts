@@ -8,6 +8,7 @@ import { Queue as BullQueue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REDIS_URL, spawnTs, startTcpProxy, waitFor, type SpawnedTs } from '@events/testing';
+import { bullmqQueue } from '../src/adapters/bullmq.js';
 import { createQueue, type Queue } from '../src/index.js';
 import { deletePrefix, randomPrefix } from './helpers.js';
 
@@ -34,7 +35,7 @@ describe('faults (bullmq, real Redis)', () => {
   it('recovers jobs of workers killed with SIGKILL mid-job: 1,000 jobs, none lost', async () => {
     const prefix = randomPrefix();
     const redis = new Redis(REDIS_URL);
-    const producer = createQueue<{ work: { ms: number } }>({ adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix } });
+    const producer = createQueue<{ work: { ms: number } }>({ adapter: bullmqQueue({ url: REDIS_URL, prefix }) });
     const bull = new BullQueue('work', { connection: redis.duplicate(), prefix });
     cleanups.push(async () => {
       await producer.close();
@@ -78,7 +79,7 @@ describe('faults (bullmq, real Redis)', () => {
   it('drains active jobs on SIGTERM and exits 0', async () => {
     const prefix = randomPrefix();
     const redis = new Redis(REDIS_URL);
-    const producer = createQueue<{ work: { ms: number } }>({ adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix } });
+    const producer = createQueue<{ work: { ms: number } }>({ adapter: bullmqQueue({ url: REDIS_URL, prefix }) });
     cleanups.push(async () => {
       await producer.close();
       redis.disconnect();
@@ -98,7 +99,7 @@ describe('faults (bullmq, real Redis)', () => {
 
   it('dead-letters a job BullMQ fails for stalling more than maxStalledCount', async () => {
     const prefix = randomPrefix();
-    const producer = createQueue<{ work: { ms: number } }>({ adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix } });
+    const producer = createQueue<{ work: { ms: number } }>({ adapter: bullmqQueue({ url: REDIS_URL, prefix }) });
     cleanups.push(async () => {
       await producer.close();
       await deletePrefix(prefix);
@@ -109,8 +110,7 @@ describe('faults (bullmq, real Redis)', () => {
     doomed.child.kill('SIGKILL');
     await doomed.exited;
     const rescuer = createQueue<{ work: { ms: number } }>({
-      adapter: 'bullmq',
-      bullmq: { url: REDIS_URL, prefix, lockDuration: 1000, stalledInterval: 300, maxStalledCount: 0 },
+      adapter: bullmqQueue({ url: REDIS_URL, prefix, lockDuration: 1000, stalledInterval: 300, maxStalledCount: 0 }),
     });
     cleanups.push(() => rescuer.close({ timeoutMs: 1000 }));
     let ran = false;
@@ -124,8 +124,8 @@ describe('faults (bullmq, real Redis)', () => {
     const prefix = randomPrefix();
     const proxy = await startTcpProxy(REDIS_URL);
     const seen: number[] = [];
-    const consumer: Queue<{ cut: { n: number } }> = createQueue({ adapter: 'bullmq', bullmq: { url: proxy.url, prefix }, onError: () => undefined });
-    const producer = createQueue<{ cut: { n: number } }>({ adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix } });
+    const consumer: Queue<{ cut: { n: number } }> = createQueue({ adapter: bullmqQueue({ url: proxy.url, prefix }), onError: () => undefined });
+    const producer = createQueue<{ cut: { n: number } }>({ adapter: bullmqQueue({ url: REDIS_URL, prefix }) });
     cleanups.push(async () => {
       await producer.close();
       await consumer.close({ timeoutMs: 2000 });

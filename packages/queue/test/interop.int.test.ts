@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigError } from '@events/core';
 import { createQueue } from '../src/index.js';
-import { bullmqQueueName } from '../src/adapters/bullmq.js';
+import { bullmqQueueName, bullmqQueue } from '../src/adapters/bullmq.js';
 import { REDIS_URL, waitFor } from '@events/testing';
 import { deletePrefix, randomPrefix } from './helpers.js';
 
@@ -22,7 +22,7 @@ describe('interop with plain BullMQ', () => {
 
   it('a job enqueued by @events/queue is an ordinary BullMQ job a plain Worker processes', async () => {
     const prefix = randomPrefix();
-    const queue = createQueue<{ 'mail:welcome': { userId: string } }>({ adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix } });
+    const queue = createQueue<{ 'mail:welcome': { userId: string } }>({ adapter: bullmqQueue({ url: REDIS_URL, prefix }) });
     const seen: Array<{ id?: string; name: string; data: unknown; attempts?: number }> = [];
     const worker = new BullWorker(
       bullmqQueueName('mail:welcome'),
@@ -50,7 +50,7 @@ describe('interop with plain BullMQ', () => {
 
   it('a job added by a plain BullMQ Queue is processed by @events/queue (data = payload)', async () => {
     const prefix = randomPrefix();
-    const queue = createQueue<{ resize: { w: number } }>({ adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix } });
+    const queue = createQueue<{ resize: { w: number } }>({ adapter: bullmqQueue({ url: REDIS_URL, prefix }) });
     const connection = new Redis(REDIS_URL);
     const plain = new BullQueue('resize', { connection, prefix });
     cleanups.push(async () => {
@@ -76,8 +76,8 @@ describe('interop with plain BullMQ', () => {
   it("events: 'all' delivers job events of workers in other queue objects and processes", async () => {
     const prefix = randomPrefix();
     type Jobs = { step: { fail: boolean } };
-    const worker = createQueue<Jobs>({ adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix }, defaults: { backoff: { type: 'fixed', delayMs: 10 } } });
-    const observer = createQueue<Jobs>({ adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix }, events: 'all' });
+    const worker = createQueue<Jobs>({ adapter: bullmqQueue({ url: REDIS_URL, prefix }), defaults: { backoff: { type: 'fixed', delayMs: 10 } } });
+    const observer = createQueue<Jobs>({ adapter: bullmqQueue({ url: REDIS_URL, prefix }), events: 'all' });
     cleanups.push(async () => {
       await worker.close();
       await observer.close();
@@ -103,7 +103,7 @@ describe('interop with plain BullMQ', () => {
   it('uses a connection the caller passes, enforces maxRetriesPerRequest: null for workers, and leaves it open', async () => {
     const prefix = randomPrefix();
     const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    const queue = createQueue<{ ping: number }>({ adapter: 'bullmq', bullmq: { connection, prefix } });
+    const queue = createQueue<{ ping: number }>({ adapter: bullmqQueue({ connection, prefix }) });
     const got: number[] = [];
     await queue.process('ping', (n) => void got.push(n));
     await queue.enqueue('ping', 7);
@@ -131,13 +131,13 @@ describe('maxmemory-policy check', () => {
       probe.on('error', () => undefined); // refused until the server is up
       await waitFor(async () => (await probe.connect().then(() => true, () => false)) || probe.status === 'ready', 10_000, 'dedicated redis-server');
       probe.disconnect();
-      const strict = createQueue({ adapter: 'bullmq', bullmq: { url } });
+      const strict = createQueue({ adapter: bullmqQueue({ url }) });
       const error = await strict.start().catch((e: unknown) => e);
       expect(error).toBeInstanceOf(ConfigError);
       expect((error as Error).message).toMatch(/maxmemory-policy is "allkeys-lru", not "noeviction"/);
       await strict.close();
       const warnings: string[] = [];
-      const lenient = createQueue({ adapter: 'bullmq', bullmq: { url, evictionPolicy: 'warn', onWarning: (m) => warnings.push(m) } });
+      const lenient = createQueue({ adapter: bullmqQueue({ url, evictionPolicy: 'warn', onWarning: (m) => warnings.push(m) }) });
       await lenient.start();
       expect(warnings).toEqual([expect.stringMatching(/allkeys-lru/)]);
       await lenient.close();

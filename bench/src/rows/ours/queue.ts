@@ -3,6 +3,8 @@
  * semantics in one process, shown for its own cost and scaling).
  */
 import { createQueue, type Queue } from '@events/queue';
+import { bullmqQueue } from '@events/queue/bullmq';
+import { memoryQueue } from '@events/queue/memory';
 import { withTimeout } from '@events/core';
 import { makePayload, stampOf, type BenchPayload } from '../../payload.js';
 import { REDIS_URL } from '../../resources.js';
@@ -38,7 +40,7 @@ async function drive(ctx: RowContext, queue: Queue<Jobs>, size: number, scenario
 
 async function oursBullmq(ctx: RowContext, size: number, scenario: QueueScenario): Promise<PhaseResult> {
   const prefix = uniqueName('bench');
-  const queue = createQueue<Jobs>({ adapter: 'bullmq', bullmq: { url: REDIS_URL, prefix }, onError: (error) => ctx.rec.fail(error) });
+  const queue = createQueue<Jobs>({ adapter: bullmqQueue({ url: REDIS_URL, prefix }), onError: (event) => ctx.rec.fail(event.error) });
   try {
     await withTimeout(queue.start(), 10_000, 'queue bullmq start');
     return await drive(ctx, queue, size, scenario);
@@ -49,7 +51,7 @@ async function oursBullmq(ctx: RowContext, size: number, scenario: QueueScenario
 }
 
 async function oursMemory(ctx: RowContext, size: number, scenario: QueueScenario): Promise<PhaseResult> {
-  const queue = createQueue<Jobs>({ adapter: 'memory', onError: (error) => ctx.rec.fail(error) });
+  const queue = createQueue<Jobs>({ adapter: memoryQueue(), onError: (event) => ctx.rec.fail(event.error) });
   try {
     return await drive(ctx, queue, size, scenario);
   } finally {

@@ -1,40 +1,44 @@
 /**
- * The BullMQ adapter: one plain BullMQ queue per job name (`:` in a name is stored as `%3A`, since
- * BullMQ refuses it in queue names), plain workers, ioredis connections. Durable and at-least-once:
- * a worker that dies mid-job loses its lock and BullMQ's stalled-job check hands the job to another
- * worker. Redis must not evict keys (`maxmemory-policy noeviction`): eviction silently loses jobs
- * and locks, so start() refuses any other policy unless `evictionPolicy: 'warn'`.
+ * The BullMQ adapter, as a value: `createQueue({ adapter: bullmqQueue({ url, prefix }) })`. One
+ * plain BullMQ queue per job name (`:` in a name is stored as `%3A`), plain workers, ioredis
+ * connections opened at `start()` (a failed start closes them; start may be retried). Durable and
+ * at-least-once: a worker that dies mid-job loses its lock and BullMQ's stalled-job check hands
+ * the job to another worker. Redis must not evict keys (`maxmemory-policy noeviction`): eviction
+ * silently loses jobs and locks, so start() refuses any other policy unless `evictionPolicy: 'warn'`.
+ * While Redis is unreachable an enqueue waits (bounded, capped) for the reconnect, never in an
+ * unbounded client-side buffer; close settles within its timeout whatever Redis does.
  */
 import {
   ConfigError,
+  drainWithin,
   type CloseOptions,
   type JobCounts,
   type QueueAdapter,
-  type QueueAdapterActiveJob,
-  type QueueAdapterConsumeOptions,
-  type QueueAdapterConsumer,
-  type QueueAdapterEvent,
+  type QueueAdapterContext,
   type QueueAdapterJob,
   type ScheduleSpec,
-  type StoredJobData,
   type StoredJobInfo,
 } from '@events/core';
-import { Queue, UnrecoverableError, Worker, type Job, type JobJson } from 'bullmq';
-import { Redis } from 'ioredis';
+import type { Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { parseStored } from '../job-format.js';
+import { Connections } from './bullmq-connection.js';
+import { startConsumer } from './bullmq-consumer.js';
 import { createRedisDeadLetterStore } from './bullmq-dead-letters.js';
-import { createEventPublisher, watchEvents } from './bullmq-events.js';
-import { cappedBackoff, toJobsOptions } from './bullmq-options.js';
+import { createEventPublisher, watchEvents, type EventPublisher } from './bullmq-events.js';
+import { toJobsOptions } from './bullmq-options.js';
+import { bullmqQueueName, QueueObjects } from './bullmq-queues.js';
 
 export { cappedBackoff, toBullBackoff } from './bullmq-options.js';
+export { bullmqQueueName } from './bullmq-queues.js';
 
 export interface BullmqAdapterOptions {
   /** Redis URL for the connections the adapter opens. Default: `redis://127.0.0.1:6379`. */
   url?: string;
   /**
-   * Your own ioredis connection. The adapter uses it for queues and dead letters, duplicates it
-   * with `maxRetriesPerRequest: null` for workers (BullMQ needs that), and does not close it.
-   * Default: none (the adapter opens its own from `url`).
+   * Your own ioredis connection, used as a template: the adapter duplicates it (its host, TLS and
+   * auth settings) for its producer connection (offline queue off) and its worker connection
+   * (`maxRetriesPerRequest: null`, which BullMQ needs), and never closes yours. Default: none.
    */
   connection?: Redis;
   /** Key prefix of every key (BullMQ's and the dead letters'). Default: `bull`. */
@@ -49,65 +53,44 @@ export interface BullmqAdapterOptions {
   stalledInterval?: number;
   /** Stalls a job may suffer before it fails. Default: 1. */
   maxStalledCount?: number;
+  /** Longest wait for Redis at `start()`. Default: 10 000 ms. */
+  startTimeoutMs?: number;
+  /** Enqueues (and other producer calls) waiting at once for Redis to come back; the next gets BackpressureError at once. Default: 1 000. */
+  maxWaitingEnqueues?: number;
+  /** Read-only BullMQ queue objects kept for names this process only reads (`counts`, `getJob`). Default: 32. */
+  maxReaders?: number;
 }
 
-/** BullMQ queue name for a job name. */
-export function bullmqQueueName(jobName: string): string {
-  return jobName.replaceAll(':', '%3A');
-}
+export const BULLMQ_DEFAULTS = { url: 'redis://127.0.0.1:6379', prefix: 'bull', startTimeoutMs: 10_000, maxWaitingEnqueues: 1000, maxReaders: 32 } as const;
 
-/** Data BullMQ could not parse, kept per job so the handler layer can dead-letter it. */
-const undecodable = new WeakMap<Job, { raw: string; reason: string }>();
+/** Producer calls that are not enqueues (reads, schedules) wait for a reconnect at most this long. */
+const CALL_TIMEOUT_MS = 5_000;
 
-class EventsWorker extends Worker {
-  protected override createJob(data: JobJson, jobId: string): Job {
-    try {
-      return super.createJob(data, jobId);
-    } catch (err) {
-      // Undecodable data must not wedge the worker: hand the job on, flagged, to be dead-lettered.
-      const job = super.createJob({ ...data, data: 'null' }, jobId);
-      undecodable.set(job, { raw: data.data, reason: `not JSON (${(err as Error).message})` });
-      return job;
-    }
-  }
-}
-
-function toError(caught: unknown): Error {
-  return caught instanceof Error ? caught : new Error(String(caught));
-}
-
-export function createBullmqAdapter(options: BullmqAdapterOptions = {}): QueueAdapter {
-  const prefix = options.prefix ?? 'bull';
+export function bullmqQueue(options: BullmqAdapterOptions = {}): QueueAdapter {
+  const prefix = options.prefix ?? BULLMQ_DEFAULTS.prefix;
   const warn = options.onWarning ?? ((m: string) => console.warn(`[@events/queue] ${m}`));
-  const url = options.url ?? 'redis://127.0.0.1:6379';
-  const owned: Redis[] = [];
-  const client = options.connection ?? track(new Redis(url));
-  // Workers block on Redis and must wait through outages instead of failing commands.
-  const workerClient = track(options.connection ? options.connection.duplicate({ maxRetriesPerRequest: null }) : new Redis(url, { maxRetriesPerRequest: null }));
-  const queues = new Map<string, Queue>();
-  const workers = new Set<Worker>();
-  const deadLetters = createRedisDeadLetterStore(client, prefix);
-  const events = createEventPublisher(client, prefix);
+  const noContext: QueueAdapterContext = { report: () => undefined, names: () => [], signal: new AbortController().signal };
+  let context = noContext;
+  let connections: Connections | undefined;
+  let queues: QueueObjects | undefined;
+  let events: EventPublisher | undefined;
+  const consumers = new Set<{ close(o?: CloseOptions): Promise<void> }>();
+  const registered = new Set<string>();
 
-  function track(redis: Redis): Redis {
-    owned.push(redis);
-    // ioredis reconnects by itself; an 'error' while Redis is away is expected, not fatal.
-    redis.on('error', () => undefined);
-    return redis;
+  function open(): { connections: Connections; queues: QueueObjects; events: EventPublisher } {
+    if (!connections || !queues || !events) throw new ConfigError('the BullMQ queue adapter is not started (call queue.start())');
+    return { connections, queues, events };
   }
 
-  function queueFor(name: string): Queue {
-    let q = queues.get(name);
-    if (!q) {
-      q = new Queue(bullmqQueueName(name), { connection: client, prefix });
-      // Without a listener an EventEmitter 'error' (Redis away) would crash the process.
-      q.on('error', () => undefined);
-      queues.set(name, q);
-    }
-    return q;
+  /** A producer call, bounded: waits for a reconnect in the capped line, then runs. */
+  function call<T>(what: string, command: () => Promise<T>, bounds: { timeoutMs?: number; signal?: AbortSignal } = {}): Promise<T> {
+    return open().connections.run(command, { what, timeoutMs: bounds.timeoutMs ?? CALL_TIMEOUT_MS, ...(bounds.signal ? { signal: bounds.signal } : {}) });
   }
 
-  async function checkEviction(): Promise<void> {
+  const names = (): string[] => [...new Set([...registered, ...context.names()])];
+  const deadLetters = createRedisDeadLetterStore({ prefix, redis: () => open().connections.producer(), reader: (n) => open().queues.reader(n), names, queueName: bullmqQueueName });
+
+  async function checkEviction(client: Redis): Promise<void> {
     let policy: string | undefined;
     try {
       const reply = (await client.config('GET', 'maxmemory-policy')) as string[];
@@ -122,31 +105,34 @@ export function createBullmqAdapter(options: BullmqAdapterOptions = {}): QueueAd
     else throw new ConfigError(`${message}. Set it to noeviction, or pass evictionPolicy: 'warn'.`);
   }
 
-  async function deadLetter(job: Job, error: Error, attempt: number): Promise<void> {
-    const broken = undecodable.get(job);
-    const data: StoredJobData = broken ? { ok: false, ...broken } : { ok: true, value: job.data };
-    await deadLetters.put({
-      id: job.id!,
-      name: job.name,
-      data,
-      error: { name: error.name, message: error.message, stack: error.stack },
-      attemptsMade: attempt,
-      enqueuedAt: job.timestamp,
-      failedAt: Date.now(),
-    });
-  }
-
   const adapter: QueueAdapter = {
     kind: 'bullmq',
     deadLetters,
-    async start() {
-      await checkEviction();
+    async start(ctx) {
+      context = ctx ?? noContext;
+      connections = new Connections({
+        url: options.url ?? BULLMQ_DEFAULTS.url,
+        ...(options.connection ? { connection: options.connection } : {}),
+        maxWaiting: options.maxWaitingEnqueues ?? BULLMQ_DEFAULTS.maxWaitingEnqueues,
+        onError: (error) => context.report('transport', error),
+      });
+      queues = new QueueObjects(() => open().connections.producer(), prefix, options.maxReaders ?? BULLMQ_DEFAULTS.maxReaders);
+      events = createEventPublisher(connections.producer(), prefix);
+      await connections.open(options.startTimeoutMs ?? BULLMQ_DEFAULTS.startTimeoutMs, context.signal);
+      await checkEviction(connections.producer());
     },
-    async add(jobs) {
+    health() {
+      const c = connections;
+      return { connected: c?.connected ?? false, counts: { waitingForConnection: c?.waiting ?? 0, ...(queues?.counts ?? { queues: 0, readers: 0 }) } };
+    },
+    async add(jobs, addOptions = {}) {
+      const { queues: q } = open();
+      const bounds = { ...(addOptions.timeoutMs !== undefined ? { timeoutMs: addOptions.timeoutMs } : {}), ...(addOptions.signal ? { signal: addOptions.signal } : {}) };
+      for (const job of jobs) registered.add(job.name);
       if (jobs.length === 1) {
         // One job: Queue.add is one EVALSHA; addBulk would wrap it in a MULTI pipeline (3x the CPU).
         const job = jobs[0]!;
-        await queueFor(job.name).add(job.name, job.data, toJobsOptions(job.id, job.options));
+        await call('queue.enqueue', () => q.writer(job.name).add(job.name, job.data, toJobsOptions(job.id, job.options)), bounds);
         return [job.id];
       }
       const byName = new Map<string, QueueAdapterJob[]>();
@@ -156,111 +142,60 @@ export function createBullmqAdapter(options: BullmqAdapterOptions = {}): QueueAd
         else byName.set(job.name, [job]);
       }
       await Promise.all(
-        [...byName].map(([name, list]) => queueFor(name).addBulk(list.map((j) => ({ name, data: j.data, opts: toJobsOptions(j.id, j.options) })))),
+        [...byName].map(([name, list]) =>
+          call('queue.enqueueMany', () => q.writer(name).addBulk(list.map((j) => ({ name, data: j.data, opts: toJobsOptions(j.id, j.options) }))), bounds),
+        ),
       );
       return jobs.map((j) => j.id);
     },
-    async consume(name, handler, consumeOptions: QueueAdapterConsumeOptions): Promise<QueueAdapterConsumer> {
-      const attempts = new WeakMap<Job, { attempt: number; final: boolean }>();
-      const emit = (event: QueueAdapterEvent): void => {
-        consumeOptions.onEvent(event);
-        events.publish(event);
-      };
-      const processor = async (job: Job): Promise<unknown> => {
-        const attempt = job.attemptsMade + 1;
-        const maxAttempts = job.opts.attempts ?? 1;
-        const broken = undecodable.get(job);
-        const active: QueueAdapterActiveJob = {
-          id: job.id!,
-          name: job.name,
-          data: broken ? { ok: false, ...broken } : { ok: true, value: job.data },
-          attempt,
-          maxAttempts,
-          enqueuedAt: job.timestamp,
-          updateProgress: async (progress) => {
-            await job.updateProgress(progress);
-            emit({ type: 'progress', id: job.id!, name: job.name, progress });
-          },
-        };
-        attempts.set(job, { attempt, final: false });
-        try {
-          return await handler(active);
-        } catch (caught) {
-          const error = toError(caught);
-          const final = consumeOptions.isFinal(error) || attempt >= maxAttempts;
-          attempts.set(job, { attempt, final });
-          // Written before BullMQ moves the job: a crash in between re-runs the job, and the
-          // record (keyed by job id) is overwritten rather than lost.
-          if (final) await deadLetter(job, error, attempt);
-          if (final && attempt < maxAttempts) throw new UnrecoverableError(`${error.name}: ${error.message}`);
-          throw error;
-        }
-      };
-      // Learn whether any `events: 'all'` observer listens before the first job event.
-      await events.refresh();
-      const worker = new EventsWorker(bullmqQueueName(name), processor, {
-        connection: workerClient,
-        prefix,
-        concurrency: consumeOptions.concurrency,
-        ...(consumeOptions.limiter ? { limiter: { max: consumeOptions.limiter.max, duration: consumeOptions.limiter.durationMs } } : {}),
-        ...(options.lockDuration !== undefined ? { lockDuration: options.lockDuration } : {}),
-        ...(options.stalledInterval !== undefined ? { stalledInterval: options.stalledInterval } : {}),
-        ...(options.maxStalledCount !== undefined ? { maxStalledCount: options.maxStalledCount } : {}),
-        settings: { backoffStrategy: cappedBackoff },
-      });
-      workers.add(worker);
-      worker.on('completed', (job, result) => {
-        const info = attempts.get(job);
-        emit({ type: 'completed', id: job.id!, name: job.name, attempt: info?.attempt ?? job.attemptsMade, result });
-      });
-      worker.on('failed', (job, error) => {
-        if (!job) return;
-        const info = attempts.get(job);
-        // No processor run: BullMQ failed the job itself (over its stall limit). Dead-letter it here.
-        if (!info) void deadLetter(job, error, job.attemptsMade).catch(() => undefined);
-        emit({ type: 'failed', id: job.id!, name: job.name, attempt: info?.attempt ?? job.attemptsMade, error, final: info?.final ?? true });
-      });
-      // Connection errors are retried by ioredis; BullMQ re-emits them here and we must not crash.
-      worker.on('error', () => undefined);
-      await worker.waitUntilReady();
-      return {
-        async close(closeOptions: CloseOptions = {}) {
-          workers.delete(worker);
-          if (closeOptions.force) return worker.close(true);
-          let timer: NodeJS.Timeout | undefined;
-          const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), closeOptions.timeoutMs ?? 10_000)));
-          const outcome = await Promise.race([worker.close(), late]);
-          clearTimeout(timer);
-          // Jobs still running keep their lock until it expires; stalled-job recovery re-runs them.
-          if (outcome === 'late') await worker.disconnect();
+    async consume(name, handler, consumeOptions) {
+      const { connections: c, queues: q, events: e } = open();
+      registered.add(name);
+      q.writer(name);
+      const consumer = await startConsumer(
+        { prefix, connections: c, events: e, report: (kind, error, facts) => context.report(kind, error, facts), lockDuration: options.lockDuration, stalledInterval: options.stalledInterval, maxStalledCount: options.maxStalledCount },
+        { name, handler, options: consumeOptions },
+      );
+      const tracked = {
+        get running() {
+          return consumer.running;
+        },
+        async close(closeOptions?: CloseOptions) {
+          consumers.delete(tracked);
+          await consumer.close(closeOptions);
         },
       };
+      consumers.add(tracked);
+      return tracked;
     },
     async watch(onEvent) {
-      const subscriber = track(client.duplicate());
-      const unwatch = await watchEvents(subscriber, prefix, onEvent);
-      events.listenerJoined();
+      const { connections: c, events: e } = open();
+      const unwatch = await watchEvents(c.extra(), prefix, onEvent);
+      e.listenerJoined();
       return unwatch;
     },
     async schedule(id, spec: ScheduleSpec, template) {
+      const { queues: q } = open();
+      registered.add(template.name);
       const repeat = spec.every !== undefined ? { every: spec.every } : { pattern: spec.cron!, ...(spec.tz ? { tz: spec.tz } : {}) };
       const opts = toJobsOptions(undefined, template.options);
-      await queueFor(template.name).upsertJobScheduler(id, repeat, { name: template.name, data: template.data, opts });
+      await call('queue.schedule', () => q.writer(template.name).upsertJobScheduler(id, repeat, { name: template.name, data: template.data, opts }));
     },
     async unschedule(name, id) {
-      return queueFor(name).removeJobScheduler(id);
+      return call('queue.unschedule', () => open().queues.writer(name).removeJobScheduler(id));
     },
     async getJob(name, id): Promise<StoredJobInfo | undefined> {
-      const q = queueFor(name);
+      const q = open().queues.reader(name);
       let job: Job | undefined;
       try {
-        job = await q.getJob(id);
-      } catch {
-        const raw = await client.hget(`${prefix}:${bullmqQueueName(name)}:${id}`, 'data');
+        job = await call('queue.getJob', () => q.getJob(id));
+      } catch (err) {
+        if (!(err instanceof SyntaxError)) throw err;
+        const raw = await call('queue.getJob', () => open().connections.producer().hget(`${prefix}:${bullmqQueueName(name)}:${id}`, 'data'));
         return raw === null ? undefined : { id, name, state: 'waiting', data: parseStored(raw), attemptsMade: 0, progress: 0 };
       }
       if (!job) return undefined;
-      const state = await job.getState();
+      const state = await call('queue.getJob', () => job.getState());
       return {
         id,
         name: job.name,
@@ -274,14 +209,27 @@ export function createBullmqAdapter(options: BullmqAdapterOptions = {}): QueueAd
     },
     async counts(name): Promise<JobCounts> {
       // BullMQ 6 keeps the jobs of a paused queue in 'wait': there is no 'paused' count any more.
-      const c = await queueFor(name).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed');
+      const c = await call('queue.counts', () => open().queues.reader(name).getJobCounts('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed'));
       return { waiting: (c.waiting ?? 0) + (c.prioritized ?? 0), delayed: c.delayed ?? 0, active: c.active ?? 0, completed: c.completed ?? 0, failed: c.failed ?? 0 };
     },
     async close(closeOptions: CloseOptions = {}) {
-      await Promise.all([...workers].map((w) => w.close(closeOptions.force === true)));
-      await Promise.all([...queues.values()].map((q) => q.close()));
-      await Promise.all(owned.map((r) => r.quit().catch(() => r.disconnect())));
+      const timeoutMs = closeOptions.timeoutMs ?? 10_000;
+      const deadline = Date.now() + timeoutMs;
+      const left = (): number => Math.max(0, deadline - Date.now());
+      const c = connections;
+      const q = queues;
+      connections = undefined;
+      queues = undefined;
+      events = undefined;
+      await drainWithin(Promise.all([...consumers].map((w) => w.close({ ...closeOptions, timeoutMs: left() }))), left() + 2000);
+      consumers.clear();
+      if (q) await drainWithin(q.close(), left());
+      // quit() within what is left; then every connection is dropped, reachable or not.
+      if (c) await c.close(left(), closeOptions.force === true);
     },
   };
   return adapter;
 }
+
+/** The same as `bullmqQueue(options)` (older name). */
+export const createBullmqAdapter = bullmqQueue;

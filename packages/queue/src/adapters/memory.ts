@@ -8,8 +8,6 @@ import {
   drainWithin,
   DEFAULT_CLOSE_TIMEOUT_MS,
   type CloseOptions,
-  type DeadLetterRecord,
-  type DeadLetterStore,
   type JobCounts,
   type JobProgress,
   type JobRetention,
@@ -22,9 +20,12 @@ import {
   type ScheduleSpec,
   type StoredJobInfo,
 } from '@events/core';
-import { compileCron } from '../cron.js';
 import { parseStored } from '../job-format.js';
+import { createMemoryDeadLetterStore } from './memory-dead-letters.js';
 import { WaitingHeap } from './memory-heap.js';
+import { MemorySchedules } from './memory-schedules.js';
+
+export { createMemoryDeadLetterStore } from './memory-dead-letters.js';
 
 interface MemoryJob {
   id: string;
@@ -41,6 +42,8 @@ interface MemoryJob {
   finishedAt?: number;
   seq: number;
   timer?: NodeJS.Timeout;
+  /** The run that owns the job while active: a run given up at close cannot record its late outcome. */
+  run?: object;
 }
 
 type Handler = (job: QueueAdapterActiveJob) => Promise<unknown>;
@@ -48,7 +51,7 @@ type Handler = (job: QueueAdapterActiveJob) => Promise<unknown>;
 interface Consumer {
   handler: Handler;
   options: QueueAdapterConsumeOptions;
-  active: Set<Promise<void>>;
+  active: Map<Promise<void>, MemoryJob>;
   starts: number[];
   closed: boolean;
   wake?: NodeJS.Timeout;
@@ -61,36 +64,18 @@ interface Lane {
   consumers: Consumer[];
 }
 
-export function createMemoryDeadLetterStore(): DeadLetterStore {
-  const records = new Map<string, DeadLetterRecord>();
-  const inRange = (r: DeadLetterRecord, q: { name?: string; from?: number; to?: number }): boolean =>
-    (q.name === undefined || r.name === q.name) && (q.from === undefined || r.failedAt >= q.from) && (q.to === undefined || r.failedAt <= q.to);
-  return {
-    async put(record) {
-      records.set(record.id, record);
-    },
-    async query(range) {
-      return [...records.values()].filter((r) => inRange(r, range)).sort((a, b) => a.failedAt - b.failedAt);
-    },
-    async count(range) {
-      return [...records.values()].filter((r) => inRange(r, range)).length;
-    },
-    async remove(ids) {
-      let n = 0;
-      for (const id of ids) if (records.delete(id)) n += 1;
-      return n;
-    },
-  };
-}
-
 export class MemoryQueueAdapter implements QueueAdapter {
   readonly kind = 'memory';
   readonly deadLetters = createMemoryDeadLetterStore();
   private readonly lanes = new Map<string, Lane>();
-  private readonly schedules = new Map<string, { timer: NodeJS.Timeout; name: string }>();
+  private readonly schedules = new MemorySchedules();
   private seq = 0;
 
   async start(): Promise<void> {}
+
+  health(): { connected: boolean } {
+    return { connected: true };
+  }
 
   private lane(name: string): Lane {
     let lane = this.lanes.get(name);
@@ -154,15 +139,25 @@ export class MemoryQueueAdapter implements QueueAdapter {
           consumer.active.delete(run);
           this.pump(lane);
         });
-        consumer.active.add(run);
+        consumer.active.set(run, job);
       }
     }
   }
 
   private async run(lane: Lane, consumer: Consumer, job: MemoryJob): Promise<void> {
     job.state = 'active';
+    const token = {};
+    job.run = token;
     const attempt = job.attemptsMade + 1;
     const onEvent = consumer.options.onEvent;
+    const owned = (): boolean => job.run === token && lane.jobs.get(job.id) === job;
+    /** Shut down past the drain: the interruption is ours, so the job waits again, its attempt not counted. */
+    const interrupted = (): boolean => {
+      if (!consumer.options.signal.aborted || !owned()) return false;
+      job.run = undefined;
+      this.makeWaiting(lane, job);
+      return true;
+    };
     try {
       const result = await consumer.handler({
         id: job.id,
@@ -176,12 +171,14 @@ export class MemoryQueueAdapter implements QueueAdapter {
           onEvent({ type: 'progress', id: job.id, name: job.name, progress });
         },
       });
+      if (!owned() || interrupted()) return;
       job.attemptsMade = attempt;
       job.result = result;
       this.finish(lane, job, 'completed');
       onEvent({ type: 'completed', id: job.id, name: job.name, attempt, result });
     } catch (caught) {
       const error = caught instanceof Error ? caught : new Error(String(caught));
+      if (!owned() || interrupted()) return;
       job.attemptsMade = attempt;
       job.failedReason = error.message;
       const final = consumer.options.isFinal(error) || attempt >= job.options.attempts;
@@ -197,6 +194,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
         });
         this.finish(lane, job, 'failed');
       } else {
+        job.run = undefined;
         this.delay(lane, job, backoffDelay(job.options.backoff, attempt));
       }
       onEvent({ type: 'failed', id: job.id, name: job.name, attempt, error, final });
@@ -205,6 +203,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
 
   private finish(lane: Lane, job: MemoryJob, state: 'completed' | 'failed'): void {
     job.state = state;
+    job.run = undefined;
     job.finishedAt = Date.now();
     const list = lane.finished[state];
     list.push(job.id);
@@ -218,48 +217,38 @@ export class MemoryQueueAdapter implements QueueAdapter {
 
   async consume(name: string, handler: Handler, options: QueueAdapterConsumeOptions): Promise<QueueAdapterConsumer> {
     const lane = this.lane(name);
-    const consumer: Consumer = { handler, options, active: new Set(), starts: [], closed: false };
+    const consumer: Consumer = { handler, options, active: new Map(), starts: [], closed: false };
     lane.consumers.push(consumer);
     this.pump(lane);
     return {
+      get running() {
+        return consumer.active.size;
+      },
       close: async (closeOptions: CloseOptions = {}) => {
         consumer.closed = true;
         clearTimeout(consumer.wake);
-        lane.consumers.splice(lane.consumers.indexOf(consumer), 1);
-        if (!closeOptions.force) await drainWithin(Promise.all(consumer.active), closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+        const at = lane.consumers.indexOf(consumer);
+        if (at !== -1) lane.consumers.splice(at, 1);
+        if (!closeOptions.force) await drainWithin(Promise.all(consumer.active.keys()), closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+        // Past the drain: the jobs still running go back to waiting, their attempt not counted
+        // (what the BullMQ adapter does), and their late outcome is ignored.
+        for (const job of consumer.active.values()) {
+          if (job.state !== 'active' || lane.jobs.get(job.id) !== job) continue;
+          job.run = undefined;
+          this.makeWaiting(lane, job);
+        }
       },
     };
   }
 
   async schedule(id: string, spec: ScheduleSpec, template: Omit<QueueAdapterJob, 'id'>): Promise<void> {
-    await this.unschedule(template.name, id);
-    const fire = (now: number): void => {
-      this.store({ ...template, id: `repeat-${id}-${now}` }, JSON.stringify(template.data));
-    };
-    let timer: NodeJS.Timeout;
-    if (spec.every !== undefined) {
-      fire(Date.now());
-      timer = setInterval(() => fire(Date.now()), spec.every);
-    } else {
-      const matches = compileCron(spec.cron ?? '');
-      let last = Math.floor(Date.now() / 1000);
-      timer = setInterval(() => {
-        const now = Math.floor(Date.now() / 1000);
-        for (let s = last + 1; s <= now; s += 1) if (matches(new Date(s * 1000))) fire(s * 1000);
-        last = now;
-      }, 250);
-    }
-    timer.unref();
-    this.schedules.set(`${template.name}\0${id}`, { timer, name: template.name });
+    this.schedules.add(`${template.name}\0${id}`, spec, (at) => {
+      this.store({ ...template, id: `repeat-${id}-${at}` }, JSON.stringify(template.data));
+    });
   }
 
   async unschedule(name: string, id: string): Promise<boolean> {
-    const key = `${name}\0${id}`;
-    const entry = this.schedules.get(key);
-    if (!entry) return false;
-    clearInterval(entry.timer);
-    this.schedules.delete(key);
-    return true;
+    return this.schedules.remove(`${name}\0${id}`);
   }
 
   async getJob(name: string, id: string): Promise<StoredJobInfo | undefined> {
@@ -286,15 +275,17 @@ export class MemoryQueueAdapter implements QueueAdapter {
   }
 
   async close(options: CloseOptions = {}): Promise<void> {
-    for (const key of [...this.schedules.keys()]) clearInterval(this.schedules.get(key)!.timer);
     this.schedules.clear();
-    const closing = [...this.lanes.values()].flatMap((lane) => lane.consumers.map((c) => Promise.all(c.active)));
+    const closing = [...this.lanes.values()].flatMap((lane) => lane.consumers.map((c) => Promise.all(c.active.keys())));
     if (!options.force) await drainWithin(Promise.all(closing), options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
     for (const lane of this.lanes.values()) for (const job of lane.jobs.values()) clearTimeout(job.timer);
   }
 }
 
-/** Builds a memory adapter (for `createQueue({ adapter: createMemoryAdapter() })` and tests). */
-export function createMemoryAdapter(): MemoryQueueAdapter {
+/** The memory adapter, as a value: `createQueue({ adapter: memoryQueue() })` (the default). */
+export function memoryQueue(): MemoryQueueAdapter {
   return new MemoryQueueAdapter();
 }
+
+/** The same as `memoryQueue()` (older name). */
+export const createMemoryAdapter = memoryQueue;

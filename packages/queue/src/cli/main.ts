@@ -6,6 +6,7 @@
  *       [--name N] [--error E] [--from ISO] [--to ISO] [--ids a,b] [--limit N]
  *       [--dry-run] [--rate N] [--keep] [--json]
  */
+import { bullmqQueue } from '../adapters/bullmq.js';
 import { createQueue } from '../queue.js';
 import type { DeadLetterQuery } from '../dead-letters.js';
 import { dateFlag, flag, numberFlag, parseArgs, type ParsedArgs } from './args.js';
@@ -31,8 +32,7 @@ function query(args: ParsedArgs): DeadLetterQuery {
 
 async function deadLetters(action: string | undefined, args: ParsedArgs): Promise<number> {
   const queue = createQueue({
-    adapter: 'bullmq',
-    bullmq: { url: flag(args, 'url') ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: flag(args, 'prefix') ?? 'bull', evictionPolicy: 'warn' },
+    adapter: bullmqQueue({ url: flag(args, 'url') ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: flag(args, 'prefix') ?? 'bull', evictionPolicy: 'warn' }),
   });
   const json = args.flags.has('json');
   const print = (value: unknown, text: string): void => console.log(json ? JSON.stringify(value) : text);
