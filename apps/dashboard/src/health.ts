@@ -5,7 +5,6 @@
  * connected. The last error's message can name hosts or paths, so it is left out unless `expose`.
  */
 import type { Health } from '@events/core';
-import type { Platform } from '@events/platform';
 
 export interface TierHealth {
   readonly phase: Health['phase'] | 'unknown';
@@ -19,7 +18,7 @@ export interface PlatformHealth {
   readonly tiers: { readonly pubsub: TierHealth; readonly bus: TierHealth; readonly queue: TierHealth };
 }
 
-export function platformHealth(platform: Pick<Platform, 'pubsub' | 'bus' | 'queue'>, options: { expose?: boolean } = {}): PlatformHealth {
+export function platformHealth(platform: { readonly pubsub: object; readonly bus: object; readonly queue: object }, options: { expose?: boolean } = {}): PlatformHealth {
   const tiers = {
     pubsub: tierHealth(platform.pubsub, options.expose ?? false),
     bus: tierHealth(platform.bus, options.expose ?? false),

@@ -122,19 +122,19 @@ export function readBody(req: IncomingMessage, options: BodyOptions = {}): Promi
  * form cannot send that content type without a CORS preflight, which nothing here answers, so a
  * foreign page cannot post to these endpoints (CSRF).
  */
-export async function readJsonObject(req: IncomingMessage, options: BodyOptions & { example?: string } = {}): Promise<Record<string, unknown>> {
+export async function readJsonObject(req: IncomingMessage, options: BodyOptions & { /** Shape named in error messages, e.g. `{email, tenant}`. */ expected?: string } = {}): Promise<Record<string, unknown>> {
   const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (type !== 'application/json') throw new HttpError(415, 'send the body as application/json');
+  if (type !== 'application/json') throw new HttpError(415, `send the body as application/json${options.expected ? ` ${options.expected}` : ''}`);
   const text = (await readBody(req, options)).toString('utf8').trim();
-  const example = options.example ? `, e.g. ${options.example}` : '';
+  const expected = options.expected ? ` ${options.expected}` : '';
   if (text === '') return {};
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    throw new HttpError(400, `the body must be JSON${example}`);
+    throw new HttpError(400, `the body must be JSON${expected}`);
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, `the body must be a JSON object${example}`);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, `the body must be a JSON object${expected}`);
   return body as Record<string, unknown>;
 }
 

@@ -10,7 +10,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ConfigError, TimeoutError, type CloseOptions } from '@events/core';
+import { ConfigError, consoleErrorHook, TimeoutError, toError, type CloseOptions, type ErrorHook } from '@events/core';
 import { configFromEnv, createPlatform, type Platform, type PlatformConfig, type ResolvedPlatformConfig } from '@events/platform';
 import { createWebSocketGateway, type WebSocketGateway } from '@events/pubsub/websocket';
 import { mayTenantSubscribe, tenantOfRequest } from './channels.js';
@@ -19,8 +19,10 @@ import { registerEmailWorker } from './contexts/email.js';
 import { registerNotifications } from './contexts/notifications.js';
 import { createUsersContext } from './contexts/users.js';
 import { createRequestHandler } from './http.js';
-import { createDashboard, type Dashboard } from '@events/dashboard';
+import { createDashboard, createTokenAuth, platformHealth, type Dashboard } from '@events/dashboard';
+import { guardListener, hardenServer, HttpError } from '@events/dashboard/http';
 import { createLogger, type LogOptions } from './log.js';
+import { auditQuerySchema, signedUpSchema } from './schemas.js';
 import type { AuditRecord, DemoMaps } from './types.js';
 
 export interface DemoRoles {
@@ -39,8 +41,20 @@ export interface DemoOptions {
   platform?: PlatformConfig | ResolvedPlatformConfig;
   /** HTTP port; 0 picks a free one. Default: 3000. */
   port?: number;
-  /** Interface to listen on. Default: all interfaces. */
+  /** Interface to listen on. Default: `127.0.0.1` (this machine only; `0.0.0.0` for every interface). */
   host?: string;
+  /**
+   * The dashboard's login token (at least 16 characters): sent as `Authorization: Bearer <token>`
+   * or through the login link `/login?token=<token>`. Default: 32 random bytes, new at each start.
+   */
+  dashboardToken?: string;
+  /** Host names the dashboard answers to besides localhost and IP addresses. Default: `[]`. */
+  allowedHosts?: readonly string[];
+  /**
+   * Errors of the tiers and of the HTTP server (a request that failed with a 500, a request Node
+   * could not parse). Default: a line in the log, at most 5 per kind per 10 s.
+   */
+  onError?: ErrorHook;
   /** Probability that one welcome email attempt fails (the last attempt never does). Default: 0.7, so most signups show a retry. */
   failureRate?: number;
   /** Attempts of sendWelcomeEmail, the first included. Default: 4. */
@@ -57,6 +71,10 @@ export interface Demo {
   readonly platform: Platform<DemoMaps>;
   /** `http://host:port` when this process runs the web role. */
   readonly url: string | undefined;
+  /** The dashboard's login token when this process runs the web role. */
+  readonly dashboardToken: string | undefined;
+  /** The dashboard's login link (`<url>/login?token=...`) when this process runs the web role. */
+  readonly loginUrl: string | undefined;
   /** Stops HTTP intake, drains the platform (bus, queue, pubsub), then closes websocket clients. */
   close(options?: CloseOptions): Promise<void>;
 }
@@ -65,14 +83,17 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   const roles = { web: true, busConsumer: true, queueWorker: true, ...options.roles };
   const logger = (context: string) => createLogger(context, options.log);
   const log = logger('demo');
+  // One hook for every tier; the default is rate-limited, so a flood of bad messages on a shared
+  // broker is a few lines, not a log flood.
+  const onError = options.onError ?? consoleErrorHook({ write: (line, error) => logger('errors')(`${line} ${error.message}`) });
   const platform = await createPlatform<DemoMaps>(options.platform ?? configFromEnv(), {
-    pubsub: { onError: (error, context) => logger('pubsub')(`${context.kind} error${context.channel ? ` on ${context.channel}` : ''}: ${error.message}`) },
-    bus: {
-      onError: (event) =>
-        logger('bus')(`${event.stage}${event.envelope ? ` ${event.envelope.name} ${event.envelope.id}` : ''}${event.subscription ? ` (group ${event.subscription.group})` : ''}: ${event.error instanceof Error ? event.error.message : String(event.error)}`),
-    },
+    // The demo's payloads are checked where they arrive too: a foreign publisher cannot hand a
+    // context a payload of another shape.
+    pubsub: { onError, schemas: { 'demo:audit:query': auditQuerySchema } },
+    bus: { onError, schemas: { UserSignedUp: signedUpSchema } },
     queue: {
-      onError: (error) => logger('queue')(`error: ${error.message}`),
+      onError,
+      schemas: { sendWelcomeEmail: signedUpSchema },
       // Without a worker here, the dashboard needs the job events of the worker processes.
       events: roles.queueWorker ? 'local' : 'all',
     },
@@ -98,6 +119,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   let server: Server | undefined;
   let gateway: WebSocketGateway | undefined;
   let dashboard: Dashboard | undefined;
+  let auth: ReturnType<typeof createTokenAuth> | undefined;
   let accepting = true;
   if (roles.web) {
     const users = createUsersContext(platform, logger('users'));
@@ -105,24 +127,41 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       try {
         return await platform.pubsub.request<typeof AUDIT_QUERY_CHANNEL, AuditRecord[]>(AUDIT_QUERY_CHANNEL, { tenant }, { timeoutMs: 3000 });
       } catch (error) {
-        if (error instanceof TimeoutError) throw new Error('the audit context did not answer within 3 s: is the bus consumer process running?', { cause: error });
+        if (error instanceof TimeoutError) throw new HttpError(503, 'the audit context did not answer within 3 s: is the bus consumer process running?');
         throw error;
       }
     };
+    const login = createTokenAuth(options.dashboardToken === undefined ? {} : { token: options.dashboardToken });
+    auth = login;
     const handleApi = createRequestHandler({
       users,
       audit,
       accepting: () => accepting,
-      health: () => ({ status: accepting ? 'ok' : 'closing', adapters: platform.describe(), roles, users: users.count() }),
+      login: (req, res, url) => login.login(req, res, url),
+      health: () => {
+        const { ok, tiers } = platformHealth(platform);
+        return { ok, body: { status: !accepting ? 'closing' : ok ? 'ok' : 'degraded', adapters: platform.describe(), roles, users: users.count(), tiers } };
+      },
     });
-    // The dashboard (/dashboard/) sees the same tiers as the demo, memory adapters included. It
-    // watches the demo's own channels only: a `*` pattern on a shared Redis would receive (and
-    // count as a receiver of) every other application's traffic.
-    const mounted = createDashboard({ platform, jobNames: ['sendWelcomeEmail'], channelPattern: 'tenant:*' });
+    // The dashboard (/dashboard/) sees the same tiers as the demo, memory adapters included, behind
+    // the demo's token. It watches the demo's own channels only: a `*` pattern on a shared Redis
+    // would receive (and count as a receiver of) every other application's traffic.
+    const mounted = createDashboard({
+      platform,
+      authorize: login.authorize,
+      allowedHosts: options.allowedHosts ?? [],
+      jobNames: ['sendWelcomeEmail'],
+      channelPattern: 'tenant:*',
+      onError,
+    });
     dashboard = mounted;
-    server = createServer((req, res) => {
-      if (!mounted.handle(req, res)) handleApi(req, res);
-    });
+    const reportHttp = (kind: string) => (error: unknown) => onError({ tier: 'platform', kind, error: toError(error), detail: { app: 'demo' } });
+    // Node checks the request timeouts every connectionsCheckingInterval (30 s by default).
+    server = createServer(
+      { connectionsCheckingInterval: 1000 },
+      guardListener((req, res) => (mounted.handle(req, res) ? undefined : handleApi(req, res)), reportHttp('http')),
+    );
+    hardenServer(server, { onClientError: reportHttp('http-client') });
     gateway = createWebSocketGateway({
       pubsub: platform.pubsub,
       server,
@@ -134,7 +173,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     try {
       await new Promise<void>((resolve, reject) => {
         listening.once('error', reject);
-        listening.listen(port, options.host, () => {
+        listening.listen(port, options.host ?? '127.0.0.1', () => {
           listening.off('error', reject);
           resolve();
         });
@@ -170,7 +209,13 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     }
     log('closed');
   }
-  return { platform, url, close: (closeOptions) => (closing ??= close(closeOptions)) };
+  return {
+    platform,
+    url,
+    dashboardToken: auth?.token,
+    loginUrl: url && auth ? `${url}${auth.loginPath()}` : undefined,
+    close: (closeOptions) => (closing ??= close(closeOptions)),
+  };
 }
 
 /** A URL a person can open: `localhost` when listening on every interface. */

@@ -2,7 +2,9 @@
  * The demo's own settings, from the environment (the platform's come from configFromEnv):
  *
  *   PORT=3000                 HTTP port (0: any free port)
- *   HOST                      interface to listen on (default: all)
+ *   HOST=127.0.0.1            interface to listen on (0.0.0.0: every interface)
+ *   DASHBOARD_TOKEN           the dashboard's login token, 16+ characters (default: random, printed at start)
+ *   DEMO_ALLOWED_HOSTS        host names the dashboard answers to besides localhost and IP addresses
  *   DEMO_WORKERS=inline       inline: every context in this process; separate: this process serves
  *                             the web role and starts a bus consumer process and a queue worker
  *                             process (needs real brokers); none: web role only (start the others
@@ -32,6 +34,8 @@ export function demoEnv(env: NodeJS.ProcessEnv = process.env): DemoEnv {
     options: {
       port: number(env, 'PORT', { min: 0, max: 65535, integer: true }) ?? 3000,
       ...(env.HOST ? { host: env.HOST } : {}),
+      ...(env.DASHBOARD_TOKEN ? { dashboardToken: token(env.DASHBOARD_TOKEN) } : {}),
+      ...(env.DEMO_ALLOWED_HOSTS ? { allowedHosts: env.DEMO_ALLOWED_HOSTS.split(',').map((h) => h.trim()).filter(Boolean) } : {}),
       failureRate: number(env, 'DEMO_FAILURE_RATE', { min: 0, max: 1, integer: false }) ?? 0.7,
       emailAttempts: number(env, 'DEMO_EMAIL_ATTEMPTS', { min: 1, max: 50, integer: true }) ?? 4,
       retryDelayMs: number(env, 'DEMO_RETRY_DELAY_MS', { min: 0, max: 600_000, integer: true }) ?? 1000,
@@ -48,4 +52,9 @@ function number(env: NodeJS.ProcessEnv, key: string, range: { min: number; max: 
     throw new ConfigError(`${key}=${JSON.stringify(text)} must be ${range.integer ? 'a whole number' : 'a number'} from ${range.min} to ${range.max}`);
   }
   return value;
+}
+
+function token(value: string): string {
+  if (value.trim().length < 16) throw new ConfigError('DASHBOARD_TOKEN must have at least 16 characters (or leave it unset for a random one)');
+  return value.trim();
 }

@@ -28,6 +28,9 @@ try {
   const inline = workers === 'inline';
   demo = await startDemo({ ...options, platform, roles: { web: true, busConsumer: inline, queueWorker: inline }, log: { role: 'web' } });
   log(`open ${demo.url}/?tenant=acme  (workers: ${workers}; try: curl -X POST ${demo.url}/api/signup -H 'content-type: application/json' -d '{"email":"ada@example.com","tenant":"acme"}')`);
+  // A token given in DASHBOARD_TOKEN stays out of the log; a random one is printed, or nobody could log in.
+  const login = process.env.DASHBOARD_TOKEN ? `${demo.url}/login?token=<DASHBOARD_TOKEN>` : demo.loginUrl;
+  log(`dashboard: ${login}  (or send "Authorization: Bearer <token>" to ${demo.url}/dashboard/api/...)`);
 } catch (error) {
   await children?.stop(5000);
   exitOnStartError(error, log);

@@ -29,6 +29,10 @@ export function exitOnSignal(close: () => Promise<void>, log: Logger): void {
 export function exitOnStartError(error: unknown, log: Logger): never {
   const code = (error as { code?: unknown } | null)?.code;
   if (code === 'CONFIG') log(`cannot start: ${(error as Error).message}`);
-  else log(`cannot start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  else {
+    log(`cannot start: ${error instanceof Error ? error.message : String(error)}`);
+    // The stack goes out as it is: the logger would escape its line breaks into one long line.
+    if (error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  }
   process.exit(1);
 }

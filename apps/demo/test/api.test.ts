@@ -47,24 +47,37 @@ describe('the demo HTTP API', () => {
     const page = await fetch(`${demo.url}/`);
     expect(page.headers.get('content-type')).toContain('text/html');
     expect(await page.text()).toContain('<script type="module" src="/app.js">');
-    expect(await (await fetch(`${demo.url}/healthz`)).json()).toMatchObject({ status: 'ok', adapters: 'pubsub=memory bus=memory queue=memory' });
+    const health = await fetch(`${demo.url}/healthz`);
+    expect(health.status).toBe(200);
+    const body = (await health.json()) as { status: string; tiers: Record<string, { phase: string; connected: unknown }> };
+    expect(body).toMatchObject({ status: 'ok', adapters: 'pubsub=memory bus=memory queue=memory' });
+    // Each tier's health facts (phase, connected, counts); a tier without health() yet says 'unknown'.
+    expect(Object.keys(body.tiers).sort()).toEqual(['bus', 'pubsub', 'queue']);
+    for (const tier of Object.values(body.tiers)) expect(['ready', 'unknown']).toContain(tier.phase);
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(page.headers.get('x-content-type-options')).toBe('nosniff');
   });
 
-  it('mounts the dashboard over the same in-process tiers', async () => {
+  it('mounts the dashboard over the same in-process tiers, behind the demo\'s token', async () => {
+    const auth = { headers: { authorization: `Bearer ${demo.dashboardToken}` } };
+    const anonymous = await fetch(`${demo.url}/dashboard/api/overview`);
+    expect(anonymous.status).toBe(401);
+    expect(((await anonymous.json()) as { error: string }).error).toContain('/login?token=');
+    expect((await fetch(`${demo.url}/dashboard/api/overview`, { headers: { authorization: 'Bearer not-the-token-0123456789' } })).status).toBe(401);
     const tenant = randomId('dash');
     const signup = await post(JSON.stringify({ email: 'dash@example.com', tenant }));
     expect(signup.status).toBe(201);
     await expect
       .poll(async () => {
-        const overview = (await (await fetch(`${demo.url}/dashboard/api/overview`)).json()) as { queues: Array<{ name: string; counts: { completed: number } }> };
+        const overview = (await (await fetch(`${demo.url}/dashboard/api/overview`, auth)).json()) as { queues: Array<{ name: string; counts: { completed: number } }> };
         return overview.queues.find((q) => q.name === 'sendWelcomeEmail')?.counts.completed ?? 0;
       })
       .toBeGreaterThanOrEqual(1);
-    const bus = (await (await fetch(`${demo.url}/dashboard/api/bus`)).json()) as { events: Array<{ name: string }> };
+    const bus = (await (await fetch(`${demo.url}/dashboard/api/bus`, auth)).json()) as { events: Array<{ name: string }> };
     expect(bus.events.map((e) => e.name)).toContain('UserSignedUp');
-    const live = (await (await fetch(`${demo.url}/dashboard/api/channels`)).json()) as { messages: Array<{ channel: string }> };
+    const live = (await (await fetch(`${demo.url}/dashboard/api/channels`, auth)).json()) as { messages: Array<{ channel: string }> };
     expect(live.messages.some((m) => m.channel.startsWith(`tenant:${tenant}:user:`))).toBe(true);
-    expect((await fetch(`${demo.url}/dashboard/`)).headers.get('content-type')).toContain('text/html');
+    expect((await fetch(`${demo.url}/dashboard/`, auth)).headers.get('content-type')).toContain('text/html');
   });
 
   it('says which setting to change when the port is taken', async () => {

@@ -86,6 +86,25 @@ describe('the demo page', () => {
     await Promise.all([pageA.close(), pageB.close()]);
   });
 
+  it('opens the dashboard only after logging in with the link the demo printed', async () => {
+    const page = await browser.newPage();
+    const cspViolations: string[] = [];
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) cspViolations.push(message.text());
+    });
+    const refused = await page.goto(`${demo.url}/dashboard/`);
+    expect(refused?.status()).toBe(401);
+    await page.goto(demo.loginUrl!);
+    expect(new URL(page.url()).pathname).toBe('/dashboard/');
+    await page.locator('#queue-rows tr', { hasText: 'sendWelcomeEmail' }).waitFor();
+    await page.locator('#live.on').waitFor();
+    // The signup page too runs under the CSP without a violation.
+    await page.goto(`${demo.url}/?tenant=${randomId('csp')}`);
+    await page.locator('[data-testid="status"][data-state="live"]').waitFor();
+    expect(cspViolations).toEqual([]);
+    await page.close();
+  });
+
   it("refuses a socket's subscription to another tenant's channels, and cross-tenant globs", async () => {
     const socket = new WebSocket(`${demo.url!.replace('http', 'ws')}/pubsub?tenant=globex`);
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));

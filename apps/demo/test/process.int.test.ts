@@ -64,7 +64,7 @@ async function signupStory(url: string): Promise<{ steps: string[]; email: strin
     ws.on('message', (data: Buffer) => (JSON.parse(data.toString()) as { type: string }).type === 'subscribed' && resolve());
   });
   const email = `${tenant}@example.com`;
-  const response = await fetch(`${url}/api/signup`, { method: 'POST', body: JSON.stringify({ email, tenant }) });
+  const response = await fetch(`${url}/api/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, tenant }) });
   expect(response.status).toBe(201);
   await sent;
   ws.close();

@@ -47,8 +47,8 @@ export async function registerAudit(platform: Platform<DemoMaps>, log: Logger): 
   return {
     records,
     async stop() {
-      await subscription.cancel();
-      await replying();
+      await subscription.close();
+      await replying.close();
     },
   };
 }

@@ -50,5 +50,5 @@ export async function registerNotifications(platform: Platform<DemoMaps>, option
     },
     { group: NOTIFICATIONS_GROUP, concurrency: 4 },
   );
-  return { stop: () => subscription.cancel() };
+  return { stop: () => subscription.close() };
 }

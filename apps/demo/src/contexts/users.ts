@@ -4,8 +4,10 @@
  */
 import { createId, InvalidOptionError } from '@events/core';
 import type { Platform } from '@events/platform';
-import { isTenant, notificationChannel } from '../channels.js';
+import * as v from 'valibot';
+import { notificationChannel } from '../channels.js';
 import type { Logger } from '../log.js';
+import { describeIssues, signupSchema } from '../schemas.js';
 import type { DemoMaps } from '../types.js';
 
 export interface SignupInput {
@@ -22,12 +24,10 @@ export interface SignedUpUser {
 }
 
 export interface UsersContext {
-  /** Validates, stores the user, emits `UserSignedUp`. Throws InvalidOptionError on bad input. */
+  /** Validates (signupSchema), stores the user, emits `UserSignedUp`. Throws InvalidOptionError on bad input. */
   signup(input: SignupInput): Promise<SignedUpUser>;
   count(): number;
 }
-
-const EMAIL = /^[^\s@]{1,64}@[^\s@]{1,190}\.[^\s@]{2,}$/;
 
 export function createUsersContext(platform: Platform<DemoMaps>, log: Logger): UsersContext {
   // The users context's own store. In-memory: the demo is about the messages, not the database.
@@ -35,10 +35,12 @@ export function createUsersContext(platform: Platform<DemoMaps>, log: Logger): U
   return {
     count: () => users.size,
     async signup(input) {
-      const email = typeof input.email === 'string' ? input.email.trim().toLowerCase() : input.email;
-      if (typeof email !== 'string' || !EMAIL.test(email)) throw new InvalidOptionError('email', `expected an email address like ada@example.com, got ${JSON.stringify(input.email)}`);
-      if (!isTenant(input.tenant)) throw new InvalidOptionError('tenant', `expected 1-63 lowercase letters, digits or dashes, got ${JSON.stringify(input.tenant)}`);
-      const tenant = input.tenant;
+      const parsed = v.safeParse(signupSchema, input);
+      if (!parsed.success) {
+        const first = parsed.issues[0];
+        throw new InvalidOptionError(String(first.path?.[0]?.key ?? 'body'), `${describeIssues(parsed.issues)}, got ${preview(first.input)}`);
+      }
+      const { email, tenant } = parsed.output;
       const userId = createId();
       const at = new Date().toISOString();
       users.set(userId, { email, tenant });
@@ -50,4 +52,10 @@ export function createUsersContext(platform: Platform<DemoMaps>, log: Logger): U
       return { userId, tenant, email, channel };
     },
   };
+}
+
+/** A bad value shown in an error, short and JSON-escaped (control characters included). */
+function preview(value: unknown): string {
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 80)}...` : text;
 }
