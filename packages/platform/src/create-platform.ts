@@ -34,7 +34,7 @@ export type JobsOf<M extends PlatformMaps> = MapOf<M, 'jobs'>;
  */
 export interface PlatformOptions<M extends PlatformMaps = PlatformMaps> {
   /** Extra options for createPubSub. Default: `{}`. */
-  pubsub?: Omit<PubSubOptions<ChannelsOf<M>>, 'adapter' | 'redis'>;
+  pubsub?: Omit<PubSubOptions<ChannelsOf<M>>, 'adapter'>;
   /** Extra options for createBus. Default: `{}`. */
   bus?: Omit<BusOptions<EventsOf<M>>, 'adapter' | 'rabbitmq'>;
   /** Extra options for createQueue. Default: `{}`. */
@@ -71,7 +71,9 @@ export async function createPlatform<M extends PlatformMaps = PlatformMaps>(
 
   const pubsub = createPubSub<ChannelsOf<M>>({
     ...options.pubsub,
-    ...(resolved.pubsub.adapter === 'redis' ? { adapter: 'redis', redis: { url: resolved.pubsub.url } } : { adapter: 'memory' }),
+    ...(resolved.namespace !== undefined && options.pubsub?.namespace === undefined ? { namespace: resolved.namespace } : {}),
+    // Imported only when used, so a memory-only application never loads ioredis.
+    ...(resolved.pubsub.adapter === 'redis' ? { adapter: (await import('@events/pubsub/redis')).redisPubSub({ url: resolved.pubsub.url }) } : {}),
   });
   const bus = createBus<EventsOf<M>>({
     ...options.bus,

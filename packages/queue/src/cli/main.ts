@@ -3,7 +3,7 @@
  *
  *   events-worker run ./worker.ts [--drain-timeout 10000]
  *   events-worker dead-letters list|count|replay|discard [--url redis://...] [--prefix bull]
- *       [--name N] [--error E] [--from ISO] [--to ISO] [--ids a,b] [--limit N]
+ *       [--name N] [--jobs a,b] [--error E] [--from ISO] [--to ISO] [--ids a,b] [--limit N]
  *       [--dry-run] [--rate N] [--keep] [--json]
  */
 import { bullmqQueue } from '../adapters/bullmq.js';
@@ -15,8 +15,9 @@ import { runWorker } from './runner.js';
 const USAGE = `usage:
   events-worker run <module> [--drain-timeout ms]
   events-worker dead-letters <list|count|replay|discard> [--url redis://127.0.0.1:6379] [--prefix bull]
-      [--name job] [--error text] [--from date] [--to date] [--ids a,b] [--limit n]
-      [--dry-run] [--rate per-second] [--keep] [--json]`;
+      [--name job] [--jobs a,b] [--error text] [--from date] [--to date] [--ids a,b] [--limit n]
+      [--dry-run] [--rate per-second] [--keep] [--json]
+  --jobs: job names whose jobs other workers (plain BullMQ) failed, to include in the view`;
 
 function query(args: ParsedArgs): DeadLetterQuery {
   const ids = flag(args, 'ids');
@@ -31,8 +32,12 @@ function query(args: ParsedArgs): DeadLetterQuery {
 }
 
 async function deadLetters(action: string | undefined, args: ParsedArgs): Promise<number> {
+  // Job names whose BullMQ failed sets the view includes (jobs a plain BullMQ worker failed).
+  const names = [...(flag(args, 'jobs')?.split(',') ?? []), ...(flag(args, 'name') ? [flag(args, 'name')!] : [])].filter(Boolean);
   const queue = createQueue({
     adapter: bullmqQueue({ url: flag(args, 'url') ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: flag(args, 'prefix') ?? 'bull', evictionPolicy: 'warn' }),
+    names,
+    onError: (event) => console.error(`events-worker: ${event.kind}${event.name ? ` (${event.name})` : ''}: ${event.error.message}`),
   });
   const json = args.flags.has('json');
   const print = (value: unknown, text: string): void => console.log(json ? JSON.stringify(value) : text);
@@ -73,6 +78,9 @@ async function deadLetters(action: string | undefined, args: ParsedArgs): Promis
 }
 
 async function main(argv: readonly string[]): Promise<void> {
+  // The shim's IPC channel only reports the parent's death (see runner.ts); it must not keep a
+  // one-shot command alive.
+  process.channel?.unref();
   const args = parseArgs(argv);
   const [command, sub] = args.positional;
   if (command === 'run' && sub) {

@@ -1,8 +1,15 @@
 /**
  * The worker runner: imports a module that registers handlers and returns (or exports) its queue,
  * then keeps the process alive until SIGTERM/SIGINT, when it closes the queue (active jobs finish
- * within the drain timeout) and exits 0. A second signal forces the exit: unfinished jobs then
- * come back through BullMQ's stalled-job recovery.
+ * within the drain timeout; past it they go back to waiting) and exits 0.
+ *
+ * Signals: Ctrl-C sends SIGINT to the whole process group, and a parent that forwards signals
+ * (the `events-worker` shim, tsx) delivers the same one again a moment later. So a repeat within
+ * `REPEAT_WINDOW_MS` of the first is that echo, not a request; a signal after the window means
+ * "exit now" (unfinished jobs then come back through BullMQ's stalled-job recovery).
+ *
+ * Parent death: started with an IPC channel (the shim does), the runner drains and exits when the
+ * channel closes, so a SIGKILLed shim never leaves a worker consuming jobs behind it.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -14,6 +21,9 @@ export interface WorkerModule {
   default?: (() => Queue | Promise<Queue>) | Queue;
   queue?: Queue;
 }
+
+/** A second signal this soon after the first is the process group's echo, not a second request. */
+export const REPEAT_WINDOW_MS = 1000;
 
 function isQueue(value: unknown): value is Queue {
   return typeof value === 'object' && value !== null && typeof (value as Queue).process === 'function' && typeof (value as Queue).close === 'function';
@@ -29,26 +39,54 @@ export async function loadWorkerModule(path: string): Promise<Queue> {
   return queue;
 }
 
+export interface StopPolicy {
+  /** Called once with the reason: begin draining. */
+  drain(reason: string): void;
+  /** Called on a real second request: exit now. */
+  exitNow(reason: string): void;
+  readonly now?: () => number;
+}
+
+/** The signal rule, apart from process so it can be tested: first = drain, echo ignored, later = exit now. */
+export function createStopper(policy: StopPolicy): (reason: string) => void {
+  const now = policy.now ?? Date.now;
+  let firstAt: number | undefined;
+  return (reason) => {
+    if (firstAt === undefined) {
+      firstAt = now();
+      policy.drain(reason);
+      return;
+    }
+    if (now() - firstAt < REPEAT_WINDOW_MS) return;
+    policy.exitNow(reason);
+  };
+}
+
 export async function runWorker(path: string, options: { drainTimeoutMs: number; log: (line: string) => void }): Promise<void> {
   const queue = await loadWorkerModule(path);
   await queue.start();
   options.log(`events-worker: ${path} ready (pid ${process.pid})`);
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      options.log(`events-worker: second ${signal}, exiting now`);
+  const stop = createStopper({
+    drain(reason) {
+      options.log(`events-worker: ${reason}, draining (up to ${options.drainTimeoutMs} ms)`);
+      queue.close({ timeoutMs: options.drainTimeoutMs }).then(
+        () => process.exit(0),
+        (err: unknown) => {
+          options.log(`events-worker: close failed: ${String(err)}`);
+          process.exit(1);
+        },
+      );
+    },
+    exitNow(reason) {
+      options.log(`events-worker: second ${reason}, exiting now`);
       process.exit(1);
-    }
-    stopping = true;
-    options.log(`events-worker: ${signal}, draining (up to ${options.drainTimeoutMs} ms)`);
-    queue.close({ timeoutMs: options.drainTimeoutMs }).then(
-      () => process.exit(0),
-      (err: unknown) => {
-        options.log(`events-worker: close failed: ${String(err)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+    },
+  });
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  if (process.channel) {
+    // The channel must not keep the process alive, only tell it when the parent is gone.
+    process.channel.unref();
+    process.on('disconnect', () => stop('parent exited'));
+  }
 }
