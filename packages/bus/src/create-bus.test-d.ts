@@ -1,5 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { Envelope } from '@events/core';
+import type { Envelope, ErrorHook, Lifecycle, SubscriptionHandle } from '@events/core';
+import { memoryBus } from './adapters/memory.js';
+import { rabbitmqBus } from './adapters/rabbitmq.js';
 import { createBus } from './index.js';
 
 type Events = {
@@ -46,5 +48,20 @@ describe('bus types', () => {
       expectTypeOf(e.payload).toBeUnknown();
     });
     void loose.emit('x.y', { any: 'thing' });
+  });
+
+  it('implements the shared contract: Lifecycle, SubscriptionHandle, one ErrorHook', () => {
+    expectTypeOf(bus).toMatchTypeOf<Lifecycle>();
+    expectTypeOf(bus.on('users.*', () => undefined)).resolves.toMatchTypeOf<SubscriptionHandle>();
+    expectTypeOf<NonNullable<Parameters<typeof createBus>[0]>['onError']>().toEqualTypeOf<ErrorHook | undefined>();
+  });
+
+  it('takes adapters as values, never as strings or per-adapter keys', () => {
+    void createBus<Events>({ adapter: memoryBus({ bufferSize: 10 }) });
+    void createBus<Events>({ adapter: rabbitmqBus({ urls: ['amqp://a', 'amqp://b'], exchange: 'events' }) });
+    // @ts-expect-error a string is no adapter
+    void createBus<Events>({ adapter: 'rabbitmq' });
+    // @ts-expect-error no per-adapter options key
+    void createBus<Events>({ rabbitmq: { url: 'amqp://x' } });
   });
 });

@@ -3,8 +3,9 @@
  * with a bounded retry, then ack or dead-letter. Failures never escape to the adapter: they go to
  * the error hook, so one bad event or handler cannot stop a consumer.
  */
-import { backoffDelay, DecodeError, EventsError, sleep, validatePayload, type BusDelivery, type Envelope, type MessageMap, type SchemaMap, type Serializer } from '@events/core';
-import type { BusErrorEvent, BusHandler, HandlerContext, RetryOptions } from './types.js';
+import { backoffDelay, EventsError, sleep, validatePayload, type BusDelivery, type Envelope, type ErrorReporter, type MessageMap, type SchemaMap, type Serializer } from '@events/core';
+import { decodeDelivery } from './decode.js';
+import type { BusHandler, HandlerContext, RetryOptions } from './types.js';
 
 /** Deterministic failures: running the handler again cannot help. */
 const PERMANENT = new Set(['CYCLE', 'SERIALIZATION', 'VALIDATION', 'INVALID_NAME', 'DECODE']);
@@ -18,7 +19,7 @@ export interface SubscriptionRuntime<E extends MessageMap> {
   readonly serializer: Serializer;
   readonly schemas?: SchemaMap<E>;
   readonly signal: AbortSignal;
-  readonly report: (event: BusErrorEvent) => void;
+  readonly reporter: ErrorReporter;
   readonly makeContext: ContextFactory<E>;
 }
 
@@ -37,16 +38,24 @@ export function reasonOf(error: unknown): string {
  */
 export function createDeliveryHandler<E extends MessageMap>(rt: SubscriptionRuntime<E>): (delivery: BusDelivery) => Promise<void> {
   const chains = new Map<string, Promise<void>>();
-  const subscription = { pattern: rt.pattern, group: rt.group };
+  const detail = { group: rt.group, pattern: rt.pattern };
+  const report = (kind: string, error: unknown, facts: { name?: string; id?: string | undefined; attempt?: number } = {}): void => {
+    rt.reporter.report(kind, error, {
+      ...(facts.name !== undefined ? { name: facts.name } : {}),
+      ...(facts.id !== undefined ? { id: facts.id } : {}),
+      detail: facts.attempt === undefined ? detail : { ...detail, attempt: facts.attempt },
+    });
+  };
 
   return (delivery) => {
     let envelope: Envelope;
     try {
-      envelope = rt.serializer.decode(delivery.data);
-    } catch (error) {
-      const err = error instanceof DecodeError ? error : new DecodeError(reasonOf(error), delivery.data, { cause: error });
-      rt.report({ stage: 'decode', error: err, subscription });
-      return delivery.deadLetter(`decode: ${err.message}`).catch((e: unknown) => rt.report({ stage: 'transport', error: e, subscription }));
+      envelope = decodeDelivery(rt.serializer, delivery);
+    } catch (err) {
+      // decodeDelivery throws DecodeError only: the message is refused, never handed to a handler.
+      const facts = { name: delivery.name, id: delivery.messageId };
+      report('decode', err, facts);
+      return delivery.deadLetter(`decode: ${(err as Error).message}`.slice(0, 1000)).catch((e: unknown) => report('transport', e, facts));
     }
     if (!rt.partitionBy) return run(envelope, delivery);
     let key: string;
@@ -80,14 +89,14 @@ export function createDeliveryHandler<E extends MessageMap>(rt: SubscriptionRunt
       } catch (error) {
         const permanent = error instanceof EventsError && PERMANENT.has(error.code);
         if (permanent || attempt >= rt.retry.attempts) return settle({ envelope, delivery }, error, attempt);
-        rt.report({ stage: 'retry', error, envelope, subscription, attempt });
+        report('retry', error, { name: envelope.name, id: envelope.id, attempt });
         await sleep(backoffDelay(rt.retry.backoff, attempt), rt.signal);
         continue;
       }
       try {
         await delivery.ack();
       } catch (e) {
-        rt.report({ stage: 'transport', error: e, envelope, subscription });
+        report('transport', e, { name: envelope.name, id: envelope.id });
       }
       return;
     }
@@ -95,7 +104,7 @@ export function createDeliveryHandler<E extends MessageMap>(rt: SubscriptionRunt
 
   async function settle(target: { envelope: Envelope; delivery: BusDelivery }, error: unknown, attempt: number): Promise<void> {
     const { envelope, delivery } = target;
-    rt.report({ stage: 'dead-letter', error, envelope, subscription, attempt });
-    await delivery.deadLetter(reasonOf(error)).catch((e: unknown) => rt.report({ stage: 'transport', error: e, envelope, subscription }));
+    report('dead-letter', error, { name: envelope.name, id: envelope.id, attempt });
+    await delivery.deadLetter(reasonOf(error)).catch((e: unknown) => report('transport', e, { name: envelope.name, id: envelope.id }));
   }
 }

@@ -6,17 +6,17 @@ import type {
   BackoffOptions,
   BusAdapter,
   BusAdapterStats,
-  CloseOptions,
   Envelope,
+  ErrorHook,
   EventsMatching,
   Headers,
+  Lifecycle,
   MessageMap,
   NameOf,
   SchemaMap,
   Serializer,
+  SubscriptionHandle,
 } from '@events/core';
-import type { MemoryBusOptions } from './adapters/memory.js';
-import type { RabbitMqBusOptions } from './adapters/rabbitmq-options.js';
 
 /** The envelopes a pattern can deliver, as a union discriminated by `name`. */
 export type EnvelopeMatching<E extends MessageMap, P extends string> = {
@@ -32,6 +32,14 @@ export interface EmitOptions {
   headers?: Headers;
   /** Overrides the bus's `whenFull` for this call. */
   whenFull?: 'wait' | 'throw';
+  /**
+   * Deadline of this emit: starting the bus if needed, room in a full buffer, then acceptance
+   * (memory: buffered; RabbitMQ: confirmed). Past it emit rejects with TimeoutError. Default: the
+   * bus's `emitTimeoutMs` (30 000 ms).
+   */
+  timeoutMs?: number;
+  /** Ends the emit's wait early: it rejects with the signal's reason (an event not yet written is dropped). Default: none. */
+  signal?: AbortSignal;
 }
 
 export interface RetryOptions {
@@ -72,7 +80,7 @@ export interface HandlerContext<E extends MessageMap> {
   readonly redelivered: boolean;
   readonly group: string;
   readonly pattern: string;
-  /** Aborted when the bus is force-closed or its drain times out. */
+  /** Aborted when this subscription or the bus is force-closed, or its drain timed out. */
   readonly signal: AbortSignal;
 }
 
@@ -81,39 +89,43 @@ export type BusHandler<E extends MessageMap, P extends string> = (
   ctx: HandlerContext<E>,
 ) => void | Promise<void>;
 
-export interface Subscription {
+/**
+ * What `bus.on` returns: one subscription, stoppable alone. `close()` stops its deliveries, lets
+ * the handlers in flight finish (`drain`, default true) within `timeoutMs` (default 10 000 ms),
+ * then aborts their `ctx.signal`; every call returns the same promise.
+ */
+export interface BusSubscription extends SubscriptionHandle {
+  /** The event pattern (also `topic`). */
   readonly pattern: string;
   readonly group: string;
-  /** Stops this subscription and waits for its in-flight handlers. */
-  cancel(): Promise<void>;
 }
 
-export interface BusErrorEvent {
-  /**
-   * `retry`: a handler attempt failed and will be retried; `dead-letter`: retries exhausted or the
-   * failure is permanent, the event went to the dead letters; `decode`: a message could not be
-   * decoded (dead-lettered); `transport`: the adapter lost or failed its connection; `close`: the drain timed out.
-   */
-  readonly stage: 'retry' | 'dead-letter' | 'decode' | 'transport' | 'close';
-  readonly error: unknown;
-  readonly envelope?: Envelope;
-  readonly subscription?: { readonly pattern: string; readonly group: string };
-  readonly attempt?: number;
-}
+/**
+ * Kinds of the bus's error events (`ErrorEvent` with tier `bus`; `name` = event name or routing
+ * key, `id` = envelope or message id, `detail` = `group`, `pattern`, `attempt`, `broker`):
+ * - `retry`: a handler attempt failed and will be retried;
+ * - `dead-letter`: retries exhausted or the failure is permanent: the event went to the dead letters;
+ * - `decode`: a message could not be read (not JSON, a name that differs from its routing key,
+ *   headers that are not strings): dead-lettered;
+ * - `transport`: the connection was lost (once per outage, with its cause), a reconnect attempt
+ *   failed, an ack or a dead-letter write failed;
+ * - `close`: a drain timed out or a consumer could not be cancelled;
+ * - `listener`: an `onConnection` listener threw.
+ */
+export type BusErrorKind = 'retry' | 'dead-letter' | 'decode' | 'transport' | 'close' | 'listener';
 
 export interface BusOptions<E extends MessageMap = AnyMessageMap> {
-  /** Transport: `memory`, `rabbitmq` (amqplib loaded on demand) or an adapter object. Default: `memory`. */
-  adapter?: 'memory' | 'rabbitmq' | BusAdapter;
-  /** Options of the memory adapter. Default: `{}`. */
-  memory?: MemoryBusOptions;
-  /** Options of the RabbitMQ adapter. Default: `{}` (amqp://guest:guest@127.0.0.1:5672, exchange `events`). */
-  rabbitmq?: RabbitMqBusOptions;
+  /**
+   * The transport, as a value: `memoryBus({ bufferSize })` from `@events/bus/memory` or
+   * `rabbitmqBus({ url, exchange })` from `@events/bus/rabbitmq`. Default: `memoryBus()`.
+   */
+  adapter?: BusAdapter;
   /** Default: JSON (core's jsonSerializer). */
   serializer?: Serializer;
   /** Standard Schema per event name, checked at emit and on receipt. Default: none. */
   schemas?: SchemaMap<E>;
-  /** Receives every handler failure, dead letter, decode and transport error. Default: console.error. */
-  onError?: (event: BusErrorEvent) => void;
+  /** Receives every error that has no caller to reject (kinds: BusErrorKind). Default: core's rate-limited console hook. */
+  onError?: ErrorHook;
   /** Group of subscriptions that name none. Default: `default`. */
   group?: string;
   /** Default retry schedule of subscriptions. Default: 3 attempts, exponential from 100 ms. */
@@ -122,21 +134,25 @@ export interface BusOptions<E extends MessageMap = AnyMessageMap> {
   maxCausationDepth?: number;
   /** When buffers are full, `emit` waits (`wait`) or throws BackpressureError (`throw`). Default: `wait`. */
   whenFull?: 'wait' | 'throw';
+  /** Default deadline of every emit (see EmitOptions.timeoutMs). Default: 30 000 ms. */
+  emitTimeoutMs?: number;
 }
 
 export interface BusStats extends BusAdapterStats {
-  /** `emit` calls waiting for buffer room. */
+  /** `emit` calls waiting for buffer room (the adapter's `waitingPublishes`). */
   readonly waitingEmits: number;
 }
 
-export interface Bus<E extends MessageMap = AnyMessageMap> {
+/**
+ * The bus. Its lifecycle (start, ready, close, health) is core's `Lifecycle`: it starts on first
+ * use, a failed start can be retried, close is idempotent, and `emit`/`on` after close began
+ * reject with ClosedError.
+ */
+export interface Bus<E extends MessageMap = AnyMessageMap> extends Lifecycle {
   /** Resolves when the event is accepted (memory: buffered; RabbitMQ: confirmed by the broker). */
   emit<K extends NameOf<E>>(name: K, payload: E[K], options?: EmitOptions): Promise<Envelope<E[K], K>>;
   /** Resolves when the subscription is registered: events emitted afterwards reach it. */
-  on<P extends string>(pattern: P, handler: BusHandler<E, P>, options?: OnOptions<E, P>): Promise<Subscription>;
-  /** Resolves when the adapter is connected (RabbitMQ) ; rejects when it cannot be. */
-  ready(): Promise<void>;
+  on<P extends string>(pattern: P, handler: BusHandler<E, P>, options?: OnOptions<E, P>): Promise<BusSubscription>;
+  /** Per-consumer detail (buffers, in flight, prefetch) for dashboards and tests. */
   stats(): BusStats;
-  /** Stops intake, drains in-flight handlers within `timeoutMs`, releases the transport. */
-  close(options?: CloseOptions): Promise<void>;
 }

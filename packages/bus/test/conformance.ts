@@ -3,13 +3,21 @@
  * with a factory that makes adapters sharing one transport (one memory broker, one exchange).
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { BackpressureError, ClosedError, CycleError, InvalidNameError, InvalidPatternError, SerializationError, type BusAdapter, type Envelope } from '@events/core';
-import { createBus, type Bus, type BusErrorEvent, type BusOptions } from '../src/index.js';
+import { BackpressureError, ClosedError, CycleError, InvalidNameError, InvalidPatternError, SerializationError, type BusAdapter, type Envelope, type ErrorEvent } from '@events/core';
+import { createBus, type Bus, type BusOptions } from '../src/index.js';
 import { deferred, delay, waitFor } from '@events/testing';
 
 export interface ConformanceTarget {
   /** A fresh adapter on this test's transport (adapters of one target see each other's events). */
   makeAdapter(): Promise<BusAdapter>;
+  /**
+   * Where events wait when handlers are slower than the producer: `adapter` (memory: the bounded
+   * buffer per subscription, `stats().consumers[i].buffered`) or `broker` (RabbitMQ: the queue;
+   * the adapter holds at most `prefetch` deliveries).
+   */
+  readonly holds: 'adapter' | 'broker';
+  /** The dead letters of one subscription as envelopes' ids or message ids (for the foreign-producer rule). */
+  deadLetterIds(group: string, pattern: string): Promise<string[]>;
   /** Deletes what the target created (queues, exchanges). Called after every bus is closed. */
   cleanup(): Promise<void>;
 }
@@ -28,11 +36,13 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
   describe(`bus conformance: ${name}`, () => {
     let target: ConformanceTarget;
     let buses: Bus<Events>[] = [];
-    let errors: BusErrorEvent[] = [];
+    let errors: ErrorEvent[] = [];
+    let lastAdapter: BusAdapter | undefined;
 
     async function makeBus(options: Partial<BusOptions<Events>> = {}): Promise<Bus<Events>> {
+      lastAdapter = await target.makeAdapter();
       const bus = createBus<Events>({
-        adapter: await target.makeAdapter(),
+        adapter: lastAdapter,
         onError: (e) => errors.push(e),
         retry: { attempts: 3, backoff: { type: 'fixed', delayMs: 5 } },
         ...options,
@@ -111,7 +121,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       const ids: string[] = [];
       for (let i = 0; i < 10; i += 1) ids.push((await producer.emit('users.SignedUp', { userId: `u${i}` })).id);
       await waitFor(() => byA.length >= 10 && byB.length >= 10 && byWorkers.length >= 10, 15_000, 'every observer and the group');
-      await tapA.cancel();
+      await tapA.close();
       const later: string[] = [];
       for (let i = 0; i < 5; i += 1) later.push((await producer.emit('users.Deleted', { userId: `u${i}` })).id);
       await waitFor(() => byB.length >= 15 && byWorkers.length >= 15, 15_000, 'the later events');
@@ -129,10 +139,10 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
         throw new Error('observer failed');
       }, { group: 'observer', transient: true, retry: { attempts: 2, backoff: { delayMs: 1 } } });
       const sent = await bus.emit('users.Deleted', { userId: '1' });
-      await waitFor(() => errors.some((e) => e.stage === 'dead-letter'), 15_000, 'the report');
+      await waitFor(() => errors.some((e) => e.kind === 'dead-letter'), 15_000, 'the report');
       await delay(100);
       expect(calls).toBe(2); // settled after its attempts: never redelivered
-      expect(errors.find((e) => e.stage === 'dead-letter')!.envelope?.id).toBe(sent.id);
+      expect(errors.find((e) => e.kind === 'dead-letter')!.id).toBe(sent.id);
     });
 
     it('routes by pattern: * is one segment, # is zero or more', async () => {
@@ -191,7 +201,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       await waitFor(() => attempts.length === 3, 15_000, 'three attempts');
       await delay(50);
       expect(attempts).toEqual([1, 2, 3]);
-      expect(errors.map((e) => e.stage)).toEqual(['retry', 'retry']);
+      expect(errors.map((e) => e.kind)).toEqual(['retry', 'retry']);
     });
 
     it('dead-letters after the last attempt, reports it, and keeps consuming', async () => {
@@ -203,12 +213,10 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       }, { group: 'strict', retry: { attempts: 2, backoff: { delayMs: 1 } } });
       const bad = await bus.emit('users.Deleted', { userId: '1' });
       await bus.emit('users.SignedUp', { userId: '2' });
-      await waitFor(() => seen.includes('users.SignedUp') && errors.some((e) => e.stage === 'dead-letter'), 15_000, 'dead letter and next event');
+      await waitFor(() => seen.includes('users.SignedUp') && errors.some((e) => e.kind === 'dead-letter'), 15_000, 'dead letter and next event');
       expect(seen.filter((n) => n === 'users.Deleted')).toHaveLength(2);
-      const dead = errors.find((e) => e.stage === 'dead-letter')!;
-      expect(dead.envelope?.id).toBe(bad.id);
-      expect(dead.attempt).toBe(2);
-      expect(dead.subscription).toEqual({ pattern: 'users.*', group: 'strict' });
+      const dead = errors.find((e) => e.kind === 'dead-letter')!;
+      expect(dead).toMatchObject({ tier: 'bus', name: 'users.Deleted', id: bad.id, detail: { pattern: 'users.*', group: 'strict', attempt: 2 } });
     });
 
     it('isolates subscriptions: a stuck or failing one neither blocks nor re-runs another', async () => {
@@ -221,7 +229,7 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       await bus.on('users.SignedUp', (e) => void healthy.set(e.id, (healthy.get(e.id) ?? 0) + 1), { group: 'healthy' });
       for (let i = 0; i < 10; i += 1) await bus.emit('users.SignedUp', { userId: `${i}` });
       await waitFor(() => healthy.size === 10, 15_000, 'healthy group got everything');
-      await waitFor(() => errors.filter((e) => e.stage === 'dead-letter').length === 10, 15_000, 'broken group dead-lettered everything');
+      await waitFor(() => errors.filter((e) => e.kind === 'dead-letter').length === 10, 15_000, 'broken group dead-lettered everything');
       expect([...healthy.values()].every((n) => n === 1)).toBe(true);
       expect(stuckStarted).toBe(1);
       release.resolve();
@@ -245,13 +253,13 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       await bus.on('loop.Ping', async (e, ctx) => { handled.push(e.payload.n); await ctx.emit('loop.Pong', { n: e.payload.n + 1 }); }, { group: 'ping' });
       await bus.on('loop.Pong', async (e, ctx) => { handled.push(e.payload.n); await ctx.emit('loop.Ping', { n: e.payload.n + 1 }); }, { group: 'pong' });
       await bus.emit('loop.Ping', { n: 0 });
-      await waitFor(() => errors.some((e) => e.stage === 'dead-letter'), 15_000, 'the cycle is refused');
+      await waitFor(() => errors.some((e) => e.kind === 'dead-letter'), 15_000, 'the cycle is refused');
       await delay(50);
       expect(handled).toEqual([0, 1, 2, 3, 4, 5]);
-      const refusal = errors.find((e) => e.stage === 'dead-letter')!;
+      const refusal = errors.find((e) => e.kind === 'dead-letter')!;
       expect(refusal.error).toBeInstanceOf(CycleError);
-      expect(refusal.attempt).toBe(1); // permanent: never retried
-      expect(errors.filter((e) => e.stage === 'retry')).toHaveLength(0);
+      expect(refusal.detail?.attempt).toBe(1); // permanent: never retried
+      expect(errors.filter((e) => e.kind === 'retry')).toHaveLength(0);
     });
 
     it('refuses bad input at the call site, sending nothing', async () => {
@@ -276,11 +284,13 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       const bus = await makeBus();
       let maxInFlight = 0;
       let maxBuffered = 0;
+      let prefetch: number | undefined;
       let handled = 0;
       await bus.on('users.SignedUp', async () => {
         const s = bus.stats().consumers[0]!;
         maxInFlight = Math.max(maxInFlight, s.inFlight);
         maxBuffered = Math.max(maxBuffered, s.buffered);
+        prefetch = s.prefetch;
         await delay(1);
         handled += 1;
       }, { group: 'slow', concurrency: 2, buffer: 8 });
@@ -288,8 +298,18 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       for (let i = 0; i < 100; i += 1) emits.push(bus.emit('users.SignedUp', { userId: `${i}` }));
       await Promise.all(emits);
       await waitFor(() => handled === 100, 15_000, 'all handled');
+      expect(maxInFlight).toBeGreaterThan(0);
       expect(maxInFlight).toBeLessThanOrEqual(2);
-      expect(maxBuffered).toBeLessThanOrEqual(8);
+      if (target.holds === 'adapter') {
+        // The producer really was faster (events waited in the buffer), and the buffer kept its bound.
+        expect(maxBuffered).toBeGreaterThan(0);
+        expect(maxBuffered).toBeLessThanOrEqual(8);
+        expect(prefetch).toBeUndefined();
+      } else {
+        // The broker holds the backlog; what reaches this process is bounded by the prefetch.
+        expect(prefetch).toBe(2);
+        expect(maxBuffered).toBe(0);
+      }
     });
 
     it('close() stops intake and drains in-flight handlers; nothing accepted is lost', async () => {
@@ -333,6 +353,110 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       // The memory buffer holds 2 (+1 in flight); RabbitMQ holds maxPendingPublishes unconfirmed.
       expect(refused.length).toBeGreaterThan(0);
       for (const r of refused) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(BackpressureError);
+    });
+
+    it('refuses a message whose envelope name differs from its routing key: dead-lettered, reported as decode, never handled', async () => {
+      const bus = await makeBus();
+      const adapter = lastAdapter!;
+      const handled: string[] = [];
+      await bus.on('users.SignedUp', (e) => void handled.push(e.id), { group: 'audit' });
+      // Another producer on the same transport: routed as users.SignedUp, but the envelope says users.Deleted.
+      const forged = { id: 'forged-1', name: 'users.Deleted', payload: { userId: 'x' }, occurredAt: new Date().toISOString(), headers: {} };
+      await adapter.publish({ id: forged.id, name: 'users.SignedUp', data: Buffer.from(JSON.stringify(forged)), contentType: 'application/json', headers: {} }, { whenFull: 'wait', timeoutMs: 5000 });
+      const good = await bus.emit('users.SignedUp', { userId: 'ok' });
+      await waitFor(() => handled.includes(good.id) && errors.some((e) => e.kind === 'decode'), 15_000, 'the good event and the refusal');
+      await waitFor(async () => (await target.deadLetterIds('audit', 'users.SignedUp')).includes('forged-1'), 15_000, 'the dead letter');
+      expect(handled).toEqual([good.id]);
+      const refusal = errors.find((e) => e.kind === 'decode')!;
+      expect(refusal).toMatchObject({ tier: 'bus', name: 'users.SignedUp', id: 'forged-1', detail: { group: 'audit', pattern: 'users.SignedUp' } });
+      expect(refusal.error.message).toMatch(/envelope name "users.Deleted" differs from the transport's "users.SignedUp"/);
+    });
+
+    it('accepts a bare JSON payload from a foreign producer, wrapped in an envelope with the transport message id (the one rule)', async () => {
+      const bus = await makeBus();
+      const adapter = lastAdapter!;
+      const got: Envelope[] = [];
+      await bus.on('users.SignedUp', (e) => void got.push(e), { group: 'audit' });
+      await adapter.publish({ id: 'bare-1', name: 'users.SignedUp', data: Buffer.from('{"userId":"from-python"}'), contentType: 'application/json', headers: {} }, { whenFull: 'wait', timeoutMs: 5000 });
+      await waitFor(() => got.length === 1, 15_000, 'the bare payload');
+      expect(got[0]).toMatchObject({ id: 'bare-1', name: 'users.SignedUp', payload: { userId: 'from-python' }, headers: {} });
+      expect(errors).toEqual([]);
+    });
+
+    it('an on() still registering when close() begins is refused with ClosedError and leaves no consumer behind', async () => {
+      const bus = await makeBus();
+      const producer = await makeBus();
+      const late: string[] = [];
+      const registering = bus.on('users.SignedUp', (e) => void late.push(e.id), { group: 'late', transient: true });
+      const closed = bus.close({ timeoutMs: 5000 });
+      await expect(registering).rejects.toBeInstanceOf(ClosedError);
+      await closed;
+      await expect(bus.on('users.SignedUp', () => undefined)).rejects.toBeInstanceOf(ClosedError);
+      await producer.emit('users.SignedUp', { userId: 'after-close' });
+      await delay(100);
+      expect(late).toEqual([]);
+      expect(bus.stats().consumers).toEqual([]);
+    });
+
+    it('close() is idempotent: every call returns the same promise, settled once the drain is done', async () => {
+      const bus = await makeBus();
+      let finished = 0;
+      await bus.on('users.SignedUp', async () => {
+        await delay(30);
+        finished += 1;
+      }, { group: 'slow' });
+      await bus.emit('users.SignedUp', { userId: '1' });
+      await waitFor(() => bus.health().counts.inFlight === 1, 15_000, 'the handler running');
+      const first = bus.close({ timeoutMs: 5000 });
+      const second = bus.close({ force: true });
+      expect(second).toBe(first);
+      await second;
+      expect(finished).toBe(1);
+      expect(bus.health().phase).toBe('closed');
+    });
+
+    it('a subscription handle closes alone, after its handlers in flight, and the others keep consuming', async () => {
+      const bus = await makeBus();
+      let slowDone = 0;
+      const other: string[] = [];
+      const slow = await bus.on('users.SignedUp', async () => {
+        await delay(30);
+        slowDone += 1;
+      }, { group: 'slow' });
+      await bus.on('users.SignedUp', (e) => void other.push(e.id), { group: 'other' });
+      expect(slow).toMatchObject({ topic: 'users.SignedUp', pattern: 'users.SignedUp', group: 'slow', active: true });
+      expect(typeof slow.id).toBe('string');
+      await bus.emit('users.SignedUp', { userId: '1' });
+      await waitFor(() => bus.stats().consumers.some((c) => c.group === 'slow' && c.inFlight === 1), 15_000, 'the slow handler running');
+      const closing = slow.close({ drain: true, timeoutMs: 5000 });
+      expect(slow.close()).toBe(closing);
+      expect(slow.active).toBe(false);
+      await closing;
+      expect(slowDone).toBe(1);
+      const next = await bus.emit('users.SignedUp', { userId: '2' });
+      await waitFor(() => other.includes(next.id), 15_000, 'the other subscription still served');
+      await delay(50);
+      expect(slowDone).toBe(1);
+      expect(bus.stats().consumers.map((c) => c.group)).toEqual(['other']);
+    });
+
+    it('health() says the phase, the connection and the counts', async () => {
+      const bus = await makeBus();
+      expect(bus.health()).toMatchObject({ phase: 'idle', connected: false });
+      await bus.start();
+      await bus.on('users.SignedUp', () => undefined, { group: 'h' });
+      const h = bus.health();
+      expect(h).toMatchObject({ phase: 'ready', connected: true, counts: { consumers: 1, inFlight: 0, buffered: 0, waitingEmits: 0, pendingPublishes: 0 } });
+      expect(h.lastError).toBeUndefined();
+      await bus.close();
+      expect(bus.health()).toMatchObject({ phase: 'closed', connected: false, counts: { consumers: 0 } });
+    });
+
+    it('an emit ends early on its abort signal with the signal\'s reason', async () => {
+      const bus = await makeBus();
+      const controller = new AbortController();
+      controller.abort(new Error('the request was cancelled'));
+      await expect(bus.emit('users.SignedUp', { userId: '1' }, { signal: controller.signal })).rejects.toThrow('the request was cancelled');
     });
   });
 }

@@ -4,10 +4,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { BackpressureError, type Envelope } from '@events/core';
+import { BackpressureError, TimeoutError, type Envelope, type ErrorEvent } from '@events/core';
+import amqp from 'amqplib';
 import { RABBITMQ_URL, deferred, delay, spawnTs, startTcpProxy, waitFor, type TcpProxy } from '@events/testing';
-import { createBus, type Bus, type BusErrorEvent } from '../src/index.js';
-import type { RabbitMqConnectionEvent } from '../src/adapters/rabbitmq.js';
+import { createBus, type Bus } from '../src/index.js';
+import { queueName, rabbitmqBus, type RabbitMqConnectionEvent } from '../src/adapters/rabbitmq.js';
 import { duplicatesOf } from './helpers.js';
 import { rabbitTarget, type RabbitTarget } from './rabbitmq-harness.js';
 
@@ -29,9 +30,9 @@ async function setup(overrides: Parameters<typeof rabbitTarget>[0] = {}): Promis
   return { proxy, target, connection };
 }
 
-function makeBus(target: RabbitTarget, errors: BusErrorEvent[]): Promise<Bus<Events>> {
+function makeBus(target: RabbitTarget, errors: ErrorEvent[], options: { emitTimeoutMs?: number } = {}): Promise<Bus<Events>> {
   return target.makeAdapter().then((adapter) => {
-    const bus = createBus<Events>({ adapter, onError: (e) => errors.push(e) });
+    const bus = createBus<Events>({ adapter, onError: (e) => errors.push(e), ...options });
     cleanups.push(() => bus.close({ timeoutMs: 3000 }));
     return bus;
   });
@@ -40,7 +41,7 @@ function makeBus(target: RabbitTarget, errors: BusErrorEvent[]): Promise<Bus<Eve
 describe('rabbitmq faults', () => {
   it('loses no confirmed event when the connection is cut mid-stream; consumers resume by themselves', async () => {
     const { proxy, target, connection } = await setup();
-    const errors: BusErrorEvent[] = [];
+    const errors: ErrorEvent[] = [];
     const consumer = await makeBus(target, errors);
     const producer = await makeBus(target, errors);
     const received: string[] = [];
@@ -86,7 +87,7 @@ describe('rabbitmq faults', () => {
 
   it('holds emits in a bounded buffer while the broker is unreachable, then confirms them', async () => {
     const { proxy, target, connection } = await setup({ maxPendingPublishes: 5 });
-    const errors: BusErrorEvent[] = [];
+    const errors: ErrorEvent[] = [];
     const bus = await makeBus(target, errors);
     const received: string[] = [];
     await bus.on('orders.Placed', (e) => void received.push(e.id), { group: 'ledger' });
@@ -111,17 +112,29 @@ describe('rabbitmq faults', () => {
     const proxy = await startTcpProxy(RABBITMQ_URL);
     cleanups.push(() => proxy.close());
     proxy.refuse(); // accepts nothing: a missing broker
-    const bus = createBus<Events>({ adapter: 'rabbitmq', rabbitmq: { url: proxy.url }, onError: () => undefined });
-    await expect(bus.ready()).rejects.toThrow();
+    const exchange = `bus-test-${Date.now()}`;
+    const bus = createBus<Events>({ adapter: rabbitmqBus({ url: proxy.url, exchange }), onError: () => undefined });
+    await expect(bus.ready()).rejects.toThrow(/cannot connect to RabbitMQ amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+/);
+    expect(bus.health().phase).toBe('failed');
     await expect(bus.emit('orders.Placed', { n: 1 })).rejects.toThrow();
     await expect(bus.on('orders.Placed', () => undefined)).rejects.toThrow();
+    // A failed start released what it opened and can be retried once the broker answers.
+    proxy.resume();
+    await bus.start();
+    expect(bus.health()).toMatchObject({ phase: 'ready', connected: true });
     await bus.close();
+    await proxy.close();
+    const conn = await amqp.connect(RABBITMQ_URL);
+    const ch = await conn.createChannel();
+    await ch.deleteExchange(exchange);
+    await ch.deleteExchange(`${exchange}.dlx`);
+    await conn.close();
   });
 
   it('redelivers to another consumer of the group when a handler process is SIGKILLed mid-event', async () => {
     const target = await rabbitTarget();
     cleanups.push(() => target.cleanup());
-    const errors: BusErrorEvent[] = [];
+    const errors: ErrorEvent[] = [];
     const bus = await makeBus(target, errors);
     const script = fileURLToPath(new URL('./fixtures/kill-worker.ts', import.meta.url));
     const { child, stdout } = spawnTs(script, [RABBITMQ_URL, target.exchange], {
@@ -143,5 +156,85 @@ describe('rabbitmq faults', () => {
     expect(child.kill('SIGKILL')).toBe(true);
     await redelivered.promise;
     expect(got).toEqual([{ id: sent.id, redelivered: true }]);
+  });
+
+  it('bounds emit while the broker is down: capped waiters, BackpressureError at once past the cap, a deadline on every wait', async () => {
+    const { proxy, target, connection } = await setup({ maxPendingPublishes: 5, maxWaitingPublishes: 5 });
+    const errors: ErrorEvent[] = [];
+    const bus = await makeBus(target, errors);
+    const received: string[] = [];
+    await bus.on('orders.Placed', (e) => void received.push(e.id), { group: 'ledger' });
+    proxy.refuse();
+    proxy.cut();
+    await waitFor(() => connection.some((e) => e.type === 'down'), 15_000, 'the adapter noticed');
+    const outcomes = Array.from({ length: 30 }, (_, n) => bus.emit('orders.Placed', { n }, { timeoutMs: 400 }).then((e) => e, (error: unknown) => error as Error));
+    await waitFor(() => bus.stats().pendingPublishes === 5 && bus.stats().waitingEmits === 5, 5000, '5 held and 5 waiting');
+    // Past the cap: refused at once, saying which broker, what limit, and what to do.
+    const refusedAtOnce = await Promise.all(outcomes.slice(10));
+    for (const e of refusedAtOnce) {
+      expect(e).toBeInstanceOf(BackpressureError);
+      expect((e as Error).message).toMatch(/RabbitMQ amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+.*maxPendingPublishes 5, maxWaitingPublishes 5; is the broker reachable\?/);
+    }
+    // The rest end at their deadline: nothing waits without bound.
+    const timedOut = await Promise.all(outcomes.slice(0, 10));
+    for (const e of timedOut) expect(e).toBeInstanceOf(TimeoutError);
+    expect(bus.stats()).toMatchObject({ pendingPublishes: 0, waitingEmits: 0 });
+    // Dropped unsent: none of them arrives once the broker is back.
+    proxy.resume();
+    await waitFor(() => connection.some((e) => e.type === 'up' && e.reconnect), 15_000, 'reconnected');
+    const after = await bus.emit('orders.Placed', { n: 100 });
+    await waitFor(() => received.includes(after.id), 15_000, 'an event after the outage');
+    await delay(100);
+    expect(received).toEqual([after.id]);
+  });
+
+  it('keeps an outage flood bounded with the defaults: 3,000 signups leave at most 2,000 emits pending, the rest refused at once', async () => {
+    const { proxy, target, connection } = await setup({ maxPendingPublishes: 1000 });
+    const bus = await makeBus(target, [], { emitTimeoutMs: 2000 });
+    await bus.on('orders.Placed', () => undefined, { group: 'ledger' });
+    proxy.refuse();
+    proxy.cut();
+    await waitFor(() => connection.some((e) => e.type === 'down'), 15_000, 'the adapter noticed');
+    globalThis.gc?.();
+    const heapBefore = process.memoryUsage().heapUsed;
+    let refused = 0;
+    const outcomes = Array.from({ length: 3000 }, (_, n) => bus.emit('orders.Placed', { n }).catch((e: unknown) => void (e instanceof BackpressureError && (refused += 1))));
+    await waitFor(() => refused === 1000, 5000, 'the emits past the cap refused');
+    const s = bus.stats();
+    expect(s.pendingPublishes + s.waitingEmits).toBe(2000);
+    const heapFlood = process.memoryUsage().heapUsed;
+    await Promise.all(outcomes);
+    expect(bus.stats()).toMatchObject({ pendingPublishes: 0, waitingEmits: 0 });
+    console.log(`[bus flood while RabbitMQ is down] 3000 emits: ${s.pendingPublishes} held, ${s.waitingEmits} waiting, ${refused} refused at once; heap ${(heapBefore / 2 ** 20).toFixed(1)} -> ${(heapFlood / 2 ** 20).toFixed(1)} MiB; all settled by the 2 s deadline`);
+  });
+
+  it('reports one down per outage, with its real cause, however many reconnect attempts fail', async () => {
+    const { proxy, target, connection } = await setup();
+    const errors: ErrorEvent[] = [];
+    const bus = await makeBus(target, errors);
+    await bus.on('orders.Placed', () => undefined, { group: 'ledger' });
+    const queue = queueName(target.adapters[0]!.topology, 'ledger', 'orders.Placed');
+    proxy.refuse();
+    proxy.cut();
+    await waitFor(() => connection.some((e) => e.type === 'down'), 15_000, 'the adapter noticed');
+    // The cause is the cut connection, not "publish channel closed".
+    const down = connection.find((e) => e.type === 'down') as { error?: Error };
+    expect(down.error?.message).toMatch(/connection to RabbitMQ amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+.* lost: the socket closed unexpectedly/);
+    expect(errors.filter((e) => e.kind === 'transport')[0]!.error.message).toBe(down.error?.message);
+    // While it is out, someone declares the subscription queue differently: every reconnect
+    // attempt now connects, then fails (PRECONDITION_FAILED) and closes its connection.
+    const raw = await amqp.connect(RABBITMQ_URL);
+    const ch = await raw.createChannel();
+    await ch.deleteQueue(queue);
+    await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic' } });
+    proxy.resume();
+    const failedAfterConnect = (): ErrorEvent[] => errors.filter((e) => /reconnect attempt \d+ .*PRECONDITION_FAILED/.test(e.error.message));
+    await waitFor(() => failedAfterConnect().length >= 3, 15_000, 'three reconnect attempts failing after connecting');
+    await ch.deleteQueue(queue);
+    await raw.close();
+    await waitFor(() => connection.some((e) => e.type === 'up' && e.reconnect), 15_000, 'reconnected');
+    expect(connection.filter((e) => e.type === 'down')).toHaveLength(1);
+    expect(connection.filter((e) => e.type === 'up' && e.reconnect)).toHaveLength(1);
+    expect(failedAfterConnect()[0]).toMatchObject({ kind: 'transport', detail: { attempt: expect.any(Number) } });
   });
 });

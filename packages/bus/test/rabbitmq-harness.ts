@@ -1,5 +1,6 @@
 /** RabbitMQ test targets: a fresh exchange per test, every queue it made deleted afterwards. */
-import { createRabbitMqBusAdapter, deleteRabbitMqBusTopology, type RabbitMqBusAdapter, type RabbitMqBusOptions } from '../src/adapters/rabbitmq.js';
+import amqp from 'amqplib';
+import { deadLetterQueueName, deleteRabbitMqBusTopology, queueName, rabbitmqBus, type RabbitMqBusAdapter, type RabbitMqBusOptions } from '../src/adapters/rabbitmq.js';
 import type { ConformanceTarget } from './conformance.js';
 import { RABBITMQ_URL, randomId } from '@events/testing';
 
@@ -18,10 +19,29 @@ export async function rabbitTarget(overrides: RabbitMqBusOptions = {}): Promise<
     exchange,
     adapters,
     options,
+    holds: 'broker',
     makeAdapter: async () => {
-      const adapter = await createRabbitMqBusAdapter(options);
+      const adapter = rabbitmqBus(options);
       adapters.push(adapter);
       return adapter;
+    },
+    deadLetterIds: async (group, pattern) => {
+      // Peeks at the dead-letter queue (messages are requeued, not taken).
+      const conn = await amqp.connect(RABBITMQ_URL);
+      try {
+        const ch = await conn.createChannel();
+        const queue = deadLetterQueueName(queueName(adapters[0]!.topology, group, pattern));
+        const ids: string[] = [];
+        for (;;) {
+          const m = await ch.get(queue, { noAck: false });
+          if (!m) break;
+          ids.push(String(m.properties.messageId));
+        }
+        await ch.close(); // unacked messages go back to the queue
+        return ids;
+      } finally {
+        await conn.close();
+      }
     },
     cleanup: async () => {
       for (const a of adapters) for (const q of a.declaredQueues()) extraQueues.add(q);
@@ -29,4 +49,3 @@ export async function rabbitTarget(overrides: RabbitMqBusOptions = {}): Promise<
     },
   };
 }
-

@@ -36,7 +36,7 @@ export interface PlatformOptions<M extends PlatformMaps = PlatformMaps> {
   /** Extra options for createPubSub. Default: `{}`. */
   pubsub?: Omit<PubSubOptions<ChannelsOf<M>>, 'adapter'>;
   /** Extra options for createBus. Default: `{}`. */
-  bus?: Omit<BusOptions<EventsOf<M>>, 'adapter' | 'rabbitmq'>;
+  bus?: Omit<BusOptions<EventsOf<M>>, 'adapter'>;
   /** Extra options for createQueue. Default: `{}`. */
   queue?: Omit<QueueOptions<JobsOf<M>>, 'adapter'>;
 }
@@ -75,10 +75,12 @@ export async function createPlatform<M extends PlatformMaps = PlatformMaps>(
     // Imported only when used, so a memory-only application never loads ioredis.
     ...(resolved.pubsub.adapter === 'redis' ? { adapter: (await import('@events/pubsub/redis')).redisPubSub({ url: resolved.pubsub.url }) } : {}),
   });
-  const bus = createBus<EventsOf<M>>({
-    ...options.bus,
-    ...(resolved.bus.adapter === 'rabbitmq' ? { adapter: 'rabbitmq', rabbitmq: { url: resolved.bus.url, ...(resolved.bus.exchange ? { exchange: resolved.bus.exchange } : {}) } } : { adapter: 'memory' }),
-  });
+  // The RabbitMQ adapter (and amqplib) loads only when the config asks for it.
+  const busAdapter =
+    resolved.bus.adapter === 'rabbitmq'
+      ? (await import('@events/bus/rabbitmq')).rabbitmqBus({ url: resolved.bus.url, ...(resolved.bus.exchange ? { exchange: resolved.bus.exchange } : {}) })
+      : undefined;
+  const bus = createBus<EventsOf<M>>({ ...options.bus, ...(busAdapter ? { adapter: busAdapter } : {}) });
   // The BullMQ adapter (and bullmq, ioredis) loads only when the config asks for it.
   const queueAdapter =
     resolved.queue.adapter === 'bullmq'

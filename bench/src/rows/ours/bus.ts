@@ -1,6 +1,7 @@
 /** Our bus tier in the memory and RabbitMQ rows (raw baselines beside the row shapes). */
 import { createBus, type Bus } from '@events/bus';
-import { deleteRabbitMqBusTopology } from '@events/bus/rabbitmq';
+import { memoryBus } from '@events/bus/memory';
+import { deleteRabbitMqBusTopology, rabbitmqBus } from '@events/bus/rabbitmq';
 import { withTimeout } from '@events/core';
 import { makePayload, stampOf, type BenchPayload } from '../../payload.js';
 import { AMQP_URL } from '../../resources.js';
@@ -24,7 +25,7 @@ async function subscribeGroups(ctx: RowContext, bus: Bus<Events>, groups: number
 }
 
 async function oursMemory(ctx: RowContext, size: number, groups: number): Promise<PhaseResult> {
-  const bus = createBus<Events>({ adapter: 'memory', onError: (event) => ctx.rec.fail(event.error) });
+  const bus = createBus<Events>({ adapter: memoryBus(), onError: (event) => ctx.rec.fail(event.error) });
   try {
     await subscribeGroups(ctx, bus, groups, BUS_CONCURRENCY);
     return await ctx.measure({
@@ -40,8 +41,7 @@ async function oursMemory(ctx: RowContext, size: number, groups: number): Promis
 async function oursRabbit(ctx: RowContext, size: number, groups: number): Promise<PhaseResult> {
   const exchange = uniqueName('bench.bus');
   const bus = createBus<Events>({
-    adapter: 'rabbitmq',
-    rabbitmq: { url: AMQP_URL, exchange, queueType: RABBIT_QUEUE_TYPE },
+    adapter: rabbitmqBus({ url: AMQP_URL, exchange, queueType: RABBIT_QUEUE_TYPE }),
     onError: (event) => ctx.rec.fail(event.error),
   });
   try {

@@ -12,6 +12,7 @@ const done = Promise.resolve();
 export class MemoryDelivery implements BusDelivery {
   readonly redeliveries = 0;
   readonly name: string;
+  readonly messageId: string;
   readonly data: Buffer;
 
   constructor(
@@ -19,6 +20,7 @@ export class MemoryDelivery implements BusDelivery {
     message: BusMessage,
   ) {
     this.name = message.name;
+    this.messageId = message.id;
     this.data = message.data;
   }
 

@@ -1,12 +1,14 @@
 /**
- * The in-memory bus adapter: a staged pipeline in the spirit of GenStage.
+ * The in-memory bus adapter, made by `memoryBus()`: a staged pipeline in the spirit of GenStage.
  *
  *   producer (publish) -> one bounded buffer per (group, pattern) -> consumer stages pulling by demand
  *
  * A consumer stage asks for work only while it has free slots: its p-queue runs at most
  * `concurrency` handlers and is handed an event only when one of them is free, so nothing is
- * pushed at a busy handler and events wait in the bounded buffer, never in the p-queue. When a buffer is full, publish
- * waits for room (or throws BackpressureError): memory stays bounded whatever the producer does.
+ * pushed at a busy handler and events wait in the bounded buffer, never in the p-queue. When a
+ * buffer is full, publish waits for room (at most `maxWaitingPublishes` callers per buffer, each
+ * with a deadline, woken one per freed slot) or throws BackpressureError: memory stays bounded
+ * whatever the producer does.
  *
  * Best effort: events live only in this process. Nothing survives a crash, there are no
  * redeliveries, and an event no subscription matches is dropped. Dead letters are kept in a
@@ -14,13 +16,15 @@
  */
 import PQueue from 'p-queue';
 import { MemoryDelivery, RoutingTable } from './memory-parts.js';
-import { BackpressureError, ClosedError, compileEventPattern, createId, type BusAdapter, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions } from '@events/core';
+import { BackpressureError, ClosedError, compileEventPattern, createId, TimeoutError, WaitLine, type BusAdapter, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions } from '@events/core';
 
 export interface MemoryBusOptions {
   /** Share one broker between several buses of this process (replicas in tests). Default: a broker of its own. */
   broker?: MemoryBroker;
   /** Events buffered per (group, pattern) before publish pushes back. Default: 1000. */
   bufferSize?: number;
+  /** Publishes waiting for room in one full buffer; the next one gets BackpressureError at once. Default: 1000. */
+  maxWaitingPublishes?: number;
   /** Dead letters kept (oldest dropped first). Default: 1000. */
   maxDeadLetters?: number;
 }
@@ -55,15 +59,20 @@ class GroupQueue {
   readonly buffer: BusMessage[] = [];
   readonly stages: Stage[] = [];
   private next = 0;
-  private spaceWaiters: Array<() => void> = [];
+  /** Publishes waiting for room: capped, each with a deadline, woken one per freed slot. */
+  readonly room: WaitLine;
   private emptyWaiters: Array<() => void> = [];
   readonly matches: (name: string) => boolean;
 
   constructor(
-    readonly spec: { key: string; group: string; pattern: string; capacity: number; transient?: boolean },
+    readonly spec: { key: string; group: string; pattern: string; capacity: number; maxWaiting: number; transient?: boolean },
     private readonly broker: MemoryBroker,
   ) {
     this.matches = compileEventPattern(spec.pattern);
+    this.room = new WaitLine({
+      what: `bus.emit waiting for room in the memory buffer of subscription ${spec.group}/${spec.pattern} (bufferSize ${spec.capacity}, maxWaitingPublishes ${spec.maxWaiting}; its handlers are slower than the producer: retry later, raise the limits or the emit's timeoutMs)`,
+      max: spec.maxWaiting,
+    });
   }
 
   get key(): string {
@@ -79,11 +88,6 @@ class GroupQueue {
     this.pump();
   }
 
-  /** Resolves when one slot may have freed (callers re-check). */
-  space(): Promise<void> {
-    return new Promise((resolve) => this.spaceWaiters.push(resolve));
-  }
-
   empty(): Promise<void> {
     if (this.buffer.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.emptyWaiters.push(resolve));
@@ -97,13 +101,15 @@ class GroupQueue {
       const message = this.buffer.shift()!;
       void stage.queue.add(() => this.deliver(stage, message));
     }
-    if (this.spaceWaiters.length > 0 && this.buffer.length < this.spec.capacity) this.wake(this.spaceWaiters.splice(0));
+    // One waiter per free slot, not every waiter (no thundering herd); a woken one re-checks.
+    const free = this.spec.capacity - this.buffer.length;
+    if (free > 0 && this.room.size > 0) this.room.wake(free);
     if (this.emptyWaiters.length > 0 && this.buffer.length === 0) this.wake(this.emptyWaiters.splice(0));
   }
 
   release(): void {
     // Emits waiting on a buffer nobody reads any more re-check and find the queue gone.
-    this.wake(this.spaceWaiters.splice(0));
+    this.room.wake(this.room.size);
     this.wake(this.emptyWaiters.splice(0));
   }
 
@@ -182,24 +188,33 @@ export interface MemoryBusAdapter extends BusAdapter {
   readonly broker: MemoryBroker;
 }
 
-export function createMemoryBusAdapter(options: MemoryBusOptions = {}): MemoryBusAdapter {
+/** The first buffer among the targets without room, if any. */
+function firstFull(targets: readonly GroupQueue[]): GroupQueue | undefined {
+  for (let i = 0; i < targets.length; i += 1) if (targets[i]!.full) return targets[i];
+  return undefined;
+}
+
+/** True when every target has room and nobody waits for it before this caller. */
+function roomForNewcomer(targets: readonly GroupQueue[]): boolean {
+  for (let i = 0; i < targets.length; i += 1) if (targets[i]!.full || targets[i]!.room.size > 0) return false;
+  return true;
+}
+
+/** The memory adapter, as a value for `createBus({ adapter: memoryBus({ bufferSize }) })`; the default. */
+export function memoryBus(options: MemoryBusOptions = {}): MemoryBusAdapter {
   const broker = options.broker ?? createMemoryBroker(options.maxDeadLetters === undefined ? {} : { maxDeadLetters: options.maxDeadLetters });
   const bufferSize = options.bufferSize ?? 1000;
+  const maxWaiting = options.maxWaitingPublishes ?? 1000;
   const mine = new Set<{ q: GroupQueue; stage: Stage }>();
-  let closed = false;
-  let pending = 0;
-
-  /** The first full buffer among the targets, if any. */
-  function firstFull(targets: readonly GroupQueue[]): GroupQueue | undefined {
-    for (let i = 0; i < targets.length; i += 1) if (targets[i]!.full) return targets[i];
-    return undefined;
-  }
+  // Aborted on close: publishes of this adapter still waiting for room end with ClosedError.
+  const closing = new AbortController();
+  let waiting = 0;
 
   function publish(message: BusMessage, opts: BusPublishOptions): Promise<void> {
     // Usual case: every target has room now. Push at once, without the async wait loop below.
-    if (!closed) {
+    if (!closing.signal.aborted) {
       const targets = broker.route(message.name);
-      if (!firstFull(targets)) {
+      if (roomForNewcomer(targets)) {
         for (const q of targets) q.push(message);
         return Promise.resolve();
       }
@@ -208,10 +223,13 @@ export function createMemoryBusAdapter(options: MemoryBusOptions = {}): MemoryBu
   }
 
   async function publishWhenRoom(message: BusMessage, opts: BusPublishOptions): Promise<void> {
-    pending += 1;
+    const deadline = Date.now() + opts.timeoutMs;
+    const signal = opts.signal ? AbortSignal.any([opts.signal, closing.signal]) : closing.signal;
+    waiting += 1;
     try {
       for (;;) {
-        if (closed) throw new ClosedError('memory bus adapter');
+        if (closing.signal.aborted) throw new ClosedError('memory bus adapter');
+        if (opts.signal?.aborted) throw opts.signal.reason;
         const targets = broker.route(message.name);
         const full = firstFull(targets);
         if (!full) {
@@ -219,11 +237,15 @@ export function createMemoryBusAdapter(options: MemoryBusOptions = {}): MemoryBu
           for (const q of targets) q.push(message);
           return;
         }
-        if (opts.whenFull === 'throw') throw new BackpressureError(`bus subscription ${full.spec.group}/${full.spec.pattern}`);
-        await full.space();
+        if (opts.whenFull === 'throw') {
+          throw new BackpressureError(`bus.emit: the memory buffer of subscription ${full.spec.group}/${full.spec.pattern} holds ${full.spec.capacity} events (bufferSize); retry later, raise the buffer, or let emit wait (whenFull: 'wait')`);
+        }
+        const left = deadline - Date.now();
+        if (left <= 0) throw new TimeoutError(`bus.emit of ${message.name} waiting for room in the memory buffer of subscription ${full.spec.group}/${full.spec.pattern} (bufferSize ${full.spec.capacity}; retry later or raise the emit's timeoutMs)`, opts.timeoutMs);
+        await full.room.wait({ timeoutMs: left, signal });
       }
     } finally {
-      pending -= 1;
+      waiting -= 1;
     }
   }
 
@@ -239,12 +261,12 @@ export function createMemoryBusAdapter(options: MemoryBusOptions = {}): MemoryBu
   }
 
   async function consume(spec: BusConsumerSpec, handler: (delivery: BusDelivery) => Promise<void>): Promise<BusConsumer> {
-    if (closed) throw new ClosedError('memory bus adapter');
+    if (closing.signal.aborted) throw new ClosedError('memory bus adapter');
     // A transient subscription shares its buffer with no one: a key no other consumer can have.
     const key = spec.transient ? `${queueKey(spec.group, spec.pattern)}\u0000${createId()}` : queueKey(spec.group, spec.pattern);
     let q = broker.queues.get(key);
     if (!q) {
-      q = new GroupQueue({ key, group: spec.group, pattern: spec.pattern, capacity: spec.buffer ?? bufferSize, transient: spec.transient === true }, broker);
+      q = new GroupQueue({ key, group: spec.group, pattern: spec.pattern, capacity: spec.buffer ?? bufferSize, maxWaiting, transient: spec.transient === true }, broker);
       broker.queues.set(key, q);
     }
     const stage = q.createStage(handler, spec.concurrency);
@@ -252,14 +274,20 @@ export function createMemoryBusAdapter(options: MemoryBusOptions = {}): MemoryBu
     const entry = { q, stage };
     mine.add(entry);
     const queue = q;
+    let draining: Promise<void> | undefined;
     return {
       async cancel(cancelOptions = {}) {
         if (!stage.active) return;
         const last = queue.stages.filter((s) => s.active).length === 1;
         // The last reader of a buffer finishes it (the events were accepted); otherwise others take it.
-        if (last && cancelOptions.drain !== false) await queue.empty();
+        if (last && cancelOptions.drain !== false) {
+          draining ??= queue.empty();
+          await draining;
+        }
         mine.delete(entry);
         detach(queue, stage);
+        // Deliveries already handed to the stage finish (the bus waits for its own in-flight count).
+        if (cancelOptions.drain !== false) await stage.queue.onIdle();
       },
     };
   }
@@ -267,22 +295,17 @@ export function createMemoryBusAdapter(options: MemoryBusOptions = {}): MemoryBu
   return {
     kind: 'memory',
     broker,
+    async start() {
+      if (closing.signal.aborted) throw new ClosedError('memory bus adapter');
+    },
     publish,
     consume,
     stats() {
-      return {
-        connected: !closed,
-        pendingPublishes: pending,
-        consumers: [...mine].map(({ q, stage }) => ({
-          pattern: q.spec.pattern,
-          group: q.spec.group,
-          buffered: q.buffer.length,
-          inFlight: stage.queue.pending,
-        })),
-      };
+      const consumers = [...mine].map(({ q, stage }) => ({ pattern: q.spec.pattern, group: q.spec.group, buffered: q.buffer.length, inFlight: stage.queue.pending }));
+      return { connected: !closing.signal.aborted, pendingPublishes: 0, waitingPublishes: waiting, consumers };
     },
     async close() {
-      closed = true;
+      closing.abort(new ClosedError('memory bus adapter'));
       for (const { q, stage } of mine) detach(q, stage);
       mine.clear();
     },

@@ -20,6 +20,7 @@ const done = Promise.resolve();
 
 export class RabbitDelivery<C> implements BusDelivery {
   readonly name: string;
+  readonly messageId: string | undefined;
   readonly data: Buffer;
   readonly redeliveries: number;
 
@@ -28,6 +29,9 @@ export class RabbitDelivery<C> implements BusDelivery {
     private readonly source: DeliverySource<C>,
   ) {
     this.name = source.msg.fields.routingKey;
+    // amqplib leaves an absent property undefined; anything else a foreign client set is kept as a string only.
+    const id: unknown = source.msg.properties.messageId;
+    this.messageId = typeof id === 'string' && id.length > 0 ? id : undefined;
     this.data = source.msg.content;
     this.redeliveries = redeliveriesOf(source.msg);
   }

@@ -9,8 +9,13 @@ export type RabbitMqConnectionEvent =
   | { readonly type: 'up'; readonly reconnect: boolean };
 
 export interface RabbitMqBusOptions {
-  /** AMQP URL. Default: `amqp://guest:guest@127.0.0.1:5672`. */
+  /** AMQP URL. Default: `amqp://guest:guest@127.0.0.1:5672`. Ignored when `urls` is given. */
   url?: string;
+  /**
+   * Nodes of a RabbitMQ cluster, tried in turn (a failed connect or a lost connection moves to
+   * the next). Default: `[url]`.
+   */
+  urls?: readonly string[];
   /** The topic exchange events are published to (routing key = event name). Default: `events`. */
   exchange?: string;
   /** Prefix of queue names: `<prefix>.<group>.<pattern>`. Default: the exchange name. */
@@ -24,15 +29,24 @@ export interface RabbitMqBusOptions {
   deliveryLimit?: number;
   /**
    * Publishes accepted by emit and not yet confirmed by the broker, including those held while
-   * reconnecting. When full, emit waits or throws BackpressureError (the bus's `whenFull`). Default: 1000.
+   * reconnecting. When full, emit waits for room (or throws BackpressureError with `whenFull:
+   * 'throw'`). Default: 1000.
    */
   maxPendingPublishes?: number;
+  /**
+   * Emits waiting for room in that full buffer; the next one gets BackpressureError at once.
+   * Default: 1000.
+   */
+  maxWaitingPublishes?: number;
   /** Delay between reconnect attempts. Default: exponential from 100 ms up to 5 s, jitter 0.2. */
   reconnect?: BackoffOptions;
+  /** Longest wait for one connection attempt (TCP + AMQP handshake). Default: 5000 ms. */
+  connectTimeoutMs?: number;
   /** AMQP heartbeat in seconds (how fast a silent dead connection is noticed). Default: 10. */
   heartbeatSeconds?: number;
-  /** Connection lost / restored. Default: none. */
+  /**
+   * Connection lost / restored: one `down` per outage (with its cause), one `up` when it ends.
+   * Errors also reach the bus's `onError` (kind `transport`). Default: none.
+   */
   onConnection?: (event: RabbitMqConnectionEvent) => void;
-  /** Transport errors the adapter recovers from by itself (for logs). Default: none. */
-  onError?: (error: Error) => void;
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { BackpressureError, ClosedError, type BusMessage } from '@events/core';
+import { BackpressureError, ClosedError, TimeoutError, type BusMessage } from '@events/core';
 import type { ConfirmChannel } from 'amqplib';
 import { Publisher } from './rabbitmq-publisher.js';
 
@@ -24,13 +24,15 @@ class FakeChannel extends EventEmitter {
 
 const message = (id: string): BusMessage => ({ id, name: 'e.x', data: Buffer.from('{}'), contentType: 'application/json', headers: {} });
 const asChannel = (c: FakeChannel): ConfirmChannel => c as unknown as ConfirmChannel;
+const WAIT = { whenFull: 'wait', timeoutMs: 60_000 } as const;
+const THROW = { whenFull: 'throw', timeoutMs: 60_000 } as const;
 const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('rabbitmq publisher', () => {
   it('holds publishes while detached, then writes them in order and resolves on confirm', async () => {
-    const p = new Publisher('ex', 10);
+    const p = new Publisher({ exchange: 'ex', max: 10, maxWaiting: 100, broker: 'RabbitMQ test' });
     const done: string[] = [];
-    const emits = ['a', 'b', 'c'].map((id) => p.publish(message(id), { whenFull: 'wait' }).then(() => done.push(id)));
+    const emits = ['a', 'b', 'c'].map((id) => p.publish(message(id), WAIT).then(() => done.push(id)));
     expect(p.pending).toBe(3);
     const ch = new FakeChannel();
     p.attach(asChannel(ch));
@@ -44,10 +46,10 @@ describe('rabbitmq publisher', () => {
   });
 
   it('writes again, in order, what a dead channel never confirmed; stale confirms are ignored', async () => {
-    const p = new Publisher('ex', 10);
+    const p = new Publisher({ exchange: 'ex', max: 10, maxWaiting: 100, broker: 'RabbitMQ test' });
     const first = new FakeChannel();
     p.attach(asChannel(first));
-    const emits = ['a', 'b', 'c'].map((id) => p.publish(message(id), { whenFull: 'wait' }));
+    const emits = ['a', 'b', 'c'].map((id) => p.publish(message(id), WAIT));
     const [a, b, c] = first.writes;
     a!.confirm(null); // a is confirmed before the channel dies
     const staleB = b!.confirm;
@@ -66,13 +68,13 @@ describe('rabbitmq publisher', () => {
   });
 
   it('bounds the buffer: waits for room, or throws BackpressureError when asked to shed', async () => {
-    const p = new Publisher('ex', 2);
+    const p = new Publisher({ exchange: 'ex', max: 2, maxWaiting: 100, broker: 'RabbitMQ test' });
     const ch = new FakeChannel();
     p.attach(asChannel(ch));
-    const accepted = [p.publish(message('a'), { whenFull: 'wait' }), p.publish(message('b'), { whenFull: 'wait' })];
-    await expect(p.publish(message('c'), { whenFull: 'throw' })).rejects.toBeInstanceOf(BackpressureError);
+    const accepted = [p.publish(message('a'), WAIT), p.publish(message('b'), WAIT)];
+    await expect(p.publish(message('c'), THROW)).rejects.toBeInstanceOf(BackpressureError);
     let waitedIn = false;
-    const waiting = p.publish(message('d'), { whenFull: 'wait' }).then(() => (waitedIn = true));
+    const waiting = p.publish(message('d'), WAIT).then(() => (waitedIn = true));
     await flush();
     expect(ch.writes.map((w) => w.id)).toEqual(['a', 'b']);
     ch.writes[0]!.confirm(null);
@@ -85,11 +87,11 @@ describe('rabbitmq publisher', () => {
   });
 
   it('stops writing when the socket buffer is full until the channel drains', () => {
-    const p = new Publisher('ex', 10);
+    const p = new Publisher({ exchange: 'ex', max: 10, maxWaiting: 100, broker: 'RabbitMQ test' });
     const ch = new FakeChannel();
     ch.full = true;
     p.attach(asChannel(ch));
-    for (const id of ['a', 'b', 'c']) void p.publish(message(id), { whenFull: 'wait' }).catch(() => undefined);
+    for (const id of ['a', 'b', 'c']) void p.publish(message(id), WAIT).catch(() => undefined);
     expect(ch.writes.map((w) => w.id)).toEqual(['a']);
     ch.full = false;
     ch.emit('drain');
@@ -97,10 +99,78 @@ describe('rabbitmq publisher', () => {
   });
 
   it('rejects everything still buffered on failAll', async () => {
-    const p = new Publisher('ex', 10);
-    const pending = p.publish(message('a'), { whenFull: 'wait' });
+    const p = new Publisher({ exchange: 'ex', max: 10, maxWaiting: 100, broker: 'RabbitMQ test' });
+    const pending = p.publish(message('a'), WAIT);
     p.failAll(new ClosedError('test'));
     await expect(pending).rejects.toBeInstanceOf(ClosedError);
-    await expect(p.publish(message('b'), { whenFull: 'wait' })).rejects.toBeInstanceOf(ClosedError);
+    await expect(p.publish(message('b'), WAIT)).rejects.toBeInstanceOf(ClosedError);
+  });
+
+  it('caps the waiters: past maxWaiting an emit gets BackpressureError at once, naming the broker and the limits', async () => {
+    const p = new Publisher({ exchange: 'ex', max: 2, maxWaiting: 3, broker: 'RabbitMQ amqp://h:5672' });
+    const outcomes = Array.from({ length: 10 }, (_, i) => p.publish(message(`m${i}`), WAIT).then(() => 'ok', (e: unknown) => e));
+    await flush();
+    expect(p.pending).toBe(2);
+    expect(p.waitingCount).toBe(3);
+    const refused = (await Promise.race([Promise.all(outcomes.slice(5)), flush().then(() => 'still waiting')])) as unknown[];
+    expect(refused).toHaveLength(5);
+    for (const e of refused) {
+      expect(e).toBeInstanceOf(BackpressureError);
+      expect((e as Error).message).toMatch(/RabbitMQ amqp:\/\/h:5672.*maxPendingPublishes 2, maxWaitingPublishes 3.*3 callers already waiting/);
+    }
+    p.failAll(new ClosedError('test'));
+    for (const e of await Promise.all(outcomes.slice(0, 5))) expect(e).toBeInstanceOf(ClosedError);
+  });
+
+  it('gives every publish a deadline: held events are dropped unsent, waiters time out', async () => {
+    const p = new Publisher({ exchange: 'ex', max: 2, maxWaiting: 10, broker: 'RabbitMQ test' });
+    // Detached (the broker is down): two held, one waiting for room.
+    const outcomes = ['a', 'b', 'c'].map((id) => p.publish(message(id), { whenFull: 'wait', timeoutMs: id === 'c' ? 20 : 60 }).then(() => 'ok', (e: unknown) => e));
+    const [a, b, c] = await Promise.all(outcomes);
+    for (const e of [a, b, c]) expect(e).toBeInstanceOf(TimeoutError);
+    expect((a as Error).message).toMatch(/held while the broker was unreachable and dropped: nothing was sent/);
+    expect((c as Error).message).toMatch(/waiting for room/);
+    expect(p.pending).toBe(0);
+    expect(p.waitingCount).toBe(0);
+    // Nothing dropped is written when the broker comes back.
+    const ch = new FakeChannel();
+    p.attach(asChannel(ch));
+    expect(ch.writes).toEqual([]);
+  });
+
+  it('ends a publish on its abort signal, held or waiting', async () => {
+    const p = new Publisher({ exchange: 'ex', max: 1, maxWaiting: 10, broker: 'RabbitMQ test' });
+    const controller = new AbortController();
+    const held = p.publish(message('a'), { ...WAIT, signal: controller.signal });
+    const waiting = p.publish(message('b'), { ...WAIT, signal: controller.signal });
+    await flush();
+    controller.abort(new Error('caller gave up'));
+    await expect(held).rejects.toThrow('caller gave up');
+    await expect(waiting).rejects.toThrow('caller gave up');
+    expect(p.pending).toBe(0);
+    await expect(p.publish(message('c'), { ...WAIT, signal: controller.signal })).rejects.toThrow('caller gave up');
+  });
+
+  it('wakes one waiter per freed slot: each waiting emit parks once, however many confirms arrive (no thundering herd)', async () => {
+    const n = 2000;
+    const p = new Publisher({ exchange: 'ex', max: 1, maxWaiting: n, broker: 'RabbitMQ test' });
+    const ch = new FakeChannel();
+    p.attach(asChannel(ch));
+    // Every emit shares one signal: each time a caller parks to wait it listens for 'abort' once.
+    const controller = new AbortController();
+    let parks = 0;
+    const add = controller.signal.addEventListener.bind(controller.signal);
+    controller.signal.addEventListener = ((type: string, listener: EventListener, options?: AddEventListenerOptions) => {
+      if (type === 'abort') parks += 1;
+      add(type, listener, options);
+    }) as typeof controller.signal.addEventListener;
+    const emits = Array.from({ length: n + 1 }, (_, i) => p.publish(message(`m${i}`), { ...WAIT, signal: controller.signal }));
+    for (let confirmed = 0; confirmed <= n; confirmed += 1) {
+      await flush();
+      ch.writes[confirmed]!.confirm(null);
+    }
+    await Promise.all(emits);
+    // One listener per emit for its buffered entry, plus one per waiter for its single wait.
+    expect(parks).toBe(2 * n + 1);
   });
 });

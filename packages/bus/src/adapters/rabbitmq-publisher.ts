@@ -6,20 +6,37 @@
  * down, events wait in the buffer and are written (in emit order) once a new channel is
  * attached; events written but unconfirmed when a channel died are written again, so a confirm
  * lost on the wire turns into a duplicate, never a loss. The buffer holds at most `max` events
- * (held + unconfirmed): beyond that emit waits, or throws BackpressureError with `whenFull: 'throw'`.
+ * (held + unconfirmed); beyond that at most `maxWaiting` emits wait for room, each woken alone
+ * when a slot frees (no thundering herd), and the next one gets BackpressureError at once.
+ * Every publish has a deadline: an event still held when it passes is dropped unsent, one
+ * written but unconfirmed is let go (it may still arrive).
  */
-import { BackpressureError, type BusMessage, type BusPublishOptions } from '@events/core';
+import { BackpressureError, TimeoutError, WaitLine, type BusMessage, type BusPublishOptions } from '@events/core';
 import type { ConfirmChannel } from 'amqplib';
 import { publishProperties } from './rabbitmq-topology.js';
 
 interface Entry {
   readonly seq: number;
   readonly message: BusMessage;
+  readonly deadline: number;
+  readonly timeoutMs: number;
   readonly resolve: () => void;
-  readonly reject: (error: Error) => void;
+  readonly reject: (error: unknown) => void;
   /** The channel the entry was last written to: confirms from any other channel are stale. */
   channel?: ConfirmChannel;
   nacks: number;
+  signal?: AbortSignal;
+  onAbort?: () => void;
+}
+
+export interface PublisherOptions {
+  readonly exchange: string;
+  /** Held + unconfirmed events at most. */
+  readonly max: number;
+  /** Emits waiting for room at most. */
+  readonly maxWaiting: number;
+  /** The broker, for error messages (`RabbitMQ amqp://127.0.0.1:5672`, password redacted). */
+  readonly broker: string;
 }
 
 const MAX_NACKS = 5;
@@ -27,41 +44,73 @@ const MAX_NACKS = 5;
 export class Publisher {
   private held: Entry[] = [];
   private readonly unconfirmed = new Set<Entry>();
+  private readonly waiting: WaitLine;
+  /** Slots promised to waiters already woken whose continuation has not run yet. */
+  private reserved = 0;
   private channel: ConfirmChannel | undefined;
   private writable = false;
   private seq = 0;
-  private spaceWaiters: Array<() => void> = [];
   private settledWaiters: Array<() => void> = [];
   private failure: Error | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private readonly exchange: string;
+  private readonly max: number;
+  private readonly broker: string;
 
-  constructor(
-    private readonly exchange: string,
-    private readonly max: number,
-  ) {}
+  constructor(options: PublisherOptions) {
+    this.exchange = options.exchange;
+    this.max = options.max;
+    this.broker = options.broker;
+    this.waiting = new WaitLine({
+      what: `bus.emit waiting for room in the publish buffer of ${options.broker} (maxPendingPublishes ${options.max}, maxWaitingPublishes ${options.maxWaiting}; is the broker reachable? retry later, raise the limits or the emit's timeoutMs)`,
+      max: options.maxWaiting,
+    });
+  }
 
   get pending(): number {
     return this.held.length + this.unconfirmed.size;
   }
 
+  /** Emits waiting for room. */
+  get waitingCount(): number {
+    return this.waiting.size + this.reserved;
+  }
+
   publish(message: BusMessage, options: BusPublishOptions): Promise<void> {
-    // Room and no failure (the usual case): one promise per event, no async wrapper around it.
-    if (this.pending < this.max && !this.failure) return this.enqueue(message);
+    if (this.failure) return Promise.reject(this.failure);
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+    // Room and nobody waiting before us (the usual case): one promise per event, no async wrapper.
+    if (this.pending + this.reserved < this.max && this.waiting.size === 0) return this.enqueue(message, options, Date.now() + options.timeoutMs);
+    if (options.whenFull === 'throw') {
+      return Promise.reject(new BackpressureError(`bus.emit on ${this.broker}: ${this.max} events already await the broker's confirm (maxPendingPublishes); retry later, raise the limit, or let emit wait (whenFull: 'wait')`));
+    }
     return this.publishWhenRoom(message, options);
   }
 
   private async publishWhenRoom(message: BusMessage, options: BusPublishOptions): Promise<void> {
-    while (this.pending >= this.max) {
-      if (this.failure) throw this.failure;
-      if (options.whenFull === 'throw') throw new BackpressureError(`rabbitmq publish buffer (${this.max} unconfirmed events)`);
-      await new Promise<void>((resolve) => this.spaceWaiters.push(resolve));
-    }
+    const deadline = Date.now() + options.timeoutMs;
+    await this.waiting.wait(options.signal ? { timeoutMs: options.timeoutMs, signal: options.signal } : { timeoutMs: options.timeoutMs });
+    this.reserved -= 1; // woken by freed(): this slot was kept for us
     if (this.failure) throw this.failure;
-    return this.enqueue(message);
+    if (options.signal?.aborted) {
+      this.freed(); // pass the slot on
+      throw options.signal.reason;
+    }
+    return this.enqueue(message, options, deadline);
   }
 
-  private enqueue(message: BusMessage): Promise<void> {
+  private enqueue(message: BusMessage, options: BusPublishOptions, deadline: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.held.push({ seq: (this.seq += 1), message, resolve, reject, nacks: 0 });
+      const e: Entry = { seq: (this.seq += 1), message, deadline, timeoutMs: options.timeoutMs, resolve, reject, nacks: 0 };
+      if (options.signal) {
+        const signal = options.signal;
+        e.signal = signal;
+        e.onAbort = () => this.drop(e, signal.reason);
+        signal.addEventListener('abort', e.onAbort, { once: true });
+      }
+      this.held.push(e);
+      this.arm(deadline);
       this.flush();
     });
   }
@@ -88,14 +137,17 @@ export class Publisher {
     return new Promise((resolve) => this.settledWaiters.push(resolve));
   }
 
-  /** Rejects everything still buffered (the adapter is closing). */
+  /** Rejects everything still buffered or waiting (the adapter is closing). */
   failAll(error: Error): void {
     this.failure = error;
     const all = [...this.held, ...this.unconfirmed];
     this.held = [];
     this.unconfirmed.clear();
-    for (const e of all) e.reject(error);
-    this.wake();
+    for (const e of all) this.settle(e, error);
+    this.waiting.rejectAll(error);
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.freed();
   }
 
   private flush(): void {
@@ -133,8 +185,8 @@ export class Publisher {
       e.nacks += 1;
       const nacked = err instanceof Error && err.message === 'message nacked';
       if (nacked && e.nacks >= MAX_NACKS) {
-        e.reject(new Error(`broker refused event ${e.message.id} ${e.nacks} times`));
-        this.wake();
+        this.settle(e, new Error(`${this.broker} refused event ${e.message.name} ${e.message.id} ${e.nacks} times (nack): the broker cannot take it (disk or memory alarm, queue limits?)`));
+        this.freed();
         return;
       }
       // Channel closed (or a broker nack): write it again on the next usable channel.
@@ -143,12 +195,60 @@ export class Publisher {
       if (nacked) this.flush();
       return;
     }
-    e.resolve();
-    this.wake();
+    this.settle(e);
+    this.freed();
   }
 
-  private wake(): void {
-    for (const w of this.spaceWaiters.splice(0)) w();
+  /** Ends one entry early (deadline or abort): a held one is dropped unsent, a written one let go. */
+  private drop(e: Entry, error: unknown): void {
+    const index = this.held.indexOf(e);
+    if (index !== -1) this.held.splice(index, 1);
+    else if (!this.unconfirmed.delete(e)) return; // already settled
+    this.settle(e, error);
+    this.freed();
+  }
+
+  private settle(e: Entry, error?: unknown): void {
+    if (e.onAbort) e.signal?.removeEventListener('abort', e.onAbort);
+    if (error === undefined) e.resolve();
+    else e.reject(error);
+  }
+
+  /** One timer for every deadline: armed for the earliest, it sweeps then re-arms. */
+  private arm(deadline: number): void {
+    if (this.timer !== undefined && deadline >= this.timerAt) return;
+    clearTimeout(this.timer);
+    this.timerAt = deadline;
+    this.timer = setTimeout(() => this.expire(), Math.max(0, deadline - Date.now()));
+    this.timer.unref?.();
+  }
+
+  private expire(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = Date.now();
+    let next = Infinity;
+    const expired: Array<[Entry, string]> = [];
+    for (const e of this.held) {
+      if (e.deadline <= now) expired.push([e, 'held while the broker was unreachable and dropped: nothing was sent; retry, or pass a longer timeoutMs']);
+      else next = Math.min(next, e.deadline);
+    }
+    for (const e of this.unconfirmed) {
+      if (e.deadline <= now) expired.push([e, 'written but not confirmed: it may still be delivered, and a retry may duplicate it']);
+      else next = Math.min(next, e.deadline);
+    }
+    for (const [e, fate] of expired) this.drop(e, new TimeoutError(`bus.emit of ${e.message.name} ${e.message.id} to ${this.broker} (${fate})`, e.timeoutMs));
+    if (next !== Infinity) this.arm(next);
+  }
+
+  /** Slots freed: wake as many waiters as there is room, one each; tell close when empty. */
+  private freed(): void {
+    const room = this.max - this.pending - this.reserved;
+    const count = Math.min(room, this.waiting.size);
+    if (count > 0 && !this.failure) {
+      this.reserved += count;
+      this.waiting.wake(count);
+    }
     if (this.pending === 0) for (const w of this.settledWaiters.splice(0)) w();
   }
 }

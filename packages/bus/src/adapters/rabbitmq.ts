@@ -1,25 +1,28 @@
 /**
- * The RabbitMQ bus adapter (amqplib, promise API). At-least-once:
+ * The RabbitMQ bus adapter (amqplib, promise API), made by `rabbitmqBus({ url })`. At-least-once:
  *
  * - publish: persistent messages on a confirm channel; emit resolves on the broker's confirm
- *   (see rabbitmq-publisher.ts for the buffer held during a reconnect and its overflow policy);
+ *   (see rabbitmq-publisher.ts for the bounded buffer held during a reconnect and the deadlines);
  * - consume: one channel per subscription, prefetch = its concurrency, manual ack after the
  *   handler succeeded; dead letters are published to `<exchange>.dlx` (with the reason) and the
- *   original is acked once the dead letter is confirmed;
+ *   original is acked once the dead letter is confirmed (if that publish fails, the message is
+ *   rejected so the broker dead-letters it itself);
  * - reconnect: when the connection or any of its channels dies, the adapter reconnects with
- *   backoff, re-declares the topology, resumes every consumer, then writes the held publishes.
- *   Deliveries from a dead channel are never acked on a new one: their ack is dropped and the
- *   broker redelivers them (handlers must tolerate duplicates).
+ *   backoff (to the next of `urls`), re-declares the topology, resumes every consumer, then writes
+ *   the held publishes. One `down` per outage, with its real cause. Deliveries from a dead channel
+ *   are never acked on a new one: their ack is dropped and the broker redelivers them.
  *
  * Not promised: order across a reconnect (redelivered messages come back out of order), nor
  * order per partition key across several consumer processes of one group.
  */
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from 'amqplib';
-import { backoffDelay, ClosedError, DEFAULT_CLOSE_TIMEOUT_MS, drainWithin, type CloseOptions, sleep, type BusAdapter, type BusAdapterStats, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions } from '@events/core';
+import { backoffDelay, ClosedError, DEFAULT_CLOSE_TIMEOUT_MS, drainWithin, InvalidOptionError, redactUrl, sleep, toError, type BusAdapter, type BusAdapterHooks, type BusAdapterStats, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions, type CloseOptions } from '@events/core';
 import type { RabbitMqBusOptions, RabbitMqConnectionEvent } from './rabbitmq-options.js';
 import { RabbitDelivery, type DeliverySettler } from './rabbitmq-delivery.js';
 import { Publisher } from './rabbitmq-publisher.js';
 import { createTopology, deadLetterQueueName, declareExchanges, declareSubscription, declareTransientSubscription, queueName, transientQueueName, withHeartbeat, type Topology } from './rabbitmq-topology.js';
+import { InFlight } from '../in-flight.js';
+import { connectionLost, deadLetterProperties } from './rabbitmq-causes.js';
 
 export type { RabbitMqBusOptions, RabbitMqConnectionEvent } from './rabbitmq-options.js';
 export { deadLetterQueueName, queueName, type Topology } from './rabbitmq-topology.js';
@@ -34,13 +37,12 @@ interface ConsumerState {
   channel: Channel | undefined;
   tag: string | undefined;
   cancelled: boolean;
-  inFlight: number;
+  readonly inFlight: InFlight;
   ready: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
   /** Shared by every delivery of this consumer: no closures per message. */
   readonly settled: () => void;
   readonly failed: (error: unknown) => void;
 }
-
 
 export interface RabbitMqBusAdapter extends BusAdapter {
   readonly topology: Topology;
@@ -48,16 +50,22 @@ export interface RabbitMqBusAdapter extends BusAdapter {
   declaredQueues(): string[];
 }
 
+const noHooks: BusAdapterHooks = { report: () => undefined };
+
 class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerState> {
   readonly kind = 'rabbitmq';
   readonly topology: Topology;
-  private readonly url: string;
+  private readonly urls: string[];
+  /** The same URLs as given, password hidden, for messages. */
+  private readonly shown: string[];
+  private urlIndex = 0;
   private readonly publisher: Publisher;
   private readonly consumers = new Set<ConsumerState>();
   private readonly queues = new Set<string>();
   private readonly closedChannels = new WeakSet<Channel>();
   private readonly consumerChannels = new Set<Channel>();
   private readonly abort = new AbortController();
+  private hooks: BusAdapterHooks = noHooks;
   private conn: ChannelModel | undefined;
   private pubChannel: ConfirmChannel | undefined;
   private gen = 0;
@@ -68,11 +76,26 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
 
   constructor(private readonly options: RabbitMqBusOptions) {
     this.topology = createTopology(options);
-    this.url = withHeartbeat(options.url ?? 'amqp://guest:guest@127.0.0.1:5672', options.heartbeatSeconds ?? 10);
-    this.publisher = new Publisher(this.topology.exchange, options.maxPendingPublishes ?? 1000);
+    const urls = options.urls ?? [options.url ?? 'amqp://guest:guest@127.0.0.1:5672'];
+    if (urls.length === 0) throw new InvalidOptionError('urls', 'must name at least one AMQP URL');
+    this.urls = urls.map((u) => withHeartbeat(u, options.heartbeatSeconds ?? 10));
+    this.shown = urls.map((u) => redactUrl(u));
+    this.publisher = new Publisher({
+      exchange: this.topology.exchange,
+      max: options.maxPendingPublishes ?? 1000,
+      maxWaiting: options.maxWaitingPublishes ?? 1000,
+      broker: `RabbitMQ ${this.shown.join(', ')}`,
+    });
   }
 
-  async start(): Promise<void> {
+  /** Where the adapter connects (or last connected), password hidden. */
+  private get broker(): string {
+    return `RabbitMQ ${this.shown[this.urlIndex]!}`;
+  }
+
+  async start(hooks: BusAdapterHooks): Promise<void> {
+    if (this.closed) throw new ClosedError('rabbitmq bus adapter');
+    this.hooks = hooks;
     await this.connectOnce();
     this.running = true;
     this.emit({ type: 'up', reconnect: false });
@@ -94,9 +117,10 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
     const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
     promise.catch(() => undefined);
     const queue = spec.transient ? transientQueueName(this.topology, spec.group, spec.pattern) : queueName(this.topology, spec.group, spec.pattern);
-    const settled = (): void => void (c.inFlight -= 1);
-    const failed = (error: unknown): void => (settled(), this.report(error));
-    const c: ConsumerState = { spec, queue, handler, gen: 0, channel: undefined, tag: undefined, cancelled: false, inFlight: 0, ready: { promise, resolve, reject }, settled, failed };
+    const inFlight = new InFlight();
+    const settled = (): void => inFlight.end();
+    const failed = (error: unknown): void => (settled(), this.hooks.report('transport', error, { detail: { group: spec.group, pattern: spec.pattern } }));
+    const c: ConsumerState = { spec, queue, handler, gen: 0, channel: undefined, tag: undefined, cancelled: false, inFlight, ready: { promise, resolve, reject }, settled, failed };
     this.consumers.add(c);
     if (this.connected && this.conn) {
       const gen = this.gen;
@@ -112,14 +136,15 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
       }
     }
     await c.ready.promise;
-    return { cancel: () => this.cancelConsumer(c) };
+    return { cancel: (options) => this.cancelConsumer(c, options?.drain ?? true) };
   }
 
   stats(): BusAdapterStats {
     return {
       connected: this.connected,
       pendingPublishes: this.publisher.pending,
-      consumers: [...this.consumers].map((c) => ({ pattern: c.spec.pattern, group: c.spec.group, buffered: 0, inFlight: c.inFlight })),
+      waitingPublishes: this.publisher.waitingCount,
+      consumers: [...this.consumers].map((c) => ({ pattern: c.spec.pattern, group: c.spec.group, buffered: 0, inFlight: c.inFlight.size, prefetch: c.spec.concurrency })),
     };
   }
 
@@ -142,22 +167,34 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
   }
 
   private emit(event: RabbitMqConnectionEvent): void {
-    this.options.onConnection?.(event);
-  }
-
-  private report(error: unknown): void {
-    this.options.onError?.(error instanceof Error ? error : new Error(String(error)));
+    try {
+      this.options.onConnection?.(event);
+    } catch (error) {
+      this.hooks.report('listener', error, { detail: { broker: this.broker } });
+    }
   }
 
   private async connectOnce(): Promise<void> {
     const gen = (this.gen += 1);
-    const conn = await amqp.connect(this.url, { timeout: 5000, clientProperties: { connection_name: `@events/bus ${this.topology.exchange}` } });
-    conn.on('error', (e: Error) => this.report(e));
-    conn.on('close', (e?: Error) => this.lost(gen, e ?? new Error('connection closed')));
+    const url = this.urls[this.urlIndex]!;
+    const shown = this.shown[this.urlIndex]!;
+    let conn: ChannelModel;
+    try {
+      conn = await amqp.connect(url, { timeout: this.options.connectTimeoutMs ?? 5000, clientProperties: { connection_name: `@events/bus ${this.topology.exchange}` } });
+    } catch (error) {
+      this.urlIndex = (this.urlIndex + 1) % this.urls.length; // a cluster: try the next node next time
+      throw new Error(`cannot connect to RabbitMQ ${shown}: ${toError(error).message}`, { cause: error });
+    }
+    // Errors reach us again as the connection's close (with the same cause): reported once, there.
+    conn.on('error', () => undefined);
+    conn.on('close', (e?: Error) => this.lost(gen, connectionLost(this.broker, e)));
     try {
       const ch = await conn.createConfirmChannel();
-      ch.on('error', (e: Error) => this.report(e));
-      ch.on('close', () => this.lost(gen, new Error('publish channel closed')));
+      let chError: Error | undefined;
+      ch.on('error', (e: Error) => (chError = e));
+      // A connection that dies closes its channels first, then itself in the same tick: wait a
+      // turn so the connection's own cause is the one reported.
+      ch.on('close', () => setImmediate(() => this.lost(gen, new Error(`the publish channel to ${this.broker} was closed${chError ? `: ${chError.message}` : ''}`, { cause: chError }))));
       await declareExchanges(ch, this.topology);
       // Resume every consumer before accepting traffic, including ones registered meanwhile.
       for (;;) {
@@ -171,6 +208,7 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
       this.connected = true;
       this.publisher.attach(ch);
     } catch (error) {
+      this.gen += 1; // this attempt's connection is abandoned: its close is no outage of ours
       await conn.close().catch(() => undefined);
       throw error;
     }
@@ -180,11 +218,12 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
     c.gen = gen;
     const ch = await conn.createChannel();
     this.consumerChannels.add(ch);
-    ch.on('error', (e: Error) => this.report(e));
+    let chError: Error | undefined;
+    ch.on('error', (e: Error) => (chError = e));
     ch.on('close', () => {
       this.closedChannels.add(ch);
       this.consumerChannels.delete(ch);
-      if (c.channel === ch && !c.cancelled) this.lost(gen, new Error(`consumer channel of ${c.queue} closed`));
+      if (c.channel === ch && !c.cancelled) setImmediate(() => this.lost(gen, new Error(`the consumer channel of ${c.queue} on ${this.broker} was closed${chError ? `: ${chError.message}` : ''}`, { cause: chError })));
     });
     await ch.prefetch(c.spec.concurrency);
     if (c.spec.transient) {
@@ -205,10 +244,10 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
     if (msg === null) {
       // The broker cancelled us (the queue was deleted): recover as from a lost connection, which
       // re-declares the queue and resumes the consumer.
-      if (!c.cancelled && c.channel === ch) this.lost(c.gen, new Error(`the broker cancelled the consumer of ${c.queue} (queue deleted?)`));
+      if (!c.cancelled && c.channel === ch) this.lost(c.gen, new Error(`${this.broker} cancelled the consumer of ${c.queue} (queue deleted?)`));
       return;
     }
-    c.inFlight += 1;
+    c.inFlight.start();
     let handled: Promise<void>;
     try {
       handled = c.handler(new RabbitDelivery(this, { c, ch, msg }));
@@ -233,50 +272,40 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
     }
     const pub = this.pubChannel;
     if (this.closedChannels.has(ch) || !pub || !this.connected) return; // redelivered later
-    const p = msg.properties;
-    await new Promise<void>((resolve, reject) => {
-      pub.publish(
-        this.topology.deadLetterExchange,
-        c.queue,
-        msg.content,
-        {
-          persistent: true,
-          contentType: p.contentType,
-          messageId: p.messageId,
-          type: p.type,
-          timestamp: p.timestamp,
-          correlationId: p.correlationId,
-          headers: {
-            ...p.headers,
-            'x-dead-letter-reason': reason,
-            'x-dead-letter-queue': c.queue,
-            'x-original-exchange': msg.fields.exchange,
-            'x-original-routing-key': msg.fields.routingKey,
-          },
-        },
-        (err: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve()),
-      );
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        pub.publish(this.topology.deadLetterExchange, c.queue, msg.content, deadLetterProperties(msg, c.queue, reason), (err: unknown) => (err ? reject(toError(err)) : resolve()));
+      });
+    } catch (error) {
+      // Our dead letter could not be written (headers amqplib cannot encode, a nack): let the
+      // broker dead-letter the message itself (the queue's own dead-letter exchange), never leave
+      // it unacked where it would hold a prefetch slot for ever.
+      if (!this.closedChannels.has(ch)) ch.nack(msg, false, false);
+      throw new Error(`writing the dead letter of ${c.queue} to ${this.broker} failed; the broker dead-letters it without our reason header: ${toError(error).message}`, { cause: error });
+    }
     if (!this.closedChannels.has(ch)) ch.ack(msg);
   }
 
-  private async cancelConsumer(c: ConsumerState): Promise<void> {
-    if (c.cancelled) return;
-    c.cancelled = true;
-    this.consumers.delete(c);
+  private async cancelConsumer(c: ConsumerState, drain: boolean): Promise<void> {
     const ch = c.channel;
-    if (!ch || !c.tag || this.closedChannels.has(ch)) return;
-    await ch.cancel(c.tag).catch(() => undefined);
-    // In-flight deliveries still ack on this channel; release it once they are done.
-    void (async () => {
-      while (c.inFlight > 0 && !this.closedChannels.has(ch)) await sleep(20);
-      if (!this.closedChannels.has(ch)) await ch.close().catch(() => undefined);
-    })();
+    if (!c.cancelled) {
+      c.cancelled = true;
+      this.consumers.delete(c);
+      if (ch && c.tag && !this.closedChannels.has(ch)) await ch.cancel(c.tag).catch(() => undefined);
+    }
+    if (!ch || this.closedChannels.has(ch)) return;
+    // In-flight deliveries still ack on this channel: release it once they are done (or it died).
+    if (drain) await new Promise<void>((resolve) => {
+      ch.once('close', resolve);
+      void c.inFlight.idle().then(resolve);
+    });
+    if (!this.closedChannels.has(ch)) await ch.close().catch(() => undefined);
   }
 
   private lost(gen: number, error: Error): void {
     if (gen !== this.gen || this.closed || !this.running) return;
     this.gen += 1;
+    const wasUp = this.connected;
     this.connected = false;
     this.publisher.detach();
     this.pubChannel = undefined;
@@ -284,7 +313,12 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
     const old = this.conn;
     this.conn = undefined;
     void old?.close().catch(() => undefined);
-    this.emit({ type: 'down', error });
+    if (wasUp) {
+      // One down per outage: a failed reconnect attempt is reported as such, not as a new outage.
+      this.hooks.report('transport', error, { detail: { broker: this.broker } });
+      this.emit({ type: 'down', error });
+    }
+    this.urlIndex = (this.urlIndex + 1) % this.urls.length;
     this.reconnecting ??= this.reconnectLoop().finally(() => (this.reconnecting = undefined));
   }
 
@@ -298,15 +332,16 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
         this.emit({ type: 'up', reconnect: true });
         return;
       } catch (error) {
-        this.report(error);
+        this.hooks.report('transport', new Error(`reconnect attempt ${attempt} to ${this.broker} failed: ${toError(error).message}`, { cause: error }), { detail: { broker: this.broker, attempt } });
       }
     }
   }
 }
 
-/** Connects to RabbitMQ and declares the exchanges; rejects when the broker cannot be reached. */
-export async function createRabbitMqBusAdapter(options: RabbitMqBusOptions = {}): Promise<RabbitMqBusAdapter> {
-  const adapter = new RabbitMqAdapter(options);
-  await adapter.start();
-  return adapter;
+/**
+ * The RabbitMQ adapter, as a value for `createBus({ adapter: rabbitmqBus({ url, exchange }) })`.
+ * Nothing connects until the bus starts (on `start()`, `ready()` or first use).
+ */
+export function rabbitmqBus(options: RabbitMqBusOptions = {}): RabbitMqBusAdapter {
+  return new RabbitMqAdapter(options);
 }

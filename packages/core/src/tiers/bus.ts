@@ -3,6 +3,7 @@
  * `emit` to the consumer queues of each (group, pattern) and back out: typing, validation,
  * retries, partitions, causation and the cycle guard sit above it and are written once.
  */
+import type { ErrorEvent } from '../contract.js';
 import type { Headers } from '../envelope.js';
 import type { CloseOptions } from '../lifecycle.js';
 
@@ -22,10 +23,20 @@ export interface BusMessage {
 export interface BusPublishOptions {
   /** What to do when the adapter's buffer is full: wait for room, or throw BackpressureError. */
   readonly whenFull: 'wait' | 'throw';
+  /**
+   * Deadline of the whole publish (room + acceptance). Past it the publish rejects with
+   * TimeoutError; an event not yet written is dropped, one written but unconfirmed may still arrive.
+   */
+  readonly timeoutMs: number;
+  /** Ends the publish early with the signal's reason (same rule as `timeoutMs`). */
+  readonly signal?: AbortSignal;
 }
 
 export interface BusDelivery {
+  /** The transport's name for the message (AMQP routing key): what routed it here. */
   readonly name: string;
+  /** The transport's message id (AMQP message_id), used to wrap a foreign bare payload. */
+  readonly messageId?: string;
   readonly data: Buffer;
   /** How many times the transport delivered this message before (0 on first delivery). */
   readonly redeliveries: number;
@@ -54,7 +65,9 @@ export interface BusConsumerSpec {
 export interface BusConsumer {
   /**
    * Stops taking deliveries. With `drain` (the default), finishes what this consumer is the last
-   * holder of first (memory: its queue's buffered events); resolves when no delivery will start.
+   * holder of first (memory: its queue's buffered events) and lets deliveries in flight settle;
+   * resolves when no delivery will start. A later call with `drain: false` cuts a drain short
+   * (RabbitMQ: unacked deliveries go back to the queue).
    */
   cancel(options?: { drain?: boolean }): Promise<void>;
 }
@@ -66,17 +79,34 @@ export interface BusConsumerStats {
   readonly buffered: number;
   /** Deliveries handed to the handler and not yet settled. */
   readonly inFlight: number;
+  /** RabbitMQ: the consumer's prefetch, the broker's bound on `inFlight`. Absent on memory. */
+  readonly prefetch?: number;
 }
 
 export interface BusAdapterStats {
   readonly connected: boolean;
   /** Publishes accepted but not yet buffered / confirmed (including those held during a reconnect). */
   readonly pendingPublishes: number;
+  /** Publishes waiting for room in a full buffer (bounded by the adapter's `maxWaitingPublishes`). */
+  readonly waitingPublishes: number;
   readonly consumers: readonly BusConsumerStats[];
 }
 
+/** What the bus hands its adapter at start: where to report what has no caller to reject. */
+export interface BusAdapterHooks {
+  /** Kinds: `transport` (connection lost, reconnect failed, ack/dead-letter write failed), `close`. */
+  report(kind: string, error: unknown, facts?: Omit<ErrorEvent, 'tier' | 'kind' | 'error'>): void;
+}
+
+/**
+ * A bus transport, as a value (`memoryBus()`, `rabbitmqBus({ url })`). The bus runs its lifecycle:
+ * `start` once before any publish or consume (again after a failed start, which must release
+ * whatever it opened), `close` once at the end.
+ */
 export interface BusAdapter {
   readonly kind: string;
+  /** Connects. Rejects when the transport cannot be reached, having released what it opened. */
+  start(hooks: BusAdapterHooks): Promise<void>;
   /** Resolves when the transport has accepted the event (memory: buffered; RabbitMQ: confirmed). */
   publish(message: BusMessage, options: BusPublishOptions): Promise<void>;
   /** Resolves once the consumer is registered, so an event emitted afterwards reaches it. */
