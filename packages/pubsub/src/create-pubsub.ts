@@ -1,21 +1,29 @@
 /**
- * `createPubSub`: one API over every adapter, chosen by config. The Redis adapter is loaded with a
- * dynamic import on first use, so a memory-only application never loads ioredis.
+ * `createPubSub`: one API over every adapter. The adapter is a value built by a factory in its own
+ * subpath (`memoryPubSub()` from `@events/pubsub/memory`, `redisPubSub({ url })` from
+ * `@events/pubsub/redis`), so a memory-only application never loads ioredis and adding an adapter
+ * touches no file of this tier.
  */
-import { ConfigError, jsonSerializer, type MessageMap, type PubSubAdapter, type SchemaMap, type Serializer } from '@events/core';
-import type { RedisAdapterOptions } from './adapters/redis.js';
-import { createMemoryAdapter, type MemoryAdapterOptions } from './adapters/memory.js';
+import { type ErrorHook, jsonSerializer, type MessageMap, type PubSubAdapter, type SchemaMap, type Serializer } from '@events/core';
+import { memoryPubSub } from './adapters/memory.js';
 import { PubSubImpl } from './pubsub.js';
-import type { ErrorHook, PubSub } from './types.js';
+import type { PubSub } from './types.js';
 
 export interface PubSubOptions<M extends MessageMap = MessageMap> {
-  /** `memory`, `redis`, or an adapter object you built (e.g. `createRedisAdapter(...)`). Default: `memory`. */
-  adapter?: 'memory' | 'redis' | PubSubAdapter;
-  /** Options of the Redis adapter, when `adapter` is `redis`. Default: redis://127.0.0.1:6379. */
-  redis?: RedisAdapterOptions;
-  /** Options of the memory adapter, when `adapter` is `memory`. Default: a private hub. */
-  memory?: MemoryAdapterOptions;
-  /** Receives handler failures, undecodable incoming messages and transport errors. Default: console.error. */
+  /** The transport: `memoryPubSub()`, `redisPubSub({ url })`, or your own adapter. Default: `memoryPubSub()` (this process alone). */
+  adapter?: PubSubAdapter;
+  /**
+   * Keeps this application apart from others on one transport: every channel `c` travels as
+   * `<namespace>:c` (Redis channel and pattern), and a node hears nothing of another namespace,
+   * requests included. Letters, digits, `_`, `-`, `.` and `:`; no glob characters.
+   * Default: `events`.
+   */
+  namespace?: string;
+  /**
+   * Receives every error with no caller to reject (ErrorEvent with tier `pubsub`; kinds in
+   * PubSubErrorKind). Must not throw. Default: core's consoleErrorHook (at most 5 lines per kind
+   * per 10 s, then a count of what was left out).
+   */
   onError?: ErrorHook;
   /** Default: core's JSON serializer. */
   serializer?: Serializer;
@@ -23,43 +31,24 @@ export interface PubSubOptions<M extends MessageMap = MessageMap> {
   schemas?: SchemaMap<M>;
   /** Id stamped on every envelope this node sends. Default: a fresh UUIDv7. */
   nodeId?: string;
-}
-
-/** An adapter whose module is imported on `start`, keeping its dependency out of unrelated apps. */
-function lazyAdapter(kind: string, load: () => Promise<PubSubAdapter>): PubSubAdapter {
-  let loaded: Promise<PubSubAdapter> | undefined;
-  // Once loaded, calls go straight through: no extra promise hop per published message.
-  let ready: PubSubAdapter | undefined;
-  const get = (): Promise<PubSubAdapter> =>
-    (loaded ??= load().then((adapter) => (ready = adapter)));
-  return {
-    kind,
-    start: async (handlers) => (await get()).start(handlers),
-    publish: (channel, data) => (ready ? ready.publish(channel, data) : get().then((a) => a.publish(channel, data))),
-    subscribe: async (topic, k) => (await get()).subscribe(topic, k),
-    unsubscribe: async (topic, k) => (await get()).unsubscribe(topic, k),
-    close: async () => {
-      if (loaded) await (await loaded).close();
-    },
-  };
-}
-
-function resolveAdapter<M extends MessageMap>(options: PubSubOptions<M>): PubSubAdapter {
-  const adapter = options.adapter ?? 'memory';
-  if (typeof adapter === 'object') return adapter;
-  if (adapter === 'memory') return createMemoryAdapter(options.memory);
-  if (adapter === 'redis') {
-    return lazyAdapter('redis', async () => (await import('./adapters/redis.js')).createRedisAdapter(options.redis ?? {}));
-  }
-  throw new ConfigError(`unknown pubsub adapter ${JSON.stringify(adapter)}: use "memory", "redis" or an adapter object`);
+  /** Deadline of a `request` that names none. Default: 5000 ms. */
+  requestTimeoutMs?: number;
+  /** Requests waiting for a reply at once; the next one gets BackpressureError at once. Default: 1000. */
+  maxPendingRequests?: number;
 }
 
 export function createPubSub<M extends MessageMap = MessageMap>(options: PubSubOptions<M> = {}): PubSub<M> {
   return new PubSubImpl<M>({
-    adapter: resolveAdapter(options),
+    adapter: options.adapter ?? memoryPubSub(),
     serializer: options.serializer ?? jsonSerializer,
+    namespace: options.namespace ?? DEFAULT_NAMESPACE,
+    requestTimeoutMs: options.requestTimeoutMs ?? 5000,
+    maxPendingRequests: options.maxPendingRequests ?? 1000,
     ...(options.onError ? { onError: options.onError } : {}),
     ...(options.schemas ? { schemas: options.schemas } : {}),
     ...(options.nodeId ? { nodeId: options.nodeId } : {}),
   });
 }
+
+/** The namespace of a PubSub that names none. */
+export const DEFAULT_NAMESPACE = 'events';

@@ -3,11 +3,12 @@
  * never stops the others; async handlers are not awaited (fire-and-forget) but tracked, so
  * `close()` can let them finish.
  */
-import type { Envelope } from '@events/core';
+import type { Envelope, ErrorReporter } from '@events/core';
 import type { LocalSubscription } from './registry.js';
-import type { PubSubErrorContext } from './types.js';
+import type { PubSubErrorKind } from './types.js';
 
-export type Report = (error: unknown, context: PubSubErrorContext) => void;
+/** The tier's error reporter (core's createErrorReporter), with the kinds of this tier. */
+export type Report = (kind: PubSubErrorKind, error: unknown, facts?: Parameters<ErrorReporter['report']>[2]) => void;
 
 /** One message on its way to the handlers of one topic. */
 export interface Delivery {
@@ -49,9 +50,9 @@ export class Dispatcher {
       const payload = (m as { envelope: Envelope }).envelope.payload;
       try {
         const result = (sub.handler as (m: unknown, meta: unknown) => unknown)(payload, m);
-        if (result instanceof Promise) this.track(result, { kind: 'handler', channel, topic: sub.topic });
+        if (result instanceof Promise) this.track(result, sub, channel);
       } catch (err) {
-        this.report(err, { kind: 'handler', channel, topic: sub.topic });
+        this.report('handler', err, { name: channel, detail: { topic: sub.topic } });
       }
     }
     return count;
@@ -62,13 +63,23 @@ export class Dispatcher {
     return Promise.all(this.inflight);
   }
 
-  private track(promise: Promise<unknown>, context: PubSubErrorContext): void {
+  /** Async handlers running now. */
+  get size(): number {
+    return this.inflight.size;
+  }
+
+  private track(promise: Promise<unknown>, sub: LocalSubscription, channel: string): void {
     const tracked = promise.then(
       () => undefined,
-      (err: unknown) => this.report(err, context),
+      (err: unknown) => this.report('handler', err, { name: channel, detail: { topic: sub.topic } }),
     );
     this.inflight.add(tracked);
-    void tracked.finally(() => this.inflight.delete(tracked));
+    sub.state.inflight.add(tracked);
+    // `tracked` never rejects, so neither does this chain.
+    void tracked.then(() => {
+      this.inflight.delete(tracked);
+      sub.state.inflight.delete(tracked);
+    });
   }
 }
 
@@ -93,7 +104,7 @@ export class Listeners<E extends { [K in keyof E]: (event: never) => void }> {
     try {
       fn();
     } catch (err) {
-      this.report(err, { kind: 'listener' });
+      this.report('listener', err);
     }
   }
 }

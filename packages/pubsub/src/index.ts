@@ -1,6 +1,6 @@
-export { createPubSub, type PubSubOptions } from './create-pubsub.js';
-export { createMemoryAdapter, createMemoryHub, MemoryHub, type MemoryAdapterOptions } from './adapters/memory.js';
+export { createPubSub, DEFAULT_NAMESPACE, type PubSubOptions } from './create-pubsub.js';
+export { memoryPubSub, createMemoryHub, MemoryHub, type MemoryPubSubOptions } from './adapters/memory.js';
 export { ReplyError, REPLY_ERROR_HEADER } from './request-reply.js';
-export { NODE_HEADER, SEQ_HEADER, REPLY_TO_HEADER, REPLY_CHANNEL_PREFIX } from './wire.js';
+export { NODE_HEADER, SEQ_HEADER, REPLY_TO_HEADER, REPLY_CHANNEL_PREFIX, MAX_PLAUSIBLE_GAP } from './wire.js';
 export type * from './types.js';
-export type { RedisAdapterOptions } from './adapters/redis.js';
+export type { ErrorEvent, ErrorHook, Health, Lifecycle, SubscriptionHandle } from '@events/core';

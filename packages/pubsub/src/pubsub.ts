@@ -9,8 +9,15 @@
 import {
   ClosedError,
   type CloseOptions,
+  createErrorReporter,
+  createLifecycle,
   DEFAULT_CLOSE_TIMEOUT_MS,
   type Envelope,
+  type ErrorHook,
+  type ErrorReporter,
+  type Health,
+  type HandleCloseOptions,
+  type LifecycleMachine,
   type MessageMap,
   type NameOf,
   type PubSubAdapter,
@@ -28,18 +35,17 @@ import {
   validateChannelName,
   validatePayload,
 } from '@events/core';
-import { Dispatcher, Listeners } from './dispatch.js';
+import { Dispatcher, Listeners, type Report } from './dispatch.js';
 import { type InternalSubscribeOptions, SHARE_ENVELOPE } from './internal.js';
 import { Interest } from './interest.js';
-import { type AnyHandler, type LocalSubscription, Registry, type TopicSubs } from './registry.js';
+import { decodeRemote } from './receive.js';
+import { type AnyHandler, type LocalSubscription, Registry, type SubscriptionState, type TopicSubs } from './registry.js';
 import { RequestReply } from './request-reply.js';
 import type {
   BroadcastOptions,
-  ErrorHook,
   GapEvent,
   MessageHandler,
   PubSub,
-  PubSubErrorContext,
   PubSubEvents,
   ReplyHandler,
   RequestOptions,
@@ -49,12 +55,15 @@ import type {
   TopicOf,
   Topics,
 } from './types.js';
-import { GapDetector, NODE_HEADER, SEQ_HEADER, SequenceCounter } from './wire.js';
+import { GapDetector, Namespace, NODE_HEADER, parseSeq, SEQ_HEADER, SequenceCounter } from './wire.js';
 
 export interface PubSubCoreOptions<M extends MessageMap> {
   adapter: PubSubAdapter;
-  /** Receives handler failures, undecodable messages and transport errors. Default: console.error. */
+  /** See PubSubOptions (create-pubsub.ts) for every option and its default. */
   onError?: ErrorHook;
+  namespace: string;
+  requestTimeoutMs: number;
+  maxPendingRequests: number;
   /** Default: core's jsonSerializer. */
   serializer: Serializer;
   /** Standard Schema per channel, checked on broadcast. Default: none. */
@@ -68,57 +77,79 @@ interface SendOptions extends BroadcastOptions {
   exclude?: string;
 }
 
-const defaultOnError: ErrorHook = (error, context) => {
-  console.error(`[@events/pubsub] ${context.kind} error${context.channel ? ` on "${context.channel}"` : ''}:`, error);
-};
-
 export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   readonly nodeId: string;
   readonly kind: string;
+  readonly namespace: string;
   private readonly adapter: PubSubAdapter;
   private readonly serializer: Serializer;
   private readonly schemas: SchemaMap<M> | undefined;
-  private readonly onError: ErrorHook;
+  private readonly reporter: ErrorReporter;
+  /** @internal used by request/reply and dispatch */
+  readonly report: Report;
+  private readonly ns: Namespace;
   private readonly registry = new Registry();
   private readonly interest: Interest;
   private readonly sequence = new SequenceCounter();
   private readonly gaps = new GapDetector();
-  private readonly listeners = new Listeners<PubSubEvents>((e, c) => this.report(e, c));
-  private readonly dispatcher = new Dispatcher((e, c) => this.report(e, c));
-  private readonly requests = new RequestReply(this);
-  private started: Promise<void> | undefined;
-  /** The adapter's start has resolved: `send` may skip awaiting it. */
-  private ready = false;
-  private state: 'open' | 'closing' | 'closed' = 'open';
+  private readonly listeners: Listeners<PubSubEvents>;
+  private readonly dispatcher: Dispatcher;
+  private readonly requests: RequestReply;
+  private readonly life: LifecycleMachine;
+  /** The adapter's start has resolved and close has not begun: `send` may skip awaiting it. */
+  private sending = false;
+  /** False between a transport `down` and the following `resubscribed`. */
+  private connected = false;
 
   constructor(options: PubSubCoreOptions<M>) {
     this.adapter = options.adapter;
     this.kind = options.adapter.kind;
     this.serializer = options.serializer;
     this.schemas = options.schemas;
-    this.onError = options.onError ?? defaultOnError;
+    this.ns = new Namespace(options.namespace);
+    this.namespace = this.ns.name;
+    this.reporter = createErrorReporter('pubsub', options.onError);
+    this.report = (kind, error, facts) => this.reporter.report(kind, error, facts);
+    this.listeners = new Listeners<PubSubEvents>(this.report);
+    this.dispatcher = new Dispatcher(this.report);
     this.nodeId = options.nodeId ?? createId();
     this.interest = new Interest(this.adapter);
+    this.requests = new RequestReply(this, { timeoutMs: options.requestTimeoutMs, maxPending: options.maxPendingRequests });
+    this.life = createLifecycle({
+      what: 'pubsub',
+      open: async () => {
+        await this.adapter.start({
+          message: (m) => this.onRemote(m),
+          connection: (e) => this.onConnection(e),
+          error: (error) => this.report('transport', error),
+        });
+        if (!this.life.closing.aborted) {
+          this.sending = true;
+          this.connected = true;
+        }
+      },
+      release: () => this.adapter.close({ force: true }),
+      shutdown: (o) => this.shutdown(o),
+    });
   }
 
   start(): Promise<void> {
-    if (this.state !== 'open') return Promise.reject(new ClosedError('pubsub'));
-    this.started ??= this.adapter
-      .start({
-        message: (m) => this.onRemote(m),
-        connection: (e) => this.onConnection(e),
-        error: (error) => this.report(error, { kind: 'transport' }),
-      })
-      .then(
-        () => {
-          if (this.state === 'open') this.ready = true;
-        },
-        (err: unknown) => {
-          this.started = undefined;
-          throw err;
-        },
-      );
-    return this.started;
+    return this.life.start();
+  }
+
+  ready(): Promise<void> {
+    return this.life.start();
+  }
+
+  health(): Health {
+    const size = this.registry.size();
+    const lastError = this.reporter.lastError;
+    return {
+      phase: this.life.phase,
+      connected: this.life.phase === 'ready' && this.connected,
+      ...(lastError ? { lastError } : {}),
+      counts: { subscriptions: size.handlers, topics: size.topics, pendingRequests: this.requests.size, inFlight: this.dispatcher.size },
+    };
   }
 
   broadcast<K extends NameOf<M>>(channel: K, message: M[K], options: BroadcastOptions = {}): Promise<number> {
@@ -134,40 +165,41 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   }
 
   async subscribe<const T extends Topics>(topics: T, handler: MessageHandler<M, TopicOf<T>>, options: SubscribeOptions = {}): Promise<Subscription> {
-    this.assertOpen();
+    this.life.assertOpen('subscribe');
     const list: readonly string[] = typeof topics === 'string' ? [topics] : (topics as readonly string[]);
-    if (list.length === 0) throw new InvalidOptionError('topics', 'subscribe to at least one channel or pattern');
+    if (!Array.isArray(list) || list.length === 0) throw new InvalidOptionError('topics', 'subscribe to at least one channel or pattern');
     if (typeof handler !== 'function') throw new InvalidOptionError('handler', 'must be a function');
     const id = createId();
+    const state: SubscriptionState = { inflight: new Set() };
+    const shared = (options as InternalSubscribeOptions)[SHARE_ENVELOPE] === true;
     const entries = list.map((topic) => {
       const pattern = typeof topic === 'string' && isChannelPattern(topic);
       // Both validators throw on a malformed name or glob, before anything is registered.
       const match = pattern ? compileChannelPattern(topic) : undefined;
       if (!pattern) validateChannelName(topic);
-      const shared = (options as InternalSubscribeOptions)[SHARE_ENVELOPE] === true;
-      const sub: LocalSubscription = { id, topic, kind: pattern ? 'pattern' : 'channel', handler: handler as AnyHandler, options, shared };
+      const sub: LocalSubscription = { id, topic, kind: pattern ? 'pattern' : 'channel', handler: handler as AnyHandler, options, shared, state };
       return { sub, match };
     });
     await this.start();
+    this.life.assertOpen('subscribe');
     for (const { sub, match } of entries) this.registry.add(sub, match);
-    const results = await Promise.allSettled(entries.map(({ sub }) => this.interest.acquire(sub.topic, sub.kind)));
+    const results = await Promise.allSettled(entries.map(({ sub }) => this.interest.acquire(this.ns.wire(sub.topic), sub.kind)));
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) {
-      entries.forEach(({ sub }, i) => {
-        this.registry.remove(sub);
-        if (results[i]!.status === 'fulfilled') void this.interest.release(sub.topic, sub.kind).catch(() => undefined);
-      });
-      throw failed.reason;
+    // Close began while the transport confirmed: the subscription would outlive its PubSub.
+    const closed = this.life.closing.aborted;
+    if (failed || closed) {
+      const acquired = entries.filter((_, i) => results[i]!.status === 'fulfilled').map((e) => e.sub);
+      for (const { sub } of entries) this.registry.remove(sub);
+      await this.releaseAll(acquired);
+      throw failed ? failed.reason : new ClosedError('pubsub (subscribe)');
     }
-    let done: Promise<void> | undefined;
-    const unsubscribe = (): Promise<void> => (done ??= this.removeAll(entries.map((e) => e.sub)));
-    return Object.assign(unsubscribe, { id, topics: [...list] });
+    return this.handle({ id, topics: list, subs: entries.map((e) => e.sub), state });
   }
 
   async unsubscribe(topic: string, handler?: (...args: never[]) => unknown): Promise<void> {
     const kind = isChannelPattern(topic) ? 'pattern' : 'channel';
     const subs = [...(this.registry.forTopic(topic, kind)?.list() ?? [])].filter((s) => handler === undefined || s.handler === handler);
-    await this.removeAll(subs);
+    await this.releaseAll(this.unregister(subs));
   }
 
   request<K extends NameOf<M>, R = unknown>(channel: K, message: M[K], options: RequestOptions = {}): Promise<R> {
@@ -175,6 +207,11 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   }
 
   reply<const T extends Topics>(topics: T, handler: ReplyHandler<M, TopicOf<T>>): Promise<Subscription> {
+    try {
+      this.life.assertOpen('reply');
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
     return this.requests.reply(topics, handler as unknown as ReplyHandler<MessageMap, string>);
   }
 
@@ -186,33 +223,46 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     return this.registry.counts();
   }
 
-  async close(options: CloseOptions = {}): Promise<void> {
-    if (this.state !== 'open') return;
-    this.state = 'closing';
-    this.ready = false;
+  close(options: CloseOptions = {}): Promise<void> {
+    this.sending = false;
+    return this.life.close(options);
+  }
+
+  /** Runs once, after any start in progress settled (see createLifecycle). */
+  private async shutdown(options: CloseOptions): Promise<void> {
+    this.sending = false;
     this.requests.closeAll();
     if (!options.force) await drainWithin(this.dispatcher.idle(), options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+    // The adapter drops every transport subscription with its connections: no UNSUBSCRIBE each.
     for (const sub of this.registry.all()) this.registry.remove(sub);
     try {
-      if (this.started) await this.started.catch(() => undefined);
-      await this.adapter.close();
-    } finally {
-      this.state = 'closed';
+      await this.adapter.close(options);
+    } catch (err) {
+      this.report('close', err);
     }
   }
 
-  /** @internal used by request/reply */
-  report(error: unknown, context: PubSubErrorContext): void {
-    const err = error instanceof Error ? error : new Error(String(error));
-    try {
-      this.onError(err, context);
-    } catch {
-      // An error hook that throws must not take delivery down with it.
-    }
-  }
-
-  private assertOpen(): void {
-    if (this.state !== 'open') throw new ClosedError('pubsub');
+  /** The handle `subscribe` returns: closing it stops deliveries at once, then drains this subscription's handlers. */
+  private handle({ id, topics, subs, state }: { id: string; topics: readonly string[]; subs: readonly LocalSubscription[]; state: SubscriptionState }): Subscription {
+    let closed: Promise<void> | undefined;
+    const close = async (options: HandleCloseOptions): Promise<void> => {
+      const removed = this.unregister(subs);
+      if (options.drain !== false && state.inflight.size > 0) {
+        await drainWithin(Promise.all(state.inflight), options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+      }
+      await this.releaseAll(removed);
+    };
+    const registry = this.registry;
+    const life = this.life;
+    return {
+      id,
+      topic: topics.join(','),
+      topics: [...topics],
+      get active() {
+        return closed === undefined && !life.closing.aborted && subs.some((s) => registry.forTopic(s.topic, s.kind)?.set.has(s) === true);
+      },
+      close: (options = {}) => (closed ??= close(options)),
+    };
   }
 
   /**
@@ -222,9 +272,9 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
    */
   private send(channel: string, message: unknown, options: SendOptions): Promise<number> {
     try {
-      this.assertOpen();
+      this.life.assertOpen('broadcast');
       validateChannelName(channel);
-      if (this.ready && !this.schemas?.[channel as NameOf<M>]) return this.emit(channel, message, options);
+      if (this.sending && !this.schemas?.[channel as NameOf<M>]) return this.emit(channel, message, options);
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -252,7 +302,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     if (options.local) return Promise.resolve(received);
     let published: Promise<number>;
     try {
-      published = this.adapter.publish(channel, data);
+      published = this.adapter.publish(this.ns.wire(channel), data);
     } catch (err) {
       published = Promise.reject(err as Error);
     }
@@ -260,7 +310,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       (remote) => received + remote,
       (err: unknown) => {
         // At-most-once: the remote part is lost; the count says who really got it.
-        this.report(err, { kind: 'publish', channel });
+        this.report('publish', err, { name: channel, id: envelope.id });
         return received;
       },
     );
@@ -290,27 +340,47 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   }
 
   private onRemote(message: PubSubAdapterMessage): void {
-    if (this.state !== 'open') return;
+    if (!this.sending) return;
+    const channel = this.ns.local(message.channel);
+    const pattern = message.pattern === undefined ? undefined : this.ns.local(message.pattern);
+    // Only topics of this namespace are subscribed: anything else is another application's.
+    if (channel === undefined || (message.pattern !== undefined && pattern === undefined)) return;
+    const topic = pattern ?? channel;
+    const subs = this.registry.forTopic(topic, pattern === undefined ? 'channel' : 'pattern');
+    if (!subs || subs.set.size === 0) return;
     let envelope: Envelope;
     try {
-      envelope = this.serializer.decode(message.data);
+      envelope = decodeRemote(this.serializer, message.data, channel);
     } catch (err) {
-      this.report(err, { kind: 'decode', channel: message.channel });
+      this.report('decode', err, { name: channel, detail: { topic } });
       return;
     }
     const node = envelope.headers[NODE_HEADER];
     if (node === this.nodeId) return;
-    const topic = message.pattern ?? message.channel;
-    const subs = this.registry.forTopic(topic, message.pattern === undefined ? 'channel' : 'pattern');
-    if (!subs || subs.set.size === 0) return;
-    // Trust the transport's channel over the envelope's name: that is where it was published.
-    if (envelope.name !== message.channel) envelope = { ...envelope, name: message.channel };
-    const seq = Number(envelope.headers[SEQ_HEADER]);
-    if (node !== undefined && Number.isSafeInteger(seq) && seq > 0) {
-      const gap = this.gaps.check({ topic, node, channel: message.channel }, seq);
-      if (gap) this.emitGap({ ...gap, channel: message.channel, topic, node }, subs);
+    if (node !== undefined) this.checkSequence(envelope, { topic, node, channel }, subs);
+    this.dispatcher.deliver(subs.list(), { envelope, pattern });
+  }
+
+  /**
+   * Gap detection on the publisher's `pubsub-seq`. A value that is not a plain positive integer, or
+   * a jump no real stream makes, is a foreign or forged number: reported, never raised as a gap.
+   */
+  private checkSequence(envelope: Envelope, stream: { topic: string; node: string; channel: string }, subs: TopicSubs): void {
+    const raw = envelope.headers[SEQ_HEADER];
+    if (raw === undefined) return;
+    const seq = parseSeq(raw);
+    const gap = seq === undefined ? 'implausible' : this.gaps.check(stream, seq);
+    if (gap === undefined) return;
+    if (gap === 'implausible') {
+      const why = seq === undefined ? 'is not a sequence number' : 'jumps further than any stream does';
+      this.report('decode', new Error(`ignored header ${SEQ_HEADER}=${JSON.stringify(raw.slice(0, 40))} from node ${JSON.stringify(stream.node.slice(0, 64))}: it ${why}`), {
+        name: stream.channel,
+        id: envelope.id,
+        detail: { topic: stream.topic },
+      });
+      return;
     }
-    this.dispatcher.deliver(subs.list(), { envelope, pattern: message.pattern });
+    this.emitGap({ ...gap, ...stream }, subs);
   }
 
   private emitGap(event: GapEvent, subs: TopicSubs): void {
@@ -320,9 +390,11 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
 
   private onConnection(event: PubSubConnectionEvent): void {
     if (event.type === 'down') {
+      this.connected = false;
       this.listeners.emit('down', { at: new Date(event.at), ...(event.error ? { error: event.error } : {}) });
       return;
     }
+    this.connected = true;
     const resubscribed: ResubscribedEvent = { downAt: new Date(event.downAt), upAt: new Date(event.upAt), outageMs: event.upAt - event.downAt };
     this.listeners.emit('resubscribed', resubscribed);
     const seen = new Set<string>();
@@ -333,13 +405,25 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     }
   }
 
-  private async removeAll(subs: readonly LocalSubscription[]): Promise<void> {
-    const releases: Promise<void>[] = [];
+  /** Takes subscriptions out of dispatch at once; returns those that were still registered. */
+  private unregister(subs: readonly LocalSubscription[]): LocalSubscription[] {
+    const removed: LocalSubscription[] = [];
     for (const sub of subs) {
       if (!this.registry.remove(sub)) continue;
       if (!this.registry.forTopic(sub.topic, sub.kind)) this.gaps.forget(sub.topic);
-      releases.push(this.interest.release(sub.topic, sub.kind));
+      removed.push(sub);
     }
-    if (this.state === 'open') await Promise.all(releases);
+    return removed;
+  }
+
+  /**
+   * Gives back the transport interest of removed subscriptions. Every release is awaited, also
+   * while closing, and a failed one is reported: none is left to reject unhandled.
+   */
+  private async releaseAll(subs: readonly LocalSubscription[]): Promise<void> {
+    const results = await Promise.allSettled(subs.map((sub) => this.interest.release(this.ns.wire(sub.topic), sub.kind)));
+    for (const [i, result] of results.entries()) {
+      if (result.status === 'rejected') this.report('transport', result.reason, { name: subs[i]!.topic, detail: { action: 'unsubscribe' } });
+    }
   }
 }

@@ -7,6 +7,12 @@ import type { SubscribeOptions } from './types.js';
 
 export type AnyHandler = (message: never, meta: never) => unknown;
 
+/** What the topics of one `subscribe` call share. */
+export interface SubscriptionState {
+  /** Async handler calls of this subscription still running, for a draining `handle.close()`. */
+  readonly inflight: Set<Promise<void>>;
+}
+
 export interface LocalSubscription {
   /** Shared by every topic of one `subscribe` call. */
   readonly id: string;
@@ -16,6 +22,7 @@ export interface LocalSubscription {
   readonly options: SubscribeOptions;
   /** The handler only reads (serializes) the message, so it may get the sender's envelope, uncopied. */
   readonly shared: boolean;
+  readonly state: SubscriptionState;
 }
 
 /** The handlers of one topic, and a snapshot of them that dispatch can iterate without copying. */
@@ -94,6 +101,14 @@ export class Registry {
     for (const entry of this.exact.values()) out.push(...entry.set);
     for (const entry of this.patterns.values()) out.push(...entry.set);
     return out;
+  }
+
+  /** Handlers registered, and distinct topics. */
+  size(): { handlers: number; topics: number } {
+    let handlers = 0;
+    for (const entry of this.exact.values()) handlers += entry.set.size;
+    for (const entry of this.patterns.values()) handlers += entry.set.size;
+    return { handlers, topics: this.exact.size + this.patterns.size };
   }
 
   counts(): Map<string, number> {

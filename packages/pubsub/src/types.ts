@@ -2,7 +2,7 @@
  * Public types of the PubSub tier. A channel map (`{ 'user:${string}:notifications': { text: string } }`)
  * types every call site; without one any channel carries `unknown`.
  */
-import type { ChannelsMatching, CloseOptions, Envelope, Headers, MessageMap, NameOf } from '@events/core';
+import type { ChannelsMatching, CloseOptions, Envelope, Headers, Health, Lifecycle, MessageMap, NameOf, SubscriptionHandle } from '@events/core';
 
 /** Channels of M a subscription topic (a channel or a glob) can deliver. */
 export type ChannelOf<M extends MessageMap, T extends string> = string extends NameOf<M>
@@ -55,15 +55,15 @@ export interface DownEvent {
   readonly error?: Error;
 }
 
-export type PubSubErrorKind = 'handler' | 'decode' | 'publish' | 'reply' | 'transport' | 'listener';
-
-export interface PubSubErrorContext {
-  readonly kind: PubSubErrorKind;
-  readonly channel?: string;
-  readonly topic?: string;
-}
-
-export type ErrorHook = (error: Error, context: PubSubErrorContext) => void;
+/**
+ * `kind` of the error events this tier reports (tier `pubsub`): `handler` (a subscriber threw),
+ * `decode` (bytes from the transport refused: not JSON, an envelope whose name is not its channel,
+ * headers that are not strings, a forged `pubsub-seq`), `publish` (the remote part of a broadcast
+ * failed), `reply` (a reply handler threw or its reply could not be sent), `request` (a request
+ * named a reply channel outside the reply inbox), `transport`, `listener` (an event listener threw),
+ * `close`.
+ */
+export type PubSubErrorKind = 'handler' | 'decode' | 'publish' | 'reply' | 'request' | 'transport' | 'listener' | 'close';
 
 export interface PubSubEvents {
   gap: (event: GapEvent) => void;
@@ -78,10 +78,11 @@ export interface SubscribeOptions {
   onResubscribed?: (event: ResubscribedEvent) => void;
 }
 
-/** What `subscribe` returns: call it to unsubscribe. `id` names the subscription for `broadcastFrom`. */
-export interface Subscription {
-  (): Promise<void>;
-  readonly id: string;
+/**
+ * What `subscribe` and `reply` return: core's SubscriptionHandle. `id` names the subscription for
+ * `broadcastFrom`; `topic` is the topics joined with `,`, `topics` the list.
+ */
+export interface Subscription extends SubscriptionHandle {
   readonly topics: readonly string[];
 }
 
@@ -93,8 +94,10 @@ export interface BroadcastOptions {
 }
 
 export interface RequestOptions {
-  /** How long to wait for the first reply. Default: 5000 ms. */
+  /** How long to wait for the first reply. Default: the PubSub's `requestTimeoutMs` (5000 ms). */
   timeoutMs?: number;
+  /** Ends the wait early: the request rejects with the signal's reason and leaves nothing subscribed. */
+  signal?: AbortSignal;
   /** Extra envelope headers. Default: none. */
   headers?: Headers;
 }
@@ -104,13 +107,23 @@ export type ReplyHandler<M extends MessageMap, T extends string> = (
   meta: MessageMeta<ChannelOf<M, T>>,
 ) => unknown;
 
-export interface PubSub<M extends MessageMap = MessageMap> {
+export interface PubSub<M extends MessageMap = MessageMap> extends Lifecycle {
   /** Id of this node: stamped on every envelope it sends, so it never receives its own message twice. */
   readonly nodeId: string;
   /** Adapter kind (`memory`, `redis`). */
   readonly kind: string;
-  /** Connects the adapter. Optional: every other method starts it on first use. */
+  /** The namespace every channel of this PubSub lives in on the transport (see PubSubOptions.namespace). */
+  readonly namespace: string;
+  /** Connects the adapter. Optional: every other method starts it on first use. Retried after a failure. */
   start(): Promise<void>;
+  /** Resolves once started (starting if needed). */
+  ready(): Promise<void>;
+  /**
+   * Phase, `connected` (false between a transport `down` and `resubscribed`), the last reported
+   * error and counts: `subscriptions` (handlers), `topics`, `pendingRequests`, `inFlight` (async
+   * handlers running).
+   */
+  health(): Health;
   /** Sends to every subscriber of every node; resolves to how many received it (local handlers + remote subscriptions). */
   broadcast<K extends NameOf<M>>(channel: K, message: M[K], options?: BroadcastOptions): Promise<number>;
   /** Like broadcast, but skips the handlers of subscription `from` in this node (Phoenix `broadcast_from`). */
@@ -118,14 +131,23 @@ export interface PubSub<M extends MessageMap = MessageMap> {
   /** Delivers to this node's subscribers only; nothing leaves the process. */
   localBroadcast<K extends NameOf<M>>(channel: K, message: M[K], options?: BroadcastOptions): Promise<number>;
   subscribe<const T extends Topics>(topics: T, handler: MessageHandler<M, TopicOf<T>>, options?: SubscribeOptions): Promise<Subscription>;
-  /** Removes `handler` from `topic`, or every handler of `topic` when none is given. */
+  /** Removes `handler` from `topic`, or every handler of `topic` when none is given. Prefer `handle.close()`. */
   unsubscribe(topic: string, handler?: (...args: never[]) => unknown): Promise<void>;
-  /** Sends `message` and resolves to the first reply; rejects with TimeoutError after `timeoutMs`. */
+  /**
+   * Sends `message` and resolves to the first reply; rejects with TimeoutError after `timeoutMs`,
+   * with the signal's reason when aborted, and at once with BackpressureError when
+   * `maxPendingRequests` requests already wait.
+   */
   request<K extends NameOf<M>, R = unknown>(channel: K, message: M[K], options?: RequestOptions): Promise<R>;
   /** Answers requests on `topics`: the handler's (awaited) return value is sent back to the requester. */
   reply<const T extends Topics>(topics: T, handler: ReplyHandler<M, TopicOf<T>>): Promise<Subscription>;
   on<E extends keyof PubSubEvents>(event: E, listener: PubSubEvents[E]): () => void;
   /** Number of local handlers per topic (channel or glob). */
   subscriptions(): Map<string, number>;
+  /**
+   * Stops intake at once (subscribe, reply, broadcast and request then reject with ClosedError),
+   * rejects pending requests, lets running async handlers finish within `timeoutMs`, releases the
+   * adapter. Every call returns the same promise.
+   */
   close(options?: CloseOptions): Promise<void>;
 }

@@ -1,13 +1,66 @@
 /**
  * The wire format: every message is a core envelope encoded as UTF-8 JSON (see docs/pubsub.md),
- * published on a Redis channel named exactly like the pubsub channel. The tier adds three headers.
+ * published on the transport channel `<namespace>:<channel>`. The tier adds three headers.
  */
+import { InvalidOptionError } from '@events/core';
+
 export const NODE_HEADER = 'pubsub-node';
 export const SEQ_HEADER = 'pubsub-seq';
 export const REPLY_TO_HEADER = 'pubsub-reply-to';
 
 /** Reply channels are ordinary channels under this prefix, one per request. */
 export const REPLY_CHANNEL_PREFIX = '_pubsub:reply:';
+
+/**
+ * What a `pubsub-reply-to` header may name: a reply inbox (`_pubsub:reply:<node>:<request id>`),
+ * never an application channel, so a request cannot make a replier publish where it likes.
+ */
+const REPLY_INBOX = /^_pubsub:reply:[A-Za-z0-9_.:-]{1,200}$/;
+
+export function isReplyInbox(channel: string): boolean {
+  return REPLY_INBOX.test(channel);
+}
+
+const NAMESPACE = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+/** Maps a tier channel to its transport channel and back: `<namespace>:<channel>`. */
+export class Namespace {
+  readonly prefix: string;
+
+  constructor(readonly name: string) {
+    if (typeof name !== 'string' || !NAMESPACE.test(name)) {
+      throw new InvalidOptionError('namespace', `must be 1-100 letters, digits or _.:- (no glob characters), got ${JSON.stringify(name)}`);
+    }
+    this.prefix = `${name}:`;
+  }
+
+  /** Transport name of a channel or glob (the prefix holds no glob character, so a glob stays one). */
+  wire(topic: string): string {
+    return this.prefix + topic;
+  }
+
+  /** The tier name of a transport name, or undefined when it lies outside this namespace. */
+  local(wire: string): string | undefined {
+    return wire.startsWith(this.prefix) && wire.length > this.prefix.length ? wire.slice(this.prefix.length) : undefined;
+  }
+}
+
+/**
+ * Reads a `pubsub-seq` header: a decimal integer from 1 up to 2^53-1 with no sign, exponent,
+ * fraction or leading zero. Anything else (a foreign or forged value) gives undefined.
+ */
+export function parseSeq(value: string | undefined): number | undefined {
+  if (value === undefined || !/^[1-9][0-9]{0,15}$/.test(value)) return undefined;
+  const n = Number(value);
+  return Number.isSafeInteger(n) ? n : undefined;
+}
+
+/**
+ * A forward jump larger than this is not taken as a gap: no publisher sends a million messages on
+ * one channel between two that a subscriber hears. It is a forged or corrupt number, reported and
+ * taken as a fresh start of that stream.
+ */
+export const MAX_PLAUSIBLE_GAP = 1_000_000;
 
 /** How many channels a node keeps sequence counters (and receivers keep last-seen numbers) for. */
 const MAX_TRACKED = 100_000;
@@ -61,7 +114,8 @@ export interface Gap {
 export class GapDetector {
   private readonly topics = new Map<string, Recent<number>>();
 
-  check(stream: { topic: string; node: string; channel: string }, seq: number): Gap | undefined {
+  /** A gap, `implausible` for a jump past MAX_PLAUSIBLE_GAP (no gap raised), or undefined. */
+  check(stream: { topic: string; node: string; channel: string }, seq: number): Gap | 'implausible' | undefined {
     let last = this.topics.get(stream.topic);
     if (!last) this.topics.set(stream.topic, (last = new Recent()));
     const key = `${stream.node}\u0000${stream.channel}`;
@@ -70,6 +124,7 @@ export class GapDetector {
     if (previous === undefined || seq <= previous) return undefined;
     const expected = previous + 1;
     if (seq === expected) return undefined;
+    if (seq - expected > MAX_PLAUSIBLE_GAP) return 'implausible';
     return { expected, received: seq, missing: seq - expected };
   }
 

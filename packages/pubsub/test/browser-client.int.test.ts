@@ -50,7 +50,7 @@ describe('the client in a browser', () => {
     await page.waitForFunction(() => (window as unknown as { got: unknown[] }).got.length === 1);
 
     await fx.gateway.close();
-    fx.gateway = createWebSocketGateway({ pubsub: fx.pubsub, server: fx.server });
+    fx.gateway = createWebSocketGateway({ pubsub: fx.pubsub, server: fx.server, insecure: true });
     await waitFor(() => fx!.gateway.clients()[0]?.topics.length === 1, 10_000, 'the browser to resubscribe');
     await fx.pubsub.broadcast(`${ns}:user:2`, { text: 'after restart' });
     await page.waitForFunction(() => (window as unknown as { got: unknown[] }).got.length === 2);

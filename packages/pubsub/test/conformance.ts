@@ -3,20 +3,22 @@
  * memory.test.ts, Redis in redis.int.test.ts). Two nodes stand for two processes.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { InvalidNameError, InvalidPatternError, SerializationError, TimeoutError, ClosedError } from '@events/core';
-import type { ErrorHook, GapEvent, PubSub, PubSubErrorContext, ResubscribedEvent } from '../src/index.js';
+import { InvalidNameError, InvalidPatternError, SerializationError, TimeoutError, ClosedError, type ErrorEvent, type ErrorHook } from '@events/core';
+import type { GapEvent, PubSub, ResubscribedEvent } from '../src/index.js';
 import { deferred, randomId, waitFor } from '@events/testing';
 
 export interface ConformanceContext {
   /** A new started node on the shared medium (its own connections). */
-  node(options?: { onError?: ErrorHook }): Promise<PubSub>;
+  node(options?: { onError?: ErrorHook; namespace?: string; maxPendingRequests?: number }): Promise<PubSub>;
   /** Cuts one node off the medium (both directions); its messages in between are lost. */
   cut(node: PubSub): Promise<void>;
   restore(node: PubSub): Promise<void>;
+  /** Puts raw bytes on a transport channel as a foreign publisher would (no namespace added). */
+  publishRaw(wireChannel: string, data: Buffer | string): Promise<void>;
   cleanup(): Promise<void>;
 }
 
-type Errors = Array<{ error: Error; context: PubSubErrorContext }>;
+type Errors = ErrorEvent[];
 
 export function pubsubConformance(name: string, factory: () => Promise<ConformanceContext>): void {
   describe(`pubsub conformance: ${name}`, () => {
@@ -32,8 +34,8 @@ export function pubsubConformance(name: string, factory: () => Promise<Conforman
       ctx = await factory();
       errorsA = [];
       errorsB = [];
-      a = await ctx.node({ onError: (error, context) => errorsA.push({ error, context }) });
-      b = await ctx.node({ onError: (error, context) => errorsB.push({ error, context }) });
+      a = await ctx.node({ onError: (event) => void errorsA.push(event) });
+      b = await ctx.node({ onError: (event) => void errorsB.push(event) });
       c = await ctx.node();
       ns = randomId('conf');
     });
@@ -48,7 +50,7 @@ export function pubsubConformance(name: string, factory: () => Promise<Conforman
       const unsub = await to.subscribe(marker, () => got.resolve(undefined));
       await c.broadcast(marker, 1);
       await got.promise;
-      await unsub();
+      await unsub.close();
     }
 
     it('broadcast reaches local and remote subscribers and counts them', async () => {
@@ -82,7 +84,8 @@ export function pubsubConformance(name: string, factory: () => Promise<Conforman
       await a.broadcast(`${ns}:y`, 2);
       await waitFor(() => got.length === 2);
       expect(unsub.topics).toEqual([`${ns}:x`, `${ns}:y`]);
-      await unsub();
+      await unsub.close();
+      expect(unsub.active).toBe(false);
       expect(await a.broadcast(`${ns}:x`, 3)).toBe(0);
       await settle(b);
       expect(got).toEqual([`${ns}:x`, `${ns}:y`]);
@@ -120,7 +123,7 @@ export function pubsubConformance(name: string, factory: () => Promise<Conforman
       expect(await a.broadcast(ch, 'ok')).toBe(1);
       await waitFor(() => got.length === 1 && errorsB.length === 2);
       expect(errorsB.map((e) => e.error.message).sort()).toEqual(['async boom', 'boom']);
-      expect(errorsB.every((e) => e.context.kind === 'handler' && e.context.channel === ch)).toBe(true);
+      expect(errorsB.every((e) => e.tier === 'pubsub' && e.kind === 'handler' && e.name === ch)).toBe(true);
       await a.broadcast(ch, 'again');
       await waitFor(() => got.length === 2);
     });
@@ -176,6 +179,7 @@ export function pubsubConformance(name: string, factory: () => Promise<Conforman
       expect(err).toBeInstanceOf(TimeoutError);
       expect((err as TimeoutError).message).toMatch(/request on ".*nobody-home" timed out after 50 ms/);
       expect([...a.subscriptions().keys()].filter((t) => t.startsWith('_pubsub:reply:'))).toEqual([]);
+      expect(a.health().counts.pendingRequests).toBe(0);
       await b.reply(`${ns}:fails`, () => {
         throw new Error('nope');
       });

@@ -1,9 +1,10 @@
 /** Redis-specific behaviour (beyond the shared conformance suite): interest routing, wire format, bad bytes, sharding. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { DecodeError, InvalidOptionError, TimeoutError, createEnvelope } from '@events/core';
+import { DecodeError, InvalidOptionError, TimeoutError, createEnvelope, type ErrorEvent } from '@events/core';
 import { execFileSync } from 'node:child_process';
-import { NODE_HEADER, SEQ_HEADER, createPubSub, type PubSub, type PubSubErrorContext } from '../src/index.js';
+import { NODE_HEADER, SEQ_HEADER, createPubSub, type PubSub } from '../src/index.js';
+import { redisPubSub } from '../src/adapters/redis.js';
 import { redisContext, subscriberConnections } from './redis-context.js';
 import { REDIS_URL, deferred, randomId, startTcpProxy, waitFor } from '@events/testing';
 
@@ -36,15 +37,15 @@ describe('redis adapter', () => {
       subs.push(await node.subscribe([`${ns}:p1:*`, `${ns}:p2:*`, `${ns}:p3:?`], h));
     }
     expect(await subscriberConnections(admin, ns)).toEqual([expect.objectContaining({ sub: 20, psub: 3 })]);
-    expect(await numsub(`${ns}:ch7`)).toBe(1);
-    await subs[0]!();
-    await subs[1]!();
+    expect(await numsub(`events:${ns}:ch7`)).toBe(1);
+    await subs[0]!.close();
+    await subs[1]!.close();
     // Still one handler per topic left: nothing unsubscribed on Redis yet.
     expect(await subscriberConnections(admin, ns)).toEqual([expect.objectContaining({ sub: 20, psub: 3 })]);
-    await subs[2]!();
-    await subs[3]!();
+    await subs[2]!.close();
+    await subs[3]!.close();
     expect(await subscriberConnections(admin, ns)).toEqual([expect.objectContaining({ sub: 0, psub: 0 })]);
-    expect(await numsub(`${ns}:ch7`)).toBe(0);
+    expect(await numsub(`events:${ns}:ch7`)).toBe(0);
   });
 
   it('resolves subscribe only once Redis confirmed it', async () => {
@@ -53,22 +54,22 @@ describe('redis adapter', () => {
     await node.subscribe(`${ns}:confirmed`, (m) => got.resolve(m));
     // A raw client publishing right after sees the subscription already.
     const raw = createEnvelope(`${ns}:confirmed`, { from: 'raw' });
-    expect(await admin.publish(`${ns}:confirmed`, JSON.stringify(raw))).toBe(1);
+    expect(await admin.publish(`events:${ns}:confirmed`, JSON.stringify(raw))).toBe(1);
     expect(await got.promise).toEqual({ from: 'raw' });
   });
 
-  it('publishes the documented wire format: a JSON envelope on the channel of the same name', async () => {
+  it('publishes the documented wire format: a JSON envelope on the channel <namespace>:<channel>', async () => {
     const node = await ctx.node();
     const sniffer = new Redis(REDIS_URL);
     const frames: Array<{ channel: string; data: string }> = [];
     sniffer.on('message', (channel: string, data: string) => frames.push({ channel, data }));
-    await sniffer.subscribe(`${ns}:wire`);
+    await sniffer.subscribe(`events:${ns}:wire`);
     expect(await node.broadcast(`${ns}:wire`, { text: 'hi' }, { headers: { tenant: 'a' } })).toBe(1);
     await node.broadcast(`${ns}:wire`, { text: 'again' });
     await waitFor(() => frames.length === 2);
     sniffer.disconnect();
     const first = JSON.parse(frames[0]!.data) as Record<string, unknown>;
-    expect(frames[0]!.channel).toBe(`${ns}:wire`);
+    expect(frames[0]!.channel).toBe(`events:${ns}:wire`);
     expect(first).toEqual({
       id: expect.stringMatching(/^[0-9a-f-]{36}$/),
       name: `${ns}:wire`,
@@ -79,38 +80,59 @@ describe('redis adapter', () => {
     expect((JSON.parse(frames[1]!.data) as { headers: Record<string, string> }).headers[SEQ_HEADER]).toBe('2');
   });
 
-  it('sends undecodable bytes from another publisher to the error hook and keeps delivering', async () => {
-    const errors: Array<{ error: Error; context: PubSubErrorContext }> = [];
-    const node = await ctx.node({ onError: (error, context) => errors.push({ error, context }) });
+  it('sends undecodable bytes from another publisher to the error hook, wraps bare JSON, and keeps delivering', async () => {
+    const errors: ErrorEvent[] = [];
+    const node = await ctx.node({ onError: (e) => void errors.push(e) });
     const got: unknown[] = [];
     await node.subscribe(`${ns}:dirty`, (m) => void got.push(m));
     await node.subscribe(`${ns}:dirt*`, (m) => void got.push(m));
-    await admin.publish(`${ns}:dirty`, 'this is not json {');
-    await admin.publish(`${ns}:dirty`, Buffer.from([0xff, 0xfe, 0x00]));
-    await admin.publish(`${ns}:dirty`, '{"json":"but not an envelope"}');
+    const wire = `events:${ns}:dirty`;
+    await admin.publish(wire, 'this is not json {');
+    await admin.publish(wire, Buffer.from([0xff, 0xfe, 0x00]));
+    // Core's foreign-producer rule: bare JSON is a payload, wrapped in a new envelope.
+    await admin.publish(wire, '{"json":"but not an envelope"}');
     // A service in another language publishing a bare envelope (no node, no sequence) is fine.
-    await admin.publish(`${ns}:dirty`, JSON.stringify(createEnvelope(`${ns}:dirty`, 'foreign')));
-    await waitFor(() => got.length === 2);
-    expect(got).toEqual(['foreign', 'foreign']);
-    // 3 bad messages x 2 subscriptions (the channel and the pattern each hear it).
-    expect(errors).toHaveLength(6);
-    for (const { error, context } of errors) {
-      expect(error).toBeInstanceOf(DecodeError);
-      expect(context).toEqual({ kind: 'decode', channel: `${ns}:dirty` });
+    await admin.publish(wire, JSON.stringify(createEnvelope(`${ns}:dirty`, 'foreign')));
+    await waitFor(() => got.length === 4);
+    expect(got).toEqual([{ json: 'but not an envelope' }, { json: 'but not an envelope' }, 'foreign', 'foreign']);
+    // 2 bad messages x 2 subscriptions (the channel and the pattern each hear it).
+    expect(errors).toHaveLength(4);
+    for (const event of errors) {
+      expect(event.error).toBeInstanceOf(DecodeError);
+      expect(event).toMatchObject({ tier: 'pubsub', kind: 'decode', name: `${ns}:dirty` });
     }
     expect((errors[0]!.error as DecodeError).raw.toString()).toBe('this is not json {');
     expect(await node.broadcast(`${ns}:dirty`, 'still fine')).toBe(2);
   });
 
+  it('by default a flood of garbage prints a bounded number of lines, not a stack per message', async () => {
+    const lines: unknown[][] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void lines.push(args);
+    const node = createPubSub({ adapter: redisPubSub({ url: REDIS_URL }) });
+    try {
+      const got: unknown[] = [];
+      await node.subscribe(`${ns}:flood`, (m) => void got.push(m));
+      for (let i = 0; i < 200; i += 1) await admin.publish(`events:${ns}:flood`, `garbage ${i}`);
+      await admin.publish(`events:${ns}:flood`, JSON.stringify('marker'));
+      await waitFor(() => got.length === 1);
+      expect(node.health().lastError).toMatchObject({ kind: 'decode' });
+      expect(lines.length).toBeLessThanOrEqual(6);
+    } finally {
+      console.error = original;
+      await node.close();
+    }
+  });
+
   it('request timeout leaves no reply subscription on Redis', async () => {
     const node = await ctx.node();
     await expect(node.request(`${ns}:void`, 1, { timeoutMs: 30 })).rejects.toBeInstanceOf(TimeoutError);
-    expect(await admin.call('PUBSUB', 'CHANNELS', `_pubsub:reply:${node.nodeId}:*`)).toEqual([]);
+    expect(await admin.call('PUBSUB', 'CHANNELS', `events:_pubsub:reply:${node.nodeId}:*`)).toEqual([]);
   });
 
   it('a broadcast while the publisher is cut reaches local handlers, reports the loss and does not hang', async () => {
-    const errors: Error[] = [];
-    const node = await ctx.node({ onError: (e) => errors.push(e) });
+    const errors: ErrorEvent[] = [];
+    const node = await ctx.node({ onError: (e) => void errors.push(e) });
     const got: unknown[] = [];
     await node.subscribe(`${ns}:cutpub`, (m) => void got.push(m));
     await ctx.cut(node);
@@ -122,11 +144,11 @@ describe('redis adapter', () => {
 
   it('reads a non-JSON payload published by redis-cli as a decode error, and keeps going', async () => {
     const errors: Error[] = [];
-    const node = await ctx.node({ onError: (e) => errors.push(e) });
+    const node = await ctx.node({ onError: (e) => void errors.push(e.error) });
     const got: unknown[] = [];
     await node.subscribe(`${ns}:cli`, (m) => void got.push(m));
     const url = new URL(REDIS_URL);
-    const out = execFileSync('redis-cli', ['-h', url.hostname, '-p', url.port || '6379', 'PUBLISH', `${ns}:cli`, 'hello from redis-cli'], { encoding: 'utf8' });
+    const out = execFileSync('redis-cli', ['-h', url.hostname, '-p', url.port || '6379', 'PUBLISH', `events:${ns}:cli`, 'hello from redis-cli'], { encoding: 'utf8' });
     expect(out.trim()).toBe('1');
     await waitFor(() => errors.length === 1);
     expect(errors[0]).toBeInstanceOf(DecodeError);
@@ -138,13 +160,14 @@ describe('redis adapter', () => {
   it('a start against an unreachable Redis rejects clearly, and a later start succeeds', async () => {
     const proxy = await startTcpProxy(REDIS_URL);
     proxy.refuse(); // refuses every connection
-    const withPassword = createPubSub({ adapter: 'redis', redis: { url: proxy.url.replace('redis://', 'redis://user:secret@') } });
-    const node = createPubSub({ adapter: 'redis', redis: { url: proxy.url, redisOptions: { retryStrategy: () => 20 } } });
+    const withPassword = createPubSub({ adapter: redisPubSub({ url: proxy.url.replace('redis://', 'redis://user:secret@') }) });
+    const node = createPubSub({ adapter: redisPubSub({ url: proxy.url, redisOptions: { retryStrategy: () => 20 } }) });
     try {
       const err = (await withPassword.start().catch((e: unknown) => e)) as Error;
       // The password never shows in the message.
       expect(err.message).toMatch(/^cannot connect to Redis at redis:\/\/user:\*\*\*@127\.0\.0\.1:\d+: /);
       await expect(node.start()).rejects.toThrow(/^cannot connect to Redis/);
+      expect(node.health().phase).toBe('failed');
       proxy.resume();
       await node.start();
       expect(await node.broadcast(`${ns}:up`, 1)).toBe(0);
@@ -166,7 +189,7 @@ describe('redis adapter', () => {
       const got: unknown[] = [];
       await b.subscribe(`${ns}:{shard}:x`, (m) => void got.push(m));
       expect(await subscriberConnections(admin, ns)).toEqual([expect.objectContaining({ sub: 0, psub: 0 })]);
-      expect(await admin.call('PUBSUB', 'SHARDNUMSUB', `${ns}:{shard}:x`)).toEqual([`${ns}:{shard}:x`, 1]);
+      expect(await admin.call('PUBSUB', 'SHARDNUMSUB', `events:${ns}:{shard}:x`)).toEqual([`events:${ns}:{shard}:x`, 1]);
       expect(await a.broadcast(`${ns}:{shard}:x`, 'sharded')).toBe(1);
       await waitFor(() => got.length === 1);
       expect(got).toEqual(['sharded']);

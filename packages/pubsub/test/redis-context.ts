@@ -1,6 +1,8 @@
 /** Redis nodes for the tests: each node gets its own connections through its own cuttable proxy. */
-import type { Redis } from 'ioredis';
-import { createPubSub, type ErrorHook, type PubSub } from '../src/index.js';
+import { Redis } from 'ioredis';
+import type { ErrorHook } from '@events/core';
+import { createPubSub, type PubSub } from '../src/index.js';
+import { redisPubSub } from '../src/adapters/redis.js';
 import type { ConformanceContext } from './conformance.js';
 import { REDIS_URL, startTcpProxy, waitFor, type TcpProxy } from '@events/testing';
 
@@ -9,6 +11,8 @@ export interface RedisNodeOptions {
   sharded?: boolean;
   /** ioredis connection name prefix, to find this node's connections in CLIENT LIST. */
   name?: string;
+  namespace?: string;
+  maxPendingRequests?: number;
 }
 
 /** `sub=` and `psub=` of every connection named `<name>-subscriber`, from CLIENT LIST. */
@@ -25,18 +29,24 @@ export async function subscriberConnections(admin: Redis, name: string): Promise
 
 export function redisContext(): ConformanceContext & { node(options?: RedisNodeOptions): Promise<PubSub>; proxyOf(node: PubSub): TcpProxy } {
   const nodes = new Map<PubSub, { proxy: TcpProxy; downs: number }>();
+  let raw: Redis | undefined;
   return {
+    async publishRaw(wireChannel, data) {
+      raw ??= new Redis(REDIS_URL);
+      await raw.publish(wireChannel, data);
+    },
     async node(options: RedisNodeOptions = {}) {
       const proxy = await startTcpProxy(REDIS_URL);
       const pubsub = createPubSub({
-        adapter: 'redis',
         // A short fixed retry keeps reconnects quick in tests; the default backs off up to 2 s.
-        redis: {
+        adapter: redisPubSub({
           url: proxy.url,
           sharded: options.sharded ?? false,
           redisOptions: { retryStrategy: () => 20, ...(options.name ? { connectionName: options.name } : {}) },
-        },
+        }),
         ...(options.onError ? { onError: options.onError } : {}),
+        ...(options.namespace ? { namespace: options.namespace } : {}),
+        ...(options.maxPendingRequests ? { maxPendingRequests: options.maxPendingRequests } : {}),
       });
       await pubsub.start();
       const entry = { proxy, downs: 0 };
@@ -61,6 +71,7 @@ export function redisContext(): ConformanceContext & { node(options?: RedisNodeO
     async cleanup() {
       await Promise.all([...nodes.keys()].map((n) => n.close({ timeoutMs: 1000 })));
       await Promise.all([...nodes.values()].map((n) => n.proxy.close()));
+      raw?.disconnect();
     },
   };
 }

@@ -27,7 +27,7 @@ describe('redis faults', () => {
     const ch = `${ns}:stream`;
     const errors: Error[] = [];
     const publisher = await ctx.node();
-    const subscriber = await ctx.node({ name: ns, onError: (e) => errors.push(e) });
+    const subscriber = await ctx.node({ name: ns, onError: (e) => void errors.push(e.error) });
     const viaChannel: number[] = [];
     const viaPattern: number[] = [];
     const gaps: GapEvent[] = [];
@@ -62,7 +62,7 @@ describe('redis faults', () => {
       await waitFor(() => viaChannel.at(-1)! > lostFrom + 4 && viaPattern.at(-1)! > lostFrom + 4, 10_000, 'the stream after the cut');
       // Exactly one subscriber connection, one SUBSCRIBE and one PSUBSCRIBE: no leftovers of old connections.
       expect(await subscriberConnections(admin, ns)).toEqual([expect.objectContaining({ sub: 1, psub: 1 })]);
-      expect(await admin.call('PUBSUB', 'NUMSUB', ch)).toEqual([ch, 1]);
+      expect(await admin.call('PUBSUB', 'NUMSUB', `events:${ch}`)).toEqual([`events:${ch}`, 1]);
     }
     running = false;
     await stream;

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createPubSub, type PubSub } from '../src/index.js';
+import { redisPubSub } from '../src/adapters/redis.js';
 import { REDIS_URL, randomId, spawnTs, waitFor, type SpawnedTs } from '@events/testing';
 
 const script = fileURLToPath(new URL('./fixtures/subscriber-process.ts', import.meta.url));
@@ -27,7 +28,7 @@ describe('two OS processes over Redis', () => {
     const childReady = lines.find((l) => 'ready' in l)!;
     expect(childReady.pid).not.toBe(process.pid);
 
-    pubsub = createPubSub({ adapter: 'redis', redis: { url: REDIS_URL } });
+    pubsub = createPubSub({ adapter: redisPubSub({ url: REDIS_URL }) });
     const mine: unknown[] = [];
     await pubsub.subscribe(`${ns}:room`, (m) => void mine.push(m));
     // 1 local handler + the other process's subscription.

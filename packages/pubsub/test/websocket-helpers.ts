@@ -2,7 +2,7 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import WebSocket from 'ws';
-import { createMemoryAdapter, createMemoryHub, createPubSub, type PubSub } from '../src/index.js';
+import { createMemoryHub, createPubSub, memoryPubSub, type PubSub } from '../src/index.js';
 import { createWebSocketGateway, type WebSocketGateway, type WebSocketGatewayOptions } from '../src/websocket/index.js';
 import type { ServerFrame } from '../src/websocket/protocol.js';
 import type { PubSubAdapter } from '@events/core';
@@ -21,9 +21,10 @@ export async function startGateway(options: Partial<Omit<WebSocketGatewayOptions
   const server = http.createServer((_req, res) => res.end('ok'));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const hub = createMemoryHub();
-  const adapter = createMemoryAdapter({ hub });
+  const adapter = memoryPubSub({ hub });
   const pubsub = createPubSub({ adapter });
-  const gateway = createWebSocketGateway({ pubsub, server, ...options });
+  // Tests that are not about authorization open every subscription explicitly.
+  const gateway = createWebSocketGateway({ pubsub, server, ...(options.authorize ? {} : { insecure: true }), ...options });
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}${options.path ?? '/pubsub'}`;
   const fixture: GatewayFixture = {
     server,

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import http, { type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jsonSerializer } from '@events/core';
-import { createMemoryAdapter, createPubSub } from '../src/index.js';
+import { createPubSub, memoryPubSub } from '../src/index.js';
 import { createPubSubClient, GatewayError, type PubSubClient } from '../src/client/index.js';
 import { CLOSE_CODES, createWebSocketGateway, topicWithinPrefix } from '../src/websocket/index.js';
 import { type GatewayFixture, RawClient, startGateway } from './websocket-helpers.js';
@@ -18,7 +18,7 @@ describe('websocket gateway', () => {
   afterEach(async () => {
     for (const c of clients.splice(0)) {
       if (c instanceof RawClient) c.ws.terminate();
-      else c.close();
+      else void c.close();
     }
     await fx?.close();
     fx = undefined;
@@ -50,7 +50,7 @@ describe('websocket gateway', () => {
       { m: { text: 'hi' }, channel: `${ns}:user:1:notifications`, topic: `${ns}:user:*:notifications` },
       { m: 'r', channel: `${ns}:room`, topic: `${ns}:room` },
     ]);
-    off();
+    await off.close();
     await waitFor(() => fx!.gateway.clients()[0]!.topics.length === 1);
     expect(await fx.pubsub.broadcast(`${ns}:user:1:notifications`, 'gone')).toBe(0);
   });
@@ -60,7 +60,7 @@ describe('websocket gateway', () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     let decoded = 0;
     const pubsub = createPubSub({ serializer: { ...jsonSerializer, decode: (raw) => ((decoded += 1), jsonSerializer.decode(raw)) } });
-    const gateway = createWebSocketGateway({ pubsub, server });
+    const gateway = createWebSocketGateway({ pubsub, server, insecure: true });
     try {
       const ns = randomId('ws');
       const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}/pubsub`;
@@ -206,7 +206,7 @@ describe('websocket gateway', () => {
     await c.subscribe(`${ns}:again`, (m) => void got.push(m));
     await fx.gateway.close(); // closes every client with 1001
     const { createWebSocketGateway } = await import('../src/websocket/index.js');
-    fx.gateway = createWebSocketGateway({ pubsub: fx.pubsub, server: fx.server });
+    fx.gateway = createWebSocketGateway({ pubsub: fx.pubsub, server: fx.server, insecure: true });
     await waitFor(() => opens >= 1 && fx!.gateway.clients()[0]?.topics.length === 1, 10_000, 'reconnect + resubscribe');
     await fx.pubsub.broadcast(`${ns}:again`, 'back');
     await waitFor(() => got.length === 1);
@@ -224,7 +224,7 @@ describe('websocket gateway', () => {
     c.on('gap', (e) => void gaps.push(e));
     await c.subscribe(`${ns}:x`, (m) => void got.push(m));
     // Another node on the same hub publishes; the gateway's node misses two messages.
-    const other = createPubSub({ adapter: createMemoryAdapter({ hub: fx.hub }) });
+    const other = createPubSub({ adapter: memoryPubSub({ hub: fx.hub }) });
     await other.broadcast(`${ns}:x`, 1);
     fx.hub.cut(fx.adapter);
     await other.broadcast(`${ns}:x`, 2);

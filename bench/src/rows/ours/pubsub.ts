@@ -1,5 +1,6 @@
 /** Our PubSub tier in the memory and Redis rows (their raw baselines are beside the row shapes). */
 import { createPubSub, type PubSub } from '@events/pubsub';
+import { redisPubSub } from '@events/pubsub/redis';
 import { withTimeout } from '@events/core';
 import { makePayload, stampOf } from '../../payload.js';
 import { REDIS_URL } from '../../resources.js';
@@ -15,7 +16,7 @@ import { acquireFarm } from '../../ws-farm.js';
 const CHANNEL = 'user:42:notifications';
 
 async function oursMemory(ctx: RowContext, size: number, subscribers: number): Promise<PhaseResult> {
-  const pubsub = createPubSub({ adapter: 'memory', onError: (error) => ctx.rec.fail(error) });
+  const pubsub = createPubSub({ onError: (event) => ctx.rec.fail(event.error) });
   try {
     for (let s = 0; s < subscribers; s += 1) await pubsub.subscribe(CHANNEL, (message) => ctx.rec.hit(stampOf(message)));
     return await ctx.measure({
@@ -31,7 +32,7 @@ async function oursMemory(ctx: RowContext, size: number, subscribers: number): P
 /** A publishing node and `subscribers` subscribing nodes, each with its own Redis connections. */
 async function oursRedis(ctx: RowContext, size: number, subscribers: number): Promise<PhaseResult> {
   const channel = `${uniqueName('bench')}:notifications`;
-  const node = (): PubSub => createPubSub({ adapter: 'redis', redis: { url: REDIS_URL }, onError: (error) => ctx.rec.fail(error) });
+  const node = (): PubSub => createPubSub({ adapter: redisPubSub({ url: REDIS_URL }), onError: (event) => ctx.rec.fail(event.error) });
   const publisher = node();
   const nodes = Array.from({ length: subscribers }, node);
   try {
@@ -50,8 +51,9 @@ async function oursRedis(ctx: RowContext, size: number, subscribers: number): Pr
 /** The gateway on a memory PubSub; every farm client subscribes to the channel with the documented protocol. */
 async function oursWebSocket(ctx: RowContext, size: number, clients: number): Promise<PhaseResult> {
   const server = createServer();
-  const pubsub = createPubSub({ adapter: 'memory', onError: (error) => ctx.rec.fail(error) });
-  const gateway = createWebSocketGateway({ pubsub, server, path: '/pubsub', onError: (error) => ctx.rec.fail(error) });
+  const pubsub = createPubSub({ onError: (event) => ctx.rec.fail(event.error) });
+  // The farm's clients subscribe to one public channel: no authorization to measure here.
+  const gateway = createWebSocketGateway({ pubsub, server, path: '/pubsub', insecure: true, onError: (event) => ctx.rec.fail(event.error) });
   const farm = acquireFarm((completed) => ctx.rec.setCompleted(completed));
   try {
     const url = `${await listen(server)}/pubsub`;

@@ -11,7 +11,11 @@
  * - `subscribe`/`unsubscribe` are called only on the first/last local interest (the layer above
  *   counts references); `subscribe` resolves once the transport confirmed it.
  * - after a lost connection the adapter resubscribes by itself and reports the outage window.
+ * - lifecycle: the tier's lifecycle machine (createLifecycle) calls `start` once per attempt and,
+ *   after a failed start, `close({ force: true })`; `close` releases every connection within
+ *   `timeoutMs` (then cuts them) and never rejects for a connection that is already gone.
  */
+import type { CloseOptions } from '../lifecycle.js';
 
 export interface PubSubAdapterMessage {
   /** The concrete channel the message was published to. */
@@ -44,5 +48,6 @@ export interface PubSubAdapter {
   /** Declares interest; resolves once the transport has confirmed it. `pattern` for globs. */
   subscribe(topic: string, kind: PubSubTopicKind): Promise<void>;
   unsubscribe(topic: string, kind: PubSubTopicKind): Promise<void>;
-  close(): Promise<void>;
+  /** Releases the connections: politely within `timeoutMs` (default 10 000 ms), at once with `force`. */
+  close(options?: CloseOptions): Promise<void>;
 }

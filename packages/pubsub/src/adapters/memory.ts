@@ -47,12 +47,13 @@ export function createMemoryHub(): MemoryHub {
   return new MemoryHub();
 }
 
-export interface MemoryAdapterOptions {
+export interface MemoryPubSubOptions {
   /** Adapters on one hub reach each other. Default: a private hub (this node alone). */
   hub?: MemoryHub;
 }
 
-export function createMemoryAdapter(options: MemoryAdapterOptions = {}): PubSubAdapter {
+/** The in-process adapter: `createPubSub({ adapter: memoryPubSub({ hub }) })`. The default adapter. */
+export function memoryPubSub(options: MemoryPubSubOptions = {}): PubSubAdapter {
   const hub = options.hub ?? createMemoryHub();
   const node: Node = { channels: new Set(), patterns: new Map(), handlers: undefined, downAt: undefined };
 

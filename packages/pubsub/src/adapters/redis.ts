@@ -13,7 +13,16 @@
  * the publisher is down fails at once (no offline queue) and is reported, never replayed later.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import { compileChannelPattern, InvalidOptionError, type PubSubAdapter, type PubSubAdapterHandlers, type PubSubTopicKind } from '@events/core';
+import {
+  compileChannelPattern,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  drainWithin,
+  InvalidOptionError,
+  type PubSubAdapter,
+  type PubSubAdapterHandlers,
+  type PubSubTopicKind,
+  redactUrl,
+} from '@events/core';
 
 /** The commands this adapter uses: a `Redis` or a `Cluster` from ioredis fits. */
 export interface RedisPubSubClient {
@@ -32,7 +41,7 @@ export interface RedisPubSubClient {
   on(event: string, listener: (...args: never[]) => void): unknown;
 }
 
-export interface RedisAdapterOptions {
+export interface RedisPubSubOptions {
   /** Redis URL. Default: `redis://127.0.0.1:6379`. */
   url?: string;
   /**
@@ -53,7 +62,8 @@ export interface RedisAdapterOptions {
   createClient?: (role: 'publisher' | 'subscriber') => RedisPubSubClient;
 }
 
-export function createRedisAdapter(options: RedisAdapterOptions = {}): PubSubAdapter {
+/** The Redis adapter: `createPubSub({ adapter: redisPubSub({ url }) })`. Connects on the PubSub's `start()`. */
+export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
   const url = options.url ?? 'redis://127.0.0.1:6379';
   const sharded = options.sharded ?? false;
   const make =
@@ -142,7 +152,7 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): PubSubAda
         pub.disconnect();
         sub.disconnect();
         const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
-        throw new Error(`cannot connect to Redis at ${redact(url)}: ${reason}`, { cause: failed.reason });
+        throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${reason}`, { cause: failed.reason });
       }
     },
     publish(channel, data) {
@@ -172,30 +182,22 @@ export function createRedisAdapter(options: RedisAdapterOptions = {}): PubSubAda
         if (sub.status === 'ready') throw err;
       }
     },
-    async close() {
+    async close(closeOptions = {}) {
       closing = true;
       handlers = undefined;
+      const timeoutMs = closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+      // QUIT waits behind whatever the client still has to send; past the deadline (or with
+      // `force`, or while not connected) the connection is cut instead.
       await Promise.all(
         [pub, sub].map(async (client) => {
-          try {
-            if (client.status === 'ready') await client.quit();
-            else client.disconnect();
-          } catch {
-            client.disconnect();
-          }
+          if (closeOptions.force || client.status !== 'ready') return client.disconnect();
+          const quit = client.quit().then(
+            () => undefined,
+            () => undefined,
+          );
+          if (!(await drainWithin(quit, timeoutMs))) client.disconnect();
         }),
       );
     },
   };
-}
-
-/** The URL without its password, for error messages. */
-function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(unparseable url)';
-  }
 }

@@ -6,7 +6,7 @@
  * Not promised: messages sent while disconnected. The server keeps nothing; on reconnect the
  * `open` event fires again and the app refetches what it shows if it must be exact.
  */
-import type { MessageMap } from '@events/core';
+import type { ErrorEvent, ErrorHook, Health, HandleCloseOptions, LifecyclePhase, MessageMap, SubscriptionHandle } from '@events/core';
 import type { ChannelOf, MessageOf } from '../types.js';
 import type { BufferPolicy, ClientFrame, ErrorCode, ServerFrame } from '../websocket/protocol.js';
 
@@ -30,6 +30,14 @@ export interface PubSubClientOptions {
   WebSocket?: WebSocketConstructor;
   /** Reconnect backoff, or `false` to stay closed. Default: 250 ms doubling up to 10 000 ms, with jitter. */
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number } | false;
+  /** Longest wait of `subscribe()` for the gateway's answer, and of `ready()` for a connection. Default: 10 000 ms. */
+  timeoutMs?: number;
+  /**
+   * Error events (tier `client`), kinds: `handler` (a message handler threw), `decode` (a frame that
+   * is not a protocol frame), `gateway` (an error frame with no waiting caller), `listener` (an
+   * event listener threw). Must not throw. Default: console.error, at most 5 lines per kind per 10 s.
+   */
+  onError?: ErrorHook;
 }
 
 export interface ClientSubscribeOptions {
@@ -47,10 +55,10 @@ export interface ClientMessageMeta<C extends string = string> {
   readonly occurredAt: string;
 }
 
-/** An error frame from the gateway; `code` is one of the protocol's error codes. */
+/** An error frame from the gateway (`code`: one of the protocol's error codes), or a subscribe that could not be answered (`CLOSED`, `TIMEOUT`). */
 export class GatewayError extends Error {
   constructor(
-    readonly code: ErrorCode,
+    readonly code: ErrorCode | 'CLOSED' | 'TIMEOUT',
     message: string,
   ) {
     super(message);
@@ -64,52 +72,125 @@ export interface PubSubClientEvents {
   dropped: (event: { topic: string; count: number }) => void;
   gap: (event: { topic: string; channel: string; missing: number }) => void;
   resubscribed: (event: { downAt: string; upAt: string }) => void;
-  error: (error: Error) => void;
 }
 
 export interface PubSubClient<M extends MessageMap = MessageMap> {
-  /** Resolves once the gateway confirmed the subscription; rejects with GatewayError (e.g. UNAUTHORIZED). */
+  /**
+   * Resolves once the gateway confirmed the subscription; rejects with GatewayError: refused
+   * (`UNAUTHORIZED`, ...), `TIMEOUT` after `timeoutMs`, `CLOSED` when the client closes or the
+   * connection ends without a reconnect to come.
+   */
   subscribe<const T extends string>(
     topic: T,
     handler: (message: MessageOf<M, T>, meta: ClientMessageMeta<ChannelOf<M, T>>) => void,
     options?: ClientSubscribeOptions,
-  ): Promise<() => void>;
+  ): Promise<SubscriptionHandle>;
   on<E extends keyof PubSubClientEvents>(event: E, listener: PubSubClientEvents[E]): () => void;
   readonly connected: boolean;
-  close(): void;
+  /** The client connects when created; resolves at the first open connection (rejects after `timeoutMs`, or when closed). */
+  start(): Promise<void>;
+  ready(): Promise<void>;
+  /** Counts: `topics`, `handlers`, `pendingSubscribes`, `reconnects`, `framesDropped` (as the gateway reported them). */
+  health(): Health;
+  /** Stops reconnecting, rejects pending subscribes, closes the socket; settles once it closed or after `timeoutMs` (default 5000 ms). Same promise on every call. */
+  close(options?: { timeoutMs?: number }): Promise<void>;
 }
 
 type AnyHandler = (message: unknown, meta: ClientMessageMeta) => void;
+
+interface Waiter {
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
 
 interface Topic {
   readonly handlers: Set<AnyHandler>;
   readonly options: ClientSubscribeOptions;
   confirmed: boolean;
-  waiters: Array<{ resolve: () => void; reject: (err: Error) => void }>;
+  readonly waiters: Set<Waiter>;
 }
 
 const OPEN = 1;
+
+/** The default hook: console.error at a bounded rate (this module may import no value, so not core's). */
+function consoleHook(): ErrorHook {
+  const windows = new Map<string, { start: number; count: number }>();
+  return (event: ErrorEvent) => {
+    const now = Date.now();
+    let w = windows.get(event.kind);
+    if (!w || now - w.start >= 10_000) windows.set(event.kind, (w = { start: now, count: 0 }));
+    if ((w.count += 1) <= 5) console.error(`[@events/pubsub client] ${event.kind}:`, event.error);
+  };
+}
 
 export function createPubSubClient<M extends MessageMap = MessageMap>(options: PubSubClientOptions): PubSubClient<M> {
   const Found = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket;
   if (!Found) throw new Error('no WebSocket implementation: pass one as options.WebSocket (e.g. the `ws` package in Node 20)');
   const Ctor: WebSocketConstructor = Found;
   const backoff = options.reconnect === false ? undefined : { initial: options.reconnect?.initialDelayMs ?? 250, max: options.reconnect?.maxDelayMs ?? 10_000 };
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const hook = options.onError ?? consoleHook();
   const topics = new Map<string, Topic>();
   const listeners = new Map<keyof PubSubClientEvents, Set<(...args: never[]) => void>>();
+  const openWaiters = new Set<Waiter>();
   let socket: WebSocketLike | undefined;
-  let closedByUser = false;
+  let phase: LifecyclePhase = 'starting';
+  let lastError: Health['lastError'];
+  let closing: Promise<void> | undefined;
+  let onClosed: (() => void) | undefined;
   let attempt = 0;
+  let reconnects = 0;
+  let framesDropped = 0;
   let nextId = 1;
   let timer: ReturnType<typeof setTimeout> | undefined;
+
+  function report(kind: string, error: unknown, name?: string): void {
+    const err = error instanceof Error ? error : new Error(String(error));
+    lastError = { kind, message: err.message, at: new Date() };
+    try {
+      hook({ tier: 'client', kind, error: err, ...(name !== undefined ? { name } : {}) });
+    } catch {
+      // a hook must not throw; if it does, it must not take the client down
+    }
+  }
 
   function emit<E extends keyof PubSubClientEvents>(event: E, ...args: Parameters<PubSubClientEvents[E]>): void {
     for (const l of listeners.get(event) ?? []) {
       try {
         (l as (...a: typeof args) => void)(...args);
       } catch (err) {
-        if (event !== 'error') emit('error', err as Error);
+        report('listener', err);
       }
+    }
+  }
+
+  /** A wait for `set` to be settled, with the client's deadline. */
+  function waitIn(set: Set<Waiter>, what: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        resolve: () => {
+          clearTimeout(deadline);
+          set.delete(waiter);
+          resolve();
+        },
+        reject: (err) => {
+          clearTimeout(deadline);
+          set.delete(waiter);
+          reject(err);
+        },
+      };
+      const deadline = setTimeout(() => waiter.reject(new GatewayError('TIMEOUT', `${what}: no answer within ${timeoutMs} ms`)), timeoutMs);
+      set.add(waiter);
+    });
+  }
+
+  function rejectAll(error: GatewayError): void {
+    for (const w of [...openWaiters]) w.reject(error);
+    for (const [topic, entry] of topics) {
+      if (entry.confirmed || entry.waiters.size === 0) continue;
+      for (const w of [...entry.waiters]) w.reject(error);
+      // Nobody holds this unconfirmed subscription: do not resubscribe it later.
+      topics.delete(topic);
     }
   }
 
@@ -122,26 +203,49 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
   }
 
   function connect(): void {
-    const ws = new Ctor(options.url);
+    let ws: WebSocketLike;
+    try {
+      ws = new Ctor(options.url);
+    } catch (err) {
+      // A malformed URL: no connection will ever come.
+      report('transport', err);
+      phase = 'failed';
+      rejectAll(new GatewayError('CLOSED', `cannot connect to ${options.url}: ${(err as Error).message}`));
+      return;
+    }
     socket = ws;
     ws.onopen = () => {
       attempt = 0;
+      if (phase === 'starting' || phase === 'failed') phase = 'ready';
       for (const [topic, entry] of topics) {
         entry.confirmed = false;
         sendSubscribe(topic, entry);
       }
+      for (const w of [...openWaiters]) w.resolve();
       emit('open');
     };
-    ws.onmessage = (event) => onFrame(event.data);
+    ws.onmessage = (event) => {
+      try {
+        onFrame(event.data);
+      } catch (err) {
+        report('listener', err);
+      }
+    };
     ws.onerror = () => undefined; // onclose follows and carries what matters
     ws.onclose = (event) => {
       if (socket !== ws) return;
       socket = undefined;
-      const willReconnect = !closedByUser && backoff !== undefined;
+      const willReconnect = closing === undefined && backoff !== undefined;
       emit('close', { code: event.code, reason: event.reason, willReconnect });
-      if (!willReconnect) return;
+      if (closing !== undefined) return onClosed?.();
+      if (!willReconnect) {
+        phase = 'closed';
+        rejectAll(new GatewayError('CLOSED', `connection closed (${event.code}${event.reason ? ` ${event.reason}` : ''}) and reconnect is off`));
+        return;
+      }
       const delay = Math.min(backoff.max, backoff.initial * 2 ** attempt);
       attempt += 1;
+      reconnects += 1;
       timer = setTimeout(connect, delay / 2 + (Math.random() * delay) / 2);
     };
   }
@@ -151,8 +255,10 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
     try {
       frame = JSON.parse(String(data)) as ServerFrame;
     } catch {
-      emit('error', new Error('gateway sent a frame that is not JSON'));
-      return;
+      return report('decode', new Error('gateway sent a frame that is not JSON'));
+    }
+    if (typeof frame !== 'object' || frame === null || typeof (frame as { type?: unknown }).type !== 'string') {
+      return report('decode', new Error('gateway sent a frame that is not a protocol object'));
     }
     switch (frame.type) {
       case 'message': {
@@ -162,7 +268,7 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
           try {
             handler(frame.data, meta);
           } catch (err) {
-            emit('error', err as Error);
+            report('handler', err, frame.channel);
           }
         }
         return;
@@ -171,22 +277,22 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
         const entry = topics.get(frame.topic);
         if (!entry) return;
         entry.confirmed = true;
-        entry.waiters.splice(0).forEach((w) => w.resolve());
+        for (const w of [...entry.waiters]) w.resolve();
         return;
       }
       case 'error': {
-        const error = new GatewayError(frame.code, frame.message);
-        const entry = frame.topic === undefined ? undefined : topics.get(frame.topic);
+        const error = new GatewayError(frame.code, String(frame.message));
+        const entry = typeof frame.topic === 'string' ? topics.get(frame.topic) : undefined;
         if (entry && !entry.confirmed) {
           // Refused (or failed) subscription: forget it; tell whoever waits, else the app.
           topics.delete(frame.topic!);
-          const waiters = entry.waiters.splice(0);
-          if (waiters.length > 0) waiters.forEach((w) => w.reject(error));
-          else emit('error', error);
-        } else emit('error', error);
+          if (entry.waiters.size > 0) for (const w of [...entry.waiters]) w.reject(error);
+          else report('gateway', error, frame.topic);
+        } else report('gateway', error, frame.topic);
         return;
       }
       case 'dropped':
+        framesDropped += Number(frame.count) || 0;
         return emit('dropped', { topic: frame.topic, count: frame.count });
       case 'gap':
         return emit('gap', { topic: frame.topic, channel: frame.channel, missing: frame.missing });
@@ -197,32 +303,53 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
     }
   }
 
+  function handleFor(topic: string, entry: Topic, fn: AnyHandler): SubscriptionHandle {
+    let closed: Promise<void> | undefined;
+    return {
+      id: `${topic}#${nextId++}`,
+      topic,
+      get active() {
+        return closed === undefined && topics.get(topic) === entry && entry.handlers.has(fn);
+      },
+      close(_options?: HandleCloseOptions) {
+        // Messages are handled synchronously: there is nothing in flight to drain.
+        return (closed ??= (() => {
+          entry.handlers.delete(fn);
+          if (entry.handlers.size === 0 && topics.get(topic) === entry) {
+            topics.delete(topic);
+            send({ type: 'unsubscribe', id: nextId++, topic });
+          }
+          return Promise.resolve();
+        })());
+      },
+    };
+  }
+
   connect();
 
-  return {
+  const client: PubSubClient<M> = {
     get connected() {
       return socket?.readyState === OPEN;
     },
     subscribe(topic, handler, subscribeOptions = {}) {
-      if (closedByUser) return Promise.reject(new Error('pubsub client is closed'));
+      if (closing !== undefined || phase === 'closed') return Promise.reject(new GatewayError('CLOSED', 'pubsub client is closed'));
       let entry = topics.get(topic);
       const fn = handler as AnyHandler;
       if (!entry) {
-        entry = { handlers: new Set(), options: subscribeOptions, confirmed: false, waiters: [] };
+        entry = { handlers: new Set(), options: subscribeOptions, confirmed: false, waiters: new Set() };
         topics.set(topic, entry);
         sendSubscribe(topic, entry);
       }
       entry.handlers.add(fn);
-      const current = entry;
-      const unsubscribe = (): void => {
-        current.handlers.delete(fn);
-        if (current.handlers.size === 0 && topics.get(topic) === current) {
-          topics.delete(topic);
-          send({ type: 'unsubscribe', id: nextId++, topic });
-        }
-      };
-      if (current.confirmed) return Promise.resolve(unsubscribe);
-      return new Promise((resolve, reject) => current.waiters.push({ resolve: () => resolve(unsubscribe), reject }));
+      const handle = handleFor(topic, entry, fn);
+      if (entry.confirmed) return Promise.resolve(handle);
+      return waitIn(entry.waiters, `subscribe "${topic}"`).then(
+        () => handle,
+        (err: unknown) => {
+          void handle.close();
+          throw err;
+        },
+      );
     },
     on(event, listener) {
       let set = listeners.get(event);
@@ -231,11 +358,50 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
       set.add(fn);
       return () => void set.delete(fn);
     },
-    close() {
-      closedByUser = true;
+    start() {
+      if (closing !== undefined || phase === 'closed') return Promise.reject(new GatewayError('CLOSED', 'pubsub client is closed'));
+      if (socket?.readyState === OPEN) return Promise.resolve();
+      return waitIn(openWaiters, `connect to ${options.url}`);
+    },
+    ready: () => client.start(),
+    health() {
+      let handlers = 0;
+      let pendingSubscribes = 0;
+      for (const entry of topics.values()) {
+        handlers += entry.handlers.size;
+        pendingSubscribes += entry.waiters.size;
+      }
+      return {
+        phase,
+        connected: socket?.readyState === OPEN,
+        ...(lastError ? { lastError } : {}),
+        counts: { topics: topics.size, handlers, pendingSubscribes, reconnects, framesDropped },
+      };
+    },
+    close(closeOptions = {}) {
+      if (closing) return closing;
+      phase = 'closing';
       clearTimeout(timer);
-      for (const entry of topics.values()) entry.waiters.splice(0).forEach((w) => w.reject(new Error('pubsub client closed')));
-      socket?.close(1000, 'client closing');
+      rejectAll(new GatewayError('CLOSED', 'pubsub client closed'));
+      const current = socket;
+      closing = new Promise<void>((resolve) => {
+        if (!current) return resolve();
+        const deadline = setTimeout(resolve, closeOptions.timeoutMs ?? 5000);
+        onClosed = () => {
+          clearTimeout(deadline);
+          resolve();
+        };
+        try {
+          current.close(1000, 'client closing');
+        } catch {
+          resolve();
+        }
+      }).then(() => {
+        socket = undefined;
+        phase = 'closed';
+      });
+      return closing;
     },
   };
+  return client;
 }

@@ -1,3 +1,11 @@
-export { createWebSocketGateway, topicWithinPrefix, type WebSocketGateway, type WebSocketGatewayOptions, type GatewayClientStats } from './gateway.js';
+export {
+  createWebSocketGateway,
+  topicWithinPrefix,
+  type AuthorizeContext,
+  type WebSocketGateway,
+  type WebSocketGatewayOptions,
+  type GatewayClientStats,
+} from './gateway.js';
+export type { AllowedOrigins } from './upgrade.js';
 export { CLOSE_CODES, BUFFER_POLICIES, type BufferPolicy, type ClientFrame, type ServerFrame, type ErrorCode } from './protocol.js';
 export type { SendQueueLimits, SendQueueStats } from './send-queue.js';

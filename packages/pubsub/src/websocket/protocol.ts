@@ -16,9 +16,11 @@ export const CLOSE_CODES = {
   PROTOCOL_ERROR: 1002,
   /** A binary frame: the protocol is JSON text only. */
   UNSUPPORTED_DATA: 1003,
+  /** The client broke a bound: more than maxFramesPerSecond, or more than maxPendingFrames waiting. */
+  POLICY_VIOLATION: 1008,
   /** A frame larger than the gateway's maxPayloadBytes (sent by `ws` itself). */
   MESSAGE_TOO_BIG: 1009,
-  /** The client read too slowly: its send buffer filled under the `disconnect` policy. */
+  /** The client read too slowly: its send buffer filled under the `disconnect` policy, or no room was left for a control reply. */
   SLOW_CONSUMER: 4001,
 } as const;
 

@@ -2,6 +2,9 @@
  * A bounded send buffer for one websocket client. At most `highWaterBytes` are handed to the
  * socket and not yet written; behind that, at most `maxMessages` / `maxBytes` wait here. When a
  * message does not fit, the policy of its subscription decides; memory never grows past the bounds.
+ * Control replies (`subscribed`, `error`, ...) have room of their own (`maxControlMessages`), so a
+ * buffer full of messages never drops the answer a `subscribe()` waits for; when even that room is
+ * full, `pushControl` says so and the gateway closes the client.
  */
 import type { BufferPolicy } from './protocol.js';
 
@@ -12,6 +15,8 @@ export interface SendQueueLimits {
   maxBytes?: number;
   /** Bytes handed to the socket but not yet written out (what `ws` buffers). Default: 256 KiB. */
   highWaterBytes?: number;
+  /** Control replies waiting behind the socket, beside the messages. Default: 64. */
+  maxControlMessages?: number;
 }
 
 export interface QueueOwner {
@@ -30,6 +35,7 @@ interface Entry {
   bytes: number;
   owner: QueueOwner | undefined;
   key: string | undefined;
+  control: boolean;
 }
 
 export interface SendQueueStats {
@@ -59,7 +65,10 @@ export class SendQueue {
   private readonly maxMessages: number;
   private readonly maxBytes: number;
   private readonly highWater: number;
+  private readonly maxControl: number;
   private queuedBytes = 0;
+  private controlCount = 0;
+  private controlBytes = 0;
   private peak = 0;
   private droppedTotal = 0;
   private conflatedTotal = 0;
@@ -71,6 +80,24 @@ export class SendQueue {
     this.maxMessages = limits.maxMessages ?? 1000;
     this.maxBytes = limits.maxBytes ?? 1024 * 1024;
     this.highWater = limits.highWaterBytes ?? 256 * 1024;
+    this.maxControl = limits.maxControlMessages ?? 64;
+  }
+
+  /** Queues a control reply; false when its own room is full too (the client reads nothing). */
+  pushControl(frame: Frame): boolean {
+    if (this.entries.length === 0 && this.sink.buffered() < this.highWater) {
+      this.sink.write(frame, this.written);
+      return true;
+    }
+    if (this.controlCount >= this.maxControl) return false;
+    const bytes = byteLength(frame);
+    this.entries.push({ frame, bytes, owner: undefined, key: undefined, control: true });
+    this.queuedBytes += bytes;
+    this.controlCount += 1;
+    this.controlBytes += bytes;
+    this.peak = Math.max(this.peak, this.queuedBytes);
+    this.flush();
+    return true;
   }
 
   /** Called by the socket after each write: room may have opened for what waits here. */
@@ -106,7 +133,7 @@ export class SendQueue {
         return true;
       }
     }
-    this.entries.push({ frame, bytes, owner, key });
+    this.entries.push({ frame, bytes, owner, key, control: false });
     this.queuedBytes += bytes;
     this.peak = Math.max(this.peak, this.queuedBytes);
     this.flush();
@@ -116,6 +143,8 @@ export class SendQueue {
   clear(): void {
     this.entries.length = 0;
     this.queuedBytes = 0;
+    this.controlCount = 0;
+    this.controlBytes = 0;
   }
 
   stats(): SendQueueStats {
@@ -132,7 +161,7 @@ export class SendQueue {
   private fits(bytes: number): boolean {
     // An empty queue in front of an idle socket takes any frame (the frame limit is the sender's business).
     if (this.entries.length === 0 && this.sink.buffered() < this.highWater) return true;
-    return this.entries.length < this.maxMessages && this.queuedBytes + bytes <= this.maxBytes;
+    return this.entries.length - this.controlCount < this.maxMessages && this.queuedBytes - this.controlBytes + bytes <= this.maxBytes;
   }
 
   /** drop-oldest / conflate: evicts the owner's oldest queued messages until `bytes` fit. */
@@ -157,6 +186,10 @@ export class SendQueue {
     while (this.entries.length > 0 && this.sink.buffered() < this.highWater) {
       const entry = this.entries.shift()!;
       this.queuedBytes -= entry.bytes;
+      if (entry.control) {
+        this.controlCount -= 1;
+        this.controlBytes -= entry.bytes;
+      }
       this.announceDrops(entry.owner);
       this.sink.write(entry.frame, this.written);
     }

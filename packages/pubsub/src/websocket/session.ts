@@ -1,0 +1,285 @@
+/**
+ * One websocket client of the gateway: its frames (through a bounded Inbox), its subscriptions,
+ * its bounded send buffer. Every `ws` listener here catches what it calls: a hostile or broken
+ * client costs at most its own connection, never the process.
+ */
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { WebSocket } from 'ws';
+import { compileChannelPattern, type Envelope, type ErrorReporter, isChannelPattern, validateChannelName } from '@events/core';
+import { type InternalSubscribeOptions, SHARE_ENVELOPE } from '../internal.js';
+import type { PubSub, Subscription } from '../types.js';
+import { Inbox } from './inbox.js';
+import { BUFFER_POLICIES, type BufferPolicy, CLOSE_CODES, type ClientFrame, type ErrorCode, type ServerFrame } from './protocol.js';
+import { type Frame, type QueueOwner, SendQueue, type SendQueueLimits, type SendQueueStats } from './send-queue.js';
+import type { AuthorizeContext } from './gateway.js';
+
+/** What the gateway shares with every session. */
+export interface SessionHost {
+  readonly pubsub: PubSub;
+  readonly report: ErrorReporter['report'];
+  readonly authorize: ((request: IncomingMessage, topic: string, context: AuthorizeContext) => boolean | Promise<boolean>) | undefined;
+  readonly insecure: boolean;
+  readonly authorizeTimeoutMs: number;
+  readonly maxPendingFrames: number;
+  readonly maxFramesPerSecond: number;
+  readonly maxSubscriptions: number;
+  readonly defaultPolicy: BufferPolicy;
+  readonly buffer: SendQueueLimits | undefined;
+  frameOf(envelope: Envelope, topic: string): Buffer;
+  /** The session is gone; `limit` when it was closed for exceeding a bound. */
+  onGone(session: ClientSession, limit: boolean): void;
+}
+
+export interface ClientSession {
+  readonly subscriptions: number;
+  heartbeat(): void;
+  /** Queues a control frame in the room kept for them; closes the client when even that is full. */
+  control(frame: string): void;
+  close(code: number, reason: string): void;
+  stats(): SendQueueStats & { id: number; topics: string[]; pendingFrames: number };
+}
+
+interface ClientSub extends QueueOwner {
+  readonly topic: string;
+  readonly key: string | undefined;
+  handle?: Subscription;
+}
+
+interface Connection {
+  readonly id: number;
+  readonly ws: WebSocket;
+  /** The upgraded TCP (or TLS) socket under `ws`, corked while a burst of frames is written. */
+  readonly socket: Duplex;
+  readonly request: IncomingMessage;
+}
+
+/** Frames are sent as text, also when they are the shared UTF-8 bytes of one message. */
+const TEXT = { binary: false } as const;
+
+// Frames written to a client within one tick leave in one writev instead of one syscall each: its
+// socket is corked at the first frame and uncorked on the next tick, for every client at once. The
+// corked bytes count in ws' bufferedAmount, so the send-buffer bounds still hold.
+const corked = new Set<Duplex>();
+function uncorkAll(): void {
+  for (const socket of corked) socket.uncork();
+  corked.clear();
+}
+function cork(socket: Duplex): void {
+  if (corked.has(socket)) return;
+  socket.cork();
+  if (corked.add(socket).size === 1) process.nextTick(uncorkAll);
+}
+
+export function createClientSession(host: SessionHost, conn: Connection): ClientSession {
+  const { ws, socket, request } = conn;
+  const subs = new Map<string, ClientSub>();
+  let alive = true;
+  let closed = false;
+  const queue = new SendQueue(
+    {
+      write: (frame, done) => {
+        cork(socket);
+        ws.send(frame, TEXT, done);
+      },
+      buffered: () => ws.bufferedAmount,
+    },
+    host.buffer,
+  );
+  const inbox = new Inbox<ClientFrame>({ maxPending: host.maxPendingFrames, perSecond: host.maxFramesPerSecond }, (frame, signal) =>
+    handle(frame, signal).catch((err: unknown) => host.report('listener', err, { name: frame.topic, detail: { client: conn.id } })),
+  );
+
+  /** Forgets the client at once: pending frames dropped, authorize aborted, subscriptions closed, buffer released. */
+  function drop(limit = false): void {
+    if (closed) return;
+    closed = true;
+    inbox.close();
+    queue.clear();
+    for (const sub of subs.values()) void sub.handle?.close({ drain: false });
+    subs.clear();
+    host.onGone(session, limit);
+  }
+
+  function close(code: number, reason: string, limit = false): void {
+    drop(limit);
+    try {
+      // Close reasons are limited to 123 bytes; ws' closeTimeout cuts a peer that never answers.
+      ws.close(code, reason.slice(0, 120));
+    } catch {
+      ws.terminate();
+    }
+  }
+
+  function guarded(listener: string, fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      host.report('listener', err, { detail: { listener, client: conn.id } });
+      drop();
+      ws.terminate();
+    }
+  }
+
+  function control(frame: string): void {
+    if (closed) return;
+    if (!queue.pushControl(frame)) close(CLOSE_CODES.SLOW_CONSUMER, 'slow consumer: no room for control replies', true);
+  }
+
+  const send = (frame: ServerFrame): void => control(JSON.stringify(frame));
+  const fail = (error: { id: string | number; topic: string; code: ErrorCode; message: string }): void => send({ type: 'error', ...error });
+
+  function onMessage(data: WebSocket.RawData, isBinary: boolean): void {
+    if (closed) return;
+    if (!inbox.admit()) {
+      host.report('limit', new Error(`client sent more than ${host.maxFramesPerSecond} frames per second`), { detail: { client: conn.id } });
+      return close(CLOSE_CODES.POLICY_VIOLATION, 'too many frames per second', true);
+    }
+    if (isBinary) return protocolError(CLOSE_CODES.UNSUPPORTED_DATA, 'binary frames are not supported');
+    let frame: ClientFrame;
+    try {
+      frame = parseFrame(Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8'));
+    } catch (err) {
+      return protocolError(CLOSE_CODES.PROTOCOL_ERROR, (err as Error).message);
+    }
+    if (inbox.push(frame) === 'pending') {
+      host.report('limit', new Error(`client has ${host.maxPendingFrames} frames waiting to be handled`), { detail: { client: conn.id } });
+      close(CLOSE_CODES.POLICY_VIOLATION, 'too many frames waiting', true);
+    }
+  }
+
+  function protocolError(code: number, reason: string): void {
+    host.report('protocol', new Error(`closed a client: ${reason}`), { detail: { client: conn.id, code } });
+    close(code, `protocol error: ${reason}`);
+  }
+
+  async function authorized(topic: string, clientGone: AbortSignal): Promise<boolean> {
+    const authorize = host.authorize;
+    if (!authorize) return host.insecure;
+    const signal = AbortSignal.any([clientGone, AbortSignal.timeout(host.authorizeTimeoutMs)]);
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('authorize aborted'));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      const verdict = Promise.resolve().then(() => authorize(request, topic, { signal }));
+      return (await Promise.race([verdict, aborted])) === true;
+    } catch (err) {
+      if (!clientGone.aborted) host.report('authorize', err, { name: topic, detail: { client: conn.id } });
+      return false;
+    } finally {
+      signal.removeEventListener('abort', onAbort!);
+    }
+  }
+
+  async function handle(frame: ClientFrame, signal: AbortSignal): Promise<void> {
+    const { id, topic } = frame;
+    if (frame.type === 'unsubscribe') {
+      const sub = subs.get(topic);
+      subs.delete(topic);
+      await sub?.handle?.close({ drain: false });
+      return send({ type: 'unsubscribed', id, topic });
+    }
+    if (subs.has(topic)) return send({ type: 'subscribed', id, topic });
+    if (subs.size >= host.maxSubscriptions) return fail({ id, topic, code: 'LIMIT', message: `at most ${host.maxSubscriptions} subscriptions per connection` });
+    try {
+      if (isChannelPattern(topic)) compileChannelPattern(topic);
+      else validateChannelName(topic);
+    } catch (err) {
+      return fail({ id, topic, code: isChannelPattern(topic) ? 'INVALID_PATTERN' : 'INVALID_NAME', message: (err as Error).message });
+    }
+    if (!(await authorized(topic, signal))) {
+      if (closed) return;
+      return fail({ id, topic, code: 'UNAUTHORIZED', message: `not authorized to subscribe to "${topic}"` });
+    }
+    if (closed || subs.has(topic)) return;
+    const sub: ClientSub = {
+      topic,
+      policy: frame.policy ?? host.defaultPolicy,
+      key: frame.key,
+      dropped: 0,
+      notice: () => JSON.stringify({ type: 'dropped', topic, count: sub.dropped } satisfies ServerFrame),
+    };
+    subs.set(topic, sub);
+    // deliver() only serializes the envelope into a frame at once, so it may share the sender's.
+    const subscribeOptions: InternalSubscribeOptions = {
+      onGap: (gap) => send({ type: 'gap', topic, channel: gap.channel, missing: gap.missing }),
+      [SHARE_ENVELOPE]: true,
+    };
+    try {
+      sub.handle = await host.pubsub.subscribe(topic, (_payload, meta) => deliver(sub, meta.envelope), subscribeOptions);
+    } catch (err) {
+      if (subs.get(topic) === sub) subs.delete(topic);
+      return fail({ id, topic, code: 'UNAVAILABLE', message: (err as Error).message });
+    }
+    // The client left (or unsubscribed) while we waited for the transport.
+    if (closed || subs.get(topic) !== sub) return void (await sub.handle.close({ drain: false }));
+    send({ type: 'subscribed', id, topic });
+  }
+
+  function deliver(sub: ClientSub, envelope: Envelope): void {
+    if (closed) return;
+    const frame: Frame = host.frameOf(envelope, sub.topic);
+    if (!queue.push(frame, sub, sub.policy === 'conflate' ? conflationKey(sub, envelope) : undefined)) {
+      close(CLOSE_CODES.SLOW_CONSUMER, 'slow consumer: send buffer full');
+    }
+  }
+
+  const session: ClientSession = {
+    get subscriptions() {
+      return subs.size;
+    },
+    heartbeat() {
+      guarded('heartbeat', () => {
+        if (!alive) {
+          drop();
+          ws.terminate();
+          return;
+        }
+        alive = false;
+        ws.ping();
+      });
+    },
+    control,
+    close: (code, reason) => close(code, reason),
+    stats: () => ({ id: conn.id, topics: [...subs.keys()], pendingFrames: inbox.pending, ...queue.stats() }),
+  };
+
+  ws.on('pong', () => (alive = true));
+  ws.on('close', () => guarded('close', () => drop()));
+  // E.g. an oversized frame: ws closes it with 1009 itself.
+  ws.on('error', (err) => guarded('error', () => {
+    host.report('protocol', err, { detail: { client: conn.id } });
+    drop();
+  }));
+  ws.on('message', (data, isBinary) => guarded('message', () => onMessage(data, isBinary)));
+  return session;
+}
+
+function conflationKey(sub: ClientSub, envelope: Envelope): string | undefined {
+  if (sub.key === undefined) return envelope.name;
+  const payload = envelope.payload;
+  const value = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>)[sub.key] : undefined;
+  return `${envelope.name}\u0000${JSON.stringify(value ?? null)}`;
+}
+
+/** Reads one client frame; keeps only the known fields, so a padded frame holds no extra memory. */
+function parseFrame(text: string): ClientFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new Error('frame is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('frame is not a JSON object');
+  const frame = value as Record<string, unknown>;
+  const { type, id, topic, policy, key } = frame;
+  if (type !== 'subscribe' && type !== 'unsubscribe') throw new Error(`unknown frame type ${JSON.stringify(type)?.slice(0, 40)}`);
+  if (typeof id !== 'string' && typeof id !== 'number') throw new Error('"id" must be a string or a number');
+  if (typeof topic !== 'string') throw new Error('"topic" must be a string');
+  if (type === 'unsubscribe') return { type, id, topic };
+  if (policy !== undefined && !BUFFER_POLICIES.includes(policy as BufferPolicy)) throw new Error(`"policy" must be one of ${BUFFER_POLICIES.join(', ')}`);
+  if (key !== undefined && typeof key !== 'string') throw new Error('"key" must be a string');
+  return { type, id, topic, ...(policy !== undefined ? { policy: policy as BufferPolicy } : {}), ...(key !== undefined ? { key } : {}) };
+}
