@@ -131,6 +131,20 @@ describe('rabbitmq wire format and dead letters', () => {
     expect(byId.get(good.id)).toEqual([good.name, good.payload]);
   });
 
+  it('keeps consuming when a dead letter cannot be written back (headers amqplib cannot encode): the broker dead-letters it itself', async () => {
+    const handled: string[] = [];
+    await bus.on('users.*', (e) => void handled.push(e.id), { group: 'strict', concurrency: 1 });
+    // A double that amqplib reads back as an integer too large to write as a long.
+    ch.publish(target.exchange, 'users.SignedUp', Buffer.from('not json'), { messageId: 'odd-1', headers: { big: { '!': 'double', value: -9.3e18 } } });
+    const good = await bus.emit('users.SignedUp', { userId: 'after' });
+    await waitFor(() => handled.includes(good.id), 15_000, 'the next event (the consumer is not stuck on the unacked one)');
+    const [dead] = await getMessages(deadLetterQueueName(queueName(target.adapters[0]!.topology, 'strict', 'users.*')), 1);
+    expect(dead!.properties.messageId).toBe('odd-1');
+    expect(dead!.properties.headers?.['x-death']).toBeDefined(); // dead-lettered by the broker
+    expect(errors.map((e) => e.kind).sort()).toEqual(['decode', 'transport']);
+    expect(errors.find((e) => e.kind === 'transport')!.error.message).toMatch(/writing the dead letter .* failed; the broker dead-letters it without our reason header/);
+  });
+
   it('rejects on() when the broker refuses the queue declaration, and keeps the bus usable', async () => {
     const queue = queueName(target.adapters[0]!.topology, 'legacy', 'users.SignedUp');
     await ch.assertQueue(queue, { durable: true, arguments: { 'x-queue-type': 'classic' } }); // declared differently elsewhere

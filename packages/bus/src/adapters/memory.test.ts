@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BackpressureError, ClosedError, InvalidOptionError, type ErrorEvent } from '@events/core';
+import { BackpressureError, ClosedError, InvalidOptionError, TimeoutError, type ErrorEvent } from '@events/core';
 import { createBus } from '../index.js';
 import { createMemoryBroker, memoryBus } from './memory.js';
 
@@ -105,5 +105,49 @@ describe('memory adapter', () => {
     await expect(bus.on('orders.Placed', () => undefined, { group: 'bad group' })).rejects.toBeInstanceOf(InvalidOptionError);
     expect(() => createBus({ adapter: 'rabbitmq' as never })).toThrow(/rabbitmqBus/);
     await bus.close();
+  });
+
+  it('bounds the emits waiting for room: capped, each with a deadline, the one past the cap refused at once', async () => {
+    const bus = createBus<Events>({ adapter: memoryBus({ bufferSize: 2, maxWaitingPublishes: 3 }) });
+    await bus.on('orders.Placed', () => new Promise<void>(() => undefined), { group: 'stuck' });
+    await bus.emit('orders.Placed', { n: 0 }); // in flight for ever
+    await bus.emit('orders.Placed', { n: 1 });
+    await bus.emit('orders.Placed', { n: 2 }); // the buffer is full
+    const outcomes = Array.from({ length: 10 }, (_, i) => bus.emit('orders.Placed', { n: 3 + i }, { timeoutMs: 50 }).then(() => 'ok', (e: unknown) => e));
+    await tick();
+    expect(bus.stats().waitingEmits).toBe(3);
+    const [waited, refused] = [await Promise.all(outcomes.slice(0, 3)), await Promise.all(outcomes.slice(3))];
+    for (const e of refused) {
+      expect(e).toBeInstanceOf(BackpressureError);
+      expect((e as Error).message).toMatch(/memory buffer of subscription stuck\/orders\.Placed \(bufferSize 2, maxWaitingPublishes 3; .*\): 3 callers already waiting/);
+    }
+    for (const e of waited) {
+      expect(e).toBeInstanceOf(TimeoutError);
+      expect((e as Error).message).toMatch(/timed out after \d+ ms/);
+    }
+    expect(bus.stats().waitingEmits).toBe(0);
+    const controller = new AbortController();
+    const aborted = bus.emit('orders.Placed', { n: 99 }, { signal: controller.signal });
+    await tick();
+    controller.abort(new Error('request gone'));
+    await expect(aborted).rejects.toThrow('request gone');
+    expect(bus.stats().consumers[0]!.buffered).toBe(2); // nothing refused slipped in
+    await bus.close({ force: true });
+  });
+
+  it('lets waiting emits in as slots free, one per slot, in arrival order', async () => {
+    const bus = createBus<Events>({ adapter: memoryBus({ bufferSize: 1, maxWaitingPublishes: 100 }) });
+    const order: number[] = [];
+    await bus.on('orders.Placed', async (e) => {
+      order.push(e.payload.n);
+      await tick();
+    }, { group: 'one' });
+    const accepted: number[] = [];
+    const emits = Array.from({ length: 22 }, (_, n) => bus.emit('orders.Placed', { n }).then(() => void accepted.push(n)));
+    expect(bus.stats().waitingEmits).toBeGreaterThan(15);
+    await Promise.all(emits);
+    await bus.close();
+    expect(accepted).toEqual(Array.from({ length: 22 }, (_, i) => i));
+    expect(order).toEqual(accepted);
   });
 });
