@@ -1,6 +1,6 @@
 /** A gateway on a real HTTP server over a memory PubSub, and raw `ws` clients for the tests. */
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { createMemoryHub, createPubSub, memoryPubSub, type PubSub } from '../src/index.js';
 import { createWebSocketGateway, type WebSocketGateway, type WebSocketGatewayOptions } from '../src/websocket/index.js';
@@ -50,8 +50,8 @@ export class RawClient {
   readonly ws: WebSocket;
   readonly opened: Promise<void>;
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url);
+  constructor(url: string, headers?: Record<string, string>) {
+    this.ws = new WebSocket(url, headers ? { headers } : {});
     this.opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());
       this.ws.once('error', reject);
@@ -69,12 +69,15 @@ export class RawClient {
     return this.frames.filter((f): f is Extract<ServerFrame, { type: T }> => f.type === type);
   }
 
-  /** Stops reading from the socket: the server's writes pile up as for a slow or stuck browser. */
+  /**
+   * Stops reading from the socket: the server's writes pile up as for a slow or stuck browser.
+   * ws' own pause, so ws does not resume the socket by itself when its parser drains.
+   */
   pause(): void {
-    (this.ws as unknown as { _socket: Socket })._socket.pause();
+    this.ws.pause();
   }
 
   resume(): void {
-    (this.ws as unknown as { _socket: Socket })._socket.resume();
+    this.ws.resume();
   }
 }
