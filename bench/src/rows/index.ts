@@ -9,6 +9,7 @@ import { rawQueueBullmqRows } from './queue-bullmq.js';
 import { oursPubSubMemoryRows, oursPubSubRedisRows, oursPubSubWsRows } from './ours/pubsub.js';
 import { oursBusMemoryRows, oursBusRabbitRows } from './ours/bus.js';
 import { oursQueueBullmqRows, oursQueueMemoryRows } from './ours/queue.js';
+import { oursQueuePostgresRows, oursQueueRedisExtraRows } from './queue-postgres.js';
 
 /** Groups rows by pair (in first-seen order), raw first. */
 function interleave(...groups: RowDef[][]): RowDef[] {
@@ -31,6 +32,8 @@ export const rows: RowDef[] = interleave(
   oursQueueMemoryRows,
   rawQueueBullmqRows,
   oursQueueBullmqRows,
+  oursQueueRedisExtraRows,
+  oursQueuePostgresRows,
 );
 
 export function findRow(id: string): RowDef | undefined {

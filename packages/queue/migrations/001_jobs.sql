@@ -38,18 +38,26 @@ CREATE TABLE jobs (
 
 -- The fetch: ready jobs of one queue in (priority, run_at, seq) order, claimed with SKIP LOCKED.
 CREATE INDEX jobs_ready ON jobs (queue, priority, run_at, seq) WHERE state = 'waiting';
+-- When the next delayed job of a queue is due (the worker sleeps until then).
+CREATE INDEX jobs_delayed ON jobs (queue, run_at) WHERE state = 'waiting';
 -- Stalled-job recovery and heartbeats.
 CREATE INDEX jobs_leases ON jobs (locked_until) WHERE state = 'active';
 -- Retention by count (newest finished kept) and by age.
 CREATE INDEX jobs_finished ON jobs (queue, state, finished_at DESC, seq DESC) WHERE state IN ('completed', 'failed');
 CREATE INDEX jobs_expires ON jobs (expires_at) WHERE expires_at IS NOT NULL;
 
--- Wake the workers of every queue that got jobs, once per statement, whoever inserted them (our
--- adapter, a producer's own transaction, a foreign producer in SQL). PostgreSQL delivers the
--- notification only when the inserting transaction commits, and drops it on rollback.
+-- Wake the workers of every queue that got jobs, once per statement, whoever inserted them (a
+-- producer's own transaction, a foreign producer in SQL). PostgreSQL delivers the notification
+-- only when the inserting transaction commits, and drops it on rollback. But a transaction that
+-- notifies holds a global lock through its commit (WAL flush included), so concurrent notifying
+-- commits run one at a time (measured: 1.7k inserts/s without, 0.45k/s with, pool of 10). The
+-- adapter's own connections therefore set `events_queue.notify = off` and notify after their
+-- insert in a separate, write-free statement, coalesced.
 CREATE FUNCTION notify_jobs() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  PERFORM pg_notify(TG_TABLE_SCHEMA || '.jobs', q.queue) FROM (SELECT DISTINCT queue FROM added) q;
+  IF coalesce(current_setting('events_queue.notify', true), '') <> 'off' THEN
+    PERFORM pg_notify(TG_TABLE_SCHEMA || '.jobs', q.queue) FROM (SELECT DISTINCT queue FROM added) q;
+  END IF;
   RETURN NULL;
 END
 $$;

@@ -63,6 +63,8 @@ function textOf(value: unknown): string | null {
 
 export class PostgresConsumer {
   private readonly running = new Set<Promise<void>>();
+  /** Completions handed to the batcher and not yet committed. */
+  private readonly acking = new Set<Promise<void>>();
   private fetching: Promise<void> | undefined;
   private again = false;
   private closed = false;
@@ -188,13 +190,18 @@ export class PostgresConsumer {
       onEvent({ type: 'failed', id: row.id, name: row.name, attempt: row.attempt, error, final });
       return;
     }
-    try {
-      await this.ctx.acks.complete({ queue, id: row.id, attempt: row.attempt, result: textOf(result), keep: row.keep_completed ?? DEFAULT_JOB_OPTIONS.removeOnComplete });
-    } catch (err) {
-      report('ack', err, { name: row.name, id: row.id });
-      return;
-    }
-    onEvent({ type: 'completed', id: row.id, name: row.name, attempt: row.attempt, result });
+    // The slot frees as the handler returns and the completion is written in the background, so
+    // the next claim and this batch's commit overlap; past `concurrency` unwritten completions the
+    // slot waits for its own (bounded).
+    const acked = this.ctx.acks
+      .complete({ queue, id: row.id, attempt: row.attempt, result: textOf(result), keep: row.keep_completed ?? DEFAULT_JOB_OPTIONS.removeOnComplete })
+      .then(
+        () => onEvent({ type: 'completed', id: row.id, name: row.name, attempt: row.attempt, result }),
+        (err: unknown) => report('ack', err, { name: row.name, id: row.id }),
+      )
+      .finally(() => this.acking.delete(acked));
+    this.acking.add(acked);
+    if (this.acking.size > this.options.concurrency) await acked;
   }
 
   private async fail(row: ClaimedRow, error: Error): Promise<void> {
@@ -214,6 +221,9 @@ export class PostgresConsumer {
     clearTimeout(this.wake);
     // Jobs a fetch in flight claims still run (they are ours now): wait for it, then drain.
     await this.fetching;
-    if (!options.force) await drainWithin(Promise.all(this.running), options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+    if (options.force) return;
+    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
+    await drainWithin(Promise.all(this.running), deadline - Date.now());
+    await drainWithin(Promise.all(this.acking), Math.max(0, deadline - Date.now()));
   }
 }

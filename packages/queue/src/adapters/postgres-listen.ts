@@ -8,8 +8,8 @@ import type pg from 'pg';
 
 export interface ListenerOptions {
   pool(): pg.Pool;
-  /** Channel -> what to do with a payload on it. */
-  readonly channels: ReadonlyMap<string, (payload: string) => void>;
+  /** Channel -> what to do with a payload on it (and the notifying backend's pid). */
+  readonly channels: ReadonlyMap<string, (payload: string, pid: number) => void>;
   /** Called after each (re)connect. */
   onConnect(): void;
   report(kind: string, error: unknown): void;
@@ -41,7 +41,7 @@ export class Listener {
       const held = client;
       held.on('notification', (m) => {
         const handle = this.options.channels.get(m.channel);
-        if (handle && m.payload !== undefined) handle(m.payload);
+        if (handle && m.payload !== undefined) handle(m.payload, m.processId);
       });
       held.on('error', (err) => this.lost(held, err));
       held.on('end', () => this.lost(held, new Error('LISTEN connection ended')));
@@ -82,6 +82,62 @@ export class Listener {
       client.release();
     } catch (err) {
       client.release(err instanceof Error ? err : true);
+    }
+  }
+}
+
+/**
+ * NOTIFY for the adapter's own inserts, sent after them in a statement that writes nothing (so it
+ * holds the notify lock for no WAL flush), coalesced: while one is in flight, the queue names to
+ * wake gather for the next. Best effort: a lost one is covered by the fallback poll.
+ */
+export class Notifier {
+  private readonly pending = new Set<string>();
+  private sending: Promise<void> | undefined;
+  /** Backends (of the pool, so at most its size) that sent our notifications: this process already acted on them. */
+  private readonly pids = new Set<number>();
+
+  constructor(
+    private readonly pool: () => pg.Pool,
+    private readonly channel: string,
+    private readonly report: (kind: string, error: unknown) => void,
+  ) {}
+
+  notify(queues: Iterable<string>): void {
+    for (const q of queues) this.pending.add(q);
+    if (!this.sending && this.pending.size > 0) {
+      this.sending = this.flush().finally(() => {
+        this.sending = undefined;
+      });
+    }
+  }
+
+  /** True when the notification came from this notifier (the local consumers were kicked already). */
+  isOwn(pid: number): boolean {
+    return this.pids.has(pid);
+  }
+
+  /** Resolves once nothing is left to send. */
+  async idle(): Promise<void> {
+    await this.sending;
+  }
+
+  private async flush(): Promise<void> {
+    while (this.pending.size > 0) {
+      const queues = [...this.pending];
+      this.pending.clear();
+      try {
+        const client = await this.pool().connect();
+        try {
+          const pid = (client as { processID?: unknown }).processID;
+          if (typeof pid === 'number') this.pids.add(pid);
+          await client.query('SELECT pg_notify($1, q) FROM unnest($2::text[]) q', [this.channel, queues]);
+        } finally {
+          client.release();
+        }
+      } catch (err) {
+        this.report('notify', err);
+      }
     }
   }
 }

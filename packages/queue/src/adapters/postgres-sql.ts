@@ -23,6 +23,15 @@ const RETURNED = `j.id, j.name, j.data, j.attempt, j.max_attempts, j.backoff, j.
   (extract(epoch FROM j.created_at) * 1000)::float8 AS enqueued_at`;
 const FINAL_RETURNED = 'queue, id, name, data, created_at';
 
+/**
+ * Statements that only move a job between workers (claim, complete, retry, fail, heartbeat,
+ * recover) commit without waiting for the WAL flush (`synchronous_commit = off` for that one
+ * transaction, through this CTE). A PostgreSQL crash may forget the last such commits: the job is
+ * then active again, its lease runs out and it runs again, which at-least-once allows. Inserts
+ * (enqueue, schedules) keep the server's setting: an enqueued job survives a crash.
+ */
+const ASYNC = "cfg AS (SELECT set_config('synchronous_commit', 'off', true) AS sc)";
+
 export function createSql(schema: string) {
   const s = `"${checkSchemaName(schema)}"`;
   const jobs = `${s}.jobs`;
@@ -37,30 +46,30 @@ export function createSql(schema: string) {
         AS t(q, i, n, d, p, dl, a, b, kc, kf)
       ON CONFLICT (queue, id) DO NOTHING`,
     /** $1 queue, $2 worker, $3 lease ms, $4 how many. */
-    claim: `UPDATE ${jobs} j SET state = 'active', attempt = j.attempt + 1, locked_by = $2, locked_until = now() + ${ms('$3')}
-      FROM (SELECT queue, id FROM ${jobs} WHERE queue = $1 AND state = 'waiting' AND run_at <= now()
+    claim: `WITH ${ASYNC} UPDATE ${jobs} j SET state = 'active', attempt = j.attempt + 1, locked_by = $2, locked_until = now() + ${ms('$3')}
+      FROM cfg, (SELECT queue, id FROM ${jobs} WHERE queue = $1 AND state = 'waiting' AND run_at <= now()
             ORDER BY priority, run_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED) c
       WHERE j.queue = c.queue AND j.id = c.id
       RETURNING ${RETURNED}, j.priority, j.run_at, j.seq`,
     /** $1 queue: ms until the next delayed job of the queue is due, NULL when none. */
-    nextDue: `SELECT greatest(0, extract(epoch FROM min(run_at) - now()) * 1000)::float8 AS ms FROM ${jobs} WHERE queue = $1 AND state = 'waiting'`,
+    nextDue: `SELECT (extract(epoch FROM min(run_at) - now()) * 1000)::float8 AS ms FROM ${jobs} WHERE queue = $1 AND state = 'waiting' AND run_at > now()`,
     /** Completions, as arrays: $1 queue, $2 id, $3 attempt, $4 result, $5 remove, $6 keep ms (NULL = forever). */
-    complete: `WITH a AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bool[], $6::float8[]) AS t(q, i, at, r, rm, age)),
-      gone AS (DELETE FROM ${jobs} j USING a WHERE a.rm AND j.queue = a.q AND j.id = a.i AND j.attempt = a.at AND j.state = 'active')
+    complete: `WITH ${ASYNC}, a AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bool[], $6::float8[]) AS t(q, i, at, r, rm, age)),
+      gone AS (DELETE FROM ${jobs} j USING a, cfg WHERE a.rm AND j.queue = a.q AND j.id = a.i AND j.attempt = a.at AND j.state = 'active')
       UPDATE ${jobs} j SET state = 'completed', result = a.r, finished_at = now(), locked_by = NULL, locked_until = NULL,
         expires_at = now() + ${ms('a.age')}
-      FROM a WHERE NOT a.rm AND j.queue = a.q AND j.id = a.i AND j.attempt = a.at AND j.state = 'active'`,
+      FROM a, cfg WHERE NOT a.rm AND j.queue = a.q AND j.id = a.i AND j.attempt = a.at AND j.state = 'active'`,
     /** $1 queue, $2 id, $3 attempt, $4 reason, $5 delay ms. */
-    retry: `UPDATE ${jobs} SET state = 'waiting', run_at = now() + ${ms('$5')}, failed_reason = $4, locked_by = NULL, locked_until = NULL
-      WHERE queue = $1 AND id = $2 AND attempt = $3 AND state = 'active'`,
+    retry: `WITH ${ASYNC} UPDATE ${jobs} SET state = 'waiting', run_at = now() + ${ms('$5')}, failed_reason = $4, locked_by = NULL, locked_until = NULL
+      FROM cfg WHERE queue = $1 AND id = $2 AND attempt = $3 AND state = 'active'`,
     /**
      * Final failure and its dead letter in one statement: $1 queue, $2 id, $3 attempt, $4 error
      * name, $5 message, $6 stack, $7 remove the job row, $8 keep ms.
      */
-    fail: `WITH kept AS (UPDATE ${jobs} SET state = 'failed', failed_reason = $5, finished_at = now(), locked_by = NULL, locked_until = NULL,
+    fail: `WITH ${ASYNC}, kept AS (UPDATE ${jobs} SET state = 'failed', failed_reason = $5, finished_at = now(), locked_by = NULL, locked_until = NULL,
           expires_at = now() + ${ms('$8::float8')}
-        WHERE NOT $7::bool AND queue = $1 AND id = $2 AND attempt = $3 AND state = 'active' RETURNING ${FINAL_RETURNED}),
-      gone AS (DELETE FROM ${jobs} WHERE $7::bool AND queue = $1 AND id = $2 AND attempt = $3 AND state = 'active' RETURNING ${FINAL_RETURNED}),
+        FROM cfg WHERE NOT $7::bool AND queue = $1 AND id = $2 AND attempt = $3 AND state = 'active' RETURNING ${FINAL_RETURNED}),
+      gone AS (DELETE FROM ${jobs} USING cfg WHERE $7::bool AND queue = $1 AND id = $2 AND attempt = $3 AND state = 'active' RETURNING ${FINAL_RETURNED}),
       j AS (SELECT * FROM kept UNION ALL SELECT * FROM gone)
       INSERT INTO ${dead} (id, queue, name, data, error_name, error_message, error_stack, attempts_made, enqueued_at)
       SELECT id, queue, name, data, $4, $5, $6, $3, created_at FROM j
@@ -75,18 +84,18 @@ export function createSql(schema: string) {
     /** $1 queue, $2 id, $3 progress JSON. */
     progress: `UPDATE ${jobs} SET progress = $3 WHERE queue = $1 AND id = $2`,
     /** $1 worker, $2 lease ms: extends every lease this process holds. */
-    heartbeat: `UPDATE ${jobs} SET locked_until = now() + ${ms('$2')} WHERE state = 'active' AND locked_by = $1`,
+    heartbeat: `WITH ${ASYNC} UPDATE ${jobs} SET locked_until = now() + ${ms('$2')} FROM cfg WHERE state = 'active' AND locked_by = $1`,
     /**
      * Jobs whose worker stopped renewing its lease: back to waiting with the attempt given back,
      * or failed (and dead-lettered) past $1 stalls. Wakes the workers of the queues concerned.
      */
-    recover: `WITH s AS (
+    recover: `WITH ${ASYNC}, s AS (
         UPDATE ${jobs} j SET stalls = j.stalls + 1, locked_by = NULL, locked_until = NULL, run_at = now(),
           state = CASE WHEN j.stalls >= $1 THEN 'failed' ELSE 'waiting' END,
           attempt = CASE WHEN j.stalls >= $1 THEN j.attempt ELSE j.attempt - 1 END,
           finished_at = CASE WHEN j.stalls >= $1 THEN now() END,
           failed_reason = CASE WHEN j.stalls >= $1 THEN 'job stalled more than allowable limit' ELSE j.failed_reason END
-        FROM (SELECT queue, id FROM ${jobs} WHERE state = 'active' AND locked_until < now() LIMIT 1000 FOR UPDATE SKIP LOCKED) x
+        FROM cfg, (SELECT queue, id FROM ${jobs} WHERE state = 'active' AND locked_until < now() LIMIT 1000 FOR UPDATE SKIP LOCKED) x
         WHERE j.queue = x.queue AND j.id = x.id RETURNING j.*),
       d AS (INSERT INTO ${dead} (id, queue, name, data, error_name, error_message, attempts_made, enqueued_at)
         SELECT id, queue, name, data, 'Error', failed_reason, attempt, created_at FROM s WHERE state = 'failed'

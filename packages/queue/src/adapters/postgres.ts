@@ -9,7 +9,6 @@
  */
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
-import { createRequire } from 'node:module';
 import type pg from 'pg';
 import {
   ClosedError,
@@ -26,19 +25,13 @@ import { parseStored } from '../job-format.js';
 import { AckBatcher } from './postgres-acks.js';
 import { PostgresConsumer, type ConsumerContext } from './postgres-consumer.js';
 import { createPostgresDeadLetterStore } from './postgres-dead-letters.js';
-import { Listener } from './postgres-listen.js';
+import { Listener, Notifier } from './postgres-listen.js';
 import { checkVersion, runMigrations } from './postgres-migrate.js';
+import { DEFAULT_SCHEMA, newPool, QUIET, type PostgresConnectionOptions } from './postgres-pool.js';
 import { fireDue, removeSchedule, upsertSchedule } from './postgres-schedules.js';
 import { channelOf, checkSchemaName, createSql } from './postgres-sql.js';
 
-export interface PostgresConnectionOptions {
-  /** `postgres://user:password@host:port/database`. Default: `postgres://postgres@127.0.0.1:5432/postgres`. */
-  connectionString?: string;
-  /** Your own pool instead: used as it is (its size is yours) and never closed by us. Default: none. */
-  pool?: pg.Pool;
-  /** Schema holding the queue's tables (several applications can share a database). Default: `events_queue`. */
-  schema?: string;
-}
+export { DEFAULT_DATABASE_URL, DEFAULT_SCHEMA, migrate, type PostgresConnectionOptions } from './postgres-pool.js';
 
 export interface PostgresQueueOptions extends PostgresConnectionOptions {
   /** Apply this package's migrations on start(). Default: false (start() then refuses an outdated schema). */
@@ -57,41 +50,6 @@ export interface PostgresQueueOptions extends PostgresConnectionOptions {
   pollIntervalMs?: number;
   /** Connection and background errors. Default: rate-limited console output. */
   onError?: ErrorHook;
-}
-
-/**
- * pg is CommonJS; loaded through require, its own require('pg-pool') stays in Node's CommonJS
- * loader. Imported as ESM under a loader hook with the `import` condition (vitest), that inner
- * require got pg-pool's ESM wrapper and failed ("Class extends value [object Module]").
- */
-const { Pool } = createRequire(import.meta.url)('pg') as typeof pg;
-
-export const DEFAULT_SCHEMA = 'events_queue';
-export const DEFAULT_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-
-function checkInt(option: string, value: number | undefined, min: number): void {
-  if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new InvalidOptionError(option, `must be an integer >= ${min}, got ${String(value)}`);
-}
-
-function newPool(options: PostgresQueueOptions): pg.Pool {
-  return new Pool({
-    connectionString: options.connectionString ?? DEFAULT_DATABASE_URL,
-    max: options.max ?? 10,
-    connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
-    keepAlive: true,
-    application_name: '@events/queue',
-  });
-}
-
-/** Applies the queue's migrations to `schema` (default `events_queue`); resolves to the versions applied. */
-export async function migrate(options: PostgresConnectionOptions = {}): Promise<number[]> {
-  const schema = checkSchemaName(options.schema ?? DEFAULT_SCHEMA);
-  const pool = options.pool ?? newPool({ ...options, max: 1 });
-  try {
-    return await runMigrations(pool, schema);
-  } finally {
-    if (!options.pool) await pool.end();
-  }
 }
 
 /** The query arrays of `sql.insert` for these jobs (queue = job name). */
@@ -118,6 +76,9 @@ export interface PostgresQueueAdapter extends QueueAdapter {
 }
 
 export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueueAdapter {
+  const checkInt = (option: string, value: number | undefined, min: number): void => {
+    if (value !== undefined && !(Number.isInteger(value) && value >= min)) throw new InvalidOptionError(option, `must be an integer >= ${min}, got ${String(value)}`);
+  };
   for (const [key, min] of [['max', 2], ['connectionTimeoutMs', 1], ['leaseMs', 100], ['stalledIntervalMs', 10], ['maxStalledCount', 0], ['pollIntervalMs', 10]] as const) {
     checkInt(key, options[key], min);
   }
@@ -139,6 +100,7 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
   let listener: Listener | undefined;
   const ctx: ConsumerContext = { pool: getPool, sql, worker: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, leaseMs, acks: new AckBatcher(getPool, sql), report };
 
+  const notifier = new Notifier(getPool, channel, report);
   const kick = (queue?: string): void => {
     for (const c of consumers) if (queue === undefined || c.name === queue) c.kick();
   };
@@ -152,9 +114,14 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
     if (ticking) return void (tickAgain = true);
     ticking = true;
     const names = [...new Set([...consumers].map((c) => c.name))];
-    fireDue({ pool: getPool(), schema: sql.schema }, names, async (client, job) => void (await client.query(sql.insert, insertValues([job]))))
+    const fired = new Set<string>();
+    fireDue({ pool: getPool(), schema: sql.schema }, names, async (client, job) => {
+      await client.query(sql.insert, insertValues([job]));
+      fired.add(job.name);
+    })
       .then(
         (ms) => {
+          notifier.notify(fired);
           clearTimeout(tickTimer);
           if (ms !== undefined && !closed) tickTimer = setTimeout(tick, Math.max(1, Math.ceil(ms)));
         },
@@ -174,8 +141,8 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
     if (listener) return;
     listener = new Listener({
       pool: getPool,
-      channels: new Map([
-        [channel, (queue: string) => kick(queue)],
+      channels: new Map<string, (payload: string, pid: number) => void>([
+        [channel, (queue: string, pid: number) => void (notifier.isOwn(pid) || kick(queue))],
         [scheduleChannel, () => tick()],
       ]),
       onConnect: () => {
@@ -215,6 +182,8 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
         const created = options.pool ?? newPool(options);
         // An idle pooled connection that drops emits here; without a listener it would crash the process.
         if (!options.pool) created.on('error', (err) => report('connection', err));
+        // Your pool's new connections notify apart too; those already open notify in the insert (slower, as correct).
+        else created.on('connect', (client) => void client.query(`SET ${QUIET.replace('=', ' = ')}`).catch(() => undefined));
         pool = created;
       }
       try {
@@ -228,7 +197,15 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
     },
     async add(jobs, addOptions) {
       if (jobs.length === 0) return [];
-      await (addOptions?.transaction ?? getPool()).query(sql.insert, insertValues(jobs));
+      if (addOptions?.transaction) {
+        // Your session: the trigger notifies inside your transaction, delivered on your COMMIT.
+        await addOptions.transaction.query(sql.insert, insertValues(jobs));
+        return jobs.map((j) => j.id);
+      }
+      await getPool().query(sql.insert, insertValues(jobs));
+      const names = new Set(jobs.map((j) => j.name));
+      for (const name of names) kick(name);
+      notifier.notify(names);
       return jobs.map((j) => j.id);
     },
     async consume(name, handler, consumeOptions) {
@@ -287,6 +264,7 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
     async close(closeOptions = {}) {
       if (closed) return;
       await Promise.all([...consumers].map((c) => c.close(closeOptions)));
+      await notifier.idle();
       closed = true;
       for (const t of timers) clearInterval(t);
       clearTimeout(tickTimer);
