@@ -17,7 +17,11 @@ describe('job data decoding', () => {
 
   it('refuses text that is not JSON and malformed envelopes with DecodeError', () => {
     expect(() => decodeJobData(parseStored('{oops'), job)).toThrow(DecodeError);
-    expect(() => decodeJobData({ ok: true, value: { id: 1, name: 'x', payload: 1, occurredAt: 'x' } }, job)).toThrow(/missing "id"/);
+    // Core's foreign-producer rule, the same as the bus's: an envelope naming another job, or with
+    // headers that are not strings, is refused; an object without a string id is a bare payload.
+    expect(() => decodeJobData({ ok: true, value: { id: 'e1', name: 'other', payload: 1, occurredAt: 'x' } }, job)).toThrow(/differs from the transport's "resize"/);
+    expect(() => decodeJobData({ ok: true, value: { id: 'e1', name: 'resize', payload: 1, headers: { n: 1 } } }, job)).toThrow(/header "n" is not a string/);
+    expect(decodeJobData({ ok: true, value: { id: 1, name: 'x', payload: 1 } }, job).payload).toEqual({ id: 1, name: 'x', payload: 1 });
   });
 
   it('gives the DecodeError of a malformed envelope its message and the envelope JSON as raw bytes', () => {

@@ -2,7 +2,7 @@
  * The queue tier's conformance suite: one set of behaviours every adapter must show. An adapter's
  * test file calls `queueConformance(label, factory)`.
  */
-import { DecodeError, InvalidOptionError, SerializationError, ValidationError, type AnyMessageMap, type StandardSchemaV1 } from '@events/core';
+import { DecodeError, InvalidOptionError, SerializationError, ValidationError, type AnyMessageMap, type ErrorEvent, type StandardSchemaV1 } from '@events/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DoNotRetryError, type Queue, type QueueOptions } from '../src/index.js';
 import { waitFor } from '@events/testing';
@@ -20,13 +20,16 @@ export function queueConformance(label: string, factory: () => Promise<Conforman
   describe(`queue conformance: ${label}`, () => {
     let harness: ConformanceHarness | undefined;
     const opened: Queue[] = [];
+    /** What the queues' one error hook heard in this test. */
+    const heard: ErrorEvent[] = [];
     async function setup(options: Omit<QueueOptions, 'adapter'> = {}): Promise<Queue> {
       harness ??= await factory();
-      const q = harness.make({ defaults: { backoff: fast }, ...options });
+      const q = harness.make({ defaults: { backoff: fast }, onError: (e) => heard.push(e), ...options });
       opened.push(q);
       return q;
     }
     afterEach(async () => {
+      heard.length = 0;
       await Promise.all(opened.splice(0).map((q) => q.close({ timeoutMs: 2000 })));
       await harness?.cleanup();
       harness = undefined;
@@ -343,7 +346,7 @@ export function queueConformance(label: string, factory: () => Promise<Conforman
       const q = await setup();
       let runs = 0;
       await harness!.injectRaw({ queue: 'decode', name: 'decode', id: 'bad-json', raw: '{"payload": nope' });
-      await harness!.injectRaw({ queue: 'decode', name: 'decode', id: 'bad-envelope', raw: '{"id":5,"name":"decode","payload":{},"occurredAt":"x"}' });
+      await harness!.injectRaw({ queue: 'decode', name: 'decode', id: 'bad-envelope', raw: '{"id":"e5","name":"decode","payload":{},"headers":{"n":5}}' });
       await q.process('decode', () => void (runs += 1), { concurrency: 2 });
       await q.waitUntilIdle({ names: ['decode'] });
       await waitFor(async () => (await q.deadLetters.count()) === 2);
@@ -352,6 +355,10 @@ export function queueConformance(label: string, factory: () => Promise<Conforman
       expect(letters.map((l) => l.id).sort()).toEqual(['bad-envelope', 'bad-json']);
       expect(letters.find((l) => l.id === 'bad-json')).toMatchObject({ raw: '{"payload": nope', attemptsMade: 1 });
       expect((await q.deadLetters.replay({ ids: ['bad-json'] })).skipped).toHaveLength(1);
+      expect(heard.filter((e) => e.kind === 'decode').map((e) => [e.tier, e.name, e.id]).sort()).toEqual([
+        ['queue', 'decode', 'bad-envelope'],
+        ['queue', 'decode', 'bad-json'],
+      ]);
       expect(new DecodeError('x', Buffer.from('')).code).toBe('DECODE');
     });
 
