@@ -59,7 +59,7 @@ describe('delivery handling', () => {
 
   it('aborts ctx.signal and stops retrying when the bus is force-closed', async () => {
     const errors: ErrorEvent[] = [];
-    const bus = createBus<Events>({ onError: (e) => errors.push(e), retry: { attempts: 5, backoff: { type: 'fixed', delayMs: 60_000 } } });
+    const bus = createBus<Events>({ onError: (e) => errors.push(e), retry: { attempts: 5, backoff: { type: 'fixed', delayMs: 60_000, maxDelayMs: 60_000, jitter: 0 } } });
     let attempts = 0;
     let aborted = false;
     await bus.on('users.SignedUp', (_e, ctx) => {
@@ -74,7 +74,7 @@ describe('delivery handling', () => {
     expect(aborted).toBe(true);
     // The backoff was cut short: the delivery settled long before 60 s (a forced close does not
     // wait for it, so this is what shows it), and no attempt followed.
-    await waitFor(() => bus.health().counts.inFlight === 0, 5000, 'the retry loop to end');
+    await waitFor(() => bus.health().counts.inFlight === 0, 2000, 'the retry loop to end');
     await delay(20);
     expect(attempts).toBe(1);
   });
