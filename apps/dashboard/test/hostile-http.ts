@@ -14,10 +14,12 @@ export interface RawAnswer {
 }
 
 /**
- * Sends `bytes`, half-closes, and reads the answer until the server closes, `waitMs` passes, or an
- * event stream starts (it would never end). Never rejects: a reset is an answer too.
+ * Sends `bytes`, half-closes (unless `hold`: a client that never finishes), and reads the answer
+ * until the server closes, `waitMs` (default 2 000) passes, or an event stream starts (it would
+ * never end). Never rejects: a reset is an answer too.
  */
-export function sendRaw(url: string, bytes: Buffer | string, waitMs = 2000): Promise<RawAnswer> {
+export function sendRaw(url: string, bytes: Buffer | string, options: { waitMs?: number; hold?: boolean } = {}): Promise<RawAnswer> {
+  const waitMs = options.waitMs ?? 2000;
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     const socket = connect(Number(port), hostname);
@@ -30,7 +32,7 @@ export function sendRaw(url: string, bytes: Buffer | string, waitMs = 2000): Pro
     };
     const timer = setTimeout(done, waitMs);
     socket.setEncoding('latin1');
-    socket.on('connect', () => socket.end(bytes));
+    socket.on('connect', () => (options.hold ? socket.write(bytes) : socket.end(bytes)));
     socket.on('data', (d: string) => {
       text += d;
       if (/content-type: text\/event-stream/i.test(text)) done();

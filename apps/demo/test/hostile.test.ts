@@ -28,7 +28,7 @@ it('survives hostile requests and keeps serving', { timeout: 30_000 }, async () 
   const host = new URL(url).host;
   const statuses = new Map<number | 'none', number>();
   const check = async (bytes: Buffer): Promise<void> => {
-    const answer = await sendRaw(url, bytes, 1500);
+    const answer = await sendRaw(url, bytes, { waitMs: 1500 });
     statuses.set(answer.status ?? 'none', (statuses.get(answer.status ?? 'none') ?? 0) + 1);
     expect(answer.status === undefined || answer.status < 500 || answer.status === 503, answer.text.slice(0, 300)).toBe(true);
     expect(leaksInternals(answer.text), answer.text.slice(0, 300)).toBe(false);
