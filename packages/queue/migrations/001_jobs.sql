@@ -14,8 +14,12 @@ CREATE TABLE jobs (
   -- 0 = none (taken first, FIFO), then 1 = most urgent (BullMQ's order).
   priority       integer     NOT NULL DEFAULT 0 CHECK (priority >= 0),
   run_at         timestamptz NOT NULL DEFAULT now(),
-  -- Attempts started; a lease lost to a crash gives its attempt back (see `stalls`).
+  -- Attempts started; a lease lost to a crash gives its attempt back (see `stalls`), and so does a
+  -- job a closing worker hands back.
   attempt        integer     NOT NULL DEFAULT 0,
+  -- Claims so far, never given back: the fencing token every outcome is written against, so a
+  -- worker that lost its lease (and the job to another worker) cannot overwrite the new run.
+  claims         integer     NOT NULL DEFAULT 0,
   max_attempts   integer     NOT NULL DEFAULT 3 CHECK (max_attempts >= 1),
   -- @events/core BackoffOptions and JobRetention as JSON; NULL = the queue's defaults at the time.
   backoff        jsonb,

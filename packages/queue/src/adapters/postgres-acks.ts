@@ -11,7 +11,8 @@ import type { Sql } from './postgres-sql.js';
 export interface Ack {
   readonly queue: string;
   readonly id: string;
-  readonly attempt: number;
+  /** The claim (fencing token) the job ran under. */
+  readonly claim: number;
   readonly result: string | null;
   readonly keep: JobRetention;
 }
@@ -77,7 +78,7 @@ export class AckBatcher {
     const values = [
       acks.map((a) => a.queue),
       acks.map((a) => a.id),
-      acks.map((a) => a.attempt),
+      acks.map((a) => a.claim),
       acks.map((a) => a.result),
       acks.map((a) => a.keep === true),
       acks.map((a) => (typeof a.keep === 'object' && a.keep.ageMs !== undefined ? a.keep.ageMs : null)),

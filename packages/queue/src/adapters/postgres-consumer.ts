@@ -26,6 +26,8 @@ export interface ConsumerContext {
   /** This process's lease owner id (`locked_by`). */
   readonly worker: string;
   readonly leaseMs: number;
+  /** The jobs channel (a release wakes the other workers). */
+  readonly channel: string;
   readonly acks: AckBatcher;
   report(kind: string, error: unknown, facts?: { name?: string; id?: string }): void;
 }
@@ -35,6 +37,7 @@ interface ClaimedRow {
   name: string;
   data: string;
   attempt: number;
+  claims: number;
   max_attempts: number;
   backoff: BackoffOptions | null;
   keep_completed: JobRetention | null;
@@ -65,6 +68,9 @@ export class PostgresConsumer {
   private readonly running = new Set<Promise<void>>();
   /** Completions handed to the batcher and not yet committed. */
   private readonly acking = new Set<Promise<void>>();
+  /** Jobs running here, by id: what close hands back past its drain timeout. */
+  private readonly claimed = new Map<string, number>();
+  private readonly released = new Set<string>();
   private fetching: Promise<void> | undefined;
   private again = false;
   private closed = false;
@@ -150,7 +156,9 @@ export class PostgresConsumer {
 
   private start(row: ClaimedRow): void {
     if (this.options.limiter) this.starts.push(Date.now());
+    this.claimed.set(row.id, row.claims);
     const run = this.run(row).finally(() => {
+      this.claimed.delete(row.id);
       this.running.delete(run);
       this.kick();
     });
@@ -177,11 +185,13 @@ export class PostgresConsumer {
     try {
       result = await this.handler(job);
     } catch (caught) {
+      // Handed back at close: its outcome is not this worker's to write any more.
+      if (this.released.has(row.id)) return;
       const error = caught instanceof Error ? caught : new Error(String(caught));
       const final = this.options.isFinal(error) || row.attempt >= row.max_attempts;
       try {
         if (final) await this.fail(row, error);
-        else await pool().query(sql.retry, [queue, row.id, row.attempt, error.message, backoffDelay(row.backoff ?? DEFAULT_JOB_OPTIONS.backoff, row.attempt)]);
+        else await pool().query(sql.retry, [queue, row.id, row.claims, error.message, backoffDelay(row.backoff ?? DEFAULT_JOB_OPTIONS.backoff, row.attempt)]);
       } catch (err) {
         // The lease runs out and the job comes back: at-least-once, nothing lost.
         report('ack', err, { name: row.name, id: row.id });
@@ -190,11 +200,12 @@ export class PostgresConsumer {
       onEvent({ type: 'failed', id: row.id, name: row.name, attempt: row.attempt, error, final });
       return;
     }
+    if (this.released.has(row.id)) return;
     // The slot frees as the handler returns and the completion is written in the background, so
     // the next claim and this batch's commit overlap; past `concurrency` unwritten completions the
     // slot waits for its own (bounded).
     const acked = this.ctx.acks
-      .complete({ queue, id: row.id, attempt: row.attempt, result: textOf(result), keep: row.keep_completed ?? DEFAULT_JOB_OPTIONS.removeOnComplete })
+      .complete({ queue, id: row.id, claim: row.claims, result: textOf(result), keep: row.keep_completed ?? DEFAULT_JOB_OPTIONS.removeOnComplete })
       .then(
         () => onEvent({ type: 'completed', id: row.id, name: row.name, attempt: row.attempt, result }),
         (err: unknown) => report('ack', err, { name: row.name, id: row.id }),
@@ -208,7 +219,7 @@ export class PostgresConsumer {
     const { pool, sql } = this.ctx;
     const keep = row.keep_failed ?? DEFAULT_JOB_OPTIONS.removeOnFail;
     const ageMs = typeof keep === 'object' && keep.ageMs !== undefined ? keep.ageMs : null;
-    await pool().query(sql.fail, [this.name, row.id, row.attempt, error.name, error.message, error.stack ?? null, keep === true, ageMs]);
+    await pool().query(sql.fail, [this.name, row.id, row.claims, error.name, error.message, error.stack ?? null, keep === true, ageMs, row.attempt]);
     if (typeof keep === 'object' && keep.count !== undefined) await pool().query(sql.trim, [this.name, 'failed', keep.count]);
   }
 
@@ -221,9 +232,22 @@ export class PostgresConsumer {
     clearTimeout(this.wake);
     // Jobs a fetch in flight claims still run (they are ours now): wait for it, then drain.
     await this.fetching;
-    if (options.force) return;
-    const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
-    await drainWithin(Promise.all(this.running), deadline - Date.now());
-    await drainWithin(Promise.all(this.acking), Math.max(0, deadline - Date.now()));
+    const deadline = Date.now() + (options.force ? 0 : (options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS));
+    const drained = await drainWithin(Promise.all(this.running), deadline - Date.now());
+    if (!drained) await this.release();
+    await drainWithin(Promise.all(this.acking), Math.max(0, deadline - Date.now()) + 1000);
+  }
+
+  /** Jobs still running past the drain go back to waiting at once, as if never claimed (else they wait for their lease). */
+  private async release(): Promise<void> {
+    const left = [...this.claimed];
+    if (left.length === 0) return;
+    for (const [id] of left) this.released.add(id);
+    try {
+      const { pool, sql } = this.ctx;
+      await drainWithin(pool().query(sql.release, [this.name, left.map(([id]) => id), left.map(([, c]) => c), this.ctx.channel]), 2000);
+    } catch (err) {
+      this.ctx.report('release', err, { name: this.name });
+    }
   }
 }

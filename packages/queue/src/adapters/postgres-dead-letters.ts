@@ -29,6 +29,7 @@ function where(range: DeadLetterRange): { sql: string; values: unknown[] } {
   if (range.name !== undefined) parts.push(`name = $${values.push(range.name)}`);
   if (range.from !== undefined) parts.push(`failed_at >= to_timestamp($${values.push(range.from / 1000)})`);
   if (range.to !== undefined) parts.push(`failed_at <= to_timestamp($${values.push(range.to / 1000)})`);
+  if (range.ids !== undefined) parts.push(`id = ANY($${values.push(range.ids)}::text[])`);
   return { sql: parts.length > 0 ? `WHERE ${parts.join(' AND ')}` : '', values };
 }
 
@@ -46,10 +47,9 @@ export function createPostgresDeadLetterStore(pool: () => pg.Pool, schema: strin
     },
     async query(range) {
       const w = where(range);
-      // A store contract with a limit (issue 12) passes it here; without one, every match.
-      const limit = (range as DeadLetterRange & { limit?: number }).limit;
-      const limitSql = limit === undefined ? '' : ` LIMIT $${w.values.push(limit)}`;
-      const { rows } = await pool().query<Row>(`SELECT * FROM ${table} ${w.sql} ORDER BY failed_at, id${limitSql}`, w.values);
+      const limitSql = range.limit === undefined ? '' : ` LIMIT $${w.values.push(range.limit)}`;
+      const offsetSql = range.offset ? ` OFFSET $${w.values.push(range.offset)}` : '';
+      const { rows } = await pool().query<Row>(`SELECT * FROM ${table} ${w.sql} ORDER BY failed_at, id${limitSql}${offsetSql}`, w.values);
       return rows.map((r) => ({
         id: r.id,
         name: r.name,

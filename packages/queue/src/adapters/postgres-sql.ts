@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL adapter's statements, built once per schema. Every statement that changes a job
- * is one round trip (CTEs instead of transactions) and checks the attempt it acts for, so a late
- * answer from a worker that lost its lease cannot overwrite the job's new run.
+ * is one round trip (CTEs instead of transactions) and checks the claim it acts for (`claims`, a
+ * fencing token), so a late answer from a worker that lost its lease cannot overwrite a new run.
  */
 import { InvalidOptionError } from '@events/core';
 
@@ -19,7 +19,7 @@ export function channelOf(schema: string): string {
 }
 
 const JOB_COLUMNS = 'queue, id, name, data, priority, run_at, max_attempts, backoff, keep_completed, keep_failed';
-const RETURNED = `j.id, j.name, j.data, j.attempt, j.max_attempts, j.backoff, j.keep_completed, j.keep_failed, j.stalls,
+const RETURNED = `j.id, j.name, j.data, j.attempt, j.claims, j.max_attempts, j.backoff, j.keep_completed, j.keep_failed, j.stalls,
   (extract(epoch FROM j.created_at) * 1000)::float8 AS enqueued_at`;
 const FINAL_RETURNED = 'queue, id, name, data, created_at';
 
@@ -46,33 +46,33 @@ export function createSql(schema: string) {
         AS t(q, i, n, d, p, dl, a, b, kc, kf)
       ON CONFLICT (queue, id) DO NOTHING`,
     /** $1 queue, $2 worker, $3 lease ms, $4 how many. */
-    claim: `WITH ${ASYNC} UPDATE ${jobs} j SET state = 'active', attempt = j.attempt + 1, locked_by = $2, locked_until = now() + ${ms('$3')}
+    claim: `WITH ${ASYNC} UPDATE ${jobs} j SET state = 'active', attempt = j.attempt + 1, claims = j.claims + 1, locked_by = $2, locked_until = now() + ${ms('$3')}
       FROM cfg, (SELECT queue, id FROM ${jobs} WHERE queue = $1 AND state = 'waiting' AND run_at <= now()
             ORDER BY priority, run_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED) c
       WHERE j.queue = c.queue AND j.id = c.id
       RETURNING ${RETURNED}, j.priority, j.run_at, j.seq`,
     /** $1 queue: ms until the next delayed job of the queue is due, NULL when none. */
     nextDue: `SELECT (extract(epoch FROM min(run_at) - now()) * 1000)::float8 AS ms FROM ${jobs} WHERE queue = $1 AND state = 'waiting' AND run_at > now()`,
-    /** Completions, as arrays: $1 queue, $2 id, $3 attempt, $4 result, $5 remove, $6 keep ms (NULL = forever). */
+    /** Completions, as arrays: $1 queue, $2 id, $3 claim, $4 result, $5 remove, $6 keep ms (NULL = forever). */
     complete: `WITH ${ASYNC}, a AS (SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::bool[], $6::float8[]) AS t(q, i, at, r, rm, age)),
-      gone AS (DELETE FROM ${jobs} j USING a, cfg WHERE a.rm AND j.queue = a.q AND j.id = a.i AND j.attempt = a.at AND j.state = 'active')
+      gone AS (DELETE FROM ${jobs} j USING a, cfg WHERE a.rm AND j.queue = a.q AND j.id = a.i AND j.claims = a.at AND j.state = 'active')
       UPDATE ${jobs} j SET state = 'completed', result = a.r, finished_at = now(), locked_by = NULL, locked_until = NULL,
         expires_at = now() + ${ms('a.age')}
-      FROM a, cfg WHERE NOT a.rm AND j.queue = a.q AND j.id = a.i AND j.attempt = a.at AND j.state = 'active'`,
-    /** $1 queue, $2 id, $3 attempt, $4 reason, $5 delay ms. */
+      FROM a, cfg WHERE NOT a.rm AND j.queue = a.q AND j.id = a.i AND j.claims = a.at AND j.state = 'active'`,
+    /** $1 queue, $2 id, $3 claim, $4 reason, $5 delay ms. */
     retry: `WITH ${ASYNC} UPDATE ${jobs} SET state = 'waiting', run_at = now() + ${ms('$5')}, failed_reason = $4, locked_by = NULL, locked_until = NULL
-      FROM cfg WHERE queue = $1 AND id = $2 AND attempt = $3 AND state = 'active'`,
+      FROM cfg WHERE queue = $1 AND id = $2 AND claims = $3 AND state = 'active'`,
     /**
-     * Final failure and its dead letter in one statement: $1 queue, $2 id, $3 attempt, $4 error
-     * name, $5 message, $6 stack, $7 remove the job row, $8 keep ms.
+     * Final failure and its dead letter in one statement: $1 queue, $2 id, $3 claim, $4 error
+     * name, $5 message, $6 stack, $7 remove the job row, $8 keep ms, $9 attempts made.
      */
     fail: `WITH ${ASYNC}, kept AS (UPDATE ${jobs} SET state = 'failed', failed_reason = $5, finished_at = now(), locked_by = NULL, locked_until = NULL,
           expires_at = now() + ${ms('$8::float8')}
-        FROM cfg WHERE NOT $7::bool AND queue = $1 AND id = $2 AND attempt = $3 AND state = 'active' RETURNING ${FINAL_RETURNED}),
-      gone AS (DELETE FROM ${jobs} USING cfg WHERE $7::bool AND queue = $1 AND id = $2 AND attempt = $3 AND state = 'active' RETURNING ${FINAL_RETURNED}),
+        FROM cfg WHERE NOT $7::bool AND queue = $1 AND id = $2 AND claims = $3 AND state = 'active' RETURNING ${FINAL_RETURNED}),
+      gone AS (DELETE FROM ${jobs} USING cfg WHERE $7::bool AND queue = $1 AND id = $2 AND claims = $3 AND state = 'active' RETURNING ${FINAL_RETURNED}),
       j AS (SELECT * FROM kept UNION ALL SELECT * FROM gone)
       INSERT INTO ${dead} (id, queue, name, data, error_name, error_message, error_stack, attempts_made, enqueued_at)
-      SELECT id, queue, name, data, $4, $5, $6, $3, created_at FROM j
+      SELECT id, queue, name, data, $4, $5, $6, $9, created_at FROM j
       ON CONFLICT (id) DO UPDATE SET queue = EXCLUDED.queue, name = EXCLUDED.name, data = EXCLUDED.data, error_name = EXCLUDED.error_name,
         error_message = EXCLUDED.error_message, error_stack = EXCLUDED.error_stack, attempts_made = EXCLUDED.attempts_made,
         enqueued_at = EXCLUDED.enqueued_at, failed_at = now()`,
@@ -83,6 +83,14 @@ export function createSql(schema: string) {
     expire: `DELETE FROM ${jobs} WHERE (queue, id) IN (SELECT queue, id FROM ${jobs} WHERE expires_at < now() LIMIT 1000)`,
     /** $1 queue, $2 id, $3 progress JSON. */
     progress: `UPDATE ${jobs} SET progress = $3 WHERE queue = $1 AND id = $2`,
+    /**
+     * Jobs a closing worker could not finish, handed back as if never claimed (no attempt, no
+     * stall): $1 queue, $2 ids, $3 claims.
+     */
+    release: `WITH ${ASYNC}, r AS (SELECT * FROM unnest($2::text[], $3::int[]) AS t(i, c))
+      UPDATE ${jobs} j SET state = 'waiting', attempt = j.attempt - 1, locked_by = NULL, locked_until = NULL, run_at = now()
+      FROM r, cfg WHERE j.queue = $1 AND j.id = r.i AND j.claims = r.c AND j.state = 'active'
+      RETURNING pg_notify($4, j.queue)`,
     /** $1 worker, $2 lease ms: extends every lease this process holds. */
     heartbeat: `WITH ${ASYNC} UPDATE ${jobs} SET locked_until = now() + ${ms('$2')} FROM cfg WHERE state = 'active' AND locked_by = $1`,
     /**

@@ -13,11 +13,14 @@ import type pg from 'pg';
 import {
   ClosedError,
   createErrorReporter,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  drainWithin,
   InvalidOptionError,
   type ErrorHook,
   type JobCounts,
   type JobState,
   type QueueAdapter,
+  type QueueAdapterContext,
   type QueueAdapterJob,
   type StoredJobInfo,
 } from '@events/core';
@@ -87,18 +90,22 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
   const leaseMs = options.leaseMs ?? 30_000;
   const channel = channelOf(schema);
   const scheduleChannel = `${schema}.schedules`;
+  // Through the tier's one error hook once started by it (`transport`, with the operation in
+  // `detail.op`); used alone, through `onError`.
   const reporter = createErrorReporter('queue', options.onError);
-  const report = (kind: string, error: unknown, facts?: { name?: string; id?: string }): void => reporter.report(kind, error, facts);
+  let hook: QueueAdapterContext['report'] | undefined;
+  const report = (op: string, error: unknown, facts: { name?: string; id?: string } = {}): void =>
+    (hook ?? reporter.report)('transport', error, { ...facts, detail: { op, adapter: 'postgres' } });
   let pool: pg.Pool | undefined;
-  let closed = false;
   const getPool = (): pg.Pool => {
-    if (closed || !pool) throw new ClosedError('postgres queue adapter');
+    if (!pool) throw new ClosedError('postgres queue adapter');
     return pool;
   };
   const consumers = new Set<PostgresConsumer>();
   const timers: NodeJS.Timeout[] = [];
   let listener: Listener | undefined;
-  const ctx: ConsumerContext = { pool: getPool, sql, worker: `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`, leaseMs, acks: new AckBatcher(getPool, sql), report };
+  const worker = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  const ctx: ConsumerContext = { pool: getPool, sql, worker, leaseMs, channel, acks: new AckBatcher(getPool, sql), report };
 
   const notifier = new Notifier(getPool, channel, report);
   const kick = (queue?: string): void => {
@@ -110,7 +117,7 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
   let tickAgain = false;
   let tickTimer: NodeJS.Timeout | undefined;
   const tick = (): void => {
-    if (closed || consumers.size === 0) return;
+    if (!pool || consumers.size === 0) return;
     if (ticking) return void (tickAgain = true);
     ticking = true;
     const names = [...new Set([...consumers].map((c) => c.name))];
@@ -123,7 +130,7 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
         (ms) => {
           notifier.notify(fired);
           clearTimeout(tickTimer);
-          if (ms !== undefined && !closed) tickTimer = setTimeout(tick, Math.max(1, Math.ceil(ms)));
+          if (ms !== undefined && pool) tickTimer = setTimeout(tick, Math.max(1, Math.ceil(ms)));
         },
         (err: unknown) => report('schedule', err),
       )
@@ -154,7 +161,7 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
     listener.start();
     const every = (ms: number, run: () => Promise<unknown> | void): void => {
       const t = setInterval(() => {
-        if (closed || consumers.size === 0) return;
+        if (!pool || consumers.size === 0) return;
         Promise.resolve(run()).catch((err: unknown) => report('maintenance', err));
       }, ms);
       t.unref();
@@ -176,8 +183,11 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
     transactional: true,
     schema,
     deadLetters: createPostgresDeadLetterStore(getPool, sql.schema),
-    async start() {
-      if (closed) throw new ClosedError('postgres queue adapter');
+    health() {
+      return { connected: pool !== undefined && (listener?.connected ?? true), counts: { waitingForConnection: pool?.waitingCount ?? 0 } };
+    },
+    async start(context?: QueueAdapterContext) {
+      if (context) hook = context.report;
       if (!pool) {
         const created = options.pool ?? newPool(options);
         // An idle pooled connection that drops emits here; without a listener it would crash the process.
@@ -262,15 +272,19 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
       return rows[0] ?? { waiting: 0, delayed: 0, active: 0, completed: 0, failed: 0 };
     },
     async close(closeOptions = {}) {
-      if (closed) return;
+      // Also after a failed start: everything is released and start() may be called again.
+      const timeoutMs = closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
       await Promise.all([...consumers].map((c) => c.close(closeOptions)));
-      await notifier.idle();
-      closed = true;
-      for (const t of timers) clearInterval(t);
+      consumers.clear();
+      await drainWithin(notifier.idle(), 1000);
+      for (const t of timers.splice(0)) clearInterval(t);
       clearTimeout(tickTimer);
+      await drainWithin(listener?.close() ?? Promise.resolve(), 1000);
+      listener = undefined;
       const owned = pool && !options.pool ? pool : undefined;
-      await listener?.close();
-      await owned?.end();
+      pool = undefined;
+      // pg's end() waits for checked-out clients: bounded, so close settles with the server unreachable.
+      if (owned) await drainWithin(owned.end(), timeoutMs);
     },
   };
   return adapter;
