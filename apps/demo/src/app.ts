@@ -167,6 +167,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       server,
       path: '/pubsub',
       authorize: (request, topic) => mayTenantSubscribe(tenantOfRequest(request.url), topic),
+      onError,
     });
     const listening = server;
     const port = options.port ?? 3000;
