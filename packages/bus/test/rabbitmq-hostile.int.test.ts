@@ -28,7 +28,7 @@ const handled = new Map<string, number>();
 
 beforeAll(async () => {
   target = await rabbitTarget();
-  bus = createBus<Events>({ adapter: await target.makeAdapter(), onError: (e) => errors.push(e), retry: false });
+  bus = createBus<Events>({ adapter: await target.makeAdapter(), onError: (e) => errors.push(e), retry: { attempts: 1 } });
   await bus.on('#', (e) => void handled.set(e.id, (handled.get(e.id) ?? 0) + 1), { group: 'audit', concurrency: 4 });
   queue = queueName(target.adapters[0]!.topology, 'audit', '#');
   raw = await amqp.connect(RABBITMQ_URL);
