@@ -131,6 +131,34 @@ export function createDeadLetters(getStore: () => Promise<DeadLetterStore>, enqu
     return out;
   }
 
+  /**
+   * Visits the matching letters page by page (never the whole range at once). `visit` resolves
+   * true when it removed the letter: the next page's offset counts only the letters still there.
+   * Letters that fail after the walk began (a replay failing again) are not visited.
+   */
+  async function walk(query: DeadLetterQuery, visit: (letter: DeadLetter) => Promise<boolean>): Promise<void> {
+    const started = Date.now();
+    const base = { ...range(query), to: Math.min(toMs(query.to, 'to') ?? started, started) };
+    const store = await getStore();
+    const ids = query.ids ? new Set(query.ids) : undefined;
+    const limit = query.limit ?? Infinity;
+    let visited = 0;
+    let kept = 0;
+    for (;;) {
+      const page = await store.query({ ...base, limit: DEAD_LETTER_PAGE, offset: kept });
+      for (const r of page) {
+        const matches = (!ids || ids.has(r.id)) && (query.error === undefined || r.error.name === query.error || r.error.message.includes(query.error));
+        if (!matches || visited >= limit) {
+          kept += 1;
+          continue;
+        }
+        visited += 1;
+        if (!(await visit(toDeadLetter(r)))) kept += 1;
+      }
+      if (page.length < DEAD_LETTER_PAGE || visited >= limit) return;
+    }
+  }
+
   return {
     list: find,
     async count(query = {}) {
@@ -141,36 +169,42 @@ export function createDeadLetters(getStore: () => Promise<DeadLetterStore>, enqu
       if (options.ratePerSecond !== undefined && !(options.ratePerSecond > 0)) {
         throw new InvalidOptionError('ratePerSecond', `must be > 0, got ${options.ratePerSecond}`);
       }
-      const letters = await find(options);
       const replayed: Array<{ from: string; id?: string; name: string }> = [];
       const skipped: Array<{ id: string; reason: string }> = [];
-      const store = await getStore();
       const gapMs = options.ratePerSecond ? 1000 / options.ratePerSecond : 0;
-      for (const letter of letters) {
+      const store = await getStore();
+      await walk(options, async (letter) => {
         if (!letter.envelope) {
           skipped.push({ id: letter.id, reason: `undecodable data (${letter.error.message})` });
-          continue;
+          return false;
         }
         if (letter.error.name === 'UnknownJobError') {
           // Its name has no worker in the queue it was found in: a replay would wait there forever.
           skipped.push({ id: letter.id, reason: `no worker serves "${letter.name}" where it was found (${letter.error.message}); enqueue its payload under a job name a worker serves, then discard it` });
-          continue;
+          return false;
         }
         if (options.dryRun) {
           replayed.push({ from: letter.id, name: letter.name });
-          continue;
+          return false;
         }
         if (gapMs > 0 && replayed.length > 0) await sleep(gapMs);
         const id = await enqueue(letter as DeadLetter & { envelope: Envelope });
-        if (!options.keep) await store.remove([letter.id]);
         replayed.push({ from: letter.id, id, name: letter.name });
-      }
+        if (options.keep) return false;
+        await store.remove([letter.id]);
+        return true;
+      });
       return { dryRun: options.dryRun === true, replayed, skipped };
     },
     async discard(query = {}) {
-      const letters = await find(query);
       const store = await getStore();
-      return store.remove(letters.map((l) => l.id));
+      let removed = 0;
+      await walk(query, async (letter) => {
+        const n = await store.remove([letter.id]);
+        removed += n;
+        return n > 0;
+      });
+      return removed;
     },
   };
 }
