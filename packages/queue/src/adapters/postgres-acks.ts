@@ -6,6 +6,7 @@
  */
 import type { JobRetention } from '@events/core';
 import type pg from 'pg';
+import { inTransaction } from './postgres-pool.js';
 import type { Sql } from './postgres-sql.js';
 
 export interface Ack {
@@ -89,19 +90,9 @@ export class AckBatcher {
       return;
     }
     // Trimmed in the same transaction: nobody sees the queue idle with more finished jobs than kept.
-    const client = await this.pool().connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN');
+    await inTransaction(this.pool(), async (client) => {
       await client.query(this.sql.complete, values);
       for (const [queue, count] of trims) await client.query(this.sql.trim, [queue, 'completed', count]);
-      await client.query('COMMIT');
-    } catch (err) {
-      broken = err as Error;
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release(broken);
-    }
+    });
   }
 }

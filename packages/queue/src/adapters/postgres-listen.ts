@@ -5,6 +5,7 @@
  * fallback poll covers the time it is down.
  */
 import type pg from 'pg';
+import { withClient } from './postgres-pool.js';
 
 export interface ListenerOptions {
   pool(): pg.Pool;
@@ -127,14 +128,11 @@ export class Notifier {
       const queues = [...this.pending];
       this.pending.clear();
       try {
-        const client = await this.pool().connect();
-        try {
+        await withClient(this.pool(), async (client) => {
           const pid = (client as { processID?: unknown }).processID;
           if (typeof pid === 'number') this.pids.add(pid);
           await client.query('SELECT pg_notify($1, q) FROM unnest($2::text[]) q', [this.channel, queues]);
-        } finally {
-          client.release();
-        }
+        });
       } catch (err) {
         this.report('notify', err);
       }

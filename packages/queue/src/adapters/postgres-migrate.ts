@@ -42,6 +42,12 @@ export async function runMigrations(db: Queryable, schema: string): Promise<numb
   // A pool lends one client for the transaction; a client is used as it is.
   const pooled = 'totalCount' in db;
   const client: pg.ClientBase = pooled ? await db.connect() : db;
+  // A lent client has no error listener: a dropped connection mid-migration must not crash the process.
+  let broken: Error | undefined;
+  const onError = (err: Error): void => {
+    broken = err;
+  };
+  if (pooled) client.on('error', onError);
   try {
     await client.query('BEGIN');
     try {
@@ -65,7 +71,10 @@ export async function runMigrations(db: Queryable, schema: string): Promise<numb
       throw err;
     }
   } finally {
-    if (pooled) (client as pg.PoolClient).release();
+    if (pooled) {
+      client.off('error', onError);
+      (client as pg.PoolClient).release(broken);
+    }
   }
 }
 

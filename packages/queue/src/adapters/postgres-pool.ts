@@ -51,3 +51,39 @@ export async function migrate(options: PostgresConnectionOptions = {}): Promise<
   }
 }
 
+
+/**
+ * Runs `fn` on a client lent by the pool. A lent client has no error listener of the pool's: a
+ * connection that drops between two statements (a transaction) would emit 'error' with nobody
+ * listening and crash the process. The listener here records it, and the client is then
+ * destroyed rather than returned.
+ */
+export async function withClient<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (err: Error): void => {
+    broken = err;
+  };
+  client.on('error', onError);
+  try {
+    return await fn(client);
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
+/** Runs `fn` inside BEGIN ... COMMIT on a lent client (ROLLBACK when it throws). */
+export function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  return withClient(pool, async (client) => {
+    await client.query('BEGIN');
+    try {
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    }
+  });
+}

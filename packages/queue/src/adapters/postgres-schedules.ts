@@ -8,6 +8,7 @@
 import { InvalidOptionError, type QueueAdapterJob, type ScheduleSpec } from '@events/core';
 import type pg from 'pg';
 import { compileCron } from '../cron.js';
+import { inTransaction } from './postgres-pool.js';
 
 /** Cron patterns are searched at most this far ahead (a pattern that never matches is refused). */
 const HORIZON_MS = 366 * 24 * 3_600_000;
@@ -76,34 +77,24 @@ export async function fireDue(
   queues: readonly string[],
   insert: (client: pg.PoolClient, job: QueueAdapterJob) => Promise<void>,
 ): Promise<number | undefined> {
-  const client = await pool.connect();
-  try {
-    await client.query('BEGIN');
-    try {
-      const { rows } = await client.query<ScheduleRow>(
-        `SELECT queue, id, every_ms, cron, tz, data, options, (extract(epoch FROM next_run_at) * 1000)::float8 AS due FROM ${schema}.schedules
-         WHERE queue = ANY($1::text[]) AND next_run_at <= now() ORDER BY next_run_at LIMIT 100 FOR UPDATE SKIP LOCKED`,
-        [queues],
-      );
-      const now = Date.now();
-      for (const row of rows) {
-        const spec: ScheduleSpec = row.every_ms !== null ? { every: Number(row.every_ms) } : { cron: row.cron ?? '', ...(row.tz ? { tz: row.tz } : {}) };
-        await insert(client, { id: `repeat-${row.id}-${Math.round(row.due)}`, name: row.queue, data: JSON.parse(row.data) as unknown, options: row.options });
-        let next = nextRunAfter(spec, row.due);
-        if (next <= now) next = nextRunAfter(spec, now);
-        await client.query(`UPDATE ${schema}.schedules SET next_run_at = to_timestamp($3 / 1000.0) WHERE queue = $1 AND id = $2`, [row.queue, row.id, next]);
-      }
-      const soon = await client.query<{ ms: number | null }>(
-        `SELECT greatest(0, extract(epoch FROM min(next_run_at) - now()) * 1000)::float8 AS ms FROM ${schema}.schedules WHERE queue = ANY($1::text[])`,
-        [queues],
-      );
-      await client.query('COMMIT');
-      return soon.rows[0]?.ms ?? undefined;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
+  return inTransaction(pool, async (client) => {
+    const { rows } = await client.query<ScheduleRow>(
+      `SELECT queue, id, every_ms, cron, tz, data, options, (extract(epoch FROM next_run_at) * 1000)::float8 AS due FROM ${schema}.schedules
+       WHERE queue = ANY($1::text[]) AND next_run_at <= now() ORDER BY next_run_at LIMIT 100 FOR UPDATE SKIP LOCKED`,
+      [queues],
+    );
+    const now = Date.now();
+    for (const row of rows) {
+      const spec: ScheduleSpec = row.every_ms !== null ? { every: Number(row.every_ms) } : { cron: row.cron ?? '', ...(row.tz ? { tz: row.tz } : {}) };
+      await insert(client, { id: `repeat-${row.id}-${Math.round(row.due)}`, name: row.queue, data: JSON.parse(row.data) as unknown, options: row.options });
+      let next = nextRunAfter(spec, row.due);
+      if (next <= now) next = nextRunAfter(spec, now);
+      await client.query(`UPDATE ${schema}.schedules SET next_run_at = to_timestamp($3 / 1000.0) WHERE queue = $1 AND id = $2`, [row.queue, row.id, next]);
     }
-  } finally {
-    client.release();
-  }
+    const soon = await client.query<{ ms: number | null }>(
+      `SELECT greatest(0, extract(epoch FROM min(next_run_at) - now()) * 1000)::float8 AS ms FROM ${schema}.schedules WHERE queue = ANY($1::text[])`,
+      [queues],
+    );
+    return soon.rows[0]?.ms ?? undefined;
+  });
 }
