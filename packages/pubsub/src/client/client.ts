@@ -214,7 +214,8 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
       return;
     }
     socket = ws;
-    ws.onopen = () => {
+    // Every listener catches what it calls: nothing of ours throws into the page's (or Node's) event loop.
+    ws.onopen = () => guarded(() => {
       attempt = 0;
       if (phase === 'starting' || phase === 'failed') phase = 'ready';
       for (const [topic, entry] of topics) {
@@ -223,16 +224,10 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
       }
       for (const w of [...openWaiters]) w.resolve();
       emit('open');
-    };
-    ws.onmessage = (event) => {
-      try {
-        onFrame(event.data);
-      } catch (err) {
-        report('listener', err);
-      }
-    };
+    });
+    ws.onmessage = (event) => guarded(() => onFrame(event.data));
     ws.onerror = () => undefined; // onclose follows and carries what matters
-    ws.onclose = (event) => {
+    ws.onclose = (event) => guarded(() => {
       if (socket !== ws) return;
       socket = undefined;
       const willReconnect = closing === undefined && backoff !== undefined;
@@ -247,7 +242,15 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
       attempt += 1;
       reconnects += 1;
       timer = setTimeout(connect, delay / 2 + (Math.random() * delay) / 2);
-    };
+    });
+  }
+
+  function guarded(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      report('listener', err);
+    }
   }
 
   function onFrame(data: unknown): void {
