@@ -42,7 +42,7 @@ import { createEventStream } from './stream.js';
 
 export type { Authorize, AuthorizeResult, Caller } from './guard.js';
 export { createRateLimiter, type RateLimiter } from './guard.js';
-export { platformHealth, type PlatformHealth, type TierHealth } from './health.js';
+export { componentHealth, platformHealth, type PlatformHealth, type TierHealth } from './health.js';
 export { createTokenAuth, type TokenAuth, type TokenAuthOptions } from './token-auth.js';
 
 export interface DashboardOptions<M extends PlatformMaps = PlatformMaps> {

@@ -20,16 +20,17 @@ export interface PlatformHealth {
 
 export function platformHealth(platform: { readonly pubsub: object; readonly bus: object; readonly queue: object }, options: { expose?: boolean } = {}): PlatformHealth {
   const tiers = {
-    pubsub: tierHealth(platform.pubsub, options.expose ?? false),
-    bus: tierHealth(platform.bus, options.expose ?? false),
-    queue: tierHealth(platform.queue, options.expose ?? false),
+    pubsub: componentHealth(platform.pubsub, options.expose ?? false),
+    bus: componentHealth(platform.bus, options.expose ?? false),
+    queue: componentHealth(platform.queue, options.expose ?? false),
   };
   // A tier that cannot say (no health() yet) does not fail the check: it is reported as unknown.
   const ok = Object.values(tiers).every((t) => (t.phase === 'unknown' || t.phase === 'ready') && t.connected !== false);
   return { ok, tiers };
 }
 
-function tierHealth(tier: object, expose: boolean): TierHealth {
+/** The health facts of one component with a `health()` (a tier, the websocket gateway), or `unknown` without one. */
+export function componentHealth(tier: object, expose = false): TierHealth {
   const read = (tier as { health?: unknown }).health;
   if (typeof read !== 'function') return { phase: 'unknown', connected: 'unknown', counts: {} };
   let health: Health;

@@ -193,6 +193,13 @@ describe('mounting', () => {
     expect((await call(h.origin, '/dashboardish')).text).toBe('app 404');
   });
 
+  it("reads each tier's health facts", async () => {
+    const health = (await call(h.origin, '/dashboard/api/health')).body as { ok: boolean; tiers: Record<string, { phase: string; connected: boolean }> };
+    expect(health.ok).toBe(true);
+    expect(Object.keys(health.tiers).sort()).toEqual(['bus', 'pubsub', 'queue']);
+    for (const tier of Object.values(health.tiers)) expect(tier).toMatchObject({ phase: 'ready', connected: true });
+  });
+
   it('picks among the known job names with ?jobs=, and never counts a name it does not know', async () => {
     const extra = `other${randomUUID().slice(0, 8)}`;
     const queues = (await call(h.origin, `/dashboard/api/queues?jobs=${job},${extra}`)).body as { queues: Array<{ name: string; counts: Record<string, number> }>; unknown: string[] };

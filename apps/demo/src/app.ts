@@ -19,7 +19,7 @@ import { registerEmailWorker } from './contexts/email.js';
 import { registerNotifications } from './contexts/notifications.js';
 import { createUsersContext } from './contexts/users.js';
 import { createRequestHandler } from './http.js';
-import { createDashboard, createTokenAuth, platformHealth, type Dashboard } from '@events/dashboard';
+import { componentHealth, createDashboard, createTokenAuth, platformHealth, type Dashboard } from '@events/dashboard';
 import { guardListener, hardenServer, HttpError } from '@events/dashboard/http';
 import { createLogger, type LogOptions } from './log.js';
 import { auditQuerySchema, signedUpSchema } from './schemas.js';
@@ -139,8 +139,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       accepting: () => accepting,
       login: (req, res, url) => login.login(req, res, url),
       health: () => {
-        const { ok, tiers } = platformHealth(platform);
-        return { ok, body: { status: !accepting ? 'closing' : ok ? 'ok' : 'degraded', adapters: platform.describe(), roles, users: users.count(), tiers } };
+        const { ok: tiersOk, tiers } = platformHealth(platform);
+        const socket = gateway ? componentHealth(gateway) : undefined;
+        const ok = tiersOk && (socket === undefined || (socket.phase !== 'closing' && socket.phase !== 'closed' && socket.phase !== 'failed'));
+        return { ok, body: { status: !accepting ? 'closing' : ok ? 'ok' : 'degraded', adapters: platform.describe(), roles, users: users.count(), tiers, ...(socket ? { gateway: socket } : {}) } };
       },
     });
     // The dashboard (/dashboard/) sees the same tiers as the demo, memory adapters included, behind

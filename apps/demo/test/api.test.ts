@@ -51,9 +51,10 @@ describe('the demo HTTP API', () => {
     expect(health.status).toBe(200);
     const body = (await health.json()) as { status: string; tiers: Record<string, { phase: string; connected: unknown }> };
     expect(body).toMatchObject({ status: 'ok', adapters: 'pubsub=memory bus=memory queue=memory' });
-    // Each tier's health facts (phase, connected, counts); a tier without health() yet says 'unknown'.
+    // Each tier's health facts (phase, connected, counts), and the websocket gateway's.
     expect(Object.keys(body.tiers).sort()).toEqual(['bus', 'pubsub', 'queue']);
-    for (const tier of Object.values(body.tiers)) expect(['ready', 'unknown']).toContain(tier.phase);
+    for (const tier of Object.values(body.tiers)) expect(tier).toMatchObject({ phase: 'ready', connected: true });
+    expect((body as { gateway?: { counts: Record<string, number> } }).gateway?.counts).toBeDefined();
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(page.headers.get('x-content-type-options')).toBe('nosniff');
   });
@@ -78,6 +79,18 @@ describe('the demo HTTP API', () => {
     const live = (await (await fetch(`${demo.url}/dashboard/api/channels`, auth)).json()) as { messages: Array<{ channel: string }> };
     expect(live.messages.some((m) => m.channel.startsWith(`tenant:${tenant}:user:`))).toBe(true);
     expect((await fetch(`${demo.url}/dashboard/`, auth)).headers.get('content-type')).toContain('text/html');
+  });
+
+  it('answers /healthz with 503 and the tier at fault when a tier is down', async () => {
+    const other = await startDemo({ platform: {}, port: 0, log: { write: () => undefined } });
+    try {
+      await other.platform.pubsub.close();
+      const health = await fetch(`${other.url}/healthz`);
+      expect(health.status).toBe(503);
+      expect(await health.json()).toMatchObject({ status: 'degraded', tiers: { pubsub: { phase: 'closed' }, bus: { phase: 'ready' } } });
+    } finally {
+      await other.close({ timeoutMs: 2000 });
+    }
   });
 
   it('says which setting to change when the port is taken', async () => {
