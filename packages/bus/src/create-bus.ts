@@ -100,10 +100,14 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     if (opts.causationId !== undefined) envelopeOptions.causationId = opts.causationId;
     const envelope = createEnvelope(name, checked, envelopeOptions);
     const data = serializer.encode(envelope); // throws SerializationError: nothing is sent
-    if (lifecycle.phase !== 'ready' || subscriptions.registering.size > 0) {
-      // Start on first use, and let subscriptions still being registered finish first, so
-      // `bus.on(...); bus.emit(...)` in one tick delivers to that subscription. Within the deadline.
+    const phase = lifecycle.phase;
+    if (phase === 'idle' || phase === 'starting' || phase === 'failed') {
+      // Start on first use (again after a failed start), within the emit's deadline.
       await within(start().then(() => subscriptions.registered()), { timeoutMs, signal: opts.signal, what: `bus.emit of ${name} waiting for the bus to start (is the broker reachable?)` });
+    } else if (subscriptions.registering.size > 0) {
+      // Subscriptions still being registered finish first, so `bus.on(...); bus.emit(...)` in
+      // one tick delivers to that subscription. (While closing, handlers' ctx.emit gets here too.)
+      await within(subscriptions.registered(), { timeoutMs, signal: opts.signal, what: `bus.emit of ${name} waiting for subscriptions being registered` });
     }
     const message: { -readonly [K in keyof BusMessage]: BusMessage[K] } = { id: envelope.id, name, data, contentType: serializer.contentType, headers: envelope.headers };
     if (envelope.correlationId !== undefined) message.correlationId = envelope.correlationId;
@@ -170,18 +174,14 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     health() {
       const s = adapter.stats();
       let buffered = 0;
-      let adapterInFlight = 0;
-      for (const c of s.consumers) {
-        buffered += c.buffered;
-        adapterInFlight += c.inFlight;
-      }
+      for (const c of s.consumers) buffered += c.buffered;
       return {
         phase: lifecycle.phase,
         connected: lifecycle.phase === 'ready' && s.connected,
         ...(reporter.lastError ? { lastError: reporter.lastError } : {}),
         counts: {
           consumers: subscriptions.count,
-          inFlight: Math.max(adapterInFlight, subscriptions.inFlight),
+          inFlight: subscriptions.inFlight,
           buffered,
           waitingEmits: s.waitingPublishes,
           pendingPublishes: s.pendingPublishes,

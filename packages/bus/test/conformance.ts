@@ -343,6 +343,25 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       expect(handled).toHaveLength(6);
     });
 
+    it('a handler may still ctx.emit while its bus drains', async () => {
+      const consumer = await makeBus();
+      const watcher = await makeBus();
+      const pongs: Envelope[] = [];
+      await watcher.on('loop.Pong', (e) => void pongs.push(e), { group: 'watcher' });
+      let started = false;
+      await consumer.on('loop.Ping', async (e, ctx) => {
+        started = true;
+        await delay(50); // still running when close begins
+        await ctx.emit('loop.Pong', { n: e.payload.n });
+      }, { group: 'ponger' });
+      const ping = await consumer.emit('loop.Ping', { n: 7 });
+      await waitFor(() => started, 15_000, 'the handler running');
+      await consumer.close({ timeoutMs: 5000 });
+      await waitFor(() => pongs.length === 1, 15_000, 'the pong emitted during the drain');
+      expect(pongs[0]!.causationId).toBe(ping.id);
+      expect(errors).toEqual([]);
+    });
+
     it('emit with whenFull "throw" sheds load instead of waiting', async () => {
       const bus = await makeBus({ whenFull: 'throw' });
       const release = deferred();
