@@ -5,6 +5,7 @@
  *   events-worker dead-letters list|count|replay|discard [--url redis://...] [--prefix bull]
  *       [--name N] [--jobs a,b] [--error E] [--from ISO] [--to ISO] [--ids a,b] [--limit N]
  *       [--dry-run] [--rate N] [--keep] [--json]
+ *   events-worker migrate [--url postgres://...] [--schema events_queue]
  */
 import { bullmqQueue } from '../adapters/bullmq.js';
 import { createQueue } from '../queue.js';
@@ -17,6 +18,8 @@ const USAGE = `usage:
   events-worker dead-letters <list|count|replay|discard> [--url redis://127.0.0.1:6379] [--prefix bull]
       [--name job] [--jobs a,b] [--error text] [--from date] [--to date] [--ids a,b] [--limit n]
       [--dry-run] [--rate per-second] [--keep] [--json]
+  events-worker migrate [--url postgres://postgres@127.0.0.1:5432/postgres] [--schema events_queue]
+      applies the PostgreSQL queue's migrations (DATABASE_URL when --url is not given)
   --jobs: job names whose jobs other workers (plain BullMQ) failed, to include in the view`;
 
 function query(args: ParsedArgs): DeadLetterQuery {
@@ -85,6 +88,14 @@ async function main(argv: readonly string[]): Promise<void> {
   const [command, sub] = args.positional;
   if (command === 'run' && sub) {
     await runWorker(sub, { drainTimeoutMs: numberFlag(args, 'drain-timeout') ?? 10_000, log: (line) => console.log(line) });
+    return;
+  }
+  if (command === 'migrate') {
+    // pg loads only for this command.
+    const { migrate } = await import('../adapters/postgres.js');
+    const schema = flag(args, 'schema');
+    const applied = await migrate({ connectionString: flag(args, 'url') ?? process.env.DATABASE_URL, ...(schema ? { schema } : {}) });
+    console.log(applied.length > 0 ? `events-worker: applied migrations ${applied.join(', ')}` : 'events-worker: schema up to date');
     return;
   }
   if (command === 'dead-letters') {
