@@ -17,13 +17,14 @@
  *                       exclusive queue that the broker deletes when the dashboard stops.
  */
 import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { consoleErrorHook, type ErrorHook } from '@events/core';
 import { configFromEnv, createPlatform } from '@events/platform';
 import { createDashboard, createTokenAuth } from './dashboard.js';
 import { guardListener, hardenServer, HttpError, requestUrl } from './http-kit.js';
 
-const port = Number(process.env.PORT ?? 3001);
-const host = process.env.HOST ?? '127.0.0.1';
+const port = Number(process.env.PORT?.trim() || 3001);
+const host = process.env.HOST?.trim() || '127.0.0.1';
 const list = (value: string | undefined): string[] =>
   (value ?? '')
     .split(',')
@@ -89,7 +90,8 @@ try {
     server.listen(port, host, resolve);
   });
   await dashboard.ready();
-  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const address = server.address() as AddressInfo;
+  const origin = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   console.log(`[dashboard] ${origin}/dashboard/  (${platform.describe()})`);
   // The token is printed only when it was made here: one given in DASHBOARD_TOKEN stays out of the logs.
   console.log(`[dashboard] log in: ${process.env.DASHBOARD_TOKEN ? `${origin}/login?token=<DASHBOARD_TOKEN>` : `${origin}${auth.loginPath()}`}`);
