@@ -236,20 +236,8 @@ export function createLiveFeeds(platform: Platform, options: LiveFeedsOptions): 
       listeners.clear();
       for (const off of offQueue) off();
       const subs = await Promise.allSettled([busSub, pubsubSub]);
-      await Promise.allSettled(subs.map((s) => (s.status === 'fulfilled' ? stopSubscription(s.value) : Promise.resolve())));
+      await Promise.allSettled(subs.map((s) => (s.status === 'fulfilled' && s.value ? s.value.close() : Promise.resolve())));
     },
   };
 }
 
-/**
- * Stops a subscription whatever its handle looks like while the tiers move to the shared
- * SubscriptionHandle (`close()`); older handles were a function (pubsub) or had `cancel()` (bus).
- */
-async function stopSubscription(handle: unknown): Promise<void> {
-  if (typeof handle === 'function') return void (await (handle as () => unknown)());
-  if (handle && typeof handle === 'object') {
-    const h = handle as { close?: () => Promise<void>; cancel?: () => Promise<void> };
-    if (typeof h.close === 'function') return h.close();
-    if (typeof h.cancel === 'function') return h.cancel();
-  }
-}
