@@ -81,11 +81,14 @@ export async function createPlatform<M extends PlatformMaps = PlatformMaps>(
       ? (await import('@events/bus/rabbitmq')).rabbitmqBus({ url: resolved.bus.url, ...(resolved.bus.exchange ? { exchange: resolved.bus.exchange } : {}) })
       : undefined;
   const bus = createBus<EventsOf<M>>({ ...options.bus, ...(busAdapter ? { adapter: busAdapter } : {}) });
-  // The BullMQ adapter (and bullmq, ioredis) loads only when the config asks for it.
+  // The BullMQ adapter (and bullmq, ioredis) or the PostgreSQL one (and pg) loads only when the config asks for it.
+  const q = resolved.queue;
   const queueAdapter =
-    resolved.queue.adapter === 'bullmq'
-      ? (await import('@events/queue/bullmq')).bullmqQueue({ url: resolved.queue.url, ...(resolved.queue.prefix ? { prefix: resolved.queue.prefix } : {}) })
-      : undefined;
+    q.adapter === 'bullmq'
+      ? (await import('@events/queue/bullmq')).bullmqQueue({ url: q.url, ...(q.prefix ? { prefix: q.prefix } : {}) })
+      : q.adapter === 'postgres'
+        ? (await import('@events/queue/postgres')).postgresQueue({ connectionString: q.url, migrate: q.migrate === true, ...(q.schema ? { schema: q.schema } : {}) })
+        : undefined;
   const queue = createQueue<JobsOf<M>>({ ...options.queue, ...(queueAdapter ? { adapter: queueAdapter } : {}) });
 
   let closing: Promise<void> | undefined;
@@ -128,6 +131,7 @@ function brokerProbes(config: ResolvedPlatformConfig): BrokerProbe[] {
   const s = config.sources;
   if (config.pubsub.adapter === 'redis') add({ broker: 'Redis', url: config.pubsub.url, source: s.pubsubUrl, usedBy: 'pubsub' }, memory(s.pubsubAdapter));
   if (config.queue.adapter === 'bullmq') add({ broker: 'Redis', url: config.queue.url, source: s.queueUrl, usedBy: 'queue' }, memory(s.queueAdapter));
+  if (config.queue.adapter === 'postgres') add({ broker: 'PostgreSQL', url: config.queue.url, source: s.queueUrl, usedBy: 'queue' }, memory(s.queueAdapter));
   if (config.bus.adapter === 'rabbitmq') add({ broker: 'RabbitMQ', url: config.bus.url, source: s.busUrl, usedBy: 'bus' }, memory(s.busAdapter));
   return [...probes.values()];
 }
