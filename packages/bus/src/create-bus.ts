@@ -5,6 +5,7 @@
  * subscriptions and their handles live in subscriptions.ts.
  */
 import {
+  BackpressureError,
   createEnvelope,
   createErrorReporter,
   createLifecycle,
@@ -35,6 +36,9 @@ export const CAUSATION_DEPTH_HEADER = 'x-causation-depth';
 
 /** Default deadline of an emit. */
 export const DEFAULT_EMIT_TIMEOUT_MS = 30_000;
+
+/** Emits waiting at once for the bus to start or for subscriptions being registered. */
+export const MAX_EMITS_WAITING_TO_START = 1000;
 
 function checkTimeout(option: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) throw new InvalidOptionError(option, `must be a number of milliseconds > 0, got ${value}`);
@@ -80,6 +84,20 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
   });
   const start = (): Promise<void> => lifecycle.start();
 
+  // Emits waiting for the start or for registrations: capped like every other line of waiters.
+  let waitingToStart = 0;
+  async function before(work: () => Promise<void>, spec: { timeoutMs: number; signal: AbortSignal | undefined; what: string }): Promise<void> {
+    if (waitingToStart >= MAX_EMITS_WAITING_TO_START) {
+      throw new BackpressureError(`${spec.what}: ${MAX_EMITS_WAITING_TO_START} emits already wait (retry later, or await bus.start() first)`);
+    }
+    waitingToStart += 1;
+    try {
+      await within(work(), spec);
+    } finally {
+      waitingToStart -= 1;
+    }
+  }
+
   // Names already found valid (validation splits and tests every segment); bounded, since names
   // are normally a small fixed set and anything beyond is simply checked every time.
   const validNames = new Set<string>();
@@ -103,11 +121,11 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     const phase = lifecycle.phase;
     if (phase === 'idle' || phase === 'starting' || phase === 'failed') {
       // Start on first use (again after a failed start), within the emit's deadline.
-      await within(start().then(() => subscriptions.registered()), { timeoutMs, signal: opts.signal, what: `bus.emit of ${name} waiting for the bus to start (is the broker reachable?)` });
+      await before(() => start().then(() => subscriptions.registered()), { timeoutMs, signal: opts.signal, what: `bus.emit of ${name} waiting for the bus to start (is the broker reachable?)` });
     } else if (subscriptions.registering.size > 0) {
       // Subscriptions still being registered finish first, so `bus.on(...); bus.emit(...)` in
       // one tick delivers to that subscription. (While closing, handlers' ctx.emit gets here too.)
-      await within(subscriptions.registered(), { timeoutMs, signal: opts.signal, what: `bus.emit of ${name} waiting for subscriptions being registered` });
+      await before(() => subscriptions.registered(), { timeoutMs, signal: opts.signal, what: `bus.emit of ${name} waiting for subscriptions being registered` });
     }
     const message: { -readonly [K in keyof BusMessage]: BusMessage[K] } = { id: envelope.id, name, data, contentType: serializer.contentType, headers: envelope.headers };
     if (envelope.correlationId !== undefined) message.correlationId = envelope.correlationId;
@@ -183,14 +201,14 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
           consumers: subscriptions.count,
           inFlight: subscriptions.inFlight,
           buffered,
-          waitingEmits: s.waitingPublishes,
+          waitingEmits: s.waitingPublishes + waitingToStart,
           pendingPublishes: s.pendingPublishes,
         },
       };
     },
     stats(): BusStats {
       const s = adapter.stats();
-      return { ...s, waitingEmits: s.waitingPublishes };
+      return { ...s, waitingEmits: s.waitingPublishes + waitingToStart };
     },
     close: (closeOptions) => lifecycle.close(closeOptions),
   };
