@@ -3,16 +3,20 @@
  * record comes back from BullMQ's failed set; a plain BullMQ worker's final failures reach our
  * view (list, replay); a letter no worker can serve is refused by replay with the reason.
  */
+import { fileURLToPath } from 'node:url';
 import { Queue as BullQueue, Worker as BullWorker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorEvent } from '@events/core';
-import { REDIS_URL, waitFor } from '@events/testing';
+import { REDIS_URL, spawnTs, waitFor } from '@events/testing';
 import { bullmqQueue } from '../src/adapters/bullmq.js';
 import { memoryQueue } from '../src/adapters/memory.js';
 import { DEFAULT_JOB_OPTIONS } from '../src/options.js';
 import { createQueue } from '../src/index.js';
 import { deletePrefix, randomPrefix } from './helpers.js';
+
+const root = fileURLToPath(new URL('../../..', import.meta.url));
+const cli = fileURLToPath(new URL('../src/cli/main.ts', import.meta.url));
 
 describe('dead letters kept and honest (bullmq)', () => {
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -48,6 +52,38 @@ describe('dead letters kept and honest (bullmq)', () => {
     const letters = await q.deadLetters.list({ name: 'pay' });
     expect(letters).toMatchObject([{ id, name: 'pay', payload: { n: 1 }, error: { message: 'card declined' }, attemptsMade: 1 }]);
   }, 30_000);
+
+  it('a stalled job whose dead-letter write fails: reported, and the record comes back from the failed set', async () => {
+    const prefix = randomPrefix();
+    const redis = new Redis(REDIS_URL);
+    const events: ErrorEvent[] = [];
+    const producer = createQueue<{ work: { ms: number } }>({ adapter: bullmqQueue({ url: REDIS_URL, prefix }) });
+    cleanups.push(async () => {
+      await producer.close();
+      redis.disconnect();
+      await deletePrefix(prefix);
+    });
+    const id = await producer.enqueue('work', { ms: 60_000 });
+    const doomed = spawnTs(cli, ['run', 'packages/queue/test/fixtures/fault-worker.ts'], { cwd: root, env: { QUEUE_PREFIX: prefix, QUEUE_URL: REDIS_URL, CONCURRENCY: '1', MAX_STALLED: '0' } });
+    cleanups.push(async () => {
+      if (doomed.child.exitCode === null && doomed.child.signalCode === null) doomed.child.kill('SIGKILL');
+      await doomed.exited;
+    });
+    await waitFor(async () => (await producer.counts('work')).active === 1, 20_000, 'the job to start');
+    doomed.child.kill('SIGKILL');
+    await doomed.exited;
+    await redis.set(`${prefix}:#dead-letters`, 'not a hash');
+    const rescuer = createQueue<{ work: { ms: number } }>({
+      adapter: bullmqQueue({ url: REDIS_URL, prefix, lockDuration: 1000, stalledInterval: 300, maxStalledCount: 0 }),
+      onError: (e) => events.push(e),
+    });
+    cleanups.push(() => rescuer.close({ timeoutMs: 1000 }));
+    await rescuer.process('work', () => undefined);
+    await waitFor(() => events.some((e) => e.kind === 'dead-letter' && e.id === id), 20_000, 'the failed write to be reported');
+    expect(events.find((e) => e.kind === 'stall')).toMatchObject({ name: 'work', id });
+    await redis.del(`${prefix}:#dead-letters`);
+    expect(await producer.deadLetters.list()).toMatchObject([{ id, name: 'work', payload: { ms: 60_000 }, error: { message: 'job stalled more than allowable limit' } }]);
+  }, 60_000);
 
   it("a job a plain BullMQ worker fails for good reaches the dead-letter view, and replay takes it out for good", async () => {
     const prefix = randomPrefix();
