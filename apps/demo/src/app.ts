@@ -50,6 +50,8 @@ export interface DemoOptions {
   dashboardToken?: string;
   /** Host names the dashboard answers to besides localhost and IP addresses. Default: `[]`. */
   allowedHosts?: readonly string[];
+  /** Signups per client address per minute; past it 429 with Retry-After. Default: 120. */
+  signupsPerMinute?: number;
   /**
    * Errors of the tiers and of the HTTP server (a request that failed with a 500, a request Node
    * could not parse). Default: a line in the log, at most 5 per kind per 10 s.
@@ -138,6 +140,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       audit,
       accepting: () => accepting,
       login: (req, res, url) => login.login(req, res, url),
+      signupsPerMinute: options.signupsPerMinute ?? 120,
       health: () => {
         const { ok: tiersOk, tiers } = platformHealth(platform);
         const socket = gateway ? componentHealth(gateway) : undefined;

@@ -29,5 +29,7 @@ describe('tenant isolation rule', () => {
     expect(tenantOfRequest('/pubsub')).toBeUndefined();
     expect(tenantOfRequest('/pubsub?tenant=ACME*')).toBeUndefined();
     expect(tenantOfRequest('/pubsub?tenant=acme')).toBe('acme');
+    // A target that is not a URL belongs to no tenant, and does not throw.
+    expect(tenantOfRequest('http://[/pubsub?tenant=acme')).toBeUndefined();
   });
 });

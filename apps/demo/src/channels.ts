@@ -43,6 +43,12 @@ export function mayTenantSubscribe(tenant: string | undefined, topic: string): b
 
 /** The tenant a websocket upgrade request belongs to: `?tenant=` on its URL. */
 export function tenantOfRequest(url: string | undefined): string | undefined {
-  const tenant = new URL(url ?? '/', 'http://localhost').searchParams.get('tenant') ?? undefined;
+  let tenant: string | undefined;
+  try {
+    tenant = new URL(url ?? '/', 'http://localhost').searchParams.get('tenant') ?? undefined;
+  } catch {
+    // A request target that is not a URL (`http://[`) belongs to no tenant.
+    return undefined;
+  }
   return isTenant(tenant) ? tenant : undefined;
 }

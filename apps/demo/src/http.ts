@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createRateLimiter, type RateLimiter } from '@events/dashboard';
 import { HttpError, readJsonObject, requestUrl, SECURITY_HEADERS, sendJson } from '@events/dashboard/http';
 import { InvalidOptionError } from '@events/core';
 import { isTenant } from './channels.js';
@@ -36,14 +37,17 @@ export interface ApiDeps {
   accepting(): boolean;
   /** Serves the dashboard's login link. */
   login(req: IncomingMessage, res: ServerResponse, url: URL): void;
+  /** Signups per client address per minute; past it 429. */
+  signupsPerMinute: number;
 }
 
 /** The demo's routes. Throws HttpError (or a validation error) for the caller's mistakes; guardListener answers them. */
 export function createRequestHandler(deps: ApiDeps): (req: IncomingMessage, res: ServerResponse) => Promise<void> {
-  return (req, res) => route(req, res, deps);
+  const signups = createRateLimiter(deps.signupsPerMinute);
+  return (req, res) => route(req, res, { ...deps, signups });
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, deps: ApiDeps): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, deps: ApiDeps & { signups: RateLimiter }): Promise<void> {
   const url = requestUrl(req);
   const path = url.pathname;
   if (path === '/healthz') {
@@ -54,6 +58,8 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: ApiDeps): 
   if (path === '/api/signup') {
     if (req.method !== 'POST') throw new HttpError(405, 'use POST');
     if (!deps.accepting()) throw new HttpError(503, 'shutting down');
+    const wait = deps.signups.take(req.socket.remoteAddress ?? 'unknown');
+    if (wait > 0) throw new HttpError(429, `too many signups from this address: try again in ${wait} s`, { headers: { 'retry-after': String(wait) } });
     const body = await readJsonObject(req, { maxBytes: MAX_SIGNUP_BYTES, timeoutMs: SIGNUP_BODY_TIMEOUT_MS, expected: '{email, tenant}' });
     try {
       return sendJson(res, 201, await deps.users.signup({ email: body.email, tenant: body.tenant }));

@@ -70,6 +70,21 @@ describe('the demo HTTP edge', () => {
     expect(logs.join('')).not.toContain('\u001b');
   });
 
+  it('limits signups per client address (429 with Retry-After)', async () => {
+    const limited = await startDemo({ platform: {}, port: 0, signupsPerMinute: 2, failureRate: 0, sendMs: 0, log: { write: () => undefined } });
+    try {
+      const post = (): Promise<Response> =>
+        fetch(`${limited.url}/api/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'rate@example.com', tenant: 'acme' }) });
+      expect((await post()).status).toBe(201);
+      expect((await post()).status).toBe(201);
+      const third = await post();
+      expect(third.status).toBe(429);
+      expect(Number(third.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    } finally {
+      await limited.close({ timeoutMs: 2000 });
+    }
+  });
+
   it('answers the dashboard with 401 without the token; the login link sets a cookie that lets the page in', async () => {
     expect((await fetch(`${demo.url}/dashboard/`)).status).toBe(401);
     expect((await fetch(`${demo.url}/dashboard/api/overview`)).status).toBe(401);

@@ -10,6 +10,8 @@ import type { Logger } from '../log.js';
 import type { AuditRecord, DemoMaps } from '../types.js';
 
 export const AUDIT_GROUP = 'audit';
+/** Records kept in memory (the oldest is forgotten past it): a flood of signups costs bounded memory. */
+export const MAX_AUDIT_RECORDS = 10_000;
 export const AUDIT_QUERY_CHANNEL = 'demo:audit:query';
 
 export interface AuditContext {
@@ -17,7 +19,8 @@ export interface AuditContext {
   stop(): Promise<void>;
 }
 
-export async function registerAudit(platform: Platform<DemoMaps>, log: Logger): Promise<AuditContext> {
+export async function registerAudit(platform: Platform<DemoMaps>, log: Logger, options: { /** Default: MAX_AUDIT_RECORDS. */ maxRecords?: number } = {}): Promise<AuditContext> {
+  const maxRecords = options.maxRecords ?? MAX_AUDIT_RECORDS;
   const log_: AuditRecord[] = [];
   const seen = new Set<string>();
   const records = (tenant?: string): AuditRecord[] => log_.filter((r) => tenant === undefined || r.tenant === tenant);
@@ -29,6 +32,7 @@ export async function registerAudit(platform: Platform<DemoMaps>, log: Logger): 
       // At-least-once on RabbitMQ: a redelivered event must not be recorded twice.
       if (!seen.has(envelope.id)) {
         seen.add(envelope.id);
+        if (log_.length >= maxRecords) seen.delete(log_.shift()!.eventId);
         log_.push({ eventId: envelope.id, event: envelope.name, tenant, userId, email, occurredAt: envelope.occurredAt, recordedAt: new Date().toISOString() });
         log(`recorded ${envelope.name} ${envelope.id} (user ${userId}, tenant ${tenant}); ${log_.length} record(s)`);
       }

@@ -29,7 +29,11 @@ export interface UsersContext {
   count(): number;
 }
 
-export function createUsersContext(platform: Platform<DemoMaps>, log: Logger): UsersContext {
+/** Users kept in the demo's in-memory store. */
+export const MAX_USERS = 10_000;
+
+export function createUsersContext(platform: Platform<DemoMaps>, log: Logger, options: { /** Default: MAX_USERS. */ maxUsers?: number } = {}): UsersContext {
+  const maxUsers = options.maxUsers ?? MAX_USERS;
   // The users context's own store. In-memory: the demo is about the messages, not the database.
   const users = new Map<string, { email: string; tenant: string }>();
   return {
@@ -44,6 +48,8 @@ export function createUsersContext(platform: Platform<DemoMaps>, log: Logger): U
       const userId = createId();
       const at = new Date().toISOString();
       users.set(userId, { email, tenant });
+      // The demo's store is memory: bounded, the oldest user is forgotten past MAX_USERS.
+      if (users.size > maxUsers) users.delete(users.keys().next().value!);
       log(`signup ${email} (tenant ${tenant}) -> user ${userId}; emitting UserSignedUp`);
       // The user id correlates every message of this story: the event, the job, the notifications.
       await platform.bus.emit('UserSignedUp', { userId, email, tenant }, { correlationId: userId, headers: { tenant } });
