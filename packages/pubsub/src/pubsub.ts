@@ -21,7 +21,6 @@ import {
   type MessageMap,
   type NameOf,
   type PubSubAdapter,
-  type PubSubAdapterMessage,
   type PubSubConnectionEvent,
   type SchemaMap,
   type Serializer,
@@ -38,12 +37,11 @@ import {
 import { Dispatcher, Listeners, type Report } from './dispatch.js';
 import { type InternalSubscribeOptions, SHARE_ENVELOPE } from './internal.js';
 import { Interest } from './interest.js';
-import { decodeRemote } from './receive.js';
-import { type AnyHandler, type LocalSubscription, Registry, type SubscriptionState, type TopicSubs } from './registry.js';
+import { Receiver } from './receive.js';
+import { type AnyHandler, type LocalSubscription, Registry, type SubscriptionState } from './registry.js';
 import { RequestReply } from './request-reply.js';
 import type {
   BroadcastOptions,
-  GapEvent,
   MessageHandler,
   PubSub,
   PubSubEvents,
@@ -55,7 +53,7 @@ import type {
   TopicOf,
   Topics,
 } from './types.js';
-import { GapDetector, Namespace, NODE_HEADER, parseSeq, SEQ_HEADER, SequenceCounter } from './wire.js';
+import { GapDetector, Namespace, NODE_HEADER, SEQ_HEADER, SequenceCounter } from './wire.js';
 
 export interface PubSubCoreOptions<M extends MessageMap> {
   adapter: PubSubAdapter;
@@ -95,6 +93,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   private readonly listeners: Listeners<PubSubEvents>;
   private readonly dispatcher: Dispatcher;
   private readonly requests: RequestReply;
+  private readonly receiver: Receiver;
   private readonly life: LifecycleMachine;
   /** The adapter's start has resolved and close has not begun: `send` may skip awaiting it. */
   private sending = false;
@@ -114,12 +113,23 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     this.dispatcher = new Dispatcher(this.report);
     this.nodeId = options.nodeId ?? createId();
     this.interest = new Interest(this.adapter);
+    this.receiver = new Receiver({
+      ns: this.ns,
+      nodeId: this.nodeId,
+      serializer: this.serializer,
+      registry: this.registry,
+      gaps: this.gaps,
+      dispatcher: this.dispatcher,
+      listeners: this.listeners,
+      report: this.report,
+      open: () => this.sending,
+    });
     this.requests = new RequestReply(this, { timeoutMs: options.requestTimeoutMs, maxPending: options.maxPendingRequests });
     this.life = createLifecycle({
       what: 'pubsub',
       open: async () => {
         await this.adapter.start({
-          message: (m) => this.onRemote(m),
+          message: (m) => this.receiver.receive(m),
           connection: (e) => this.onConnection(e),
           error: (error) => this.report('transport', error),
         });
@@ -337,55 +347,6 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       }
     }
     return count;
-  }
-
-  private onRemote(message: PubSubAdapterMessage): void {
-    if (!this.sending) return;
-    const channel = this.ns.local(message.channel);
-    const pattern = message.pattern === undefined ? undefined : this.ns.local(message.pattern);
-    // Only topics of this namespace are subscribed: anything else is another application's.
-    if (channel === undefined || (message.pattern !== undefined && pattern === undefined)) return;
-    const topic = pattern ?? channel;
-    const subs = this.registry.forTopic(topic, pattern === undefined ? 'channel' : 'pattern');
-    if (!subs || subs.set.size === 0) return;
-    let envelope: Envelope;
-    try {
-      envelope = decodeRemote(this.serializer, message.data, channel);
-    } catch (err) {
-      this.report('decode', err, { name: channel, detail: { topic } });
-      return;
-    }
-    const node = envelope.headers[NODE_HEADER];
-    if (node === this.nodeId) return;
-    if (node !== undefined) this.checkSequence(envelope, { topic, node, channel }, subs);
-    this.dispatcher.deliver(subs.list(), { envelope, pattern });
-  }
-
-  /**
-   * Gap detection on the publisher's `pubsub-seq`. A value that is not a plain positive integer, or
-   * a jump no real stream makes, is a foreign or forged number: reported, never raised as a gap.
-   */
-  private checkSequence(envelope: Envelope, stream: { topic: string; node: string; channel: string }, subs: TopicSubs): void {
-    const raw = envelope.headers[SEQ_HEADER];
-    if (raw === undefined) return;
-    const seq = parseSeq(raw);
-    const gap = seq === undefined ? 'implausible' : this.gaps.check(stream, seq);
-    if (gap === undefined) return;
-    if (gap === 'implausible') {
-      const why = seq === undefined ? 'is not a sequence number' : 'jumps further than any stream does';
-      this.report('decode', new Error(`ignored header ${SEQ_HEADER}=${JSON.stringify(raw.slice(0, 40))} from node ${JSON.stringify(stream.node.slice(0, 64))}: it ${why}`), {
-        name: stream.channel,
-        id: envelope.id,
-        detail: { topic: stream.topic },
-      });
-      return;
-    }
-    this.emitGap({ ...gap, ...stream }, subs);
-  }
-
-  private emitGap(event: GapEvent, subs: TopicSubs): void {
-    this.listeners.emit('gap', event);
-    for (const sub of subs.list()) this.listeners.safely(() => sub.options.onGap?.(event));
   }
 
   private onConnection(event: PubSubConnectionEvent): void {
