@@ -68,8 +68,9 @@ export class PostgresConsumer {
   private readonly running = new Set<Promise<void>>();
   /** Completions handed to the batcher and not yet committed. */
   private readonly acking = new Set<Promise<void>>();
-  /** Jobs running here, by id: what close hands back past its drain timeout. */
+  /** Jobs claimed here (buffered or running), by id -> claim: what close hands back. */
   private readonly claimed = new Map<string, number>();
+  private readonly buffer: ClaimedRow[] = [];
   private readonly released = new Set<string>();
   private fetching: Promise<void> | undefined;
   private again = false;
@@ -128,16 +129,34 @@ export class PostgresConsumer {
     return room;
   }
 
+  /**
+   * Jobs claimed ahead of a free slot (none under a rate limit), so the next claim's round trip
+   * overlaps the running jobs instead of following them. They hold leases like running jobs and go
+   * back at close; an urgent job enqueued meanwhile waits behind at most this many.
+   */
+  private get prefetch(): number {
+    return this.options.limiter ? 0 : this.options.concurrency;
+  }
+
+  /** Starts buffered jobs while slots are free. */
+  private pump(): void {
+    while (!this.closed && this.buffer.length > 0 && this.room() > 0) this.start(this.buffer.shift()!);
+  }
+
   private async fetch(): Promise<void> {
     try {
       do {
         this.again = false;
-        const want = this.room();
-        if (want <= 0) return;
+        this.pump();
+        const want = Math.min(this.room(), this.options.concurrency - this.running.size) + this.prefetch - this.buffer.length;
+        // A claim per freed slot would be a commit per job: wait until a quarter of the window is free.
+        if (want < (this.prefetch > 0 ? Math.ceil((this.options.concurrency + this.prefetch) / 4) : 1)) return;
         const { rows } = await this.ctx.pool().query<ClaimedRow>(this.ctx.sql.claim, [this.name, this.ctx.worker, this.ctx.leaseMs, want]);
         this.pauseMs = 0;
-        rows.sort(byOrder);
-        for (const row of rows) this.start(row);
+        for (const row of rows) this.claimed.set(row.id, row.claims);
+        this.buffer.push(...rows);
+        this.buffer.sort(byOrder);
+        this.pump();
         if (rows.length === want) this.again = true;
         else if (!this.again) {
           // Nothing more ready: sleep until the next delayed job is due (a NOTIFY may come first).
@@ -156,10 +175,10 @@ export class PostgresConsumer {
 
   private start(row: ClaimedRow): void {
     if (this.options.limiter) this.starts.push(Date.now());
-    this.claimed.set(row.id, row.claims);
     const run = this.run(row).finally(() => {
       this.claimed.delete(row.id);
       this.running.delete(run);
+      this.pump();
       this.kick();
     });
     this.running.add(run);
@@ -232,15 +251,21 @@ export class PostgresConsumer {
     clearTimeout(this.wake);
     // Jobs a fetch in flight claims still run (they are ours now): wait for it, then drain.
     await this.fetching;
+    // Claimed ahead and never started: back at once.
+    await this.release(this.buffer.splice(0).map((r) => r.id));
     const deadline = Date.now() + (options.force ? 0 : (options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS));
     const drained = await drainWithin(Promise.all(this.running), deadline - Date.now());
-    if (!drained) await this.release();
+    if (!drained) await this.release([...this.claimed.keys()]);
     await drainWithin(Promise.all(this.acking), Math.max(0, deadline - Date.now()) + 1000);
   }
 
-  /** Jobs still running past the drain go back to waiting at once, as if never claimed (else they wait for their lease). */
-  private async release(): Promise<void> {
-    const left = [...this.claimed];
+  /** Hands jobs back to waiting at once, as if never claimed (else they would wait for their lease). */
+  private async release(ids: readonly string[]): Promise<void> {
+    const left = ids.flatMap((id) => {
+      const claim = this.claimed.get(id);
+      this.claimed.delete(id);
+      return claim === undefined ? [] : [[id, claim] as const];
+    });
     if (left.length === 0) return;
     for (const [id] of left) this.released.add(id);
     try {
