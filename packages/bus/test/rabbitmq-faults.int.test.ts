@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BackpressureError, TimeoutError, type Envelope, type ErrorEvent } from '@events/core';
 import amqp from 'amqplib';
-import { RABBITMQ_URL, deferred, delay, spawnTs, startTcpProxy, waitFor, type TcpProxy } from '@events/testing';
+import { RABBITMQ_URL, closedPort, deferred, delay, spawnTs, startTcpProxy, waitFor, type TcpProxy } from '@events/testing';
 import { createBus, type Bus } from '../src/index.js';
 import { queueName, rabbitmqBus, type RabbitMqConnectionEvent } from '../src/adapters/rabbitmq.js';
 import { duplicatesOf } from './helpers.js';
@@ -236,5 +236,22 @@ describe('rabbitmq faults', () => {
     expect(connection.filter((e) => e.type === 'down')).toHaveLength(1);
     expect(connection.filter((e) => e.type === 'up' && e.reconnect)).toHaveLength(1);
     expect(failedAfterConnect()[0]).toMatchObject({ kind: 'transport', detail: { attempt: expect.any(Number) } });
+  });
+
+  it('takes the next of urls when a node is down, at start and on reconnect; fails with every node named when none answers', async () => {
+    const dead = `amqp://guest:guest@127.0.0.1:${await closedPort()}`;
+    const { proxy, target, connection } = await setup();
+    const bus = createBus<Events>({ adapter: rabbitmqBus({ ...target.options, url: undefined, urls: [dead, proxy.url] }), onError: () => undefined });
+    cleanups.push(() => bus.close({ timeoutMs: 3000 }));
+    const received: string[] = [];
+    await bus.on('orders.Placed', (e) => void received.push(e.id), { group: 'ledger' });
+    expect(bus.health().connected).toBe(true);
+    proxy.cut(); // the live node drops us: the next attempt goes to the dead one, then back
+    await waitFor(() => connection.some((e) => e.type === 'up' && e.reconnect), 15_000, 'reconnected to the live node');
+    const sent = await bus.emit('orders.Placed', { n: 1 });
+    await waitFor(() => received.includes(sent.id), 15_000, 'delivered after the failover');
+    const none = createBus<Events>({ adapter: rabbitmqBus({ urls: [dead, dead.replace('127.0.0.1', 'localhost')], exchange: target.exchange }), onError: () => undefined });
+    await expect(none.start()).rejects.toThrow(/cannot connect to RabbitMQ amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+\/?: .*; cannot connect to RabbitMQ amqp:\/\/guest:\*\*\*@localhost:\d+/);
+    await none.close();
   });
 });

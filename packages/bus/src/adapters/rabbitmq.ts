@@ -96,7 +96,17 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
   async start(hooks: BusAdapterHooks): Promise<void> {
     if (this.closed) throw new ClosedError('rabbitmq bus adapter');
     this.hooks = hooks;
-    await this.connectOnce();
+    // A cluster: try each node once before giving up (connectOnce moves to the next on failure).
+    const failures: string[] = [];
+    for (let tried = 0; ; tried += 1) {
+      try {
+        await this.connectOnce();
+        break;
+      } catch (error) {
+        failures.push(toError(error).message);
+        if (tried + 1 >= this.urls.length || this.closed) throw new Error(failures.join('; '), { cause: error });
+      }
+    }
     this.running = true;
     this.emit({ type: 'up', reconnect: false });
   }
