@@ -63,13 +63,13 @@ export function createStopper(policy: StopPolicy): (reason: string) => void {
 }
 
 export async function runWorker(path: string, options: { drainTimeoutMs: number; log: (line: string) => void }): Promise<void> {
-  const queue = await loadWorkerModule(path);
-  await queue.start();
-  options.log(`events-worker: ${path} ready (pid ${process.pid})`);
+  // Signals are handled from the start: the module's workers may take jobs before it returns.
+  let loaded: Promise<Queue> | undefined = undefined;
   const stop = createStopper({
     drain(reason) {
       options.log(`events-worker: ${reason}, draining (up to ${options.drainTimeoutMs} ms)`);
-      queue.close({ timeoutMs: options.drainTimeoutMs }).then(
+      const closing = loaded ? loaded.then((queue) => queue.close({ timeoutMs: options.drainTimeoutMs })) : Promise.resolve();
+      closing.then(
         () => process.exit(0),
         (err: unknown) => {
           options.log(`events-worker: close failed: ${String(err)}`);
@@ -89,4 +89,8 @@ export async function runWorker(path: string, options: { drainTimeoutMs: number;
     process.channel.unref();
     process.on('disconnect', () => stop('parent exited'));
   }
+  loaded = loadWorkerModule(path);
+  const queue = await loaded;
+  await queue.start();
+  options.log(`events-worker: ${path} ready (pid ${process.pid})`);
 }
