@@ -182,7 +182,7 @@ export function bullmqQueue(options: BullmqAdapterOptions = {}): QueueAdapter {
       await call('queue.schedule', () => q.writer(template.name).upsertJobScheduler(id, repeat, { name: template.name, data: template.data, opts }));
     },
     async unschedule(name, id) {
-      return call('queue.unschedule', () => open().queues.writer(name).removeJobScheduler(id));
+      return call('queue.unschedule', () => open().queues.reader(name).removeJobScheduler(id));
     },
     async getJob(name, id): Promise<StoredJobInfo | undefined> {
       const q = open().queues.reader(name);
