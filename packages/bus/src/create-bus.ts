@@ -27,6 +27,7 @@ import {
   type MessageMap,
 } from '@events/core';
 import { memoryBus } from './adapters/memory.js';
+import { within } from './deadline.js';
 import { DEFAULT_RETRY, GROUP, resolveRetry } from './options.js';
 import { createSubscriptions } from './subscriptions.js';
 import type { Bus, BusOptions, BusStats, EmitOptions } from './types.js';
@@ -37,29 +38,15 @@ export const CAUSATION_DEPTH_HEADER = 'x-causation-depth';
 /** Default deadline of an emit. */
 export const DEFAULT_EMIT_TIMEOUT_MS = 30_000;
 
+/** Default deadline of `on()`'s registration. */
+export const DEFAULT_REGISTER_TIMEOUT_MS = 30_000;
+
 /** Emits waiting at once for the bus to start or for subscriptions being registered. */
 export const MAX_EMITS_WAITING_TO_START = 1000;
 
 function checkTimeout(option: string, value: number): number {
   if (!Number.isFinite(value) || value <= 0) throw new InvalidOptionError(option, `must be a number of milliseconds > 0, got ${value}`);
   return value;
-}
-
-/** Settles with `work`, or rejects at the deadline (TimeoutError) or on abort (its reason). */
-function within<T>(work: Promise<T>, spec: { timeoutMs: number; signal: AbortSignal | undefined; what: string }): Promise<T> {
-  const { timeoutMs, signal, what } = spec;
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const onAbort = (): void => (done(), reject(signal?.reason));
-    const timer = setTimeout(() => (done(), reject(new TimeoutError(what, timeoutMs))), timeoutMs);
-    timer.unref?.();
-    signal?.addEventListener('abort', onAbort, { once: true });
-    work.then((v) => (done(), resolve(v)), (e: unknown) => (done(), reject(e)));
-  });
 }
 
 export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOptions<E> = {}): Bus<E> {
@@ -155,6 +142,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     ...(options.schemas ? { schemas: options.schemas } : {}),
     defaultGroup,
     busRetry,
+    registerTimeoutMs: DEFAULT_REGISTER_TIMEOUT_MS,
     publishCaused: (parent, { name, payload, opts }) => {
       // Handlers may still emit while the bus drains; only a closed bus refuses them.
       if (lifecycle.phase === 'closed') lifecycle.assertOpen('ctx.emit');

@@ -23,6 +23,7 @@ import {
   type SchemaMap,
   type Serializer,
 } from '@events/core';
+import { within } from './deadline.js';
 import { GROUP, resolveRetry } from './options.js';
 import { InFlight } from './in-flight.js';
 import { createDeliveryHandler, type ContextFactory } from './subscription.js';
@@ -37,6 +38,8 @@ export interface SubscriptionsDeps {
   readonly schemas?: SchemaMap<MessageMap>;
   readonly defaultGroup: string;
   readonly busRetry: Required<RetryOptions>;
+  /** Default deadline of a registration. */
+  readonly registerTimeoutMs: number;
   /** Emits an event caused by `parent` (ctx.emit). */
   readonly publishCaused: (parent: Envelope, event: { name: string; payload: unknown; opts: Omit<EmitOptions, 'causationId'> }) => Promise<Envelope>;
 }
@@ -135,7 +138,10 @@ export function createSubscriptions<E extends MessageMap>(deps: SubscriptionsDep
       settled();
       reporter.report('transport', error, { detail: { group, pattern } });
     };
+    let givenUp = false;
     const track = (delivery: BusDelivery): Promise<void> => {
+      // A registration given up on (timed out) takes nothing: unacked, the event goes back (RabbitMQ).
+      if (givenUp) return Promise.resolve();
       const p = deliver(delivery);
       inFlight.start();
       subInFlight.start();
@@ -143,11 +149,18 @@ export function createSubscriptions<E extends MessageMap>(deps: SubscriptionsDep
       return p;
     };
     const spec = { pattern, group, concurrency, ...(opts.buffer !== undefined ? { buffer: opts.buffer } : {}), ...(opts.transient ? { transient: true } : {}) };
+    const timeoutMs = opts.timeoutMs ?? deps.registerTimeoutMs;
+    if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new InvalidOptionError('timeoutMs', `must be a number of milliseconds > 0, got ${timeoutMs}`);
     const registration = deps.start().then(() => adapter.consume(spec, track));
     registering.add(registration);
     let consumer: BusConsumer;
     try {
-      consumer = await registration;
+      consumer = await within(registration, { timeoutMs, signal: undefined, what: `bus.on("${pattern}") of group ${group} waiting for its consumer to be registered (is the broker reachable?)` });
+    } catch (error) {
+      // Given up on: if the consumer comes after all, it must not start taking events.
+      givenUp = true;
+      registration.then((late) => late.cancel({ drain: false }), () => undefined).catch((e: unknown) => reporter.report('close', e, { detail: { group, pattern } }));
+      throw error;
     } finally {
       registering.delete(registration);
     }

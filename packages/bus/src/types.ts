@@ -61,6 +61,12 @@ export interface OnOptions<E extends MessageMap, P extends string> {
   /** Memory adapter: events buffered for this subscription before `emit` pushes back. Default: the adapter's `bufferSize`. */
   buffer?: number;
   /**
+   * Deadline of the registration (starting the bus, declaring the queue; RabbitMQ: waiting for a
+   * reconnect). Past it `on` rejects with TimeoutError and the consumer is removed (it takes
+   * nothing, even if the broker comes back later). Default: 30 000 ms.
+   */
+  timeoutMs?: number;
+  /**
    * An observer's subscription (a dashboard, a debugging tap) instead of a durable one: it gets
    * every matching event and shares with no one (`group` is only a label), it exists only while
    * subscribed (RabbitMQ: an exclusive, auto-deleted, non-durable queue, so nothing is left on the

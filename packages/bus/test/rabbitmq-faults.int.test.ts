@@ -254,4 +254,24 @@ describe('rabbitmq faults', () => {
     await expect(none.start()).rejects.toThrow(/cannot connect to RabbitMQ amqp:\/\/guest:\*\*\*@127\.0\.0\.1:\d+\/?: .*; cannot connect to RabbitMQ amqp:\/\/guest:\*\*\*@localhost:\d+/);
     await none.close();
   });
+
+  it('gives on() a deadline while the broker is down: TimeoutError, and the consumer takes nothing when the broker is back', async () => {
+    const { proxy, target, connection } = await setup();
+    const bus = await makeBus(target, []);
+    await bus.start();
+    proxy.refuse();
+    proxy.cut();
+    await waitFor(() => connection.some((e) => e.type === 'down'), 15_000, 'the adapter noticed');
+    const late: string[] = [];
+    await expect(bus.on('orders.Placed', (e) => void late.push(e.id), { group: 'late', timeoutMs: 300 })).rejects.toThrow(/bus\.on\("orders\.Placed"\) of group late waiting for its consumer to be registered \(is the broker reachable\?\) timed out after 300 ms/);
+    const served: string[] = [];
+    proxy.resume();
+    await waitFor(() => connection.some((e) => e.type === 'up' && e.reconnect), 15_000, 'reconnected');
+    await bus.on('orders.Placed', (e) => void served.push(e.id), { group: 'served' });
+    const sent = await bus.emit('orders.Placed', { n: 1 });
+    await waitFor(() => served.includes(sent.id), 15_000, 'the event delivered to the live group');
+    await delay(200);
+    expect(late).toEqual([]);
+    await waitFor(() => !bus.stats().consumers.some((c) => c.group === 'late'), 5000, 'the given-up consumer removed');
+  });
 });
