@@ -171,6 +171,15 @@ describe('redis adapter', () => {
       proxy.resume();
       await node.start();
       expect(await node.broadcast(`${ns}:up`, 1)).toBe(0);
+      // The retried start is a whole one: after a cut the node resubscribes by itself.
+      const resubscribed = deferred<unknown>();
+      node.on('resubscribed', (e) => resubscribed.resolve(e));
+      const got: unknown[] = [];
+      await node.subscribe(`${ns}:after`, (m) => void got.push(m));
+      proxy.cut();
+      await resubscribed.promise;
+      await admin.publish(`events:${ns}:after`, JSON.stringify('back'));
+      await waitFor(() => got.length === 1);
     } finally {
       await Promise.all([withPassword.close(), node.close()]);
       await proxy.close();

@@ -57,7 +57,7 @@ export interface RedisPubSubOptions {
   sharded?: boolean;
   /**
    * Builds a connection yourself, e.g. `new Cluster(nodes, { shardedSubscribers: true, lazyConnect: true })`.
-   * Called once per role; the client must be lazy (not yet connected). Default: `new Redis(url, ...)`.
+   * Called once per role and start attempt; the client must be lazy (not yet connected). Default: `new Redis(url, ...)`.
    */
   createClient?: (role: 'publisher' | 'subscriber') => RedisPubSubClient;
 }
@@ -78,8 +78,10 @@ export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
         ...(role === 'publisher' ? { enableOfflineQueue: false, maxRetriesPerRequest: 0 } : {}),
       }) as unknown as RedisPubSubClient);
 
-  const pub = make('publisher');
-  const sub = make('subscriber');
+  // Made anew by each start attempt: a failed attempt throws its clients away, so a retry never
+  // inherits the state ioredis keeps after a disconnect.
+  let pub: RedisPubSubClient | undefined;
+  let sub: RedisPubSubClient | undefined;
   const wanted = { channel: new Set<string>(), pattern: new Map<string, (channel: string) => boolean>() };
   const confirmed = { channel: new Set<string>(), pattern: new Set<string>() };
   let handlers: PubSubAdapterHandlers | undefined;
@@ -88,9 +90,15 @@ export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
   let lastError: Error | undefined;
   let generation = 0;
 
+  const subscriber = (): RedisPubSubClient => {
+    if (!sub) throw new Error('the Redis pubsub adapter is not started');
+    return sub;
+  };
+
   const subscribeCommand = (topics: string[], kind: PubSubTopicKind): Promise<unknown> => {
-    if (kind === 'pattern') return sub.psubscribe(...topics);
-    return sharded ? sub.ssubscribe(...topics) : sub.subscribe(...topics);
+    const client = subscriber();
+    if (kind === 'pattern') return client.psubscribe(...topics);
+    return sharded ? client.ssubscribe(...topics) : client.subscribe(...topics);
   };
 
   const onDown = (): void => {
@@ -123,16 +131,20 @@ export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
     handlers?.connection(event);
   };
 
-  sub.on('messageBuffer', (channel: Buffer, data: Buffer) => handlers?.message({ channel: channel.toString(), data }));
-  sub.on('smessageBuffer', (channel: Buffer, data: Buffer) => handlers?.message({ channel: channel.toString(), data }));
-  sub.on('pmessageBuffer', (pattern: Buffer, channel: Buffer, data: Buffer) =>
-    handlers?.message({ channel: channel.toString(), pattern: pattern.toString(), data }),
-  );
-  sub.on('close', onDown);
-  sub.on('ready', () => void onReady());
-  // ioredis retries on its own; errors are kept for the `down` event instead of flooding the hook.
-  sub.on('error', (err: Error) => (lastError = err));
-  pub.on('error', (err: Error) => (lastError = err));
+  /** Listeners of one attempt's clients; events of clients thrown away are ignored. */
+  function attach(p: RedisPubSubClient, s: RedisPubSubClient): void {
+    const current = (): boolean => s === sub;
+    s.on('messageBuffer', (channel: Buffer, data: Buffer) => current() && handlers?.message({ channel: channel.toString(), data }));
+    s.on('smessageBuffer', (channel: Buffer, data: Buffer) => current() && handlers?.message({ channel: channel.toString(), data }));
+    s.on('pmessageBuffer', (pattern: Buffer, channel: Buffer, data: Buffer) =>
+      current() && handlers?.message({ channel: channel.toString(), pattern: pattern.toString(), data }),
+    );
+    s.on('close', () => current() && onDown());
+    s.on('ready', () => current() && void onReady());
+    // ioredis retries on its own; errors are kept for the `down` event instead of flooding the hook.
+    s.on('error', (err: Error) => (lastError = err));
+    p.on('error', (err: Error) => (lastError = err));
+  }
 
   const ownDeliveries = (channel: string): number => {
     let own = confirmed.channel.has(channel) ? 1 : 0;
@@ -144,18 +156,27 @@ export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
     kind: 'redis',
     async start(h) {
       handlers = h;
+      closing = false;
+      downAt = undefined;
+      const p = make('publisher');
+      const s = make('subscriber');
+      pub = p;
+      sub = s;
+      attach(p, s);
       // Wait for both attempts to settle, so a failed start leaves no connection retrying behind
       // and a later start() can try again.
-      const results = await Promise.allSettled([pub.connect(), sub.connect()]);
+      const results = await Promise.allSettled([p.connect(), s.connect()]);
       const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
       if (failed) {
-        pub.disconnect();
-        sub.disconnect();
+        p.disconnect();
+        s.disconnect();
+        if (pub === p) pub = sub = undefined;
         const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
         throw new Error(`cannot connect to Redis at ${redactUrl(url)}: ${reason}`, { cause: failed.reason });
       }
     },
     publish(channel, data) {
+      if (!pub) return Promise.reject(new Error('the Redis pubsub adapter is not started'));
       const sent = sharded ? pub.spublish(channel, data) : pub.publish(channel, data);
       return sent.then((total) => Math.max(0, total - ownDeliveries(channel)));
     },
@@ -174,22 +195,25 @@ export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
       (kind === 'pattern' ? confirmed.pattern : confirmed.channel).delete(topic);
       // While disconnected there is nothing to undo: Redis dropped the connection's subscriptions,
       // and the resubscription after the reconnect leaves this topic out.
-      if (sub.status !== 'ready') return;
+      const client = sub;
+      if (client?.status !== 'ready') return;
       try {
-        if (kind === 'pattern') await sub.punsubscribe(topic);
-        else await (sharded ? sub.sunsubscribe(topic) : sub.unsubscribe(topic));
+        if (kind === 'pattern') await client.punsubscribe(topic);
+        else await (sharded ? client.sunsubscribe(topic) : client.unsubscribe(topic));
       } catch (err) {
-        if (sub.status === 'ready') throw err;
+        if (client.status === 'ready') throw err;
       }
     },
     async close(closeOptions = {}) {
       closing = true;
       handlers = undefined;
       const timeoutMs = closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+      const clients = [pub, sub].filter((c): c is RedisPubSubClient => c !== undefined);
+      pub = sub = undefined;
       // QUIT waits behind whatever the client still has to send; past the deadline (or with
       // `force`, or while not connected) the connection is cut instead.
       await Promise.all(
-        [pub, sub].map(async (client) => {
+        clients.map(async (client) => {
           if (closeOptions.force || client.status !== 'ready') return client.disconnect();
           const quit = client.quit().then(
             () => undefined,
