@@ -18,6 +18,7 @@ import { AUDIT_QUERY_CHANNEL, registerAudit } from './contexts/audit.js';
 import { registerEmailWorker } from './contexts/email.js';
 import { registerNotifications } from './contexts/notifications.js';
 import { createUsersContext } from './contexts/users.js';
+import { createUsersDatabase, type UsersDatabase } from './contexts/users-db.js';
 import { createRequestHandler } from './http.js';
 import { componentHealth, createDashboard, createTokenAuth, platformHealth, type Dashboard } from '@events/dashboard';
 import { guardListener, hardenServer, HttpError } from '@events/dashboard/http';
@@ -88,7 +89,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   // One hook for every tier; the default is rate-limited, so a flood of bad messages on a shared
   // broker is a few lines, not a log flood.
   const onError = options.onError ?? consoleErrorHook({ write: (line, error) => logger('errors')(`${line} ${error.message}`) });
-  const platform = await createPlatform<DemoMaps>(options.platform ?? configFromEnv(), {
+  const platform = await createPlatform<DemoMaps>(demoPlatformConfig(options.platform ?? configFromEnv()), {
     // The demo's payloads are checked where they arrive too: a foreign publisher cannot hand a
     // context a payload of another shape.
     pubsub: { onError, schemas: { 'demo:audit:query': auditQuerySchema } },
@@ -123,8 +124,15 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   let dashboard: Dashboard | undefined;
   let auth: ReturnType<typeof createTokenAuth> | undefined;
   let accepting = true;
+  let usersDb: UsersDatabase | undefined;
   if (roles.web) {
-    const users = createUsersContext(platform, logger('users'));
+    const q = platform.config.queue;
+    usersDb =
+      q.adapter === 'postgres'
+        ? createUsersDatabase({ url: q.url, schema: q.schema ?? 'events_queue', onError: (error) => onError({ tier: 'queue', kind: 'transport', error }) })
+        : undefined;
+    const retry = { attempts: options.emailAttempts ?? 4, delayMs: options.retryDelayMs ?? 1000 };
+    const users = createUsersContext(platform, logger('users'), usersDb ? { database: { users: usersDb, retry } } : {});
     const audit = async (tenant: string): Promise<AuditRecord[]> => {
       try {
         return await platform.pubsub.request<typeof AUDIT_QUERY_CHANNEL, AuditRecord[]>(AUDIT_QUERY_CHANNEL, { tenant }, { timeoutMs: 3000 });
@@ -212,6 +220,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       await gateway?.close();
       server?.closeAllConnections();
       await serverClosed;
+      await usersDb?.close();
     }
     log('closed');
   }
@@ -228,4 +237,14 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
 function urlOf(address: AddressInfo): string {
   const host = address.address === '::' || address.address === '0.0.0.0' ? 'localhost' : address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return `http://${host}:${address.port}`;
+}
+
+/**
+ * The demo opts in to the PostgreSQL queue's migrations (unless EVENTS_QUEUE_MIGRATE is set), so
+ * `EVENTS_QUEUE=postgres npm run demo` is the one command needed.
+ */
+function demoPlatformConfig(config: PlatformConfig | ResolvedPlatformConfig): PlatformConfig | ResolvedPlatformConfig {
+  const queue = config.queue;
+  if (queue?.adapter !== 'postgres' || process.env.EVENTS_QUEUE_MIGRATE !== undefined) return config;
+  return { ...config, queue: { ...queue, migrate: true } } as PlatformConfig | ResolvedPlatformConfig;
 }

@@ -17,14 +17,26 @@ export interface EmailRetryOptions {
   delayMs: number;
 }
 
+/**
+ * The welcome job's id: one per user, so a redelivered event does not enqueue a second email, and
+ * on PostgreSQL the job the users context already stored in its transaction is not stored twice.
+ */
+export function welcomeJobId(userId: string): string {
+  return `welcome-${userId}`;
+}
+
+/** The welcome job's retry options. */
+export function welcomeRetry(retry: EmailRetryOptions): { attempts: number; backoff: { type: 'exponential'; delayMs: number; jitter: number } } {
+  return { attempts: retry.attempts, backoff: { type: 'exponential', delayMs: retry.delayMs, jitter: 0.2 } };
+}
+
 export async function registerNotifications(platform: Platform<DemoMaps>, options: { log: Logger; retry: EmailRetryOptions }): Promise<{ stop(): Promise<void> }> {
   const { log, retry } = options;
   const subscription = await platform.bus.on(
     'UserSignedUp',
     async (envelope) => {
       const { userId, email, tenant } = envelope.payload;
-      // A job id derived from the event id: a redelivered event does not enqueue a second email.
-      const jobId = `welcome-${envelope.id}`;
+      const jobId = welcomeJobId(userId);
       // Stamped before enqueueing: a fast worker may start the job before enqueue returns here.
       const at = new Date().toISOString();
       await platform.queue.enqueue(
@@ -32,8 +44,7 @@ export async function registerNotifications(platform: Platform<DemoMaps>, option
         { userId, email, tenant },
         {
           jobId,
-          attempts: retry.attempts,
-          backoff: { type: 'exponential', delayMs: retry.delayMs, jitter: 0.2 },
+          ...welcomeRetry(retry),
           ...(envelope.correlationId ? { correlationId: envelope.correlationId } : {}),
           causationId: envelope.id,
         },

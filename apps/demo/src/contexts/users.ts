@@ -9,6 +9,8 @@ import { notificationChannel } from '../channels.js';
 import type { Logger } from '../log.js';
 import { describeIssues, signupSchema } from '../schemas.js';
 import type { DemoMaps } from '../types.js';
+import { welcomeJobId, welcomeRetry, type EmailRetryOptions } from './notifications.js';
+import type { UsersDatabase } from './users-db.js';
 
 export interface SignupInput {
   email: unknown;
@@ -32,7 +34,17 @@ export interface UsersContext {
 /** Users kept in the demo's in-memory store. */
 export const MAX_USERS = 10_000;
 
-export function createUsersContext(platform: Platform<DemoMaps>, log: Logger, options: { /** Default: MAX_USERS. */ maxUsers?: number } = {}): UsersContext {
+export interface UsersOptions {
+  /** Default: MAX_USERS. */
+  maxUsers?: number;
+  /**
+   * The users table on PostgreSQL (when the queue is there too): the user row and the
+   * sendWelcomeEmail job then commit together. Default: none (users in memory only).
+   */
+  database?: { users: UsersDatabase; retry: EmailRetryOptions };
+}
+
+export function createUsersContext(platform: Platform<DemoMaps>, log: Logger, options: UsersOptions = {}): UsersContext {
   const maxUsers = options.maxUsers ?? MAX_USERS;
   // The users context's own store. In-memory: the demo is about the messages, not the database.
   const users = new Map<string, { email: string; tenant: string }>();
@@ -47,6 +59,14 @@ export function createUsersContext(platform: Platform<DemoMaps>, log: Logger, op
       const { email, tenant } = parsed.output;
       const userId = createId();
       const at = new Date().toISOString();
+      const database = options.database;
+      if (database) {
+        // One transaction: the user exists if and only if the welcome email job does.
+        await database.users.signup({ id: userId, email, tenant }, (client) =>
+          platform.queue.enqueue('sendWelcomeEmail', { userId, email, tenant }, { transaction: client, jobId: welcomeJobId(userId), correlationId: userId, ...welcomeRetry(database.retry) }),
+        );
+        log(`user ${userId} and job ${welcomeJobId(userId)} committed in one PostgreSQL transaction`);
+      }
       users.set(userId, { email, tenant });
       // The demo's store is memory: bounded, the oldest user is forgotten past MAX_USERS.
       if (users.size > maxUsers) users.delete(users.keys().next().value!);
