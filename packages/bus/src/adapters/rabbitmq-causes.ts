@@ -2,7 +2,8 @@
  * Small RabbitMQ helpers kept apart from the adapter: the cause of a lost connection in words an
  * operator can act on, and the properties of a dead letter.
  */
-import type { ConsumeMessage, Options } from 'amqplib';
+import { toError } from '@events/core';
+import type { ConfirmChannel, ConsumeMessage, Options } from 'amqplib';
 
 /**
  * Names what ended a connection, from the error amqplib closes it with: the broker closing it
@@ -39,4 +40,12 @@ export function deadLetterProperties(msg: ConsumeMessage, queue: string, reason:
   if (p.timestamp !== undefined) properties.timestamp = p.timestamp;
   if (p.correlationId !== undefined) properties.correlationId = p.correlationId;
   return properties;
+}
+
+/** Publishes one dead letter on the confirm channel; resolves on the broker's confirm. */
+export function publishDeadLetter(pub: ConfirmChannel, target: { exchange: string; queue: string; msg: ConsumeMessage; reason: string }): Promise<void> {
+  const { exchange, queue, msg, reason } = target;
+  return new Promise<void>((resolve, reject) => {
+    pub.publish(exchange, queue, msg.content, deadLetterProperties(msg, queue, reason), (err: unknown) => (err ? reject(toError(err)) : resolve()));
+  });
 }

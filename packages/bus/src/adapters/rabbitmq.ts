@@ -21,28 +21,12 @@ import type { RabbitMqBusOptions, RabbitMqConnectionEvent } from './rabbitmq-opt
 import { RabbitDelivery, type DeliverySettler } from './rabbitmq-delivery.js';
 import { Publisher } from './rabbitmq-publisher.js';
 import { createTopology, deadLetterQueueName, declareExchanges, declareSubscription, declareTransientSubscription, queueName, transientQueueName, withHeartbeat, type Topology } from './rabbitmq-topology.js';
-import { InFlight } from '../in-flight.js';
-import { connectionLost, deadLetterProperties } from './rabbitmq-causes.js';
+import { connectionLost, publishDeadLetter } from './rabbitmq-causes.js';
+import { createConsumerState, stopConsumer, type ConsumerState } from './rabbitmq-consumer.js';
 
 export type { RabbitMqBusOptions, RabbitMqConnectionEvent } from './rabbitmq-options.js';
 export { deadLetterQueueName, queueName, type Topology } from './rabbitmq-topology.js';
 export { deleteRabbitMqBusTopology, type DeleteRabbitMqBusTopologyOptions } from './rabbitmq-cleanup.js';
-
-interface ConsumerState {
-  readonly spec: BusConsumerSpec;
-  readonly queue: string;
-  readonly handler: (delivery: BusDelivery) => Promise<void>;
-  /** Connection generation this consumer was last started on. */
-  gen: number;
-  channel: Channel | undefined;
-  tag: string | undefined;
-  cancelled: boolean;
-  readonly inFlight: InFlight;
-  ready: { promise: Promise<void>; resolve: () => void; reject: (e: Error) => void };
-  /** Shared by every delivery of this consumer: no closures per message. */
-  readonly settled: () => void;
-  readonly failed: (error: unknown) => void;
-}
 
 export interface RabbitMqBusAdapter extends BusAdapter {
   readonly topology: Topology;
@@ -122,15 +106,8 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
 
   async consume(spec: BusConsumerSpec, handler: (delivery: BusDelivery) => Promise<void>): Promise<BusConsumer> {
     if (this.closed) throw new ClosedError('rabbitmq bus adapter');
-    let resolve!: () => void;
-    let reject!: (e: Error) => void;
-    const promise = new Promise<void>((res, rej) => ((resolve = res), (reject = rej)));
-    promise.catch(() => undefined);
     const queue = spec.transient ? transientQueueName(this.topology, spec.group, spec.pattern) : queueName(this.topology, spec.group, spec.pattern);
-    const inFlight = new InFlight();
-    const settled = (): void => inFlight.end();
-    const failed = (error: unknown): void => (settled(), this.hooks.report('transport', error, { detail: { group: spec.group, pattern: spec.pattern } }));
-    const c: ConsumerState = { spec, queue, handler, gen: 0, channel: undefined, tag: undefined, cancelled: false, inFlight, ready: { promise, resolve, reject }, settled, failed };
+    const c = createConsumerState({ spec, queue, handler, report: (error) => this.hooks.report('transport', error, { detail: { group: spec.group, pattern: spec.pattern } }) });
     this.consumers.add(c);
     if (this.connected && this.conn) {
       const gen = this.gen;
@@ -283,9 +260,7 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
     const pub = this.pubChannel;
     if (this.closedChannels.has(ch) || !pub || !this.connected) return; // redelivered later
     try {
-      await new Promise<void>((resolve, reject) => {
-        pub.publish(this.topology.deadLetterExchange, c.queue, msg.content, deadLetterProperties(msg, c.queue, reason), (err: unknown) => (err ? reject(toError(err)) : resolve()));
-      });
+      await publishDeadLetter(pub, { exchange: this.topology.deadLetterExchange, queue: c.queue, msg, reason });
     } catch (error) {
       // Our dead letter could not be written (headers amqplib cannot encode, a nack): let the
       // broker dead-letter the message itself (the queue's own dead-letter exchange), never leave
@@ -297,19 +272,8 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
   }
 
   private async cancelConsumer(c: ConsumerState, drain: boolean): Promise<void> {
-    const ch = c.channel;
-    if (!c.cancelled) {
-      c.cancelled = true;
-      this.consumers.delete(c);
-      if (ch && c.tag && !this.closedChannels.has(ch)) await ch.cancel(c.tag).catch(() => undefined);
-    }
-    if (!ch || this.closedChannels.has(ch)) return;
-    // In-flight deliveries still ack on this channel: release it once they are done (or it died).
-    if (drain) await new Promise<void>((resolve) => {
-      ch.once('close', resolve);
-      void c.inFlight.idle().then(resolve);
-    });
-    if (!this.closedChannels.has(ch)) await ch.close().catch(() => undefined);
+    if (!c.cancelled) this.consumers.delete(c);
+    await stopConsumer(c, { drain, isClosed: (ch) => this.closedChannels.has(ch) });
   }
 
   private lost(gen: number, error: Error): void {
