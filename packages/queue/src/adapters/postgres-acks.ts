@@ -96,3 +96,40 @@ export class AckBatcher {
     });
   }
 }
+
+/**
+ * Enqueues from concurrent callers share INSERTs: when `maxInFlight` inserts are already on their
+ * way, the next jobs gather and go in one multi-row INSERT (one commit, one WAL flush) as soon as
+ * one returns. An enqueue alone is sent at once; each caller resolves when its own rows are
+ * committed, and a failed INSERT rejects every caller in it (none of its rows was stored).
+ */
+export class InsertBatcher<T> {
+  private pending: Array<{ items: readonly T[]; resolve(): void; reject(error: unknown): void }> = [];
+  private inFlight = 0;
+
+  constructor(
+    private readonly write: (items: readonly T[]) => Promise<void>,
+    private readonly maxInFlight: number,
+  ) {}
+
+  add(items: readonly T[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pending.push({ items, resolve, reject });
+      if (this.inFlight < this.maxInFlight) void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    this.inFlight += 1;
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, MAX_BATCH);
+      try {
+        await this.write(batch.flatMap((b) => b.items));
+        for (const b of batch) b.resolve();
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+    this.inFlight -= 1;
+  }
+}

@@ -25,7 +25,7 @@ import {
   type StoredJobInfo,
 } from '@events/core';
 import { parseStored } from '../job-format.js';
-import { AckBatcher } from './postgres-acks.js';
+import { AckBatcher, InsertBatcher } from './postgres-acks.js';
 import { PostgresConsumer, type ConsumerContext } from './postgres-consumer.js';
 import { createPostgresDeadLetterStore } from './postgres-dead-letters.js';
 import { Listener, Notifier } from './postgres-listen.js';
@@ -108,6 +108,8 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
   const ctx: ConsumerContext = { pool: getPool, sql, worker, leaseMs, channel, acks: new AckBatcher(getPool, sql), report };
 
   const notifier = new Notifier(getPool, channel, report);
+  // A few INSERTs at once, the rest gathered behind them: concurrent enqueues share commits.
+  const inserts = new InsertBatcher<QueueAdapterJob>(async (jobs) => void (await getPool().query(sql.insert, insertValues(jobs))), 3);
   const kick = (queue?: string): void => {
     for (const c of consumers) if (queue === undefined || c.name === queue) c.kick();
   };
@@ -212,7 +214,7 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
         await addOptions.transaction.query(sql.insert, insertValues(jobs));
         return jobs.map((j) => j.id);
       }
-      await getPool().query(sql.insert, insertValues(jobs));
+      await inserts.add(jobs);
       const names = new Set(jobs.map((j) => j.name));
       for (const name of names) kick(name);
       notifier.notify(names);
