@@ -110,6 +110,13 @@ describe('bullmq adapter bounds', () => {
     expect(messages.get('backpressure')).toMatch(/1000 callers already wait for Redis at redis:\/\/127\.0\.0\.1:\d+ .*maxWaitingEnqueues.*retry later/);
     expect(messages.get('timeout')).toMatch(/Redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable.*timed out after 5000 ms/);
     expect(elapsed).toBeLessThan(10_000);
+    // A caller's signal ends its wait early.
+    const abort = new AbortController();
+    const waiting = q.enqueue('burst', { text: 'abortable' }, { signal: abort.signal });
+    await waitFor(() => q.health().counts.waitingForConnection === 1);
+    abort.abort(new Error('the caller gave up'));
+    await expect(waiting).rejects.toThrow('the caller gave up');
+    expect(q.health().counts.waitingForConnection).toBe(0);
     // Back up: enqueues go through again.
     proxy.resume();
     await waitFor(() => q.health().connected, 10_000, 'the reconnect');
