@@ -7,7 +7,6 @@
  * outage window, and a `gap` event when a publisher's sequence numbers jump).
  */
 import {
-  ClosedError,
   type CloseOptions,
   createErrorReporter,
   createLifecycle,
@@ -16,7 +15,6 @@ import {
   type ErrorHook,
   type ErrorReporter,
   type Health,
-  type HandleCloseOptions,
   type LifecycleMachine,
   type MessageMap,
   type NameOf,
@@ -25,21 +23,18 @@ import {
   type SchemaMap,
   type Serializer,
   assertSerializable,
-  compileChannelPattern,
   createEnvelope,
   createId,
   drainWithin,
-  InvalidOptionError,
-  isChannelPattern,
   validateChannelName,
   validatePayload,
 } from '@events/core';
 import { Dispatcher, Listeners, type Report } from './dispatch.js';
-import { type InternalSubscribeOptions, SHARE_ENVELOPE } from './internal.js';
 import { Interest } from './interest.js';
 import { Receiver } from './receive.js';
-import { type AnyHandler, type LocalSubscription, Registry, type SubscriptionState } from './registry.js';
+import { Registry } from './registry.js';
 import { RequestReply } from './request-reply.js';
+import { Subscriptions } from './subscriptions.js';
 import type {
   BroadcastOptions,
   MessageHandler,
@@ -94,6 +89,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   private readonly dispatcher: Dispatcher;
   private readonly requests: RequestReply;
   private readonly receiver: Receiver;
+  private readonly subs: Subscriptions;
   private readonly life: LifecycleMachine;
   /** The adapter's start has resolved and close has not begun: `send` may skip awaiting it. */
   private sending = false;
@@ -141,6 +137,8 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       release: () => this.adapter.close({ force: true }),
       shutdown: (o) => this.shutdown(o),
     });
+    // After the lifecycle: a subscribe confirmed once close began is undone.
+    this.subs = new Subscriptions({ registry: this.registry, interest: this.interest, gaps: this.gaps, ns: this.ns, report: this.report, closing: this.life.closing });
   }
 
   start(): Promise<void> {
@@ -176,40 +174,14 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
 
   async subscribe<const T extends Topics>(topics: T, handler: MessageHandler<M, TopicOf<T>>, options: SubscribeOptions = {}): Promise<Subscription> {
     this.life.assertOpen('subscribe');
-    const list: readonly string[] = typeof topics === 'string' ? [topics] : (topics as readonly string[]);
-    if (!Array.isArray(list) || list.length === 0) throw new InvalidOptionError('topics', 'subscribe to at least one channel or pattern');
-    if (typeof handler !== 'function') throw new InvalidOptionError('handler', 'must be a function');
-    const id = createId();
-    const state: SubscriptionState = { inflight: new Set() };
-    const shared = (options as InternalSubscribeOptions)[SHARE_ENVELOPE] === true;
-    const entries = list.map((topic) => {
-      const pattern = typeof topic === 'string' && isChannelPattern(topic);
-      // Both validators throw on a malformed name or glob, before anything is registered.
-      const match = pattern ? compileChannelPattern(topic) : undefined;
-      if (!pattern) validateChannelName(topic);
-      const sub: LocalSubscription = { id, topic, kind: pattern ? 'pattern' : 'channel', handler: handler as AnyHandler, options, shared, state };
-      return { sub, match };
-    });
+    const prepared = this.subs.prepare(topics as string | readonly string[], handler, options);
     await this.start();
     this.life.assertOpen('subscribe');
-    for (const { sub, match } of entries) this.registry.add(sub, match);
-    const results = await Promise.allSettled(entries.map(({ sub }) => this.interest.acquire(this.ns.wire(sub.topic), sub.kind)));
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    // Close began while the transport confirmed: the subscription would outlive its PubSub.
-    const closed = this.life.closing.aborted;
-    if (failed || closed) {
-      const acquired = entries.filter((_, i) => results[i]!.status === 'fulfilled').map((e) => e.sub);
-      for (const { sub } of entries) this.registry.remove(sub);
-      await this.releaseAll(acquired);
-      throw failed ? failed.reason : new ClosedError('pubsub (subscribe)');
-    }
-    return this.handle({ id, topics: list, subs: entries.map((e) => e.sub), state });
+    return this.subs.activate(prepared);
   }
 
-  async unsubscribe(topic: string, handler?: (...args: never[]) => unknown): Promise<void> {
-    const kind = isChannelPattern(topic) ? 'pattern' : 'channel';
-    const subs = [...(this.registry.forTopic(topic, kind)?.list() ?? [])].filter((s) => handler === undefined || s.handler === handler);
-    await this.releaseAll(this.unregister(subs));
+  unsubscribe(topic: string, handler?: (...args: never[]) => unknown): Promise<void> {
+    return this.subs.remove(topic, handler);
   }
 
   request<K extends NameOf<M>, R = unknown>(channel: K, message: M[K], options: RequestOptions = {}): Promise<R> {
@@ -250,29 +222,6 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     } catch (err) {
       this.report('close', err);
     }
-  }
-
-  /** The handle `subscribe` returns: closing it stops deliveries at once, then drains this subscription's handlers. */
-  private handle({ id, topics, subs, state }: { id: string; topics: readonly string[]; subs: readonly LocalSubscription[]; state: SubscriptionState }): Subscription {
-    let closed: Promise<void> | undefined;
-    const close = async (options: HandleCloseOptions): Promise<void> => {
-      const removed = this.unregister(subs);
-      if (options.drain !== false && state.inflight.size > 0) {
-        await drainWithin(Promise.all(state.inflight), options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
-      }
-      await this.releaseAll(removed);
-    };
-    const registry = this.registry;
-    const life = this.life;
-    return {
-      id,
-      topic: topics.join(','),
-      topics: [...topics],
-      get active() {
-        return closed === undefined && !life.closing.aborted && subs.some((s) => registry.forTopic(s.topic, s.kind)?.set.has(s) === true);
-      },
-      close: (options = {}) => (closed ??= close(options)),
-    };
   }
 
   /**
@@ -363,28 +312,6 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       if (seen.has(sub.id)) continue;
       seen.add(sub.id);
       this.listeners.safely(() => sub.options.onResubscribed?.(resubscribed));
-    }
-  }
-
-  /** Takes subscriptions out of dispatch at once; returns those that were still registered. */
-  private unregister(subs: readonly LocalSubscription[]): LocalSubscription[] {
-    const removed: LocalSubscription[] = [];
-    for (const sub of subs) {
-      if (!this.registry.remove(sub)) continue;
-      if (!this.registry.forTopic(sub.topic, sub.kind)) this.gaps.forget(sub.topic);
-      removed.push(sub);
-    }
-    return removed;
-  }
-
-  /**
-   * Gives back the transport interest of removed subscriptions. Every release is awaited, also
-   * while closing, and a failed one is reported: none is left to reject unhandled.
-   */
-  private async releaseAll(subs: readonly LocalSubscription[]): Promise<void> {
-    const results = await Promise.allSettled(subs.map((sub) => this.interest.release(this.ns.wire(sub.topic), sub.kind)));
-    for (const [i, result] of results.entries()) {
-      if (result.status === 'rejected') this.report('transport', result.reason, { name: subs[i]!.topic, detail: { action: 'unsubscribe' } });
     }
   }
 }
