@@ -4,7 +4,7 @@
  * the same transaction, but only every `count / 10` completions of a queue (at least 1): a count
  * of 1,000 costs one trim per 100 jobs, not a `DELETE ... OFFSET` per job.
  */
-import type { JobRetention } from '@events/core';
+import { BackpressureError, type JobRetention } from '@events/core';
 import type pg from 'pg';
 import { inTransaction } from './postgres-pool.js';
 import type { Sql } from './postgres-sql.js';
@@ -25,6 +25,8 @@ interface Pending {
 }
 
 const MAX_BATCH = 500;
+/** Enqueue calls waiting behind the INSERTs in flight. */
+export const MAX_WAITING_INSERTS = 10_000;
 
 export class AckBatcher {
   private pending: Pending[] = [];
@@ -113,6 +115,8 @@ export class InsertBatcher<T> {
   ) {}
 
   add(items: readonly T[]): Promise<void> {
+    // Bounded: past this many callers waiting for a commit, refuse at once instead of piling up.
+    if (this.pending.length >= MAX_WAITING_INSERTS) return Promise.reject(new BackpressureError('enqueue on PostgreSQL'));
     return new Promise((resolve, reject) => {
       this.pending.push({ items, resolve, reject });
       if (this.inFlight < this.maxInFlight) void this.flush();

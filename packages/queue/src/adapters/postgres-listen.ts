@@ -130,7 +130,11 @@ export class Notifier {
       try {
         await withClient(this.pool(), async (client) => {
           const pid = (client as { processID?: unknown }).processID;
-          if (typeof pid === 'number') this.pids.add(pid);
+          if (typeof pid === 'number') {
+            // Bounded: reconnects bring new backends; the old ones are gone.
+            if (this.pids.size >= 1000) this.pids.clear();
+            this.pids.add(pid);
+          }
           await client.query('SELECT pg_notify($1, q) FROM unnest($2::text[]) q', [this.channel, queues]);
         });
       } catch (err) {

@@ -3,6 +3,7 @@
  * clients), and `migrate()` for a deploy step or the `events-worker migrate` command.
  */
 import { createRequire } from 'node:module';
+import { withTimeout, type AddOptions } from '@events/core';
 import type pg from 'pg';
 import { runMigrations } from './postgres-migrate.js';
 import { checkSchemaName } from './postgres-sql.js';
@@ -34,7 +35,9 @@ export function newPool(options: PostgresConnectionOptions & { max?: number; con
     connectionString: options.connectionString ?? DEFAULT_DATABASE_URL,
     max: options.max ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5000,
+    // A peer that vanished (no FIN) is noticed in about 10 s plus the OS's probes, not hours.
     keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
     application_name: '@events/queue',
     options: `-c ${QUIET}`,
   });
@@ -86,4 +89,21 @@ export function inTransaction<T>(pool: pg.Pool, fn: (client: pg.PoolClient) => P
       throw err;
     }
   });
+}
+
+/** An enqueue waits at most this long for PostgreSQL when the tier gives no `timeoutMs`. */
+const ENQUEUE_TIMEOUT_MS = 30_000;
+
+/** The caller's bounds on an enqueue: its timeout (TimeoutError; the job may still be stored) and signal. */
+export function bounded(work: Promise<void>, o: AddOptions | undefined): Promise<void> {
+  const limited = withTimeout(work, o?.timeoutMs ?? ENQUEUE_TIMEOUT_MS, 'enqueue on PostgreSQL');
+  const signal = o?.signal;
+  if (!signal) return limited;
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([limited, aborted]).finally(() => signal.removeEventListener('abort', onAbort!));
 }

@@ -3,7 +3,7 @@
  * is one round trip (CTEs instead of transactions) and checks the claim it acts for (`claims`, a
  * fencing token), so a late answer from a worker that lost its lease cannot overwrite a new run.
  */
-import { InvalidOptionError } from '@events/core';
+import { InvalidOptionError, type QueueAdapterJob } from '@events/core';
 
 /** Lowercase letters, digits and `_`; short enough that the channel `<schema>.jobs` fits in 63 bytes. */
 export function checkSchemaName(schema: string): string {
@@ -120,3 +120,19 @@ export function createSql(schema: string) {
 }
 
 export type Sql = ReturnType<typeof createSql>;
+
+/** The query arrays of `sql.insert` for these jobs (queue = job name). */
+export function insertValues(jobs: readonly QueueAdapterJob[]): unknown[] {
+  return [
+    jobs.map((j) => j.name),
+    jobs.map((j) => j.id),
+    jobs.map((j) => j.name),
+    jobs.map((j) => JSON.stringify(j.data)),
+    jobs.map((j) => j.options.priority),
+    jobs.map((j) => j.options.delayMs),
+    jobs.map((j) => j.options.attempts),
+    jobs.map((j) => JSON.stringify(j.options.backoff)),
+    jobs.map((j) => JSON.stringify(j.options.removeOnComplete)),
+    jobs.map((j) => JSON.stringify(j.options.removeOnFail)),
+  ];
+}

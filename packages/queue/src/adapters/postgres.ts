@@ -30,9 +30,9 @@ import { PostgresConsumer, type ConsumerContext } from './postgres-consumer.js';
 import { createPostgresDeadLetterStore } from './postgres-dead-letters.js';
 import { Listener, Notifier } from './postgres-listen.js';
 import { checkVersion, runMigrations } from './postgres-migrate.js';
-import { DEFAULT_SCHEMA, newPool, QUIET, type PostgresConnectionOptions } from './postgres-pool.js';
+import { bounded, DEFAULT_SCHEMA, newPool, QUIET, type PostgresConnectionOptions } from './postgres-pool.js';
 import { fireDue, removeSchedule, upsertSchedule } from './postgres-schedules.js';
-import { channelOf, checkSchemaName, createSql } from './postgres-sql.js';
+import { channelOf, checkSchemaName, createSql, insertValues } from './postgres-sql.js';
 
 export { DEFAULT_DATABASE_URL, DEFAULT_SCHEMA, migrate, type PostgresConnectionOptions } from './postgres-pool.js';
 
@@ -53,22 +53,6 @@ export interface PostgresQueueOptions extends PostgresConnectionOptions {
   pollIntervalMs?: number;
   /** Connection and background errors. Default: rate-limited console output. */
   onError?: ErrorHook;
-}
-
-/** The query arrays of `sql.insert` for these jobs (queue = job name). */
-function insertValues(jobs: readonly QueueAdapterJob[]): unknown[] {
-  return [
-    jobs.map((j) => j.name),
-    jobs.map((j) => j.id),
-    jobs.map((j) => j.name),
-    jobs.map((j) => JSON.stringify(j.data)),
-    jobs.map((j) => j.options.priority),
-    jobs.map((j) => j.options.delayMs),
-    jobs.map((j) => j.options.attempts),
-    jobs.map((j) => JSON.stringify(j.options.backoff)),
-    jobs.map((j) => JSON.stringify(j.options.removeOnComplete)),
-    jobs.map((j) => JSON.stringify(j.options.removeOnFail)),
-  ];
 }
 
 export interface PostgresQueueAdapter extends QueueAdapter {
@@ -214,7 +198,7 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
         await addOptions.transaction.query(sql.insert, insertValues(jobs));
         return jobs.map((j) => j.id);
       }
-      await inserts.add(jobs);
+      await bounded(inserts.add(jobs), addOptions);
       const names = new Set(jobs.map((j) => j.name));
       for (const name of names) kick(name);
       notifier.notify(names);
