@@ -47,6 +47,14 @@ describe('websocket gateway: safe by default', () => {
     const answer = await rawRequest(portOf(fx), `GET http://[ HTTP/1.1\r\nHost: 127.0.0.1\r\n${upgradeHeaders}\r\n`);
     expect(answer).toMatch(/^HTTP\/1\.1 400 /);
     expect(errors.map((e) => [e.tier, e.kind])).toEqual([['gateway', 'upgrade']]);
+    // A handshake ws refuses (no Sec-WebSocket-Key) is answered 400 and reported too.
+    const noKey = await rawRequest(portOf(fx), `GET /pubsub HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+    expect(noKey).toMatch(/^HTTP\/1\.1 400 /);
+    expect(errors.map((e) => [e.tier, e.kind])).toEqual([
+      ['gateway', 'upgrade'],
+      ['gateway', 'upgrade'],
+    ]);
+    expect(fx.gateway.health().counts.upgradesRefused).toBe(2);
     const ok = await raw(fx.url);
     ok.send({ type: 'subscribe', id: 1, topic: 'still:here' });
     await waitFor(() => ok.of('subscribed').length === 1);

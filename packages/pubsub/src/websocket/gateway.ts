@@ -115,6 +115,12 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
   const sessions = new Set<ClientSession>();
   const counts = { upgradesRefused: 0, clientsClosedForLimits: 0, framesDroppedGone: 0, handshakes: 0 };
   let nextId = 1;
+  // A handshake ws itself refuses (bad method, key or version): answered here, so the hook hears it.
+  wss.on('wsClientError', (error: Error, socket: Duplex, request: IncomingMessage) => {
+    counts.upgradesRefused += 1;
+    reporter.report('upgrade', error, { detail: { address: request.socket.remoteAddress } });
+    refuseUpgrade(socket, 400);
+  });
 
   const host: SessionHost = {
     pubsub,
