@@ -88,12 +88,12 @@ export class AckBatcher {
     ];
     const trims = this.trimsDue(acks);
     if (trims.length === 0) {
-      await this.pool().query(this.sql.complete, values);
+      await this.pool().query({ ...this.sql.prepared.complete, values });
       return;
     }
     // Trimmed in the same transaction: nobody sees the queue idle with more finished jobs than kept.
     await inTransaction(this.pool(), async (client) => {
-      await client.query(this.sql.complete, values);
+      await client.query({ ...this.sql.prepared.complete, values });
       for (const [queue, count] of trims) await client.query(this.sql.trim, [queue, 'completed', count]);
     });
   }

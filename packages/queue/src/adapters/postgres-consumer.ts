@@ -151,7 +151,7 @@ export class PostgresConsumer {
         const want = Math.min(this.room(), this.options.concurrency - this.running.size) + this.prefetch - this.buffer.length;
         // A claim per freed slot would be a commit per job: wait until a quarter of the window is free.
         if (want < (this.prefetch > 0 ? Math.ceil((this.options.concurrency + this.prefetch) / 4) : 1)) return;
-        const { rows } = await this.ctx.pool().query<ClaimedRow>(this.ctx.sql.claim, [this.name, this.ctx.worker, this.ctx.leaseMs, want]);
+        const { rows } = await this.ctx.pool().query<ClaimedRow>({ ...this.ctx.sql.prepared.claim, values: [this.name, this.ctx.worker, this.ctx.leaseMs, want] });
         this.pauseMs = 0;
         for (const row of rows) this.claimed.set(row.id, row.claims);
         this.buffer.push(...rows);
@@ -160,7 +160,7 @@ export class PostgresConsumer {
         if (rows.length === want) this.again = true;
         else if (!this.again) {
           // Nothing more ready: sleep until the next delayed job is due (a NOTIFY may come first).
-          const due = await this.ctx.pool().query<{ ms: number | null }>(this.ctx.sql.nextDue, [this.name]);
+          const due = await this.ctx.pool().query<{ ms: number | null }>({ ...this.ctx.sql.prepared.nextDue, values: [this.name] });
           const ms = due.rows[0]?.ms;
           if (ms !== null && ms !== undefined) this.wakeIn(Math.max(1, Math.ceil(ms)));
         }
@@ -196,7 +196,7 @@ export class PostgresConsumer {
       maxAttempts: row.max_attempts,
       enqueuedAt: row.enqueued_at,
       updateProgress: async (progress) => {
-        await pool().query(sql.progress, [queue, row.id, JSON.stringify(progress)]);
+        await pool().query({ ...sql.prepared.progress, values: [queue, row.id, JSON.stringify(progress)] });
         onEvent({ type: 'progress', id: row.id, name: row.name, progress });
       },
     };
@@ -210,7 +210,7 @@ export class PostgresConsumer {
       const final = this.options.isFinal(error) || row.attempt >= row.max_attempts;
       try {
         if (final) await this.fail(row, error);
-        else await pool().query(sql.retry, [queue, row.id, row.claims, error.message, backoffDelay(row.backoff ?? DEFAULT_JOB_OPTIONS.backoff, row.attempt)]);
+        else await pool().query({ ...sql.prepared.retry, values: [queue, row.id, row.claims, error.message, backoffDelay(row.backoff ?? DEFAULT_JOB_OPTIONS.backoff, row.attempt)] });
       } catch (err) {
         // The lease runs out and the job comes back: at-least-once, nothing lost.
         report('ack', err, { name: row.name, id: row.id });
@@ -238,7 +238,7 @@ export class PostgresConsumer {
     const { pool, sql } = this.ctx;
     const keep = row.keep_failed ?? DEFAULT_JOB_OPTIONS.removeOnFail;
     const ageMs = typeof keep === 'object' && keep.ageMs !== undefined ? keep.ageMs : null;
-    await pool().query(sql.fail, [this.name, row.id, row.claims, error.name, error.message, error.stack ?? null, keep === true, ageMs, row.attempt]);
+    await pool().query({ ...sql.prepared.fail, values: [this.name, row.id, row.claims, error.name, error.message, error.stack ?? null, keep === true, ageMs, row.attempt] });
     if (typeof keep === 'object' && keep.count !== undefined) await pool().query(sql.trim, [this.name, 'failed', keep.count]);
   }
 

@@ -93,7 +93,7 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
 
   const notifier = new Notifier(getPool, channel, report);
   // A few INSERTs at once, the rest gathered behind them: concurrent enqueues share commits.
-  const inserts = new InsertBatcher<QueueAdapterJob>(async (jobs) => void (await getPool().query(sql.insert, insertValues(jobs))), 3);
+  const inserts = new InsertBatcher<QueueAdapterJob>(async (jobs) => void (await getPool().query({ ...sql.prepared.insert, values: insertValues(jobs) })), 3);
   const kick = (queue?: string): void => {
     for (const c of consumers) if (queue === undefined || c.name === queue) c.kick();
   };
