@@ -5,7 +5,7 @@
  * and delayed jobs that nobody runs, give no event: a slow recheck (`RECHECK_MS`) covers them.
  * Every wait has the caller's deadline.
  */
-import { TimeoutError, type JobCounts } from '@events/core';
+import { TimeoutError, withTimeout, type JobCounts } from '@events/core';
 
 /** The fallback recheck when no event arrives (jobs run elsewhere, delayed jobs). */
 export const IDLE_RECHECK_MS = 500;
@@ -29,7 +29,10 @@ export class IdleSignal {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const seen = this.generation;
-      const all = await read();
+      // The read itself is bounded too: on an unreachable backend it would wait for the reconnect.
+      const reading = read();
+      reading.catch(() => undefined);
+      const all = await withTimeout(reading, Math.max(1, deadline - Date.now()), 'queue.waitUntilIdle');
       if (all.every((c) => c.waiting + c.delayed + c.active === 0)) return;
       const left = deadline - Date.now();
       if (left <= 0) throw new TimeoutError('queue.waitUntilIdle', timeoutMs);

@@ -55,6 +55,8 @@ export function jobData(job: Job): StoredJobData {
 interface Running {
   readonly job: Job;
   readonly token: string;
+  /** Settles when the processor returns (its job done, failed or moved back). */
+  readonly settled: Promise<void>;
   moved?: Promise<void>;
 }
 
@@ -100,10 +102,18 @@ export async function startConsumer(settings: ConsumerSettings, spec: ConsumerSp
     return r.moved;
   }
 
+  let stopping = false;
   const processor = async (job: Job, token?: string): Promise<unknown> => {
     const attempt = job.attemptsMade + 1;
     const maxAttempts = job.opts.attempts ?? 1;
-    const entry: Running = { job, token: token ?? '0' };
+    let finished: () => void = () => undefined;
+    const entry: Running = { job, token: token ?? '0', settled: new Promise((resolve) => (finished = resolve)) };
+    // Fetched while this worker stops: back to waiting untouched.
+    if (stopping) {
+      await moveBack(entry);
+      finished();
+      throw new WaitingError();
+    }
     running.set(job.id!, entry);
     attempts.set(job, { attempt, final: false });
     const active: QueueAdapterActiveJob = {
@@ -140,6 +150,7 @@ export async function startConsumer(settings: ConsumerSettings, spec: ConsumerSp
       throw error;
     } finally {
       running.delete(job.id!);
+      finished();
     }
   };
 
@@ -179,13 +190,15 @@ export async function startConsumer(settings: ConsumerSettings, spec: ConsumerSp
       return running.size;
     },
     async close(closeOptions: CloseOptions = {}) {
-      const force = closeOptions.force === true;
-      const closing = worker.close(force);
-      closing.catch(() => undefined);
-      if (!force && (await drainWithin(closing, closeOptions.timeoutMs ?? 10_000))) return;
-      // Past the drain (or forced): interrupted jobs go back to waiting, then the worker lets go.
-      await drainWithin(Promise.all([...running.values()].map(moveBack)), 1000);
-      if (!(await drainWithin(closing, 1000))) await drainWithin(worker.disconnect(), 1000);
+      // The drain is ours (the jobs this worker runs), not BullMQ's close(false): that one can wait
+      // forever while Redis is unreachable, cannot be forced once begun, and leaves the lock and
+      // stalled-check timers armed. So: stop fetching, wait for our jobs within the timeout, move
+      // the rest back to waiting, then close(true), which stops BullMQ's timers.
+      stopping = true;
+      void worker.pause(true).catch(() => undefined);
+      const drained = closeOptions.force !== true && (await drainWithin(Promise.all([...running.values()].map((r) => r.settled)), closeOptions.timeoutMs ?? 10_000));
+      if (!drained) await drainWithin(Promise.all([...running.values()].map(moveBack)), 1000);
+      if (!(await drainWithin(worker.close(true), 1000))) await drainWithin(worker.disconnect(), 1000);
     },
   };
 }
