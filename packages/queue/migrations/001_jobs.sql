@@ -98,3 +98,10 @@ CREATE TABLE schedules (
   CHECK ((every_ms IS NULL) <> (cron IS NULL))
 );
 CREATE INDEX schedules_due ON schedules (queue, next_run_at);
+
+-- Queues with `events: 'all'` observing job events of every worker: one row each, renewed while it
+-- lives. Workers publish job events (NOTIFY on `<schema>.events`) only while a row is current.
+CREATE TABLE observers (
+  id         text        PRIMARY KEY,
+  expires_at timestamptz NOT NULL
+);

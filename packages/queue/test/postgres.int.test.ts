@@ -116,6 +116,24 @@ describe('postgres queue (real PostgreSQL)', () => {
     await waitFor(() => worker.health().connected, 10_000, 'connected again');
   });
 
+  it("delivers every worker's job events to a queue with events: 'all' in another process's adapter", async () => {
+    const s = schema();
+    const observer = track(pgQueue<{ job: { fail: boolean } }>(s, { events: 'all' }));
+    await observer.start();
+    const seen: string[] = [];
+    observer.on('completed', (e) => void seen.push(`completed:${e.id}:${JSON.stringify(e.result)}`));
+    observer.on('failed', (e) => void seen.push(`failed:${e.id}:${e.error.message}:${e.final}`));
+    const worker = track(pgQueue<{ job: { fail: boolean } }>(s));
+    await worker.process('job', (p, ctx) => {
+      if (p.fail) throw new Error('nope');
+      return { ran: ctx.id };
+    });
+    const ok = await worker.enqueue('job', { fail: false });
+    const bad = await worker.enqueue('job', { fail: true }, { attempts: 1 });
+    await waitFor(() => seen.length === 2, 10_000, 'two job events in the observer');
+    expect(seen.sort()).toEqual([`completed:${ok}:${JSON.stringify({ ran: ok })}`, `failed:${bad}:nope:true`].sort());
+  });
+
   it('keeps working through foreign rows with arbitrary data: bad ones dead-lettered with their raw text', async () => {
     const s = schema();
     const reported: string[] = [];

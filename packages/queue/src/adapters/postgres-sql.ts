@@ -4,7 +4,8 @@
  * fencing token), so a late answer from a worker that lost its lease cannot overwrite a new run.
  */
 import { createHash } from 'node:crypto';
-import { InvalidOptionError, type QueueAdapterJob } from '@events/core';
+import { InvalidOptionError, type JobState, type QueueAdapterJob, type StoredJobInfo } from '@events/core';
+import { parseStored } from '../job-format.js';
 
 /** Lowercase letters, digits and `_`; short enough that the channel `<schema>.jobs` fits in 63 bytes. */
 export function checkSchemaName(schema: string): string {
@@ -162,4 +163,33 @@ export function insertValues(jobs: readonly QueueAdapterJob[]): unknown[] {
     jobs.map((j) => JSON.stringify(j.options.removeOnComplete)),
     jobs.map((j) => JSON.stringify(j.options.removeOnFail)),
   ];
+}
+
+/** A row of `getJob`. */
+export interface JobRow {
+  id: string;
+  name: string;
+  data: string;
+  attempt: number;
+  state: 'waiting' | 'active' | 'completed' | 'failed';
+  progress: string | null;
+  result: string | null;
+  failed_reason: string | null;
+  delayed: boolean;
+}
+
+export function toJobInfo(row: JobRow): StoredJobInfo {
+  const state: JobState = row.state === 'waiting' && row.delayed ? 'delayed' : row.state;
+  const parse = (text: string | null): unknown => (text === null ? undefined : (parseStored(text) as { value?: unknown }).value);
+  return {
+    id: row.id,
+    name: row.name,
+    state,
+    data: parseStored(row.data),
+    // `attempt` counts attempts started; BullMQ's attemptsMade counts finished ones.
+    attemptsMade: row.state === 'active' ? row.attempt - 1 : row.attempt,
+    progress: (parse(row.progress) ?? 0) as StoredJobInfo['progress'],
+    ...(row.state === 'completed' ? { result: parse(row.result) } : {}),
+    ...(row.failed_reason !== null ? { failedReason: row.failed_reason } : {}),
+  };
 }

@@ -18,21 +18,21 @@ import {
   InvalidOptionError,
   type ErrorHook,
   type JobCounts,
-  type JobState,
   type QueueAdapter,
   type QueueAdapterContext,
+  type QueueAdapterEvent,
   type QueueAdapterJob,
   type StoredJobInfo,
 } from '@events/core';
-import { parseStored } from '../job-format.js';
 import { AckBatcher, InsertBatcher } from './postgres-acks.js';
 import { PostgresConsumer, type ConsumerContext } from './postgres-consumer.js';
 import { createPostgresDeadLetterStore } from './postgres-dead-letters.js';
+import { decodeEvent, EventPublisher, OBSERVER_TTL_MS, observerSql } from './postgres-events.js';
 import { Listener, Notifier } from './postgres-listen.js';
 import { checkVersion, runMigrations } from './postgres-migrate.js';
 import { bounded, DEFAULT_SCHEMA, newPool, QUIET, type PostgresConnectionOptions } from './postgres-pool.js';
 import { fireDue, removeSchedule, upsertSchedule } from './postgres-schedules.js';
-import { channelOf, checkSchemaName, createSql, insertValues } from './postgres-sql.js';
+import { channelOf, checkSchemaName, createSql, insertValues, toJobInfo, type JobRow } from './postgres-sql.js';
 
 export { DEFAULT_DATABASE_URL, DEFAULT_SCHEMA, migrate, type PostgresConnectionOptions } from './postgres-pool.js';
 
@@ -88,6 +88,8 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
   const consumers = new Set<PostgresConsumer>();
   const timers: NodeJS.Timeout[] = [];
   let listener: Listener | undefined;
+  let listening = false;
+  const eventsChannel = `${schema}.events`;
   const worker = `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   const ctx: ConsumerContext = { pool: getPool, sql, worker, leaseMs, channel, acks: new AckBatcher(getPool, sql), report };
 
@@ -129,14 +131,21 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
       });
   };
 
-  /** Timers and the LISTEN connection, started with the first consumer. */
-  function background(): void {
-    if (listener) return;
-    listener = new Listener({
+  // Job events of every worker, for queues with `events: 'all'` (see postgres-events.ts).
+  const events = new EventPublisher({ pool: getPool, schema: sql.schema }, eventsChannel, report);
+  const watchers = new Set<(event: QueueAdapterEvent) => void>();
+
+  /** The LISTEN connection, started with the first consumer or observer. */
+  function listen(): void {
+    listener ??= new Listener({
       pool: getPool,
       channels: new Map<string, (payload: string, pid: number) => void>([
         [channel, (queue: string, pid: number) => void (notifier.isOwn(pid) || kick(queue))],
         [scheduleChannel, () => tick()],
+        [eventsChannel, (payload: string) => {
+          const event = watchers.size > 0 ? decodeEvent(payload) : undefined;
+          if (event) for (const w of watchers) w(event);
+        }],
       ]),
       onConnect: () => {
         kick();
@@ -144,7 +153,16 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
       },
       report,
     });
-    listener.start();
+    if (!listening) {
+      listening = true;
+      listener.start();
+    }
+  }
+
+  /** Timers (heartbeats, recovery, the fallback poll), started with the first consumer. */
+  function background(): void {
+    listen();
+    if (timers.length > 0) return;
     const every = (ms: number, run: () => Promise<unknown> | void): void => {
       const t = setInterval(() => {
         if (!pool || consumers.size === 0) return;
@@ -162,6 +180,7 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
       kick();
       tick();
     });
+    every(1000, () => events.refresh());
   }
 
   const adapter: PostgresQueueAdapter = {
@@ -206,7 +225,12 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
     },
     async consume(name, handler, consumeOptions) {
       getPool();
-      const consumer = new PostgresConsumer({ name, handler, options: consumeOptions }, ctx);
+      await events.refresh();
+      const onEvent = (event: QueueAdapterEvent): void => {
+        consumeOptions.onEvent(event);
+        events.publish(event);
+      };
+      const consumer = new PostgresConsumer({ name, handler, options: { ...consumeOptions, onEvent } }, ctx);
       consumers.add(consumer);
       background();
       consumer.kick();
@@ -222,36 +246,27 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
       await upsertSchedule({ pool: getPool(), schema: sql.schema }, id, { ...spec, template });
       await getPool().query('SELECT pg_notify($1, $2)', [scheduleChannel, template.name]);
     },
+    async watch(onEvent) {
+      const id = `${worker}:${randomUUID().slice(0, 8)}`;
+      const { upsert, remove } = observerSql(sql.schema);
+      await getPool().query(upsert, [id]);
+      events.observe();
+      watchers.add(onEvent);
+      listen();
+      const renew = setInterval(() => void getPool().query(upsert, [id]).catch((err: unknown) => report('events', err)), OBSERVER_TTL_MS / 3);
+      renew.unref();
+      return async () => {
+        clearInterval(renew);
+        watchers.delete(onEvent);
+        await getPool().query(remove, [id]).catch((err: unknown) => report('events', err));
+      };
+    },
     async unschedule(name, id) {
       return removeSchedule({ pool: getPool(), schema: sql.schema }, name, id);
     },
     async getJob(name, id): Promise<StoredJobInfo | undefined> {
-      const { rows } = await getPool().query<{
-        id: string;
-        name: string;
-        data: string;
-        attempt: number;
-        state: 'waiting' | 'active' | 'completed' | 'failed';
-        progress: string | null;
-        result: string | null;
-        failed_reason: string | null;
-        delayed: boolean;
-      }>(sql.getJob, [name, id]);
-      const row = rows[0];
-      if (!row) return undefined;
-      const state: JobState = row.state === 'waiting' && row.delayed ? 'delayed' : row.state;
-      const parse = (text: string | null): unknown => (text === null ? undefined : (parseStored(text) as { value?: unknown }).value);
-      return {
-        id: row.id,
-        name: row.name,
-        state,
-        data: parseStored(row.data),
-        // `attempt` counts attempts started; BullMQ's attemptsMade counts finished ones.
-        attemptsMade: row.state === 'active' ? row.attempt - 1 : row.attempt,
-        progress: (parse(row.progress) ?? 0) as StoredJobInfo['progress'],
-        ...(row.state === 'completed' ? { result: parse(row.result) } : {}),
-        ...(row.failed_reason !== null ? { failedReason: row.failed_reason } : {}),
-      };
+      const { rows } = await getPool().query<JobRow>(sql.getJob, [name, id]);
+      return rows[0] ? toJobInfo(rows[0]) : undefined;
     },
     async counts(name): Promise<JobCounts> {
       const { rows } = await getPool().query<JobCounts>(sql.counts, [name]);
@@ -267,6 +282,7 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
       clearTimeout(tickTimer);
       await drainWithin(listener?.close() ?? Promise.resolve(), 1000);
       listener = undefined;
+      listening = false;
       const owned = pool && !options.pool ? pool : undefined;
       pool = undefined;
       // pg's end() waits for checked-out clients: bounded, so close settles with the server unreachable.
