@@ -236,6 +236,9 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
       consumer.kick();
       tick();
       return {
+        get running() {
+          return consumer.active;
+        },
         close: async (closeOptions) => {
           await consumer.close(closeOptions);
           consumers.delete(consumer);
