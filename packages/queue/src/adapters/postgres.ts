@@ -116,6 +116,8 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
     })
       .then(
         (ms) => {
+          // Our own notification is skipped by our listener: wake the local workers here.
+          for (const name of fired) kick(name);
           notifier.notify(fired);
           clearTimeout(tickTimer);
           if (ms !== undefined && pool) tickTimer = setTimeout(tick, Math.max(1, Math.ceil(ms)));
