@@ -5,7 +5,7 @@
  * second), coalesced into one statement per batch. NOTIFY is at-most-once for a listener that is
  * disconnected: the job rows, not this feed, are the record.
  */
-import type { QueueAdapterEvent } from '@events/core';
+import { ClosedError, type QueueAdapterEvent } from '@events/core';
 import type pg from 'pg';
 
 /** Payloads above this are sent without the job's result (NOTIFY takes at most 8,000 bytes). */
@@ -100,7 +100,8 @@ export class EventPublisher {
       try {
         await this.pool().query('SELECT pg_notify($1, e) FROM unnest($2::text[]) e', [this.channel, batch]);
       } catch (err) {
-        this.report('events', err);
+        // Events of jobs that finished while the adapter closed have nowhere to go: not an error.
+        if (!(err instanceof ClosedError)) this.report('events', err);
       }
     }
     this.sending = false;
