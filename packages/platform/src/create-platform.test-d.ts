@@ -1,6 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type { PlatformConfig } from './config.js';
-import { createPlatform } from './create-platform.js';
+import { createPlatform, type Platform } from './create-platform.js';
+import type { Lifecycle } from '@events/core';
 
 type Maps = {
   channels: { [K in `user:${string}:notifications`]: { text: string } };
@@ -30,5 +31,11 @@ describe('createPlatform types', () => {
   it('keeps transport keys out of the per-tier options', async () => {
     // @ts-expect-error the adapter comes from the config only
     await createPlatform({}, { bus: { adapter: 'rabbitmq' } });
+  });
+});
+
+describe('the platform contract', () => {
+  it('is a Lifecycle', () => {
+    expectTypeOf<Platform>().toExtend<Lifecycle>();
   });
 });

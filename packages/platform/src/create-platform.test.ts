@@ -105,3 +105,19 @@ describe('createPlatform start errors', () => {
     expect((error as Error).message).toContain("run on memory adapters with config.pubsub = { adapter: 'memory' } and config.queue = { adapter: 'memory' }");
   });
 });
+
+describe('the platform implements the shared lifecycle', () => {
+  it('folds the tiers health into one, and refuses to start once closed', async () => {
+    const platform = await createPlatform({});
+    await platform.ready();
+    const health = platform.health();
+    expect(health).toMatchObject({ phase: 'ready', connected: true });
+    expect(Object.keys(health.counts).some((k) => k.startsWith('bus.'))).toBe(true);
+    expect(Object.keys(health.counts).some((k) => k.startsWith('queue.'))).toBe(true);
+    const first = platform.close();
+    expect(platform.close()).toBe(first);
+    await first;
+    expect(platform.health().phase).toBe('closed');
+    await expect(platform.start()).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+});

@@ -8,12 +8,24 @@
  * already built are closed before the error is thrown. Each tier loads its broker client on demand,
  * so a memory-only application never loads ioredis, amqplib or bullmq.
  */
-import { ConfigError, DEFAULT_CLOSE_TIMEOUT_MS, withTimeout, type AnyMessageMap, type CloseOptions, type MessageMap } from '@events/core';
+import {
+  ClosedError,
+  ConfigError,
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  withTimeout,
+  type AnyMessageMap,
+  type CloseOptions,
+  type Health,
+  type Lifecycle,
+  type MessageMap,
+} from '@events/core';
 import { createBus, type Bus, type BusOptions } from '@events/bus';
 import { createPubSub, type PubSub, type PubSubOptions } from '@events/pubsub';
 import { createQueue, type Queue, type QueueOptions } from '@events/queue';
 import { configFromEnv, redactUrl, resolveConfig, type PlatformConfig, type ResolvedPlatformConfig } from './config.js';
 import { probeBroker, type BrokerProbe } from './probe.js';
+import { BUS_ADAPTER_TABLE, PUBSUB_ADAPTER_TABLE, QUEUE_ADAPTER_TABLE, adapterFor } from './adapters.js';
+import { platformHealth } from './health.js';
 
 /** The typed maps of an application: channel -> message, event -> payload, job -> payload. */
 export interface PlatformMaps {
@@ -41,7 +53,7 @@ export interface PlatformOptions<M extends PlatformMaps = PlatformMaps> {
   queue?: Omit<QueueOptions<JobsOf<M>>, 'adapter'>;
 }
 
-export interface Platform<M extends PlatformMaps = PlatformMaps> {
+export interface Platform<M extends PlatformMaps = PlatformMaps> extends Lifecycle {
   readonly pubsub: PubSub<ChannelsOf<M>>;
   readonly bus: Bus<EventsOf<M>>;
   readonly queue: Queue<JobsOf<M>>;
@@ -49,6 +61,11 @@ export interface Platform<M extends PlatformMaps = PlatformMaps> {
   readonly config: ResolvedPlatformConfig;
   /** One line per tier for a startup log: `pubsub=redis(redis://127.0.0.1:6379) bus=memory ...`. */
   describe(): string;
+  /**
+   * The three tiers' health in one: connected when all are, the most recent error of any, and each
+   * tier's counts prefixed with its name (`bus.waitingEmits`). The phase is the least advanced one.
+   */
+  health(): Health;
   /**
    * Shuts the tiers down in dependency order, sharing one `timeoutMs` budget: the bus first (no new
    * events; its handlers drain and may still enqueue jobs and broadcast), then the queue (its
@@ -69,26 +86,16 @@ export async function createPlatform<M extends PlatformMaps = PlatformMaps>(
   const resolved = 'sources' in config ? resolveConfig(config, config.sources) : resolveConfig(config);
   await Promise.all(brokerProbes(resolved).map((probe) => probeBroker(probe, resolved.startTimeoutMs)));
 
+  const ns = resolved.namespace;
+  const pubsubAdapter = await adapterFor(PUBSUB_ADAPTER_TABLE, resolved.pubsub, ns);
+  const busAdapter = await adapterFor(BUS_ADAPTER_TABLE, resolved.bus, ns);
+  const queueAdapter = await adapterFor(QUEUE_ADAPTER_TABLE, resolved.queue, ns);
   const pubsub = createPubSub<ChannelsOf<M>>({
     ...options.pubsub,
-    ...(resolved.namespace !== undefined && options.pubsub?.namespace === undefined ? { namespace: resolved.namespace } : {}),
-    // Imported only when used, so a memory-only application never loads ioredis.
-    ...(resolved.pubsub.adapter === 'redis' ? { adapter: (await import('@events/pubsub/redis')).redisPubSub({ url: resolved.pubsub.url }) } : {}),
+    ...(ns !== undefined && options.pubsub?.namespace === undefined ? { namespace: ns } : {}),
+    ...(pubsubAdapter ? { adapter: pubsubAdapter } : {}),
   });
-  // The RabbitMQ adapter (and amqplib) loads only when the config asks for it.
-  const busAdapter =
-    resolved.bus.adapter === 'rabbitmq'
-      ? (await import('@events/bus/rabbitmq')).rabbitmqBus({ url: resolved.bus.url, ...(resolved.bus.exchange ? { exchange: resolved.bus.exchange } : {}) })
-      : undefined;
   const bus = createBus<EventsOf<M>>({ ...options.bus, ...(busAdapter ? { adapter: busAdapter } : {}) });
-  // The BullMQ adapter (and bullmq, ioredis) or the PostgreSQL one (and pg) loads only when the config asks for it.
-  const q = resolved.queue;
-  const queueAdapter =
-    q.adapter === 'bullmq'
-      ? (await import('@events/queue/bullmq')).bullmqQueue({ url: q.url, ...(q.prefix ? { prefix: q.prefix } : {}) })
-      : q.adapter === 'postgres'
-        ? (await import('@events/queue/postgres')).postgresQueue({ connectionString: q.url, migrate: q.migrate === true, ...(q.schema ? { schema: q.schema } : {}) })
-        : undefined;
   const queue = createQueue<JobsOf<M>>({ ...options.queue, ...(queueAdapter ? { adapter: queueAdapter } : {}) });
 
   let closing: Promise<void> | undefined;
@@ -98,6 +105,10 @@ export async function createPlatform<M extends PlatformMaps = PlatformMaps>(
     queue,
     config: resolved,
     describe: () => describeConfig(resolved),
+    // createPlatform resolves only once every tier started: start and ready have nothing left to do.
+    start: () => (closing ? Promise.reject(new ClosedError('platform')) : Promise.resolve()),
+    ready: () => (closing ? Promise.reject(new ClosedError('platform')) : Promise.resolve()),
+    health: () => platformHealth({ pubsub, bus, queue }, closing !== undefined),
     close: (closeOptions) => (closing ??= closeInOrder([['bus', bus], ['queue', queue], ['pubsub', pubsub]], closeOptions)),
   };
 
