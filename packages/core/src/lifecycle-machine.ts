@@ -4,6 +4,7 @@
  * idempotent (every call gets the same promise) and waits for a start in progress, and work
  * registered after close began is refused with ClosedError.
  */
+import { setMaxListeners } from 'node:events';
 import type { LifecyclePhase } from './contract.js';
 import { ClosedError } from './errors.js';
 import type { CloseOptions } from './lifecycle.js';
@@ -34,6 +35,8 @@ export function createLifecycle(hooks: LifecycleHooks): LifecycleMachine {
   let starting: Promise<void> | undefined;
   let closed: Promise<void> | undefined;
   const abort = new AbortController();
+  // Every bounded wait of the component listens to this signal; the waits have caps of their own.
+  setMaxListeners(0, abort.signal);
 
   async function attempt(): Promise<void> {
     try {
