@@ -1,9 +1,10 @@
 import { createServer, request, type Server } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import type { ErrorEvent } from '@events/core';
 import { createPlatform, type Platform, type PlatformConfig } from '@events/platform';
 import { createDashboard, createTokenAuth, type Dashboard, type DashboardAction, type DashboardOptions } from '../src/dashboard.js';
 import { guardListener, hardenServer, requestUrl } from '../src/http-kit.js';
+import { rawHttp } from '@events/testing';
 
 /** The token of the harness's own login (`/login?token=`), which `call` sends as a bearer token by default. */
 export const TEST_TOKEN = 'test-token-0123456789abcdef';
@@ -176,21 +177,6 @@ export function openStream(origin: string, path: string): Promise<EventStreamRea
   });
 }
 
-/** Sends raw bytes and resolves with everything the server wrote before it closed the socket. */
-export function raw(origin: string, bytes: string): Promise<string> {
-  const { hostname, port } = new URL(origin);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(bytes));
-    let text = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => {
-      text += d;
-      // One answer is enough: keep-alive would hold the socket open.
-      if (/\r\n\r\n/.test(text)) socket.end();
-    });
-    socket.on('close', () => resolve(text));
-    socket.on('error', reject);
-    socket.setTimeout(5000, () => socket.destroy(new Error('no answer within 5 s')));
-  });
-}
+/** Sends raw bytes and resolves with everything the server wrote (see rawHttp). */
+export const raw = (origin: string, bytes: string): Promise<string> => rawHttp(origin, bytes);
 

@@ -4,9 +4,8 @@
  * takes JSON only (no CSRF from a plain form) and refuses emails with control characters; the
  * dashboard answers 401 without the demo's token and lets the login link's cookie in.
  */
-import { connect } from 'node:net';
 import type { ErrorEvent } from '@events/core';
-import { randomId } from '@events/testing';
+import { randomId, rawHttp } from '@events/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type Demo } from '../src/app.js';
 
@@ -19,21 +18,7 @@ beforeAll(async () => {
 });
 afterAll(() => demo.close({ timeoutMs: 5000 }));
 
-function raw(bytes: string): Promise<string> {
-  const { hostname, port } = new URL(demo.url!);
-  return new Promise((resolve, reject) => {
-    const socket = connect(Number(port), hostname, () => socket.write(bytes));
-    let text = '';
-    socket.setEncoding('latin1');
-    socket.on('data', (d: string) => {
-      text += d;
-      if (text.includes('\r\n\r\n')) socket.end();
-    });
-    socket.on('close', () => resolve(text));
-    socket.on('error', reject);
-    socket.setTimeout(5000, () => socket.destroy(new Error('no answer within 5 s')));
-  });
-}
+const raw = (bytes: string): Promise<string> => rawHttp(demo.url!, bytes);
 
 const signup = (body: string, contentType = 'application/json'): Promise<Response> =>
   fetch(`${demo.url}/api/signup`, { method: 'POST', headers: { 'content-type': contentType }, body });

@@ -3,6 +3,7 @@ export { AMQP_URL, DATABASE_URL, REDIS_URL, RABBITMQ_URL } from './brokers.js';
 export { CHROMIUM } from './chromium.js';
 export { randomId } from './ids.js';
 export { closedPort } from './ports.js';
-export { spawnTs, type SpawnedTs, type SpawnTsOptions } from './spawn.js';
+export { runStrict, spawnTs, type SpawnedTs, type SpawnTsOptions } from './spawn.js';
+export { rawHttp } from './raw-http.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 export { deferred, delay, waitFor, type Deferred } from './wait.js';

@@ -42,3 +42,13 @@ export function spawnTs(file: string, args: readonly string[] = [], options: Spa
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   return { child, output: () => text.output, stdout: () => text.stdout, stderr: () => text.stderr, exited };
 }
+
+/**
+ * Runs a TypeScript fixture under `--unhandled-rejections=strict` and resolves with what the
+ * assertions of the "no unhandled rejection" tests look at: the exit code, stdout and stderr.
+ */
+export async function runStrict(path: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const proc = spawnTs(path, [], { env: { NODE_OPTIONS: '--unhandled-rejections=strict' } });
+  const { code } = await proc.exited;
+  return { code, stdout: proc.stdout(), stderr: proc.stderr() };
+}
