@@ -1,28 +1,30 @@
 /**
- * SIGTERM/SIGINT handling shared by the demo's processes: the first signal drains and exits 0 (1 if
- * closing failed); a second one exits at once.
+ * SIGTERM/SIGINT handling shared by the demo's processes, by core's stopper rule: the first signal
+ * drains and exits 0 (1 if closing failed); the echo of Ctrl-C that npm and tsx forward within a
+ * second is ignored, so Ctrl-C drains; a signal after that exits at once.
  */
+import { createStopper } from '@events/core';
 import type { Logger } from './log.js';
 
 export function exitOnSignal(close: () => Promise<void>, log: Logger): void {
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
+  const stop = createStopper({
+    drain(signal) {
+      log(`${signal}: draining, then exiting (send it again to exit at once)`);
+      close().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          log(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
+          process.exit(1);
+        },
+      );
+    },
+    exitNow(signal) {
       log(`second ${signal}: exiting now`);
       process.exit(1);
-    }
-    stopping = true;
-    log(`${signal}: draining, then exiting (send it again to exit at once)`);
-    close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
+    },
+  });
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
 }
 
 /** Prints a configuration problem as one readable line, without a stack trace, and exits 1. */

@@ -108,6 +108,17 @@ describe('npm run demo, as a process', () => {
     expect(demo.output()).toMatch(/\[demo\] closed/);
   });
 
+  it('drains on Ctrl-C although npm and tsx forward the SIGINT a second time a moment later', async () => {
+    const demo = await startMain({ DEMO_WORKERS: 'inline' });
+    // What a terminal's Ctrl-C amounts to for the node process: the group's SIGINT, then the echo.
+    demo.child.kill('SIGINT');
+    demo.child.kill('SIGINT');
+    expect(await demo.exited).toBe(0);
+    expect(demo.output()).toContain('SIGINT: draining');
+    expect(demo.output()).not.toContain('exiting now');
+    expect(demo.output()).toMatch(/\[demo\] closed/);
+  });
+
   it('refuses DEMO_WORKERS=separate on memory adapters, saying what to set', async () => {
     const { stdout, exited } = spawnTs('src/main.ts', [], {
       cwd: DEMO_DIR,

@@ -16,3 +16,4 @@ export * from './lifecycle-machine.js';
 export * from './report.js';
 export * from './waiters.js';
 export * from './redact.js';
+export * from './stopper.js';

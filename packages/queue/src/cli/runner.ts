@@ -13,7 +13,9 @@
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ConfigError } from '@events/core';
+import { ConfigError, createStopper } from '@events/core';
+
+export { REPEAT_WINDOW_MS, createStopper, type StopPolicy } from '@events/core';
 import type { Queue } from '../queue.js';
 
 /** What a worker module provides: `export default () => queue` (sync or async), or `export const queue`. */
@@ -21,9 +23,6 @@ export interface WorkerModule {
   default?: (() => Queue | Promise<Queue>) | Queue;
   queue?: Queue;
 }
-
-/** A second signal this soon after the first is the process group's echo, not a second request. */
-export const REPEAT_WINDOW_MS = 1000;
 
 function isQueue(value: unknown): value is Queue {
   return typeof value === 'object' && value !== null && typeof (value as Queue).process === 'function' && typeof (value as Queue).close === 'function';
@@ -37,29 +36,6 @@ export async function loadWorkerModule(path: string): Promise<Queue> {
     throw new ConfigError(`${path} must export default a function returning a queue (or the queue itself), or export const queue`);
   }
   return queue;
-}
-
-export interface StopPolicy {
-  /** Called once with the reason: begin draining. */
-  drain(reason: string): void;
-  /** Called on a real second request: exit now. */
-  exitNow(reason: string): void;
-  readonly now?: () => number;
-}
-
-/** The signal rule, apart from process so it can be tested: first = drain, echo ignored, later = exit now. */
-export function createStopper(policy: StopPolicy): (reason: string) => void {
-  const now = policy.now ?? Date.now;
-  let firstAt: number | undefined;
-  return (reason) => {
-    if (firstAt === undefined) {
-      firstAt = now();
-      policy.drain(reason);
-      return;
-    }
-    if (now() - firstAt < REPEAT_WINDOW_MS) return;
-    policy.exitNow(reason);
-  };
 }
 
 export async function runWorker(path: string, options: { drainTimeoutMs: number; log: (line: string) => void }): Promise<void> {
