@@ -9,8 +9,8 @@
  * needs real brokers, since memory adapters are not shared between processes.
  */
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { ConfigError, consoleErrorHook, TimeoutError, toError, type CloseOptions, type ErrorHook } from '@events/core';
+import type { AddressInfo, Socket } from 'node:net';
+import { ConfigError, consoleErrorHook, DEFAULT_CLOSE_TIMEOUT_MS, drainWithin, TimeoutError, toError, type CloseOptions, type ErrorHook } from '@events/core';
 import { configFromEnv, createPlatform, type Platform, type PlatformConfig, type ResolvedPlatformConfig } from '@events/platform';
 import { createWebSocketGateway, type WebSocketGateway } from '@events/pubsub/websocket';
 import { mayTenantSubscribe, tenantOfRequest } from './channels.js';
@@ -120,6 +120,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   }
 
   let server: Server | undefined;
+  const sockets = new Set<Socket>();
   let gateway: WebSocketGateway | undefined;
   let dashboard: Dashboard | undefined;
   let auth: ReturnType<typeof createTokenAuth> | undefined;
@@ -175,6 +176,12 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       guardListener((req, res) => (mounted.handle(req, res) ? undefined : handleApi(req, res)), reportHttp('http')),
     );
     hardenServer(server, { onClientError: reportHttp('http-client') });
+    // Every socket, upgraded or not, so close() can end the ones nothing else will (a hostile
+    // upgrade nobody took, a half-sent request) instead of waiting on them for ever.
+    server.on('connection', (socket: Socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
     gateway = createWebSocketGateway({
       pubsub: platform.pubsub,
       server,
@@ -206,9 +213,10 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
 
   let closing: Promise<void> | undefined;
   async function close(closeOptions: CloseOptions = {}): Promise<void> {
+    const deadline = Date.now() + (closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
     accepting = false;
     // Ends the dashboard's live streams, so they do not hold server.close() open.
-    await dashboard?.close();
+    await drainWithin(dashboard?.close() ?? Promise.resolve(), Math.max(100, deadline - Date.now()));
     // No new connections; requests in flight finish (their emits are part of the drain below).
     const serverClosed = server ? new Promise<void>((resolve) => server!.close(() => resolve())) : Promise.resolve();
     server?.closeIdleConnections();
@@ -219,7 +227,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       // Websocket clients last, so notifications broadcast while draining still reach the pages.
       await gateway?.close();
       server?.closeAllConnections();
-      await serverClosed;
+      // What is still open past the deadline is not ours to wait for: end it.
+      if (!(await drainWithin(serverClosed, Math.max(100, deadline - Date.now())))) {
+        for (const socket of sockets) socket.destroy();
+        await serverClosed;
+      }
       await usersDb?.close();
     }
     log('closed');
