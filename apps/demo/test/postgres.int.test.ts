@@ -2,24 +2,11 @@
  * The demo on the PostgreSQL queue: the users context writes the user row and the welcome email
  * job in one transaction; the notifications context's enqueue of the same job is then a no-op.
  */
-import { createRequire } from 'node:module';
-import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASE_URL, randomId, waitFor } from '@events/testing';
+import { DATABASE_URL, dropSchema, randomSchema, sql, waitFor } from '@events/testing';
 import { startDemo, type Demo } from '../src/app.js';
 
-const { Client } = createRequire(import.meta.url)('pg') as typeof pg;
-const schema = randomId('demo_pg').toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 50);
-
-async function sql<R extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<R[]> {
-  const client = new Client({ connectionString: DATABASE_URL });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
+const schema = randomSchema('demo_pg');
 
 let demo: Demo;
 beforeAll(async () => {
@@ -34,7 +21,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await demo.close({ timeoutMs: 5000 });
-  await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await dropSchema(schema);
 });
 
 describe('the demo on the PostgreSQL queue', () => {

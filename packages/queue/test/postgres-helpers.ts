@@ -1,30 +1,9 @@
 /** PostgreSQL test helpers: every test gets its own schema (a fresh randomId), dropped after. */
-import { createRequire } from 'node:module';
-import type pg from 'pg';
-import { DATABASE_URL, randomId } from '@events/testing';
+import { DATABASE_URL, sql } from '@events/testing';
 import { createQueue, type Queue, type QueueOptions } from '../src/index.js';
 import { postgresQueue, type PostgresQueueOptions } from '../src/adapters/postgres.js';
 
-// Through require, as the adapter does (see there why).
-const { Client } = createRequire(import.meta.url)('pg') as typeof pg;
-
-export function randomSchema(): string {
-  return randomId('evq_test').toLowerCase().replace(/[^a-z0-9_]/g, '_').slice(0, 50);
-}
-
-export async function sql<R extends pg.QueryResultRow = pg.QueryResultRow>(text: string, values: unknown[] = [], url = DATABASE_URL): Promise<R[]> {
-  const client = new Client({ connectionString: url });
-  await client.connect();
-  try {
-    return (await client.query<R>(text, values)).rows;
-  } finally {
-    await client.end();
-  }
-}
-
-export async function dropSchema(schema: string): Promise<void> {
-  await sql(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
-}
+export { dropSchema, randomSchema, sql } from '@events/testing';
 
 /** A queue on PostgreSQL in `schema` (migrations on, a small pool: the server's connections are shared). */
 export function pgQueue<J extends Record<string, unknown> = Record<string, unknown>>(

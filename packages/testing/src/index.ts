@@ -7,3 +7,4 @@ export { runStrict, spawnTs, type SpawnedTs, type SpawnTsOptions } from './spawn
 export { rawHttp } from './raw-http.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 export { deferred, delay, waitFor, type Deferred } from './wait.js';
+export { dropSchema, randomSchema, sql } from './postgres.js';
