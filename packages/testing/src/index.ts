@@ -1,5 +1,5 @@
 /** Helpers shared by the workspaces' test suites. Imported from TypeScript source; there is no build. */
-export { AMQP_URL, DATABASE_URL, REDIS_URL, RABBITMQ_URL } from './brokers.js';
+export { AMQP_CLUSTER_URLS, AMQP_URL, DATABASE_URL, REDIS_CLUSTER_NODES, REDIS_URL, RABBITMQ_URL } from './brokers.js';
 export { CHROMIUM } from './chromium.js';
 export { randomId } from './ids.js';
 export { closedPort } from './ports.js';
