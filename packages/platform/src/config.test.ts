@@ -153,3 +153,47 @@ describe('the PostgreSQL queue, the AMQP_URL alias and the namespace', () => {
     expect(message).not.toContain('hunter2');
   });
 });
+
+describe('a Redis Cluster (REDIS_CLUSTER_NODES, config.redisCluster)', () => {
+  it('reads the nodes; pubsub uses the cluster, its url becomes the first node for the start probe', () => {
+    const config = configFromEnv({ EVENTS_PUBSUB: 'redis', REDIS_CLUSTER_NODES: ' 10.0.0.1:7000, redis-b.internal:7001,[::1]:7002 ' });
+    const nodes = ['10.0.0.1:7000', 'redis-b.internal:7001', '[::1]:7002'];
+    expect(config.redisCluster).toEqual({ nodes });
+    expect(config.pubsub).toEqual({ adapter: 'redis', url: 'redis://10.0.0.1:7000', cluster: { nodes } });
+    expect(config.sources.pubsubUrl).toBe('REDIS_CLUSTER_NODES');
+  });
+
+  it('keeps the nodes for the other tiers even when pubsub is memory, and reads EVENTS_PUBSUB_SHARDED', () => {
+    expect(configFromEnv({ REDIS_CLUSTER_NODES: '127.0.0.1:7000' })).toMatchObject({ pubsub: { adapter: 'memory' }, redisCluster: { nodes: ['127.0.0.1:7000'] } });
+    expect(configFromEnv({ EVENTS_PUBSUB: 'redis', EVENTS_PUBSUB_SHARDED: 'true', REDIS_CLUSTER_NODES: 'h:7000' }).pubsub).toMatchObject({ sharded: true });
+    expect(configFromEnv({ EVENTS_PUBSUB: 'redis', EVENTS_PUBSUB_SHARDED: '0' }).pubsub).toEqual({ adapter: 'redis', url: 'redis://127.0.0.1:6379' });
+    expect(configError(() => configFromEnv({ EVENTS_PUBSUB_SHARDED: 'yes' })).message).toBe('EVENTS_PUBSUB_SHARDED must be true or false (got "yes")');
+  });
+
+  it('names the variable and the form for a malformed node list, without printing a password', () => {
+    const form = 'expected host:port,host:port,... (one or more nodes of the cluster)';
+    for (const [value, problem] of [
+      ['127.0.0.1', '"127.0.0.1" is not host:port'],
+      ['127.0.0.1:7000,,127.0.0.1:7001', '"" is not host:port'],
+      ['h:0', 'bad port in "h:0"'],
+      ['h:70000', 'bad port in "h:70000"'],
+      ['redis://:hunter2@h:7000', '"redis://:***@h:7000" is a URL, not host:port'],
+    ] as const) {
+      const message = configError(() => configFromEnv({ REDIS_CLUSTER_NODES: value })).message;
+      expect(message).toContain(`REDIS_CLUSTER_NODES is malformed (${problem}); ${form}`);
+      expect(message).not.toContain('hunter2');
+    }
+  });
+
+  it('takes the cluster from the config object, top level or pubsub own', () => {
+    const top = resolveConfig({ pubsub: { adapter: 'redis', url: 'redis://ignored:1' }, redisCluster: { nodes: ['a:1', 'b:2'] } });
+    expect(top.pubsub).toEqual({ adapter: 'redis', url: 'redis://a:1', cluster: { nodes: ['a:1', 'b:2'] } });
+    expect(top.sources.pubsubUrl).toBe('config.redisCluster.nodes');
+    const own = resolveConfig({ pubsub: { adapter: 'redis', url: 'redis://x:1', cluster: { nodes: ['c:3'] }, sharded: true } });
+    expect(own.pubsub).toEqual({ adapter: 'redis', url: 'redis://c:3', cluster: { nodes: ['c:3'] }, sharded: true });
+    expect(own.redisCluster).toBeUndefined();
+    expect(configError(() => resolveConfig({ redisCluster: { nodes: [] } })).message).toMatch(/^config\.redisCluster\.nodes must list 1 to 100 nodes \(got an array\)/);
+    const bad = { pubsub: { adapter: 'redis', url: 'redis://x', sharded: 'yes' } } as unknown as PlatformConfig;
+    expect(configError(() => resolveConfig(bad)).message).toBe('config.pubsub.sharded must be true or false (got "yes")');
+  });
+});

@@ -8,7 +8,23 @@ import { ConfigError, redactUrl } from '@events/core';
 
 export { redactUrl };
 
-export type PubSubConfig = { adapter: 'memory' } | { adapter: 'redis'; /** `redis://` or `rediss://` URL. */ url: string };
+export type PubSubConfig =
+  | { adapter: 'memory' }
+  | {
+      adapter: 'redis';
+      /** `redis://` or `rediss://` URL. With a cluster, resolveConfig sets it to the first node (the one the start probe checks). */
+      url: string;
+      /** Sharded pub/sub (SPUBLISH/SSUBSCRIBE): on a cluster a message travels within its shard only; glob subscriptions are refused. Default: false. */
+      sharded?: boolean;
+      /** The Redis Cluster to use instead of `url`. Default: `config.redisCluster`. */
+      cluster?: RedisClusterConfig;
+    };
+
+/** A Redis Cluster: the seed nodes a client discovers the whole cluster from. */
+export interface RedisClusterConfig {
+  /** `host:port` of one or more nodes (`[::1]:7000` for IPv6); one live node is enough to discover the others. */
+  readonly nodes: readonly string[];
+}
 export type BusConfig =
   | { adapter: 'memory' }
   | {
@@ -44,6 +60,11 @@ export interface PlatformConfig {
   bus?: BusConfig;
   /** Worker queue transport. Default: `{ adapter: 'memory' }`. */
   queue?: QueueConfig;
+  /**
+   * A Redis Cluster for every Redis tier (pubsub `redis`, queue `bullmq`), used instead of their
+   * `url`. Default: none (a single Redis at the tier's `url`).
+   */
+  redisCluster?: RedisClusterConfig;
   /** How long each broker may take to answer at start before createPlatform gives up. Default: 5000 ms. */
   startTimeoutMs?: number;
   /**
@@ -61,6 +82,8 @@ export interface ResolvedPlatformConfig {
   readonly queue: QueueConfig;
   readonly startTimeoutMs: number;
   readonly namespace?: string;
+  /** The Redis Cluster of every Redis tier, when one is configured (nodes checked). */
+  readonly redisCluster?: RedisClusterConfig;
   /** Where each setting came from (`EVENTS_BUS`, `config.bus.url`...), so errors name the thing to edit. */
   readonly sources: ConfigSources;
 }
@@ -76,6 +99,8 @@ export interface ConfigSources {
   readonly queuePrefix: string;
   readonly startTimeoutMs: string;
   readonly namespace: string;
+  /** Where the Redis Cluster nodes came from (`REDIS_CLUSTER_NODES`, `config.redisCluster.nodes`). */
+  readonly redisCluster: string;
 }
 
 export const DEFAULT_START_TIMEOUT_MS = 5000;
@@ -98,10 +123,12 @@ const OBJECT_SOURCES: ConfigSources = {
   queuePrefix: 'config.queue.prefix',
   startTimeoutMs: 'config.startTimeoutMs',
   namespace: 'config.namespace',
+  redisCluster: 'config.redisCluster.nodes',
 };
 
 const REDIS_FORM = 'redis://[user:password@]host[:port][/db] (or rediss:// for TLS), e.g. redis://127.0.0.1:6379';
 const POSTGRES_FORM = 'postgres://[user[:password]@]host[:port]/database, e.g. postgres://postgres@127.0.0.1:5432/postgres';
+const CLUSTER_FORM = 'host:port,host:port,... (one or more nodes of the cluster), e.g. 127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002';
 const AMQP_FORM = 'amqp://[user:password@]host[:port][/vhost] (or amqps:// for TLS), e.g. amqp://guest:guest@127.0.0.1:5672';
 
 /**
@@ -110,10 +137,22 @@ const AMQP_FORM = 'amqp://[user:password@]host[:port][/vhost] (or amqps:// for T
  */
 export function resolveConfig(config: PlatformConfig = {}, sources: ConfigSources = OBJECT_SOURCES): ResolvedPlatformConfig {
   if (config === null || typeof config !== 'object') throw new ConfigError(`platform config must be an object, got ${describe(config)}`);
-  const pubsub = resolveTier('pubsub', config.pubsub, { valid: PUBSUB_ADAPTERS, source: sources.pubsubAdapter });
+  const clusterSource = sources.redisCluster;
+  const redisCluster = config.redisCluster === undefined ? undefined : checkClusterNodes(config.redisCluster, clusterSource);
+  const given = resolveTier('pubsub', config.pubsub, { valid: PUBSUB_ADAPTERS, source: sources.pubsubAdapter });
+  let pubsub = given;
+  if (given.adapter === 'redis') {
+    if (given.sharded !== undefined && typeof given.sharded !== 'boolean') throw new ConfigError(`config.pubsub.sharded must be true or false (got ${describe(given.sharded)})`);
+    const own = given.cluster === undefined ? undefined : checkClusterNodes(given.cluster, 'config.pubsub.cluster.nodes');
+    const cluster = own ?? redisCluster;
+    // On a cluster the tier's URL is its first node: the start probe checks it and errors name it.
+    if (cluster) {
+      pubsub = { ...given, url: `redis://${cluster.nodes[0]!}`, cluster };
+      sources = { ...sources, pubsubUrl: own ? 'config.pubsub.cluster.nodes' : clusterSource };
+    } else checkUrl(given.url, { source: sources.pubsubUrl, protocols: ['redis:', 'rediss:'], form: REDIS_FORM });
+  }
   const bus = resolveTier('bus', config.bus, { valid: BUS_ADAPTERS, source: sources.busAdapter });
   const queue = resolveTier('queue', config.queue, { valid: QUEUE_ADAPTERS, source: sources.queueAdapter });
-  if (pubsub.adapter === 'redis') checkUrl(pubsub.url, { source: sources.pubsubUrl, protocols: ['redis:', 'rediss:'], form: REDIS_FORM });
   if (bus.adapter === 'rabbitmq') {
     checkUrl(bus.url, { source: sources.busUrl, protocols: ['amqp:', 'amqps:'], form: AMQP_FORM });
     checkName(bus.exchange, sources.busExchange);
@@ -140,6 +179,7 @@ export function resolveConfig(config: PlatformConfig = {}, sources: ConfigSource
     queue: queue as QueueConfig,
     startTimeoutMs,
     ...(config.namespace !== undefined ? { namespace: config.namespace } : {}),
+    ...(redisCluster ? { redisCluster } : {}),
     sources,
   };
 }
@@ -154,6 +194,13 @@ export interface PlatformEnv {
   EVENTS_QUEUE?: string;
   /** Redis for pubsub and bullmq. Default: redis://127.0.0.1:6379. */
   REDIS_URL?: string;
+  /**
+   * A Redis Cluster for pubsub and bullmq instead of REDIS_URL: `host:port,host:port,...` (one live
+   * seed node is enough; list several so a start survives one being down). Default: none.
+   */
+  REDIS_CLUSTER_NODES?: string;
+  /** `true`: pubsub uses sharded pub/sub (SPUBLISH/SSUBSCRIBE, no glob subscriptions). Default: false. */
+  EVENTS_PUBSUB_SHARDED?: string;
   /** RabbitMQ for the bus. Default: amqp://guest:guest@127.0.0.1:5672. */
   AMQP_URL?: string;
   /** An alias of AMQP_URL, read when AMQP_URL is unset. */
@@ -191,6 +238,13 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
     throw new ConfigError(`EVENTS_QUEUE_MIGRATE must be true or false (got ${JSON.stringify(migrateText)})`);
   }
   const migrate = migrateText !== undefined && /^(true|1)$/i.test(migrateText);
+  const shardedText = read('EVENTS_PUBSUB_SHARDED');
+  if (shardedText !== undefined && !/^(true|false|1|0)$/i.test(shardedText)) {
+    throw new ConfigError(`EVENTS_PUBSUB_SHARDED must be true or false (got ${JSON.stringify(shardedText)})`);
+  }
+  const sharded = shardedText !== undefined && /^(true|1)$/i.test(shardedText);
+  const clusterText = read('REDIS_CLUSTER_NODES');
+  const redisCluster = clusterText === undefined ? undefined : { nodes: clusterText.split(',').map((node) => node.trim()) };
   const namespace = read('EVENTS_NAMESPACE');
   const pubsubName = pick('EVENTS_PUBSUB', read('EVENTS_PUBSUB'), PUBSUB_ADAPTERS);
   const busName = pick('EVENTS_BUS', read('EVENTS_BUS'), BUS_ADAPTERS);
@@ -206,7 +260,7 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
     }
   }
   const config: PlatformConfig = {
-    pubsub: pubsubName === 'redis' ? { adapter: 'redis', url: redisUrl } : { adapter: 'memory' },
+    pubsub: pubsubName === 'redis' ? { adapter: 'redis', url: redisUrl, ...(sharded ? { sharded } : {}) } : { adapter: 'memory' },
     bus: busName === 'rabbitmq' ? { adapter: 'rabbitmq', url: amqpUrl, ...(exchange ? { exchange } : {}) } : { adapter: 'memory' },
     queue:
       queueName === 'bullmq'
@@ -216,6 +270,7 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
           : { adapter: 'memory' },
     ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
     ...(namespace ? { namespace } : {}),
+    ...(redisCluster ? { redisCluster } : {}),
   };
   return resolveConfig(config, {
     pubsubAdapter: 'EVENTS_PUBSUB',
@@ -228,6 +283,7 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
     queuePrefix: 'EVENTS_QUEUE_PREFIX',
     startTimeoutMs: 'EVENTS_START_TIMEOUT_MS',
     namespace: 'EVENTS_NAMESPACE',
+    redisCluster: 'REDIS_CLUSTER_NODES',
   });
 }
 
@@ -238,7 +294,9 @@ function pick<const T extends readonly string[]>(variable: string, value: string
   throw new ConfigError(`${variable}=${JSON.stringify(value)} is not a known adapter; valid values: ${valid.join(', ')} (unset means memory)`);
 }
 
-function resolveTier(tier: string, value: unknown, spec: { valid: readonly string[]; source: string }): { adapter: string; url?: unknown; prefix?: unknown; exchange?: unknown; schema?: unknown; migrate?: unknown } {
+type LooseTier = { adapter: string; url?: unknown; prefix?: unknown; exchange?: unknown; schema?: unknown; migrate?: unknown; sharded?: unknown; cluster?: unknown };
+
+function resolveTier(tier: string, value: unknown, spec: { valid: readonly string[]; source: string }): LooseTier {
   const { valid, source } = spec;
   if (value === undefined) return { adapter: 'memory' };
   if (value === null || typeof value !== 'object' || !('adapter' in value)) {
@@ -267,6 +325,28 @@ function urlProblem(url: unknown, protocols: readonly string[]): string | undefi
   if (!protocols.includes(parsed.protocol)) return `scheme "${parsed.protocol.replace(/:$/, '')}" in ${JSON.stringify(redactUrl(url))} is not ${protocols.map((p) => p.replace(/:$/, '')).join(' or ')}`;
   if (!parsed.hostname) return `no host in ${JSON.stringify(redactUrl(url))}`;
   if (parsed.port !== '' && !(Number(parsed.port) > 0)) return `bad port in ${JSON.stringify(redactUrl(url))}`;
+  return undefined;
+}
+
+/** Nodes of a Redis Cluster: `host:port` each (IPv6 in brackets), at least one, at most 100. */
+function checkClusterNodes(value: unknown, source: string): RedisClusterConfig {
+  const nodes = value !== null && typeof value === 'object' ? (value as { nodes?: unknown }).nodes : undefined;
+  if (!Array.isArray(nodes) || nodes.length === 0 || nodes.length > 100) {
+    throw new ConfigError(`${source} must list 1 to 100 nodes (got ${describe(nodes)}); expected ${CLUSTER_FORM}`);
+  }
+  for (const node of nodes) {
+    const problem = clusterNodeProblem(node);
+    if (problem) throw new ConfigError(`${source} is malformed (${problem}); expected ${CLUSTER_FORM}`);
+  }
+  return { nodes: [...(nodes as string[])] };
+}
+
+function clusterNodeProblem(node: unknown): string | undefined {
+  if (typeof node !== 'string') return `a node is ${describe(node)}`;
+  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(node);
+  if (!match) return node.includes('://') ? `${JSON.stringify(redactUrl(node))} is a URL, not host:port` : `${JSON.stringify(node.slice(0, 100))} is not host:port`;
+  const port = Number(match[2]);
+  if (!(port >= 1 && port <= 65535)) return `bad port in ${JSON.stringify(node)}`;
   return undefined;
 }
 
