@@ -3,6 +3,7 @@
  * `process` returns a SubscriptionHandle).
  */
 import type { AnyMessageMap, CloseOptions, ErrorHook, Health, JobCounts, Lifecycle, MessageMap, NameOf, QueueAdapter, SchemaMap, StoredJobInfo } from '@events/core';
+import type { QueueAdmin } from './admin.js';
 import type { DeadLetters } from './dead-letters.js';
 import type { EnqueueManyOptions } from './enqueue-bounds.js';
 import type { QueueEventMap, QueueEventName } from './events.js';
@@ -84,6 +85,8 @@ export interface Queue<Jobs extends MessageMap = AnyMessageMap> extends Lifecycl
   waitUntilIdle(options?: { names?: ReadonlyArray<NameOf<Jobs>>; timeoutMs?: number }): Promise<void>;
   on<E extends QueueEventName>(event: E, listener: (event: QueueEventMap[E]) => void): () => void;
   readonly deadLetters: DeadLetters;
+  /** Job administration for an operator: list by state, a job's detail, retry in place, promote, remove, pause, clean, rates. */
+  readonly admin: QueueAdmin;
   /**
    * Stops taking jobs, lets active ones finish within `timeoutMs` (then aborts their signals and
    * puts them back to waiting), then releases connections, within the timeout even when the

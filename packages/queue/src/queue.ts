@@ -29,6 +29,8 @@ import { createDeadLetters } from './dead-letters.js';
 import { addOptions, bounded, decodeKind } from './enqueue-bounds.js';
 import { createWorkerHandle, type WorkerHandle } from './handles.js';
 import { IdleSignal } from './idle.js';
+import { createQueueAdmin } from './admin.js';
+import { RateRecorder } from './rates.js';
 import { runJob, type JobHandler } from './run-job.js';
 
 export type { JobContext, JobHandler } from './run-job.js';
@@ -64,6 +66,8 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
   const registering = new Set<Promise<unknown>>();
   let unwatch: (() => Promise<void>) | undefined;
   let attempted = false;
+  // Rates for the dashboard's charts (rates.ts): counted here, added to the backend's series each second.
+  const rates = new RateRecorder(() => adapter.admin, (error) => reporter.report('transport', error, { detail: { op: 'rates' } }));
 
   const lifecycle = createLifecycle({
     what: 'queue',
@@ -87,6 +91,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
       await drainWithin(Promise.allSettled([...registering]), timeoutMs);
       const left = (): number => Math.max(0, deadline - Date.now());
       await Promise.all([...handles].map((h) => h.close({ drain: closeOptions.force !== true, timeoutMs: left() })));
+      if (attempted) await drainWithin(rates.close(), Math.min(Math.max(left(), 100), 1000));
       if (unwatch) await drainWithin(unwatch(), Math.max(left(), 100));
       // The adapter settles within its timeout even when the backend is unreachable.
       if (attempted) await drainWithin(adapter.close({ ...closeOptions, timeoutMs: Math.max(left(), 100) }), Math.max(left(), 100) + 1000);
@@ -121,6 +126,8 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
 
   /** Events of this process's workers: reported, woken idle waiters, and emitted unless the backend feed does. */
   function local(event: QueueAdapterEvent): void {
+    if (event.type === 'completed') rates.count(event.name, 'completed');
+    else if (event.type === 'failed' && event.final) rates.count(event.name, 'failed');
     if (event.type === 'failed' && event.final) {
       reporter.report(decodeKind(event.error) ? 'decode' : 'handler', event.error, { name: event.name, id: event.id, detail: { attempt: event.attempt } });
     }
@@ -170,6 +177,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
       names.add(name);
       const add = a.add([job], addOptions(a, jobOptions, timeoutMs));
       const [id] = await bounded(add, `queue.enqueue("${name}") on ${adapter.kind}`, { timeoutMs: timeoutMs + 100, signal: jobOptions.signal });
+      rates.count(name, 'enqueued');
       return id ?? job.id;
     },
     async enqueueMany(items, manyOptions = {}) {
@@ -178,7 +186,9 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
       const timeoutMs = manyOptions.timeoutMs ?? enqueueTimeoutMs;
       const a = await bounded(ready('enqueue'), `queue.enqueueMany waiting for the ${adapter.kind} backend to start`, { timeoutMs, signal: manyOptions.signal });
       for (const job of jobs) names.add(job.name);
-      return bounded(a.add(jobs, addOptions(a, manyOptions, timeoutMs)), `queue.enqueueMany(${jobs.length} jobs) on ${adapter.kind}`, { timeoutMs: timeoutMs + 100, signal: manyOptions.signal });
+      const ids = await bounded(a.add(jobs, addOptions(a, manyOptions, timeoutMs)), `queue.enqueueMany(${jobs.length} jobs) on ${adapter.kind}`, { timeoutMs: timeoutMs + 100, signal: manyOptions.signal });
+      for (const job of jobs) rates.count(job.name, 'enqueued');
+      return ids;
     },
     async process(name, handler, processOptions = {}) {
       validateJobName(name);
@@ -233,6 +243,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
           causationId: letter.envelope.causationId,
         }),
     ),
+    admin: createQueueAdmin((action) => ready(action)),
     close: (closeOptions) => lifecycle.close(closeOptions),
     health() {
       const facts = adapter.health?.();

@@ -17,6 +17,8 @@ export interface JobContext {
   /** Aborts at the job's timeout and when the worker shuts down past its drain timeout. */
   readonly signal: AbortSignal;
   updateProgress(progress: JobProgress): Promise<void>;
+  /** Appends a line to the job's log, shown on the dashboard's job page (the newest 100 lines are kept). */
+  log(line: string): Promise<void>;
 }
 
 export type JobHandler<P> = (payload: P, ctx: JobContext) => unknown;
@@ -106,6 +108,9 @@ export async function runJob(job: QueueAdapterActiveJob, run: RunOptions): Promi
         return abort.signal;
       },
       updateProgress: (progress) => job.updateProgress(progress),
+      log: async (line) => {
+        await job.log?.(String(line));
+      },
     };
     const work = Promise.resolve().then(() => handler(payload as never, ctx));
     if (run.timeoutMs === undefined) return await work;

@@ -6,6 +6,9 @@
  */
 import type { BackoffOptions } from '../retry.js';
 import type { CloseOptions } from '../lifecycle.js';
+import type { QueueAdapterAdmin } from './queue-admin.js';
+
+export * from './queue-admin.js';
 
 export interface QueueAdapterInfo {
   /** Adapter kind, for diagnostics: `memory`, `bullmq`, `postgres`. */
@@ -73,6 +76,8 @@ export interface QueueAdapterActiveJob {
   /** Epoch ms when the job was stored. */
   readonly enqueuedAt: number;
   updateProgress(progress: JobProgress): Promise<void>;
+  /** Optional (added): appends one line to the job's log (the adapter keeps a bounded number of lines). */
+  log?(line: string): Promise<void>;
 }
 
 export type QueueAdapterEvent =
@@ -219,6 +224,8 @@ export interface QueueAdapter extends QueueAdapterInfo {
    * unsubscribe function. An adapter without it has only local events.
    */
   watch?(onEvent: (event: QueueAdapterEvent) => void): Promise<() => Promise<void>>;
+  /** Optional (added): job administration (listing, retry in place, pause, clean, rates). See queue-admin.ts. */
+  readonly admin?: QueueAdapterAdmin;
   /** Releases every connection; settles within `timeoutMs` (default 10 000 ms) even when the backend is unreachable. */
   close(options?: CloseOptions): Promise<void>;
 }

@@ -13,6 +13,7 @@ import {
   type JobRetention,
   type QueueAdapter,
   type QueueAdapterActiveJob,
+  type QueueAdapterAdmin,
   type QueueAdapterConsumeOptions,
   type QueueAdapterConsumer,
   type QueueAdapterJob,
@@ -21,13 +22,14 @@ import {
   type StoredJobInfo,
 } from '@events/core';
 import { parseStored } from '../job-format.js';
+import { appendLog, MemoryAdmin } from './memory-admin.js';
 import { createMemoryDeadLetterStore } from './memory-dead-letters.js';
 import { WaitingHeap } from './memory-heap.js';
 import { MemorySchedules } from './memory-schedules.js';
 
 export { createMemoryDeadLetterStore } from './memory-dead-letters.js';
 
-interface MemoryJob {
+export interface MemoryJob {
   id: string;
   name: string;
   /** Stored as text, like Redis does, so a payload is a snapshot and bad data can be injected in tests. */
@@ -39,7 +41,12 @@ interface MemoryJob {
   result?: unknown;
   failedReason?: string;
   enqueuedAt: number;
+  startedAt?: number;
   finishedAt?: number;
+  /** A delayed job's run time. */
+  runAt?: number;
+  stack?: string;
+  logs?: string[];
   seq: number;
   timer?: NodeJS.Timeout;
   /** The run that owns the job while active: a run given up at close cannot record its late outcome. */
@@ -57,8 +64,10 @@ interface Consumer {
   wake?: NodeJS.Timeout;
 }
 
-interface Lane {
+export interface Lane {
   jobs: Map<string, MemoryJob>;
+  /** No job starts while true (admin pause). */
+  paused: boolean;
   waiting: WaitingHeap<MemoryJob>;
   finished: { completed: string[]; failed: string[] };
   consumers: Consumer[];
@@ -68,6 +77,14 @@ export class MemoryQueueAdapter implements QueueAdapter {
   readonly kind = 'memory';
   readonly deadLetters = createMemoryDeadLetterStore();
   private readonly lanes = new Map<string, Lane>();
+  /** Job administration (memory-admin.ts) over this adapter's lanes. */
+  readonly admin: QueueAdapterAdmin = new MemoryAdmin({
+    lanes: this.lanes,
+    lane: (name) => this.lane(name),
+    makeWaiting: (lane, job) => this.makeWaiting(lane, job),
+    pump: (lane) => this.pump(lane),
+    deadLetters: this.deadLetters,
+  });
   private readonly schedules = new MemorySchedules();
   private seq = 0;
 
@@ -79,7 +96,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
 
   private lane(name: string): Lane {
     let lane = this.lanes.get(name);
-    if (!lane) this.lanes.set(name, (lane = { jobs: new Map(), waiting: new WaitingHeap(), finished: { completed: [], failed: [] }, consumers: [] }));
+    if (!lane) this.lanes.set(name, (lane = { jobs: new Map(), paused: false, waiting: new WaitingHeap(), finished: { completed: [], failed: [] }, consumers: [] }));
     return lane;
   }
 
@@ -104,8 +121,10 @@ export class MemoryQueueAdapter implements QueueAdapter {
 
   private delay(lane: Lane, job: MemoryJob, ms: number): void {
     job.state = 'delayed';
+    job.runAt = Date.now() + ms;
     job.timer = setTimeout(() => {
       job.timer = undefined;
+      job.runAt = undefined;
       if (lane.jobs.get(job.id) === job) this.makeWaiting(lane, job);
     }, ms);
   }
@@ -117,6 +136,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
   }
 
   private pump(lane: Lane): void {
+    if (lane.paused) return;
     for (const consumer of lane.consumers) {
       while (!consumer.closed && lane.waiting.length > 0 && consumer.active.size < consumer.options.concurrency) {
         const limiter = consumer.options.limiter;
@@ -135,6 +155,11 @@ export class MemoryQueueAdapter implements QueueAdapter {
           consumer.starts.push(now);
         }
         const job = lane.waiting.pop()!;
+        // Removed, or moved on by an admin action, since it was pushed: not waiting any more.
+        if (lane.jobs.get(job.id) !== job || (job.state !== 'waiting' && job.state !== 'prioritized')) {
+          if (limiter) consumer.starts.pop();
+          continue;
+        }
         const run = this.run(lane, consumer, job).finally(() => {
           consumer.active.delete(run);
           this.pump(lane);
@@ -146,6 +171,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
 
   private async run(lane: Lane, consumer: Consumer, job: MemoryJob): Promise<void> {
     job.state = 'active';
+    job.startedAt = Date.now();
     const token = {};
     job.run = token;
     const attempt = job.attemptsMade + 1;
@@ -170,6 +196,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
           job.progress = progress;
           onEvent({ type: 'progress', id: job.id, name: job.name, progress });
         },
+        log: async (line) => appendLog(job, line),
       });
       if (!owned() || interrupted()) return;
       job.attemptsMade = attempt;
@@ -181,6 +208,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
       if (!owned() || interrupted()) return;
       job.attemptsMade = attempt;
       job.failedReason = error.message;
+      job.stack = error.stack;
       const final = consumer.options.isFinal(error) || attempt >= job.options.attempts;
       if (final) {
         await this.deadLetters.put({
