@@ -23,6 +23,49 @@ export interface PubSubAdapterMessage {
   /** The pattern subscription that matched, when the message arrived through one. */
   readonly pattern?: string;
   readonly data: Buffer;
+  /** Where the message sits in its channel's history, when the channel keeps one (see PubSubAdapterHistory). */
+  readonly position?: PubSubStreamPosition;
+}
+
+/** A message's place in a channel's history: `offset` counts from 1 within one `epoch`. */
+export interface PubSubStreamPosition {
+  readonly offset: number;
+  /** Names one unbroken history of the channel; a new epoch means the history before it is gone. */
+  readonly epoch: string;
+}
+
+/** How much history a channel keeps: the newest `size` messages, all gone `ttlMs` after the last write. */
+export interface PubSubHistoryWindow {
+  readonly size: number;
+  readonly ttlMs: number;
+}
+
+export interface PubSubHistoryRead {
+  readonly epoch: string;
+  /** Offset of the newest message in history (0 when the channel has none yet). */
+  readonly top: number;
+  /** Messages after the `after` offset asked for, oldest first, at most `limit`. */
+  readonly entries: ReadonlyArray<{ readonly offset: number; readonly data: Buffer }>;
+  /** Offset of the oldest message still held (top + 1 when none is). */
+  readonly first: number;
+}
+
+/**
+ * Optional members of an adapter that keeps per-channel history (both adapters of
+ * @events/pubsub do). `publishWithHistory` stores and publishes in one atomic step: a message is
+ * never live without being in history, nor the reverse.
+ */
+export interface PubSubAdapterHistory {
+  publishWithHistory(channel: string, data: Buffer, window: PubSubHistoryWindow): Promise<{ readonly receivers: number; readonly position: PubSubStreamPosition }>;
+  /**
+   * Reads what follows `after` in the channel's history; rejects past `timeoutMs`. A channel with
+   * no history yet gets a fresh epoch (kept for `window.ttlMs`), so the first message published
+   * after this read belongs to the epoch the reader saw.
+   */
+  readHistory(
+    channel: string,
+    options: { readonly after: number; readonly limit: number; readonly timeoutMs: number; readonly window: PubSubHistoryWindow },
+  ): Promise<PubSubHistoryRead>;
 }
 
 export type PubSubConnectionEvent =
@@ -50,4 +93,6 @@ export interface PubSubAdapter {
   unsubscribe(topic: string, kind: PubSubTopicKind): Promise<void>;
   /** Releases the connections: politely within `timeoutMs` (default 10 000 ms), at once with `force`. */
   close(options?: CloseOptions): Promise<void>;
+  /** Present when the adapter keeps channel history (see PubSubAdapterHistory). */
+  readonly history?: PubSubAdapterHistory;
 }
