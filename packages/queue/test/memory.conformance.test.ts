@@ -1,9 +1,10 @@
 import { createQueue } from '../src/index.js';
 import { DEFAULT_JOB_OPTIONS } from '../src/options.js';
 import { createMemoryAdapter } from '../src/adapters/memory.js';
-import { queueConformance } from './conformance.js';
+import { adminConformance } from './admin-conformance.js';
+import { queueConformance, type ConformanceHarness } from './conformance.js';
 
-queueConformance('memory', async () => {
+const memoryHarness = async (): Promise<ConformanceHarness> => {
   const adapter = createMemoryAdapter();
   return {
     make: (options) => createQueue({ ...options, adapter }),
@@ -13,4 +14,7 @@ queueConformance('memory', async () => {
     },
     cleanup: async () => undefined,
   };
-});
+};
+
+queueConformance('memory', memoryHarness);
+adminConformance('memory', memoryHarness);
