@@ -5,10 +5,19 @@
 import { sizeLabel } from './payload.js';
 import type { RowResult } from './run-row.js';
 
-/** Sets `ratio` (and `cpuRatio`) on every ours row whose raw counterpart (same pair) succeeded. */
+/**
+ * Sets `ratio` (and `cpuRatio`) on every ours row whose raw counterpart (same pair) succeeded, and
+ * `lead` (ours/peer) on every peer row whose ours row succeeded.
+ */
 export function attachRatios(results: RowResult[]): void {
   const raw = new Map<string, RowResult>();
+  const ours = new Map<string, RowResult>();
   for (const r of results) if (r.impl === 'raw' && r.status === 'ok') raw.set(r.pair, r);
+  for (const r of results) if (r.impl === 'ours' && r.status === 'ok') ours.set(r.pair, r);
+  for (const r of results) {
+    const mine = ours.get(r.pair);
+    if (r.impl === 'peer' && r.status === 'ok' && mine && r.perSecond > 0) r.lead = mine.perSecond / r.perSecond;
+  }
   for (const r of results) {
     const base = raw.get(r.pair);
     if (r.impl !== 'ours' || r.status !== 'ok' || !base || base.perSecond <= 0) continue;
@@ -33,6 +42,7 @@ function ms(value: number | undefined): string {
 
 function verdict(r: RowResult): string {
   if (r.impl === 'raw') return '';
+  if (r.impl === 'peer') return r.lead === undefined ? '-' : `ours ${r.lead.toFixed(2)}x ${r.lead >= 1 ? 'ahead' : 'BEHIND'}`;
   if (r.ratio === undefined) return r.target === undefined ? 'n/a' : '-';
   const ratio = r.ratio.toFixed(2);
   if (r.target === undefined) return ratio;
@@ -40,7 +50,7 @@ function verdict(r: RowResult): string {
 }
 
 export function table(results: RowResult[]): string {
-  const head = ['tier', 'transport', 'scenario', 'size', 'impl', 'msg/s', 'p50 ms', 'p99 ms', 'peak RSS MB', 'node CPU', 'CPU µs/msg', 'broker CPU', 'ours/raw', 'CPU raw/ours', 'status'];
+  const head = ['tier', 'transport', 'scenario', 'size', 'impl', 'msg/s', 'p50 ms', 'p99 ms', 'peak RSS MB', 'node CPU', 'CPU µs/msg', 'broker CPU', 'ours/raw (peer: ours/peer)', 'CPU raw/ours', 'status'];
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((h, i) => (i >= 5 && i <= 11 ? '---:' : i === 13 ? '---:' : '---')).join('|')}|`];
   for (const r of results) {
     const latencyNote = r.latencyIs === 'send->ack' ? ' (ack)' : '';
@@ -50,7 +60,7 @@ export function table(results: RowResult[]): string {
         r.transport,
         r.scenario,
         sizeLabel(r.payloadBytes),
-        r.impl,
+        r.impl === 'peer' ? `peer: ${r.peer ?? '?'}` : r.impl,
         num(r.perSecond),
         ms(r.latencyMs?.p50) + latencyNote,
         ms(r.latencyMs?.p99) + latencyNote,

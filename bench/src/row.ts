@@ -22,7 +22,10 @@ export interface RowDef {
   readonly id: string;
   readonly tier: 'pubsub' | 'bus' | 'queue';
   readonly transport: string;
-  readonly impl: 'ours' | 'raw';
+  /** ours, the raw library it is built on, or a peer a user might pick instead (named in `peer`). */
+  readonly impl: 'ours' | 'raw' | 'peer';
+  /** The peer's name (`pg-boss`, `socket.io`...) when impl is `peer`; it faces the ours row of the same pair. */
+  readonly peer?: string;
   /** Human label of what is measured: `publish -> 1 subscriber`, `fan-out N=100`, `add`... */
   readonly scenario: string;
   readonly payloadBytes: number;

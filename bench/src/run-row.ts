@@ -13,6 +13,7 @@ export interface RowResult {
   tier: RowDef['tier'];
   transport: string;
   impl: RowDef['impl'];
+  peer?: string;
   scenario: string;
   payloadBytes: number;
   pair: string;
@@ -43,6 +44,8 @@ export interface RowResult {
   rowWallMs?: number;
   /** ours.perSecond / raw.perSecond of the same pair (filled in by main). */
   ratio?: number;
+  /** On a peer row: ours.perSecond / peer.perSecond of the same pair (> 1: ours is ahead). */
+  lead?: number;
   /** raw.cpuUsPerMsg / ours.cpuUsPerMsg: the same comparison by CPU cost (1 = as cheap as raw). */
   cpuRatio?: number;
 }
@@ -60,6 +63,7 @@ export function describe(row: RowDef): Omit<RowResult, 'status' | 'sent' | 'expe
     pair: row.pair,
     fanout: row.fanout,
     latencyIs: row.latencyIs ?? 'send->handler',
+    ...(row.peer === undefined ? {} : { peer: row.peer }),
   };
   return row.target === undefined ? base : { ...base, target: row.target };
 }

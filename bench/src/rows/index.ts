@@ -10,12 +10,15 @@ import { oursPubSubMemoryRows, oursPubSubRedisRows, oursPubSubWsRows } from './o
 import { oursBusMemoryRows, oursBusRabbitRows } from './ours/bus.js';
 import { oursQueueBullmqRows, oursQueueMemoryRows } from './ours/queue.js';
 import { oursQueuePostgresRows, oursQueueRedisExtraRows } from './queue-postgres.js';
+import { peerQueueRows } from './peers/queue-pg.js';
 
-/** Groups rows by pair (in first-seen order), raw first. */
+const ORDER = { raw: 0, ours: 1, peer: 2 } as const;
+
+/** Groups rows by pair (in first-seen order): raw, then ours, then the peers. */
 function interleave(...groups: RowDef[][]): RowDef[] {
   const all = groups.flat();
   const pairs = [...new Set(all.map((r) => r.pair))];
-  return pairs.flatMap((pair) => all.filter((r) => r.pair === pair).sort((a, b) => (a.impl === b.impl ? 0 : a.impl === 'raw' ? -1 : 1)));
+  return pairs.flatMap((pair) => all.filter((r) => r.pair === pair).sort((a, b) => ORDER[a.impl] - ORDER[b.impl]));
 }
 
 export const rows: RowDef[] = interleave(
@@ -34,6 +37,7 @@ export const rows: RowDef[] = interleave(
   oursQueueBullmqRows,
   oursQueueRedisExtraRows,
   oursQueuePostgresRows,
+  peerQueueRows,
 );
 
 export function findRow(id: string): RowDef | undefined {

@@ -23,7 +23,7 @@ export const DATABASE_URL = process.env.BENCH_DATABASE_URL ?? process.env.DATABA
 const { Pool } = createRequire(import.meta.url)('pg') as typeof pg;
 
 type Jobs = { [JOB_NAME]: BenchPayload };
-type Scenario = 'add' | 'add-c1' | 'addBulk' | 'process-c10' | 'drain-c10' | 'latency';
+type Scenario = 'add' | 'add-c1' | 'addBulk' | 'process-c10' | 'process-c50' | 'drain-c10' | 'latency';
 
 /** A backend for one row: a fresh adapter per call (a queue object each), and cleanup after. */
 interface Backend {
@@ -88,8 +88,9 @@ async function run(ctx: RowContext, backend: Backend, size: number, scenario: Sc
   const queue = await open(backend, ctx);
   try {
     if (scenario === 'drain-c10') return await drain(ctx, backend, queue, size);
-    if (scenario === 'process-c10' || scenario === 'latency') {
-      await queue.process(JOB_NAME, async (payload) => void ctx.rec.hit(stampOf(payload)), { concurrency: scenario === 'latency' ? 1 : 10 });
+    if (scenario === 'process-c10' || scenario === 'process-c50' || scenario === 'latency') {
+      const concurrency = { 'process-c10': 10, 'process-c50': 50, latency: 1 }[scenario];
+      await queue.process(JOB_NAME, async (payload) => void ctx.rec.hit(stampOf(payload)), { concurrency });
     }
     if (scenario === 'addBulk') {
       return await ctx.measure({
@@ -111,6 +112,7 @@ const LABELS: Record<Scenario, string> = {
   'add-c1': 'add one by one, awaited (no worker)',
   addBulk: 'addBulk x100 (no worker)',
   'process-c10': 'add -> process, concurrency 10',
+  'process-c50': 'add -> process, concurrency 50',
   'drain-c10': 'drain a filled queue, concurrency 10',
   latency: 'add -> handler, idle worker (1 in flight)',
 };
@@ -129,12 +131,12 @@ function rowsFor(transport: 'postgres' | 'bullmq', scenarios: readonly Scenario[
     fanout: 1,
     // Jobs left without a worker, or filled before a drain, are bounded.
     maxMessages: scenario === 'drain-c10' ? 5_000 : scenario === 'latency' || scenario === 'add-c1' ? 2_000 : 50_000,
-    inflight: { add: 500, 'add-c1': 1, addBulk: 1_000, 'process-c10': 50, 'drain-c10': 5_000, latency: 1 }[scenario],
+    inflight: { add: 500, 'add-c1': 1, addBulk: 1_000, 'process-c10': 50, 'process-c50': 250, 'drain-c10': 5_000, latency: 1 }[scenario],
     latencyIs: scenario === 'add' || scenario === 'add-c1' || scenario === 'addBulk' ? 'send->ack' : 'send->handler',
     run: (ctx: RowContext) => run(ctx, transport === 'postgres' ? postgresBackend() : redisBackend(), size, scenario),
   }));
 }
 
 /** Every scenario on PostgreSQL; on Redis, the ones the BullMQ rows do not already cover. */
-export const oursQueuePostgresRows: RowDef[] = rowsFor('postgres', ['add', 'add-c1', 'addBulk', 'process-c10', 'drain-c10', 'latency']);
+export const oursQueuePostgresRows: RowDef[] = rowsFor('postgres', ['add', 'add-c1', 'addBulk', 'process-c10', 'process-c50', 'drain-c10', 'latency']);
 export const oursQueueRedisExtraRows: RowDef[] = rowsFor('bullmq', ['add-c1', 'drain-c10', 'latency']);
