@@ -67,7 +67,7 @@ export function adminConformance(label: string, factory: () => Promise<Conforman
       expect(done!.startedAt).toBeGreaterThanOrEqual(done!.enqueuedAt);
       expect(done!.finishedAt).toBeGreaterThanOrEqual(done!.startedAt!);
       const failed = await q.admin.job('adm-detail', bad);
-      expect(failed).toMatchObject({ id: bad, state: 'failed', attemptsMade: 1, failedReason: 'card declined', deadLetter: true, logs: ['step 1 of {"ok":false}'] });
+      expect(failed).toMatchObject({ id: bad, state: 'failed', attemptsMade: 1, failedReason: expect.stringContaining('card declined'), deadLetter: true, logs: ['step 1 of {"ok":false}'] });
       expect(failed!.stack).toContain('card declined');
       expect((await q.admin.list('adm-detail', 'completed')).jobs.map((j) => j.id)).toEqual([ok]);
       expect((await q.admin.list('adm-detail', 'failed')).jobs.map((j) => j.id)).toEqual([bad]);

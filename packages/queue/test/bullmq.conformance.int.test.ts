@@ -2,11 +2,12 @@ import { Queue as BullQueue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { createQueue } from '../src/index.js';
 import { bullmqQueueName, bullmqQueue } from '../src/adapters/bullmq.js';
-import { queueConformance } from './conformance.js';
+import { adminConformance } from './admin-conformance.js';
+import { queueConformance, type ConformanceHarness } from './conformance.js';
 import { REDIS_URL } from '@events/testing';
 import { deletePrefix, randomPrefix } from './helpers.js';
 
-queueConformance('bullmq', async () => {
+const bullmqHarness = async (): Promise<ConformanceHarness> => {
   const prefix = randomPrefix();
   return {
     make: (options) => createQueue({ ...options, adapter: bullmqQueue({ url: REDIS_URL, prefix }) }),
@@ -21,4 +22,7 @@ queueConformance('bullmq', async () => {
     },
     cleanup: () => deletePrefix(prefix),
   };
-});
+};
+
+queueConformance('bullmq', bullmqHarness);
+adminConformance('bullmq', bullmqHarness);

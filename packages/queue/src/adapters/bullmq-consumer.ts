@@ -13,6 +13,7 @@ import { putDeadLetter } from './bullmq-dead-letters.js';
 import type { EventPublisher } from './bullmq-events.js';
 import { cappedBackoff } from './bullmq-options.js';
 import { bullmqQueueName } from './bullmq-queues.js';
+import { logLine } from './bullmq-admin.js';
 
 /** Data BullMQ could not parse, kept per job so the handler layer can dead-letter it. */
 const undecodable = new WeakMap<Job, { raw: string; reason: string }>();
@@ -127,6 +128,7 @@ export async function startConsumer(settings: ConsumerSettings, spec: ConsumerSp
         await job.updateProgress(progress);
         emit({ type: 'progress', id: job.id!, name: job.name, progress });
       },
+      log: (line) => logLine(job, line),
     };
     try {
       const result = await handler(active);

@@ -24,6 +24,7 @@ import type { Redis } from 'ioredis';
 import { parseStored } from '../job-format.js';
 import { Connections } from './bullmq-connection.js';
 import { startConsumer } from './bullmq-consumer.js';
+import { createBullmqAdmin } from './bullmq-admin.js';
 import { createRedisDeadLetterStore } from './bullmq-dead-letters.js';
 import { createEventPublisher, watchEvents, type EventPublisher } from './bullmq-events.js';
 import { toJobsOptions } from './bullmq-options.js';
@@ -108,6 +109,15 @@ export function bullmqQueue(options: BullmqAdapterOptions = {}): QueueAdapter {
   const adapter: QueueAdapter = {
     kind: 'bullmq',
     deadLetters,
+    // Job administration (bullmq-admin.ts), on the same queue objects and producer connection.
+    admin: createBullmqAdmin({
+      prefix,
+      reader: (n) => open().queues.reader(n),
+      writer: (n) => open().queues.writer(n),
+      redis: () => open().connections.producer() as Redis,
+      call: (what, command) => call(what, command),
+      deadLetters,
+    }),
     async start(ctx) {
       context = ctx ?? noContext;
       connections = new Connections({
