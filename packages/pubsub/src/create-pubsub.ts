@@ -7,7 +7,7 @@
 import { type ErrorHook, jsonSerializer, type MessageMap, type PubSubAdapter, type SchemaMap, type Serializer } from '@events/core';
 import { memoryPubSub } from './adapters/memory.js';
 import { PubSubImpl } from './pubsub.js';
-import type { PubSub } from './types.js';
+import type { PresenceOptions, PubSub } from './types.js';
 
 export interface PubSubOptions<M extends MessageMap = MessageMap> {
   /** The transport: `memoryPubSub()`, `redisPubSub({ url })`, or your own adapter. Default: `memoryPubSub()` (this process alone). */
@@ -35,6 +35,8 @@ export interface PubSubOptions<M extends MessageMap = MessageMap> {
   requestTimeoutMs?: number;
   /** Requests waiting for a reply at once; the next one gets BackpressureError at once. Default: 1000. */
   maxPendingRequests?: number;
+  /** Presence timing and bounds (see PresenceOptions for each default: ttlMs 15 000, heartbeatMs 5000, ...). */
+  presence?: PresenceOptions;
 }
 
 export function createPubSub<M extends MessageMap = MessageMap>(options: PubSubOptions<M> = {}): PubSub<M> {
@@ -47,6 +49,7 @@ export function createPubSub<M extends MessageMap = MessageMap>(options: PubSubO
     ...(options.onError ? { onError: options.onError } : {}),
     ...(options.schemas ? { schemas: options.schemas } : {}),
     ...(options.nodeId ? { nodeId: options.nodeId } : {}),
+    ...(options.presence ? { presence: options.presence } : {}),
   });
 }
 

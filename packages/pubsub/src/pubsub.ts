@@ -35,9 +35,16 @@ import { Receiver } from './receive.js';
 import { Registry } from './registry.js';
 import { RequestReply } from './request-reply.js';
 import { Subscriptions } from './subscriptions.js';
+import { Presence, resolvePresenceOptions } from './presence.js';
 import type {
   BroadcastOptions,
   MessageHandler,
+  PresenceEvent,
+  PresenceHandle,
+  PresenceInfo,
+  PresenceListOptions,
+  PresenceOptions,
+  PresenceSnapshot,
   PubSub,
   PubSubEvents,
   ReplyHandler,
@@ -63,6 +70,8 @@ export interface PubSubCoreOptions<M extends MessageMap> {
   schemas?: SchemaMap<M>;
   /** Default: a fresh UUIDv7 per instance. */
   nodeId?: string;
+  /** Default: see PresenceOptions. */
+  presence?: PresenceOptions;
 }
 
 interface SendOptions extends BroadcastOptions {
@@ -91,6 +100,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   private readonly receiver: Receiver;
   private readonly subs: Subscriptions;
   private readonly life: LifecycleMachine;
+  private readonly presenceLayer: Presence;
   /** The adapter's start has resolved and close has not begun: `send` may skip awaiting it. */
   private sending = false;
   /** False between a transport `down` and the following `resubscribed`. */
@@ -139,6 +149,21 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     });
     // After the lifecycle: a subscribe confirmed once close began is undone.
     this.subs = new Subscriptions({ registry: this.registry, interest: this.interest, gaps: this.gaps, ns: this.ns, report: this.report, closing: this.life.closing });
+    this.presenceLayer = new Presence(
+      {
+        nodeId: this.nodeId,
+        kind: this.kind,
+        store: this.adapter.presence,
+        report: this.report,
+        wire: (channel) => this.ns.wire(channel),
+        // Not through broadcast(): a leave must still go out while close() runs.
+        publish: (channel, payload) => this.emit(channel, payload, { local: false }).catch((err: unknown) => this.report('presence', err, { name: channel })),
+        subscribe: (channel, handler) => this.subscribe(channel, (payload, meta) => handler(payload, meta.channel)),
+        topics: () => this.registry.counts().keys(),
+        ready: () => this.start(),
+      },
+      resolvePresenceOptions(options.presence),
+    );
   }
 
   start(): Promise<void> {
@@ -205,6 +230,23 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     return this.registry.counts();
   }
 
+  presence<K extends NameOf<M>>(channel: K, options?: PresenceListOptions): Promise<PresenceSnapshot> {
+    return this.whileOpen('presence', () => this.presenceLayer.list(channel, options));
+  }
+
+  join<K extends NameOf<M>>(channel: K, member?: PresenceInfo): Promise<PresenceHandle> {
+    return this.whileOpen('join', () => this.presenceLayer.join(channel, member));
+  }
+
+  onPresence<K extends NameOf<M>>(channel: K, listener: (event: PresenceEvent) => void): Promise<Subscription> {
+    return this.whileOpen('onPresence', () => this.presenceLayer.events(channel, listener));
+  }
+
+  private async whileOpen<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    this.life.assertOpen(what);
+    return fn();
+  }
+
   close(options: CloseOptions = {}): Promise<void> {
     this.sending = false;
     return this.life.close(options);
@@ -214,6 +256,9 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   private async shutdown(options: CloseOptions): Promise<void> {
     this.sending = false;
     this.requests.closeAll();
+    // Members leave while the adapter is still up, so their leave events go out.
+    if (options.force) this.presenceLayer.stop();
+    else await drainWithin(this.presenceLayer.close(), options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
     if (!options.force) await drainWithin(this.dispatcher.idle(), options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS);
     // The adapter drops every transport subscription with its connections: no UNSUBSCRIBE each.
     for (const sub of this.registry.all()) this.registry.remove(sub);

@@ -4,6 +4,10 @@
  */
 import type { ChannelsMatching, CloseOptions, Envelope, Headers, Health, Lifecycle, MessageMap, NameOf, SubscriptionHandle } from '@events/core';
 
+import type { PresenceEvent, PresenceHandle, PresenceInfo, PresenceListOptions, PresenceSnapshot } from './presence-types.js';
+
+export type * from './presence-types.js';
+
 /** Channels of M a subscription topic (a channel or a glob) can deliver. */
 export type ChannelOf<M extends MessageMap, T extends string> = string extends NameOf<M>
   ? string
@@ -61,9 +65,9 @@ export interface DownEvent {
  * headers that are not strings, a forged `pubsub-seq`), `publish` (the remote part of a broadcast
  * failed), `reply` (a reply handler threw or its reply could not be sent), `request` (a request
  * named a reply channel outside the reply inbox), `transport`, `listener` (an event listener threw),
- * `close`.
+ * `close`, `presence` (a presence heartbeat or sweep failed; retried at the next heartbeat).
  */
-export type PubSubErrorKind = 'handler' | 'decode' | 'publish' | 'reply' | 'request' | 'transport' | 'listener' | 'close';
+export type PubSubErrorKind = 'handler' | 'decode' | 'publish' | 'reply' | 'request' | 'transport' | 'listener' | 'close' | 'presence';
 
 export interface PubSubEvents {
   gap: (event: GapEvent) => void;
@@ -144,6 +148,20 @@ export interface PubSub<M extends MessageMap = MessageMap> extends Lifecycle {
   on<E extends keyof PubSubEvents>(event: E, listener: PubSubEvents[E]): () => void;
   /** Number of local handlers per topic (channel or glob). */
   subscriptions(): Map<string, number>;
+  /**
+   * Who is on `channel` across every node: at most `limit` members (default 100, at most
+   * `presence.maxMembersPerCall`) and the total. Rejects with InvalidOptionError when the adapter
+   * keeps no presence. See presence.ts for the promise.
+   */
+  presence<K extends NameOf<M>>(channel: K, options?: PresenceListOptions): Promise<PresenceSnapshot>;
+  /**
+   * Makes a member of `channel` (listed by `presence()` on every node, kept alive by this node's
+   * heartbeat) and announces it with a `join` event. Rejects with InvalidOptionError when the member
+   * is larger than `presence.maxInfoBytes`, BackpressureError past `presence.maxLocalMembers`.
+   */
+  join<K extends NameOf<M>>(channel: K, member?: PresenceInfo): Promise<PresenceHandle>;
+  /** Join and leave events of `channel`, from every node; close the subscription to stop. */
+  onPresence<K extends NameOf<M>>(channel: K, listener: (event: PresenceEvent) => void): Promise<Subscription>;
   /**
    * Stops intake at once (subscribe, reply, broadcast and request then reject with ClosedError),
    * rejects pending requests, lets running async handlers finish within `timeoutMs`, releases the

@@ -95,4 +95,29 @@ export interface PubSubAdapter {
   close(options?: CloseOptions): Promise<void>;
   /** Present when the adapter keeps channel history (see PubSubAdapterHistory). */
   readonly history?: PubSubAdapterHistory;
+  /** Presence storage shared by every node of this transport; absent when the adapter keeps none. */
+  readonly presence?: PubSubPresenceStore;
+}
+
+/** One presence member as stored: an id unique across nodes and its encoded description. */
+export interface PubSubPresenceRecord {
+  readonly id: string;
+  readonly data: string;
+}
+
+/**
+ * Who is on a channel (optional adapter part, used by the tier's presence layer). `key` is the
+ * transport channel. Every member expires `ttlMs` after its node last wrote it, by the store's
+ * clock (one clock for every node: Redis' own on Redis). Each call is atomic for its one key.
+ */
+export interface PubSubPresenceStore {
+  /** Adds or refreshes members; resolves to the ids that were not stored before (new members). */
+  upsert(key: string, members: readonly PubSubPresenceRecord[], ttlMs: number): Promise<string[]>;
+  /** Removes members; resolves to those that were stored. */
+  remove(key: string, ids: readonly string[]): Promise<PubSubPresenceRecord[]>;
+  /**
+   * Live members (at most `limit`) and how many there are; first removes up to `maxSweep` expired
+   * members and resolves to them as `expired` (the caller announces them as gone).
+   */
+  list(key: string, limit: number, maxSweep: number): Promise<{ members: PubSubPresenceRecord[]; total: number; expired: PubSubPresenceRecord[] }>;
 }

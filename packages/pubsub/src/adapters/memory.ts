@@ -10,6 +10,7 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { compileChannelPattern, type PubSubAdapter, type PubSubAdapterHandlers, type PubSubTopicKind } from '@events/core';
+import { memoryPresenceStore } from './memory-presence.js';
 
 interface Node {
   readonly channels: Set<string>;
@@ -65,6 +66,7 @@ export function memoryPubSub(options: MemoryPubSubOptions = {}): PubSubAdapter {
 
   const adapter: PubSubAdapter = {
     kind: 'memory',
+    presence: memoryPresenceStore(hub, () => node.handlers !== undefined && node.downAt === undefined),
     start(handlers) {
       node.handlers = handlers;
       if (!hub.nodes.has(node)) {

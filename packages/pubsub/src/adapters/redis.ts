@@ -23,6 +23,7 @@ import {
   type PubSubTopicKind,
   redactUrl,
 } from '@events/core';
+import { redisPresenceStore } from './redis-presence.js';
 
 /** The commands this adapter uses: a `Redis` or a `Cluster` from ioredis fits. */
 export interface RedisPubSubClient {
@@ -39,6 +40,8 @@ export interface RedisPubSubClient {
   quit(): Promise<unknown>;
   disconnect(): void;
   on(event: string, listener: (...args: never[]) => void): unknown;
+  /** Presence scripts (redis-presence.ts), on the publisher connection. */
+  eval(script: string, numKeys: number, ...args: (string | number)[]): Promise<unknown>;
 }
 
 export interface RedisPubSubOptions {
@@ -154,6 +157,7 @@ export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
 
   return {
     kind: 'redis',
+    presence: redisPresenceStore(() => pub),
     async start(h) {
       handlers = h;
       closing = false;
