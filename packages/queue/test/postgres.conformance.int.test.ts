@@ -1,7 +1,8 @@
-import { queueConformance } from './conformance.js';
+import { adminConformance } from './admin-conformance.js';
+import { queueConformance, type ConformanceHarness } from './conformance.js';
 import { dropSchema, insertForeign, pgQueue, randomSchema } from './postgres-helpers.js';
 
-queueConformance('postgres', async () => {
+const postgresHarness = async (): Promise<ConformanceHarness> => {
   const schema = randomSchema();
   return {
     make: (options) => pgQueue(schema, options),
@@ -14,4 +15,7 @@ queueConformance('postgres', async () => {
     },
     cleanup: () => dropSchema(schema),
   };
-});
+};
+
+queueConformance('postgres', postgresHarness);
+adminConformance('postgres', postgresHarness);

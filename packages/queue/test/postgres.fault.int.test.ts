@@ -83,14 +83,14 @@ describe('faults (postgres, real PostgreSQL)', () => {
     cleanups.push(() => dropSchema(schema));
     const unmigrated = pgQueue(schema, {}, { migrate: false });
     cleanups.push(() => unmigrated.close());
-    await expect(unmigrated.start()).rejects.toThrow(/at version 0, this @events\/queue needs 1: run `events-worker migrate/);
+    await expect(unmigrated.start()).rejects.toThrow(/at version 0, this @events\/queue needs 2: run `events-worker migrate/);
     const first = spawnTs(cli, ['migrate', '--url', DATABASE_URL, '--schema', schema], { cwd: root });
     expect((await first.exited).code).toBe(0);
-    expect(first.stdout()).toContain('applied migrations 1');
+    expect(first.stdout()).toContain('applied migrations 1, 2');
     const again = spawnTs(cli, ['migrate', '--schema', schema], { cwd: root, env: { DATABASE_URL } });
     expect((await again.exited).code).toBe(0);
     expect(again.stdout()).toContain('schema up to date');
-    expect(await sql(`SELECT version FROM "${schema}".migrations`)).toEqual([{ version: 1 }]);
+    expect(await sql(`SELECT version FROM "${schema}".migrations`)).toEqual([{ version: 1 }, { version: 2 }]);
     const q = pgQueue(schema, {}, { migrate: false });
     cleanups.push(() => q.close());
     await q.start();

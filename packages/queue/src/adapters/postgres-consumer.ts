@@ -8,6 +8,7 @@ import {
   backoffDelay,
   drainWithin,
   DEFAULT_CLOSE_TIMEOUT_MS,
+  MAX_JOB_LOG_LINE,
   type CloseOptions,
   type JobRetention,
   type BackoffOptions,
@@ -199,6 +200,7 @@ export class PostgresConsumer {
         await pool().query({ ...sql.prepared.progress, values: [queue, row.id, JSON.stringify(progress)] });
         onEvent({ type: 'progress', id: row.id, name: row.name, progress });
       },
+      log: async (line) => void (await pool().query(sql.log, [queue, row.id, line.slice(0, MAX_JOB_LOG_LINE)])),
     };
     let result: unknown;
     try {

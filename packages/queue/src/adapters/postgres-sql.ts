@@ -74,8 +74,10 @@ function createStatements(schema: string) {
         AS t(q, i, n, d, p, dl, a, b, kc, kf)
       ON CONFLICT (queue, id) DO NOTHING`,
     /** $1 queue, $2 worker, $3 lease ms, $4 how many. */
-    claim: `WITH ${ASYNC} UPDATE ${jobs} j SET state = 'active', attempt = j.attempt + 1, claims = j.claims + 1, locked_by = $2, locked_until = now() + ${ms('$3')}
+    claim: `WITH ${ASYNC} UPDATE ${jobs} j SET state = 'active', attempt = j.attempt + 1, claims = j.claims + 1, locked_by = $2, locked_until = now() + ${ms('$3')},
+        started_at = now()
       FROM cfg, (SELECT queue, id FROM ${jobs} WHERE queue = $1 AND state = 'waiting' AND run_at <= now()
+            AND NOT EXISTS (SELECT 1 FROM ${s}.paused WHERE queue = $1)
             ORDER BY priority, run_at, seq LIMIT $4 FOR UPDATE SKIP LOCKED) c
       WHERE j.queue = c.queue AND j.id = c.id
       RETURNING ${RETURNED}, j.priority, j.run_at, j.seq`,
@@ -109,6 +111,9 @@ function createStatements(schema: string) {
       ORDER BY finished_at DESC, seq DESC OFFSET $3 LIMIT 1000)`,
     /** Retention by age, in batches. */
     expire: `DELETE FROM ${jobs} WHERE (queue, id) IN (SELECT queue, id FROM ${jobs} WHERE expires_at < now() LIMIT 1000)`,
+    /** $1 queue, $2 id, $3 one log line: appended, the oldest dropped past 100 lines. */
+    log: `UPDATE ${jobs} SET logs = (CASE WHEN jsonb_array_length(coalesce(logs, '[]')) >= 100 THEN coalesce(logs, '[]') - 0 ELSE coalesce(logs, '[]') END)
+      || jsonb_build_array($3::text) WHERE queue = $1 AND id = $2`,
     /** $1 queue, $2 id, $3 progress JSON. */
     progress: `UPDATE ${jobs} SET progress = $3 WHERE queue = $1 AND id = $2`,
     /**

@@ -26,6 +26,7 @@ import {
 } from '@events/core';
 import { AckBatcher, InsertBatcher } from './postgres-acks.js';
 import { PostgresConsumer, type ConsumerContext } from './postgres-consumer.js';
+import { createPostgresAdmin } from './postgres-admin.js';
 import { createPostgresDeadLetterStore } from './postgres-dead-letters.js';
 import { decodeEvent, EventPublisher, OBSERVER_TTL_MS, observerSql } from './postgres-events.js';
 import { Listener, Notifier } from './postgres-listen.js';
@@ -190,6 +191,15 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
     transactional: true,
     schema,
     deadLetters: createPostgresDeadLetterStore(getPool, sql.schema),
+    // Job administration (postgres-admin.ts); a job moved to waiting wakes the workers here and elsewhere.
+    admin: createPostgresAdmin({
+      pool: getPool,
+      schema: sql.schema,
+      wake: (name) => {
+        kick(name);
+        notifier.notify([name]);
+      },
+    }),
     health() {
       return { connected: pool !== undefined && (listener?.connected ?? true), counts: { waitingForConnection: pool?.waitingCount ?? 0 } };
     },
