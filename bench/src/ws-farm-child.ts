@@ -5,11 +5,13 @@
  * across processes (see clock.ts).
  */
 import { WebSocket } from 'ws';
+import { io, type Socket } from 'socket.io-client';
 import { now } from './clock.js';
 import { SampleStore } from './stats.js';
 import type { FarmReply, FarmRequest } from './ws-farm.js';
 
 const sockets: WebSocket[] = [];
+const ioSockets: Socket[] = [];
 let epoch = 0;
 let completed = 0;
 let samples = new SampleStore();
@@ -39,13 +41,31 @@ function findStamp(value: unknown, depth = 0): number | undefined {
 function onData(data: WebSocket.RawData): boolean {
   const stamp = findStamp(JSON.parse(data.toString()));
   if (stamp === undefined) return false;
+  hitStamp(stamp);
+  return true;
+}
+
+function hitStamp(stamp: number): void {
   samples.add(now() - stamp);
   completed += 1;
   if (!flushScheduled) {
     flushScheduled = true;
     setImmediate(flush);
   }
-  return true;
+}
+
+/** A socket.io client on the websocket transport; the server joins it to the room on connection. */
+function connectSocketIo(url: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = io(url, { transports: ['websocket'], forceNew: true, reconnection: false });
+    ioSockets.push(socket);
+    socket.on('msg', (payload: unknown) => {
+      const stamp = findStamp(payload);
+      if (stamp !== undefined) hitStamp(stamp);
+    });
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (error) => reject(error));
+  });
 }
 
 function connectOne(url: string, subscribeFrame: string | undefined, ackMatch: string | undefined): Promise<void> {
@@ -84,7 +104,13 @@ process.on('message', (message: FarmRequest) => {
       if (message.type === 'connect') {
         for (let start = 0; start < message.clients; start += 250) {
           const batch = Math.min(250, message.clients - start);
-          await Promise.all(Array.from({ length: batch }, () => connectOne(message.url, message.subscribeFrame, message.ackMatch)));
+          const urls = message.urls ?? [message.url];
+          await Promise.all(
+            Array.from({ length: batch }, (_, k) => {
+              const url = urls[(start + k) % urls.length]!;
+              return message.kind === 'socket.io' ? connectSocketIo(url) : connectOne(url, message.subscribeFrame, message.ackMatch);
+            }),
+          );
         }
         reply({ type: 'ready' });
       } else if (message.type === 'reset') {
@@ -94,6 +120,7 @@ process.on('message', (message: FarmRequest) => {
         reply({ type: 'reset-ok', epoch });
       } else if (message.type === 'drop') {
         for (const socket of sockets.splice(0)) socket.terminate();
+        for (const socket of ioSockets.splice(0)) socket.disconnect();
         reply({ type: 'dropped' });
       } else if (message.type === 'summary') {
         reply({ type: 'summary', epoch, completed, latencyMs: samples.summary() });

@@ -6,11 +6,14 @@ import { withTimeout } from '@events/core';
 import type { LatencySummary } from './stats.js';
 
 export type FarmRequest =
-  | { type: 'connect'; url: string; clients: number; subscribeFrame?: string; ackMatch?: string }
+  | { type: 'connect'; url: string; clients: number; subscribeFrame?: string; ackMatch?: string; urls?: string[]; kind?: FarmClientKind }
   | { type: 'reset'; epoch: number }
   | { type: 'summary' }
   | { type: 'drop' }
   | { type: 'close' };
+
+/** `ws`: a plain websocket (our protocol or raw frames); `socket.io`: a socket.io-client socket whose `msg` events count. */
+export type FarmClientKind = 'ws' | 'socket.io';
 
 export type FarmReply =
   | { type: 'ready' }
@@ -23,7 +26,8 @@ export type FarmReply =
 export interface Farm {
   /** Closes every client; the farm stays up for the next row. */
   drop(): Promise<void>;
-  connect(options: { url: string; clients: number; subscribeFrame?: string; ackMatch?: string }): Promise<void>;
+  /** Connects `clients` clients, spread round robin over `urls` when given (else all to `url`). */
+  connect(options: { url: string; clients: number; subscribeFrame?: string; ackMatch?: string; urls?: string[]; kind?: FarmClientKind }): Promise<void>;
   /** Starts a new counting epoch; completions of older epochs are ignored. */
   reset(): Promise<void>;
   summary(): Promise<{ completed: number; latencyMs: LatencySummary }>;

@@ -11,6 +11,7 @@ import { oursBusMemoryRows, oursBusRabbitRows } from './ours/bus.js';
 import { oursQueueBullmqRows, oursQueueMemoryRows } from './ours/queue.js';
 import { oursQueuePostgresRows, oursQueueRedisExtraRows } from './queue-postgres.js';
 import { peerQueueRows } from './peers/queue-pg.js';
+import { twoNodeWsRows } from './peers/pubsub-2nodes.js';
 
 const ORDER = { raw: 0, ours: 1, peer: 2 } as const;
 
@@ -28,6 +29,7 @@ export const rows: RowDef[] = interleave(
   oursPubSubRedisRows,
   rawPubSubWsRows,
   oursPubSubWsRows,
+  twoNodeWsRows,
   rawBusMemoryRows,
   oursBusMemoryRows,
   rawBusRabbitRows,
