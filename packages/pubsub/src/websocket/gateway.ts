@@ -23,6 +23,7 @@ import {
 } from '@events/core';
 import type { PubSub } from '../types.js';
 import { createClientSession, type ClientSession, type SessionHost } from './session.js';
+import type { AuthorizeResult } from './session-presence.js';
 import { type BufferPolicy, CLOSE_CODES, type ServerFrame } from './protocol.js';
 import type { SendQueueLimits, SendQueueStats } from './send-queue.js';
 import { type AllowedOrigins, judgeUpgrade, refuseUpgrade } from './upgrade.js';
@@ -41,9 +42,11 @@ export interface WebSocketGatewayOptions<M extends MessageMap = MessageMap> {
   /**
    * Decides whether the client behind `request` may subscribe to `topic` (a channel or a glob).
    * Check globs with care: see `topicWithinPrefix`. A throw, a rejection or a timeout denies.
+   * Answer `{ allow: true, presence: { clientId, user, info } }` to say how the client appears in
+   * the channel's presence (subscribe frames with `presence: true`); only `true` or `allow: true` allows.
    * Default: none, and then every subscription is refused unless `insecure` is true.
    */
-  authorize?: (request: IncomingMessage, topic: string, context: AuthorizeContext) => boolean | Promise<boolean>;
+  authorize?: (request: IncomingMessage, topic: string, context: AuthorizeContext) => AuthorizeResult | Promise<AuthorizeResult>;
   /** Without `authorize`, allow every subscription to anyone who can connect. Default: false. */
   insecure?: boolean;
   /** Longest `authorize` call; past it the subscription is refused. Default: 5000 ms. */

@@ -7,5 +7,6 @@ export {
   type GatewayClientStats,
 } from './gateway.js';
 export type { AllowedOrigins } from './upgrade.js';
+export type { AuthorizeResult, AuthorizeVerdict } from './session-presence.js';
 export { CLOSE_CODES, BUFFER_POLICIES, type BufferPolicy, type ClientFrame, type ServerFrame, type ErrorCode } from './protocol.js';
 export type { SendQueueLimits, SendQueueStats } from './send-queue.js';

@@ -24,6 +24,16 @@ export const CLOSE_CODES = {
   SLOW_CONSUMER: 4001,
 } as const;
 
+/** A presence member as frames carry it (the same shape as the PubSub's PresenceMember). */
+export interface PresenceMember {
+  readonly id: string;
+  readonly clientId: string;
+  readonly user?: string;
+  readonly info?: unknown;
+  readonly node: string;
+  readonly joinedAt: string;
+}
+
 export type ClientFrame =
   | {
       type: 'subscribe';
@@ -35,16 +45,26 @@ export type ClientFrame =
       policy?: BufferPolicy;
       /** With `conflate`: the payload field whose value identifies a "live value". Default: the channel alone. */
       key?: string;
+      /** Be a member of the channel's presence while subscribed (a channel, not a glob). Default: false. */
+      presence?: boolean;
+      /** Receive the channel's `join` / `leave` frames as messages of this subscription. Default: false. */
+      presenceEvents?: boolean;
     }
-  | { type: 'unsubscribe'; id: string | number; topic: string };
+  | { type: 'unsubscribe'; id: string | number; topic: string }
+  /** Who is on `channel` (at most `limit`, default 100). Answered with `presence` or an `error` with this id. */
+  | { type: 'presence'; id: string | number; channel: string; limit?: number };
 
 export type ErrorCode = 'UNAUTHORIZED' | 'INVALID_NAME' | 'INVALID_PATTERN' | 'BAD_REQUEST' | 'LIMIT' | 'UNAVAILABLE';
 
 export type ServerFrame =
   | { type: 'subscribed'; id: string | number; topic: string }
   | { type: 'unsubscribed'; id: string | number; topic: string }
-  | { type: 'error'; id?: string | number; topic?: string; code: ErrorCode; message: string }
+  | { type: 'error'; id?: string | number; topic?: string; channel?: string; code: ErrorCode; message: string }
   | { type: 'message'; topic: string; channel: string; data: unknown; id: string; occurredAt: string }
+  /** The answer to a `presence` request: at most the limit of members, and how many there are. */
+  | { type: 'presence'; id: string | number; channel: string; members: readonly PresenceMember[]; total: number; truncated: boolean }
+  /** A member came to or left `channel` (for a subscription made with `presenceEvents`); `reason` of a leave: `left` or `expired`. */
+  | { type: 'join' | 'leave'; topic: string; channel: string; member: PresenceMember; reason?: string }
   /** `count` messages of `topic` were dropped by the buffer policy since the last notice. */
   | { type: 'dropped'; topic: string; count: number }
   /** The publisher's sequence jumped upstream: `missing` messages on `channel` may be lost. */

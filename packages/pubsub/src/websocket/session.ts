@@ -13,12 +13,22 @@ import { Inbox } from './inbox.js';
 import { BUFFER_POLICIES, type BufferPolicy, CLOSE_CODES, type ClientFrame, type ErrorCode, type ServerFrame } from './protocol.js';
 import { type Frame, type QueueOwner, SendQueue, type SendQueueLimits, type SendQueueStats } from './send-queue.js';
 import type { AuthorizeContext } from './gateway.js';
+import {
+  type AuthorizeResult,
+  type AuthorizeVerdict,
+  createSessionPresence,
+  parsePresenceFlags,
+  parsePresenceRequest,
+  presenceOptionError,
+  readVerdict,
+  type SubscriptionPresence,
+} from './session-presence.js';
 
 /** What the gateway shares with every session. */
 export interface SessionHost {
   readonly pubsub: PubSub;
   readonly report: ErrorReporter['report'];
-  readonly authorize: ((request: IncomingMessage, topic: string, context: AuthorizeContext) => boolean | Promise<boolean>) | undefined;
+  readonly authorize: ((request: IncomingMessage, topic: string, context: AuthorizeContext) => AuthorizeResult | Promise<AuthorizeResult>) | undefined;
   readonly insecure: boolean;
   readonly authorizeTimeoutMs: number;
   readonly maxPendingFrames: number;
@@ -44,6 +54,7 @@ interface ClientSub extends QueueOwner {
   readonly topic: string;
   readonly key: string | undefined;
   handle?: Subscription;
+  presence?: SubscriptionPresence;
 }
 
 interface Connection {
@@ -87,8 +98,20 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     host.buffer,
   );
   const inbox = new Inbox<ClientFrame>({ maxPending: host.maxPendingFrames, perSecond: host.maxFramesPerSecond }, (frame, signal) =>
-    handle(frame, signal).catch((err: unknown) => host.report('listener', err, { name: frame.topic, detail: { client: conn.id } })),
+    handle(frame, signal).catch((err: unknown) => host.report('listener', err, { name: 'channel' in frame ? frame.channel : frame.topic, detail: { client: conn.id } })),
   );
+
+  const presence = createSessionPresence({
+    pubsub: host.pubsub,
+    report: host.report,
+    client: conn.id,
+    subscribed: (channel) => subs.get(channel)?.handle !== undefined,
+    authorized: (channel, signal) => authorized(channel, signal),
+    push: (topic, frame) => {
+      const sub = subs.get(topic);
+      if (!closed && sub && !queue.push(frame, sub)) close(CLOSE_CODES.SLOW_CONSUMER, 'slow consumer: send buffer full');
+    },
+  });
 
   /** Forgets the client at once: pending frames dropped, authorize aborted, subscriptions closed, buffer released. */
   function drop(limit = false): void {
@@ -96,7 +119,10 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     closed = true;
     inbox.close();
     queue.clear();
-    for (const sub of subs.values()) void sub.handle?.close({ drain: false });
+    for (const sub of subs.values()) {
+      void sub.handle?.close({ drain: false });
+      if (sub.presence) presence.detach(sub.presence);
+    }
     subs.clear();
     host.onGone(session, limit);
   }
@@ -153,9 +179,9 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     close(code, `protocol error: ${reason}`);
   }
 
-  async function authorized(topic: string, clientGone: AbortSignal): Promise<boolean> {
+  async function authorized(topic: string, clientGone: AbortSignal): Promise<AuthorizeVerdict> {
     const authorize = host.authorize;
-    if (!authorize) return host.insecure;
+    if (!authorize) return { allow: host.insecure };
     const signal = AbortSignal.any([clientGone, AbortSignal.timeout(host.authorizeTimeoutMs)]);
     let onAbort: (() => void) | undefined;
     const aborted = new Promise<never>((_, reject) => {
@@ -164,20 +190,22 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     });
     try {
       const verdict = Promise.resolve().then(() => authorize(request, topic, { signal }));
-      return (await Promise.race([verdict, aborted])) === true;
+      return readVerdict(await Promise.race([verdict, aborted]));
     } catch (err) {
       if (!clientGone.aborted) host.report('authorize', err, { name: topic, detail: { client: conn.id } });
-      return false;
+      return { allow: false };
     } finally {
       signal.removeEventListener('abort', onAbort!);
     }
   }
 
   async function handle(frame: ClientFrame, signal: AbortSignal): Promise<void> {
+    if (frame.type === 'presence') return send(await presence.request(frame, signal));
     const { id, topic } = frame;
     if (frame.type === 'unsubscribe') {
       const sub = subs.get(topic);
       subs.delete(topic);
+      if (sub?.presence) presence.detach(sub.presence);
       await sub?.handle?.close({ drain: false });
       return send({ type: 'unsubscribed', id, topic });
     }
@@ -189,7 +217,10 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     } catch (err) {
       return fail({ id, topic, code: isChannelPattern(topic) ? 'INVALID_PATTERN' : 'INVALID_NAME', message: (err as Error).message });
     }
-    if (!(await authorized(topic, signal))) {
+    const presenceError = presenceOptionError(topic, frame);
+    if (presenceError) return fail({ id, topic, ...presenceError });
+    const verdict = await authorized(topic, signal);
+    if (!verdict.allow) {
       if (closed) return;
       return fail({ id, topic, code: 'UNAUTHORIZED', message: `not authorized to subscribe to "${topic}"` });
     }
@@ -215,6 +246,16 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     }
     // The client left (or unsubscribed) while we waited for the transport.
     if (closed || subs.get(topic) !== sub) return void (await sub.handle.close({ drain: false }));
+    if (frame.presence === true || frame.presenceEvents === true) {
+      const part = await presence.attach(topic, frame, verdict.presence);
+      if ('code' in part) {
+        if (subs.get(topic) === sub) subs.delete(topic);
+        await sub.handle.close({ drain: false });
+        return fail({ id, topic, ...part });
+      }
+      if (closed || subs.get(topic) !== sub) return presence.detach(part);
+      sub.presence = part;
+    }
     send({ type: 'subscribed', id, topic });
   }
 
@@ -275,11 +316,12 @@ function parseFrame(text: string): ClientFrame {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('frame is not a JSON object');
   const frame = value as Record<string, unknown>;
   const { type, id, topic, policy, key } = frame;
-  if (type !== 'subscribe' && type !== 'unsubscribe') throw new Error(`unknown frame type ${JSON.stringify(type)?.slice(0, 40)}`);
+  if (type !== 'subscribe' && type !== 'unsubscribe' && type !== 'presence') throw new Error(`unknown frame type ${JSON.stringify(type)?.slice(0, 40)}`);
   if (typeof id !== 'string' && typeof id !== 'number') throw new Error('"id" must be a string or a number');
+  if (type === 'presence') return parsePresenceRequest(id, frame);
   if (typeof topic !== 'string') throw new Error('"topic" must be a string');
   if (type === 'unsubscribe') return { type, id, topic };
   if (policy !== undefined && !BUFFER_POLICIES.includes(policy as BufferPolicy)) throw new Error(`"policy" must be one of ${BUFFER_POLICIES.join(', ')}`);
   if (key !== undefined && typeof key !== 'string') throw new Error('"key" must be a string');
-  return { type, id, topic, ...(policy !== undefined ? { policy: policy as BufferPolicy } : {}), ...(key !== undefined ? { key } : {}) };
+  return { type, id, topic, ...(policy !== undefined ? { policy: policy as BufferPolicy } : {}), ...(key !== undefined ? { key } : {}), ...parsePresenceFlags(frame) };
 }
