@@ -7,6 +7,7 @@
 import { type ErrorHook, jsonSerializer, type MessageMap, type PubSubAdapter, type SchemaMap, type Serializer } from '@events/core';
 import { memoryPubSub } from './adapters/memory.js';
 import { PubSubImpl } from './pubsub.js';
+import type { HistoryOptions, HistoryReplayOptions } from './history.js';
 import type { PresenceOptions, PubSub } from './types.js';
 
 export interface PubSubOptions<M extends MessageMap = MessageMap> {
@@ -35,6 +36,15 @@ export interface PubSubOptions<M extends MessageMap = MessageMap> {
   requestTimeoutMs?: number;
   /** Requests waiting for a reply at once; the next one gets BackpressureError at once. Default: 1000. */
   maxPendingRequests?: number;
+  /**
+   * Channels that keep a bounded history, by pattern: `{ 'chat:*': { size: 100, ttlMs: 300_000 } }`.
+   * A message on such a channel gets an offset and is stored atomically with its publish; a
+   * subscriber passing `since` resumes from it (see docs/pubsub.md, "History and resume").
+   * Default: none (no channel keeps history).
+   */
+  history?: HistoryOptions;
+  /** Bounds of one resume: `maxMessages` (1000), `timeoutMs` of the history read (2000), `maxBuffered` live messages held meanwhile (10 000). */
+  historyReplay?: HistoryReplayOptions;
   /** Presence timing and bounds (see PresenceOptions for each default: ttlMs 15 000, heartbeatMs 5000, ...). */
   presence?: PresenceOptions;
 }
@@ -49,6 +59,8 @@ export function createPubSub<M extends MessageMap = MessageMap>(options: PubSubO
     ...(options.onError ? { onError: options.onError } : {}),
     ...(options.schemas ? { schemas: options.schemas } : {}),
     ...(options.nodeId ? { nodeId: options.nodeId } : {}),
+    ...(options.history ? { history: options.history } : {}),
+    ...(options.historyReplay ? { historyReplay: options.historyReplay } : {}),
     ...(options.presence ? { presence: options.presence } : {}),
   });
 }

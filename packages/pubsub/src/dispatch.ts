@@ -3,7 +3,7 @@
  * never stops the others; async handlers are not awaited (fire-and-forget) but tracked, so
  * `close()` can let them finish.
  */
-import type { Envelope, ErrorReporter } from '@events/core';
+import type { Envelope, ErrorReporter, PubSubStreamPosition } from '@events/core';
 import type { LocalSubscription } from './registry.js';
 import type { PubSubErrorKind } from './types.js';
 
@@ -20,6 +20,8 @@ export interface Delivery {
   readonly pattern: string | undefined;
   /** Subscription id whose handlers are skipped (broadcastFrom). */
   readonly exclude?: string | undefined;
+  /** The message's place in its channel's history (channels with history only). */
+  readonly position?: PubSubStreamPosition | undefined;
 }
 
 export class Dispatcher {
@@ -43,9 +45,9 @@ export class Dispatcher {
       let m: object;
       if (sub.shared && delivery.shared) {
         const shared = delivery.shared;
-        m = sharedMeta ??= pattern === undefined ? { channel, envelope: shared } : { channel, pattern, envelope: shared };
+        m = sharedMeta ??= metaOf(channel, pattern, shared, delivery.position);
       } else {
-        m = meta ??= pattern === undefined ? { channel, envelope } : { channel, pattern, envelope };
+        m = meta ??= metaOf(channel, pattern, envelope, delivery.position);
       }
       const payload = (m as { envelope: Envelope }).envelope.payload;
       try {
@@ -81,6 +83,13 @@ export class Dispatcher {
       sub.state.inflight.delete(tracked);
     });
   }
+}
+
+/** The `meta` argument of a handler. */
+function metaOf(channel: string, pattern: string | undefined, envelope: Envelope, position: PubSubStreamPosition | undefined): object {
+  const meta: { channel: string; pattern?: string; envelope: Envelope; position?: PubSubStreamPosition } = pattern === undefined ? { channel, envelope } : { channel, pattern, envelope };
+  if (position !== undefined) meta.position = position;
+  return meta;
 }
 
 /** Typed listener sets; a listener that throws is reported, never propagated. */

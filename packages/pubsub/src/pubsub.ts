@@ -35,6 +35,8 @@ import { Receiver } from './receive.js';
 import { Registry } from './registry.js';
 import { RequestReply } from './request-reply.js';
 import { Subscriptions } from './subscriptions.js';
+import type { HistoryOptions, HistoryReplayOptions } from './history.js';
+import { HistorySubscriptions } from './history-subscribe.js';
 import { Presence, resolvePresenceOptions } from './presence.js';
 import type {
   BroadcastOptions,
@@ -50,6 +52,7 @@ import type {
   ReplyHandler,
   RequestOptions,
   ResubscribedEvent,
+  StreamPosition,
   SubscribeOptions,
   Subscription,
   TopicOf,
@@ -70,6 +73,9 @@ export interface PubSubCoreOptions<M extends MessageMap> {
   schemas?: SchemaMap<M>;
   /** Default: a fresh UUIDv7 per instance. */
   nodeId?: string;
+  /** Channels that keep history, and the bounds of a resume (see PubSubOptions). Default: none. */
+  history?: HistoryOptions;
+  historyReplay?: HistoryReplayOptions;
   /** Default: see PresenceOptions. */
   presence?: PresenceOptions;
 }
@@ -99,6 +105,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   private readonly requests: RequestReply;
   private readonly receiver: Receiver;
   private readonly subs: Subscriptions;
+  private readonly history: HistorySubscriptions;
   private readonly life: LifecycleMachine;
   private readonly presenceLayer: Presence;
   /** The adapter's start has resolved and close has not begun: `send` may skip awaiting it. */
@@ -119,6 +126,15 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     this.dispatcher = new Dispatcher(this.report);
     this.nodeId = options.nodeId ?? createId();
     this.interest = new Interest(this.adapter);
+    this.history = new HistorySubscriptions({
+      adapter: this.adapter,
+      ns: this.ns,
+      serializer: this.serializer,
+      dispatcher: this.dispatcher,
+      report: this.report,
+      ...(options.history ? { history: options.history } : {}),
+      ...(options.historyReplay ? { historyReplay: options.historyReplay } : {}),
+    });
     this.receiver = new Receiver({
       ns: this.ns,
       nodeId: this.nodeId,
@@ -199,10 +215,13 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
 
   async subscribe<const T extends Topics>(topics: T, handler: MessageHandler<M, TopicOf<T>>, options: SubscribeOptions = {}): Promise<Subscription> {
     this.life.assertOpen('subscribe');
-    const prepared = this.subs.prepare(topics as string | readonly string[], handler, options);
+    // A channel with history (or a `since`) resumes: see history-subscribe.ts.
+    const plan = this.history.plan(topics as string | readonly string[], handler, options);
+    const prepared = this.subs.prepare(topics as string | readonly string[], plan?.handler ?? handler, options);
     await this.start();
     this.life.assertOpen('subscribe');
-    return this.subs.activate(prepared);
+    const handle = await this.subs.activate(prepared);
+    return plan ? plan.open(handle, prepared.entries[0]!.sub) : handle;
   }
 
   unsubscribe(topic: string, handler?: (...args: never[]) => unknown): Promise<void> {
@@ -302,6 +321,8 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       ...(options.correlationId !== undefined ? { correlationId: options.correlationId } : {}),
     });
     const data = this.serializer.encode(envelope);
+    const stored = options.local ? undefined : this.history.windowFor(channel);
+    if (stored) return this.emitWithHistory(envelope, data, stored, options.exclude);
     const received = this.dispatchLocal(envelope, data, options.exclude);
     if (options.local) return Promise.resolve(received);
     let published: Promise<number>;
@@ -321,12 +342,34 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   }
 
   /**
+   * On a channel with history the message is stored and published in one atomic step, and local
+   * handlers get it once that step gave it its offset. When the step fails nobody gets it: a
+   * message is never live without being in history.
+   */
+  private emitWithHistory(envelope: Envelope, data: Buffer, stored: NonNullable<ReturnType<HistorySubscriptions['windowFor']>>, exclude: string | undefined): Promise<number> {
+    const channel = envelope.name;
+    let stepped: Promise<{ receivers: number; position: StreamPosition }>;
+    try {
+      stepped = stored.history.publishWithHistory(this.ns.wire(channel), data, stored.window);
+    } catch (err) {
+      stepped = Promise.reject(err as Error);
+    }
+    return stepped.then(
+      ({ receivers, position }) => this.dispatchLocal(envelope, data, exclude, position) + receivers,
+      (err: unknown) => {
+        this.report('publish', err, { name: channel, id: envelope.id });
+        return 0;
+      },
+    );
+  }
+
+  /**
    * Local handlers get a decoded copy of what was sent, so they see exactly what a remote node
    * would, and one handler mutating its message never reaches the sender. Decoded at most once per
    * message (the handlers of one node share that copy, as on a remote node), and not at all when
    * nothing here matches or every match only reads the sender's envelope (LocalSubscription.shared).
    */
-  private dispatchLocal(envelope: Envelope, data: Buffer, exclude: string | undefined): number {
+  private dispatchLocal(envelope: Envelope, data: Buffer, exclude: string | undefined, position?: StreamPosition): number {
     const channel = envelope.name;
     const exact = this.registry.exactFor(channel);
     const globs = this.registry.patternsMatching(channel);
@@ -334,10 +377,10 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     let copy: Envelope | undefined;
     if ((exact?.copying ?? 0) > 0 || globs?.some(([, subs]) => subs.copying > 0)) copy = this.serializer.decode(data);
     let count = 0;
-    if (exact) count += this.dispatcher.deliver(exact.list(), { envelope: copy ?? envelope, shared: envelope, pattern: undefined, exclude });
+    if (exact) count += this.dispatcher.deliver(exact.list(), { envelope: copy ?? envelope, shared: envelope, pattern: undefined, exclude, position });
     if (globs) {
       for (const [topic, subs] of globs) {
-        count += this.dispatcher.deliver(subs.list(), { envelope: copy ?? envelope, shared: envelope, pattern: topic, exclude });
+        count += this.dispatcher.deliver(subs.list(), { envelope: copy ?? envelope, shared: envelope, pattern: topic, exclude, position });
       }
     }
     return count;
@@ -352,6 +395,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     this.connected = true;
     const resubscribed: ResubscribedEvent = { downAt: new Date(event.downAt), upAt: new Date(event.upAt), outageMs: event.upAt - event.downAt };
     this.listeners.emit('resubscribed', resubscribed);
+    this.history.resubscribed();
     const seen = new Set<string>();
     for (const sub of this.registry.all()) {
       if (seen.has(sub.id)) continue;

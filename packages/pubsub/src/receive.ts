@@ -62,7 +62,7 @@ export class Receiver {
     const node = envelope.headers[NODE_HEADER];
     if (node === this.parts.nodeId) return;
     if (node !== undefined) this.checkSequence(envelope, { topic, node, channel }, subs);
-    this.parts.dispatcher.deliver(subs.list(), { envelope, pattern });
+    this.parts.dispatcher.deliver(subs.list(), { envelope, pattern, position: message.position });
   }
 
   /**

@@ -2,7 +2,7 @@
  * Public types of the PubSub tier. A channel map (`{ 'user:${string}:notifications': { text: string } }`)
  * types every call site; without one any channel carries `unknown`.
  */
-import type { ChannelsMatching, CloseOptions, Envelope, Headers, Health, Lifecycle, MessageMap, NameOf, SubscriptionHandle } from '@events/core';
+import type { ChannelsMatching, CloseOptions, Envelope, Headers, Health, Lifecycle, MessageMap, NameOf, PubSubStreamPosition, SubscriptionHandle } from '@events/core';
 
 import type { PresenceEvent, PresenceHandle, PresenceInfo, PresenceListOptions, PresenceSnapshot } from './presence-types.js';
 
@@ -27,6 +27,31 @@ export interface MessageMeta<C extends string = string> {
   readonly pattern?: string;
   /** The whole envelope as it travelled (headers carry the publishing node and sequence number). */
   readonly envelope: Envelope;
+  /** The message's place in its channel's history; only on channels that keep history (see `history`). */
+  readonly position?: StreamPosition;
+}
+
+/** A place in a channel's history: `offset` (from 1) within `epoch`. Pass it as `since` to resume. */
+export type StreamPosition = PubSubStreamPosition;
+
+/**
+ * Why a resume could not deliver everything missed: `too-old` (part of it already left the history,
+ * or more than `historyReplay.maxMessages` was missed), `epoch-changed` (the history was lost and
+ * started again), `no-history` (the channel keeps none, or the topic is a glob), `unavailable` (the
+ * history could not be read within `historyReplay.timeoutMs`).
+ */
+export type RecoveryFailure = 'too-old' | 'epoch-changed' | 'no-history' | 'unavailable';
+
+/** The outcome of a resume (`since`) or of a catch-up from history after a transport outage. */
+export interface RecoveryEvent {
+  readonly channel: string;
+  /** True when every message after the resumed position is (being) delivered, none twice. */
+  readonly recovered: boolean;
+  readonly reason?: RecoveryFailure;
+  /** Messages taken from history. */
+  readonly replayed: number;
+  /** The position live delivery continues from (the newest replayed, or the history's top). */
+  readonly position?: StreamPosition;
 }
 
 export type MessageHandler<M extends MessageMap, T extends string> = (
@@ -80,6 +105,17 @@ export interface SubscribeOptions {
   onGap?: (event: GapEvent) => void;
   /** Called after the transport reconnected and this subscription is live again. Default: none. */
   onResubscribed?: (event: ResubscribedEvent) => void;
+  /**
+   * Resume a channel that keeps history: first every message after this position still in history,
+   * then live ones, none missed at the seam and none twice. The outcome is `subscription.recovery`
+   * (and `onRecovery`). Hostile input is refused with InvalidOptionError. Default: none (live only).
+   */
+  since?: StreamPosition;
+  /**
+   * Called with the outcome of `since`, before the replayed messages are handled, and each time the
+   * subscription catches up from history after an outage of the transport. Default: none.
+   */
+  onRecovery?: (event: RecoveryEvent) => void;
 }
 
 /**
@@ -88,6 +124,10 @@ export interface SubscribeOptions {
  */
 export interface Subscription extends SubscriptionHandle {
   readonly topics: readonly string[];
+  /** On a channel with history: the position of the last message delivered (or where the subscription started). */
+  readonly position?: StreamPosition;
+  /** The outcome of `since`, when it was given. */
+  readonly recovery?: RecoveryEvent;
 }
 
 export interface BroadcastOptions {

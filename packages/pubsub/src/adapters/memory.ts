@@ -10,6 +10,8 @@
  */
 import { EventEmitter } from 'eventemitter3';
 import { compileChannelPattern, type PubSubAdapter, type PubSubAdapterHandlers, type PubSubTopicKind } from '@events/core';
+import type { PubSubStreamPosition } from '@events/core';
+import { memoryHistory } from './memory-history.js';
 import { memoryPresenceStore } from './memory-presence.js';
 
 interface Node {
@@ -22,7 +24,7 @@ interface Node {
 /** The shared medium memory adapters publish through. */
 export class MemoryHub {
   /** One event per published message; each node filters by its own interest. */
-  readonly emitter = new EventEmitter<{ message: [from: Node, channel: string, data: Buffer] }>();
+  readonly emitter = new EventEmitter<{ message: [from: Node, channel: string, data: Buffer, position?: PubSubStreamPosition] }>();
   readonly nodes = new Set<Node>();
   /** @internal */
   readonly byAdapter = new WeakMap<PubSubAdapter, Node>();
@@ -58,14 +60,27 @@ export function memoryPubSub(options: MemoryPubSubOptions = {}): PubSubAdapter {
   const hub = options.hub ?? createMemoryHub();
   const node: Node = { channels: new Set(), patterns: new Map(), handlers: undefined, downAt: undefined };
 
-  const listener = (from: Node, channel: string, data: Buffer): void => {
+  const listener = (from: Node, channel: string, data: Buffer, position?: PubSubStreamPosition): void => {
     if (from === node || !node.handlers || node.downAt !== undefined) return;
-    if (node.channels.has(channel)) node.handlers.message({ channel, data });
-    for (const [pattern, match] of node.patterns) if (match(channel)) node.handlers.message({ channel, pattern, data });
+    if (node.channels.has(channel)) node.handlers.message(position ? { channel, data, position } : { channel, data });
+    for (const [pattern, match] of node.patterns) if (match(channel)) node.handlers.message(position ? { channel, pattern, data, position } : { channel, pattern, data });
+  };
+
+  /** Hands the bytes to every other node on the hub; returns how many subscriptions matched. */
+  const send = (channel: string, data: Buffer, position?: PubSubStreamPosition): number => {
+    let receivers = 0;
+    for (const other of hub.nodes) {
+      if (other === node || other.downAt !== undefined) continue;
+      if (other.channels.has(channel)) receivers += 1;
+      for (const match of other.patterns.values()) if (match(channel)) receivers += 1;
+    }
+    hub.emitter.emit('message', node, channel, data, position);
+    return receivers;
   };
 
   const adapter: PubSubAdapter = {
     kind: 'memory',
+    history: memoryHistory(hub, { online: () => node.downAt === undefined, send }),
     presence: memoryPresenceStore(hub, () => node.handlers !== undefined && node.downAt === undefined),
     start(handlers) {
       node.handlers = handlers;
@@ -77,14 +92,7 @@ export function memoryPubSub(options: MemoryPubSubOptions = {}): PubSubAdapter {
     },
     publish(channel, data) {
       if (node.downAt !== undefined) return Promise.reject(new Error('memory hub: node cut, message not sent'));
-      let receivers = 0;
-      for (const other of hub.nodes) {
-        if (other === node || other.downAt !== undefined) continue;
-        if (other.channels.has(channel)) receivers += 1;
-        for (const match of other.patterns.values()) if (match(channel)) receivers += 1;
-      }
-      hub.emitter.emit('message', node, channel, data);
-      return Promise.resolve(receivers);
+      return Promise.resolve(send(channel, data));
     },
     subscribe(topic: string, kind: PubSubTopicKind) {
       if (kind === 'channel') node.channels.add(topic);

@@ -23,6 +23,7 @@ import {
   type PubSubTopicKind,
   redactUrl,
 } from '@events/core';
+import { redisHistory, type RedisHistoryClient, unframe } from './redis-history.js';
 import { redisPresenceStore } from './redis-presence.js';
 
 /** The commands this adapter uses: a `Redis` or a `Cluster` from ioredis fits. */
@@ -137,10 +138,10 @@ export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
   /** Listeners of one attempt's clients; events of clients thrown away are ignored. */
   function attach(p: RedisPubSubClient, s: RedisPubSubClient): void {
     const current = (): boolean => s === sub;
-    s.on('messageBuffer', (channel: Buffer, data: Buffer) => current() && handlers?.message({ channel: channel.toString(), data }));
-    s.on('smessageBuffer', (channel: Buffer, data: Buffer) => current() && handlers?.message({ channel: channel.toString(), data }));
+    s.on('messageBuffer', (channel: Buffer, data: Buffer) => current() && handlers?.message(unframe(channel.toString(), data)));
+    s.on('smessageBuffer', (channel: Buffer, data: Buffer) => current() && handlers?.message(unframe(channel.toString(), data)));
     s.on('pmessageBuffer', (pattern: Buffer, channel: Buffer, data: Buffer) =>
-      current() && handlers?.message({ channel: channel.toString(), pattern: pattern.toString(), data }),
+      current() && handlers?.message({ ...unframe(channel.toString(), data), pattern: pattern.toString() }),
     );
     s.on('close', () => current() && onDown());
     s.on('ready', () => current() && void onReady());
@@ -157,6 +158,7 @@ export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
 
   return {
     kind: 'redis',
+    history: redisHistory({ client: () => pub as unknown as RedisHistoryClient | undefined, sharded, own: (channel) => ownDeliveries(channel) }),
     presence: redisPresenceStore(() => pub),
     async start(h) {
       handlers = h;

@@ -1,0 +1,133 @@
+/**
+ * The PubSub's side of channel history: publishing with an offset, and subscriptions that resume.
+ * Called from pubsub.ts through three small hooks (emit, subscribe, resubscribed), so the tier's
+ * core stays one file about live delivery.
+ */
+import { isChannelPattern, type PubSubAdapter, type PubSubAdapterHistory, type PubSubHistoryWindow, type Serializer } from '@events/core';
+import type { Dispatcher, Report } from './dispatch.js';
+import { HistoryPolicy, type HistoryOptions, type HistoryReplayOptions, parsePosition } from './history.js';
+import { HistoryStream } from './history-stream.js';
+import type { LocalSubscription } from './registry.js';
+import type { RecoveryEvent, StreamPosition, SubscribeOptions, Subscription } from './types.js';
+import type { Namespace } from './wire.js';
+
+export interface HistoryParts {
+  readonly adapter: PubSubAdapter;
+  readonly ns: Namespace;
+  readonly serializer: Serializer;
+  readonly dispatcher: Dispatcher;
+  readonly report: Report;
+  readonly history?: HistoryOptions;
+  readonly historyReplay?: HistoryReplayOptions;
+}
+
+/** A subscribe call that touches history: the handler to register, and what to do once it is live. */
+export interface HistoryPlan {
+  readonly handler: (payload: unknown, meta: never) => unknown;
+  open(handle: Subscription, registered: LocalSubscription): Promise<Subscription>;
+}
+
+export class HistorySubscriptions {
+  readonly policy: HistoryPolicy;
+  /** Resuming subscriptions and their handles, for the catch-up after an outage. */
+  private readonly streams = new Map<HistoryStream, Subscription>();
+
+  constructor(private readonly parts: HistoryParts) {
+    this.policy = new HistoryPolicy(parts.history, parts.historyReplay);
+  }
+
+  /** Where `channel` keeps history on this adapter, or undefined. */
+  windowFor(channel: string): { window: PubSubHistoryWindow; history: PubSubAdapterHistory } | undefined {
+    const history = this.parts.adapter.history;
+    if (!history) return undefined;
+    const window = this.policy.windowFor(channel);
+    return window ? { window, history } : undefined;
+  }
+
+  /**
+   * Undefined when the subscription is plain live delivery. Throws InvalidOptionError on a `since`
+   * that is not a position (before anything is registered).
+   */
+  plan(topics: string | readonly string[], handler: unknown, options: SubscribeOptions): HistoryPlan | undefined {
+    const since = options.since === undefined ? undefined : parsePosition(options.since);
+    const channel = typeof topics === 'string' ? topics : topics.length === 1 ? topics[0] : undefined;
+    // A glob resumes nothing: offsets count per channel.
+    const found = channel === undefined || isChannelPattern(channel) ? undefined : this.windowFor(channel);
+    if (!found || channel === undefined) {
+      if (since === undefined) return undefined;
+      const topic = typeof topics === 'string' ? topics : topics.join(',');
+      const event: RecoveryEvent = { channel: topic, recovered: false, reason: 'no-history', replayed: 0 };
+      return { handler: handler as HistoryPlan['handler'], open: (handle) => Promise.resolve(this.noHistory(handle, event, options)) };
+    }
+    const stream = new HistoryStream({
+      channel,
+      wire: this.parts.ns.wire(channel),
+      ...found,
+      policy: this.policy,
+      serializer: this.parts.serializer,
+      dispatcher: this.parts.dispatcher,
+      report: this.parts.report,
+      onRecovery: options.onRecovery,
+    });
+    return {
+      handler: stream.receive,
+      open: async (handle, registered) => {
+        this.streams.set(stream, handle);
+        const recovery = await stream.open({ ...registered, handler: handler as LocalSubscription['handler'] }, since);
+        return this.wrap(handle, stream, recovery);
+      },
+    };
+  }
+
+  /** After the transport came back: every resuming subscription reads what it missed. */
+  resubscribed(): void {
+    for (const [stream, handle] of this.streams) {
+      // Also gone when `pubsub.unsubscribe(channel)` removed it rather than its handle.
+      if (!handle.active) stream.closed = true;
+      if (stream.closed) this.streams.delete(stream);
+      else void stream.catchUp();
+    }
+  }
+
+  private noHistory(handle: Subscription, event: RecoveryEvent, options: SubscribeOptions): Subscription {
+    try {
+      options.onRecovery?.(event);
+    } catch (err) {
+      this.parts.report('listener', err, { name: event.channel });
+    }
+    return withExtras(handle, { recovery: event });
+  }
+
+  private wrap(handle: Subscription, stream: HistoryStream, recovery: RecoveryEvent | undefined): Subscription {
+    const close = handle.close.bind(handle);
+    return withExtras(handle, {
+      ...(recovery ? { recovery } : {}),
+      position: () => stream.position,
+      close: (options) => {
+        stream.closed = true;
+        this.streams.delete(stream);
+        return close(options);
+      },
+    });
+  }
+}
+
+/** The handle with `recovery`, a live `position` and a `close` that also ends the stream. */
+function withExtras(
+  handle: Subscription,
+  extras: { recovery?: RecoveryEvent; position?: () => StreamPosition | undefined; close?: Subscription['close'] },
+): Subscription {
+  return {
+    id: handle.id,
+    topic: handle.topic,
+    topics: handle.topics,
+    get active() {
+      return handle.active;
+    },
+    get position() {
+      return extras.position?.();
+    },
+    ...(extras.recovery ? { recovery: extras.recovery } : {}),
+    close: extras.close ?? ((options) => handle.close(options)),
+  };
+}
