@@ -6,13 +6,21 @@
  * `maxRetriesPerRequest: null` (BullMQ needs both to ride out an outage); its commands are bounded
  * by the jobs running. Closing settles within its timeout: after it, connections are dropped
  * (`disconnect()`), since `quit()` on an unreachable Redis never answers.
+ *
+ * With `cluster` the same three roles are ioredis `Cluster` clients over the seed nodes (one live
+ * seed is enough; the client discovers the rest and follows MOVED and failovers).
  */
-import { BackpressureError, ClosedError, TimeoutError, WaitLine, drainWithin, redactUrl } from '@events/core';
-import { Redis } from 'ioredis';
+import { BackpressureError, ClosedError, EventsError, TimeoutError, WaitLine, drainWithin, redactUrl } from '@events/core';
+import { Cluster, Redis } from 'ioredis';
+
+/** One Redis or a Redis Cluster client: the commands the adapter sends exist on both. */
+export type RedisClient = Redis | Cluster;
 
 export interface ConnectionSettings {
   readonly url: string;
   readonly connection?: Redis;
+  /** Seed nodes (`host:port`) of a Redis Cluster, used instead of `url`. */
+  readonly cluster?: readonly string[];
   /** Callers waiting for a reconnect at once; the next one gets BackpressureError at once. */
   readonly maxWaiting: number;
   readonly onError: (error: Error) => void;
@@ -31,15 +39,36 @@ function isOffline(error: unknown): boolean {
   return typeof message === 'string' && (message.includes('enableOfflineQueue') || message.includes('Connection is closed'));
 }
 
+/** A cluster in the middle of a failover: the slot's primary is gone and no replica is promoted yet. */
+export function isFailover(error: unknown): boolean {
+  const message = (error as { message?: unknown } | null)?.message;
+  return (
+    typeof message === 'string' &&
+    (message.startsWith('CLUSTERDOWN') || message.startsWith('TRYAGAIN') || message.includes('Too many Cluster redirections') || message.includes('Failed to refresh slots cache') || /ECONNREFUSED|ECONNRESET|EPIPE/.test(message))
+  );
+}
+
+/** Pause between tries of a producer call while a cluster fails over. */
+const FAILOVER_PAUSE_MS = 100;
+
+function seeds(nodes: readonly string[]): Array<{ host: string; port: number }> {
+  return nodes.map((node) => {
+    const at = node.lastIndexOf(':');
+    return { host: node.slice(0, at).replace(/^\[(.*)\]$/, '$1'), port: Number(node.slice(at + 1)) };
+  });
+}
+
 export class Connections {
   readonly where: string;
-  private readonly owned = new Set<Redis>();
   private readonly line: WaitLine;
-  private producerClient: Redis | undefined;
-  private workerClient: Redis | undefined;
+  private readonly owned = new Set<RedisClient>();
+  private producerClient: RedisClient | undefined;
+  private workerClient: RedisClient | undefined;
 
   constructor(private readonly settings: ConnectionSettings) {
-    this.where = `Redis at ${redactUrl(settings.connection ? describe(settings.connection) : settings.url)}`;
+    this.where = settings.cluster
+      ? `Redis Cluster at ${settings.cluster.slice(0, 3).join(',')}${settings.cluster.length > 3 ? ',...' : ''}`
+      : `Redis at ${redactUrl(settings.connection ? describe(settings.connection) : settings.url)}`;
     this.line = new WaitLine({ what: `waiting for ${this.where}`, max: settings.maxWaiting });
   }
 
@@ -51,11 +80,20 @@ export class Connections {
     return this.producerClient?.status === 'ready';
   }
 
+  get isCluster(): boolean {
+    return this.settings.cluster !== undefined;
+  }
+
   /** The producer connection (queues, reads, dead-letter queries): no offline queue. */
-  producer(): Redis {
+  producer(): RedisClient {
     if (!this.producerClient) {
       const base = this.settings.connection;
-      const client = base ? base.duplicate({ enableOfflineQueue: false }) : new Redis(this.settings.url, { enableOfflineQueue: false, lazyConnect: true });
+      const nodes = this.settings.cluster;
+      const client = nodes
+        ? new Cluster(seeds(nodes), { enableOfflineQueue: false, lazyConnect: true })
+        : base
+          ? base.duplicate({ enableOfflineQueue: false })
+          : new Redis(this.settings.url, { enableOfflineQueue: false, lazyConnect: true });
       client.on('ready', () => this.line.wake(this.line.size));
       this.producerClient = this.track(client);
     }
@@ -63,20 +101,29 @@ export class Connections {
   }
 
   /** The worker connection (BullMQ workers, dead-letter writes of workers): rides out outages. */
-  worker(): Redis {
+  worker(): RedisClient {
     if (!this.workerClient) {
       const base = this.settings.connection;
-      this.workerClient = this.track(base ? base.duplicate({ maxRetriesPerRequest: null }) : new Redis(this.settings.url, { maxRetriesPerRequest: null }));
+      const nodes = this.settings.cluster;
+      this.workerClient = this.track(
+        nodes
+          ? new Cluster(seeds(nodes), { redisOptions: { maxRetriesPerRequest: null } })
+          : base
+            ? base.duplicate({ maxRetriesPerRequest: null })
+            : new Redis(this.settings.url, { maxRetriesPerRequest: null }),
+      );
     }
     return this.workerClient;
   }
 
   /** A connection of its own (a pub/sub subscriber), closed with the others. */
-  extra(): Redis {
-    return this.track(this.producer().duplicate({ enableOfflineQueue: true }));
+  extra(): RedisClient {
+    const nodes = this.settings.cluster;
+    const producer = this.producer();
+    return this.track(nodes ? new Cluster(seeds(nodes)) : (producer as Redis).duplicate({ enableOfflineQueue: true }));
   }
 
-  private track(redis: Redis): Redis {
+  private track<R extends RedisClient>(redis: R): R {
     this.owned.add(redis);
     // ioredis reconnects by itself; an 'error' while Redis is away is reported, never thrown.
     redis.on('error', (error: Error) => this.settings.onError(error));
@@ -122,7 +169,13 @@ export class Connections {
         return await command();
       } catch (err) {
         // The connection dropped between the check and the command: wait again, within the deadline.
-        if (!isOffline(err) || Date.now() >= deadline) throw err;
+        // On a cluster, a failover in progress (the slot's primary gone, no replica promoted yet)
+        // is retried too, after a short pause: the client reports no signal for "promoted". A
+        // retried add is safe: every job carries its id, and BullMQ adds an existing id once.
+        if (err instanceof EventsError) throw err; // ours, already decided (NotReplicatedError, a timeout)
+        const failover = this.isCluster && isFailover(err);
+        if (!(isOffline(err) || failover) || Date.now() >= deadline) throw err;
+        if (failover) await new Promise((r) => setTimeout(r, Math.min(FAILOVER_PAUSE_MS, Math.max(0, deadline - Date.now()))));
       }
     }
   }

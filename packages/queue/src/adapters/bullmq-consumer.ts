@@ -9,10 +9,10 @@
 import { drainWithin, type CloseOptions, type QueueAdapterActiveJob, type QueueAdapterConsumeOptions, type QueueAdapterConsumer, type QueueAdapterEvent, type StoredJobData } from '@events/core';
 import { UnrecoverableError, WaitingError, Worker, type Job, type JobJson } from 'bullmq';
 import type { Connections } from './bullmq-connection.js';
+import type { KeyLayout } from './bullmq-keys.js';
 import { putDeadLetter } from './bullmq-dead-letters.js';
 import type { EventPublisher } from './bullmq-events.js';
 import { cappedBackoff } from './bullmq-options.js';
-import { bullmqQueueName } from './bullmq-queues.js';
 import { logLine } from './bullmq-admin.js';
 
 /** Data BullMQ could not parse, kept per job so the handler layer can dead-letter it. */
@@ -32,7 +32,7 @@ class EventsWorker extends Worker {
 }
 
 export interface ConsumerSettings {
-  readonly prefix: string;
+  readonly layout: KeyLayout;
   readonly connections: Connections;
   readonly events: EventPublisher;
   readonly report: (kind: string, error: unknown, facts?: { name?: string; id?: string }) => void;
@@ -82,7 +82,7 @@ export async function startConsumer(settings: ConsumerSettings, spec: ConsumerSp
     const record = { queue: name, id: job.id!, name: job.name, data: jobData(job), error: { name: error.name, message: error.message, stack: error.stack }, attemptsMade: attempt, enqueuedAt: job.timestamp, failedAt: Date.now() };
     for (let i = 0; ; i += 1) {
       try {
-        await putDeadLetter(redis, settings.prefix, record);
+        await putDeadLetter(redis, settings.layout.deadLetters, record);
         return true;
       } catch (err) {
         const wait = WRITE_RETRIES_MS[i];
@@ -158,9 +158,9 @@ export async function startConsumer(settings: ConsumerSettings, spec: ConsumerSp
 
   // Learn whether any `events: 'all'` observer listens before the first job event.
   await settings.events.refresh();
-  const worker = new EventsWorker(bullmqQueueName(name), processor, {
+  const worker = new EventsWorker(settings.layout.queueName(name), processor, {
     connection: redis,
-    prefix: settings.prefix,
+    prefix: settings.layout.prefix,
     concurrency: options.concurrency,
     ...(options.limiter ? { limiter: { max: options.limiter.max, duration: options.limiter.durationMs } } : {}),
     ...(settings.lockDuration !== undefined ? { lockDuration: settings.lockDuration } : {}),

@@ -7,7 +7,9 @@
  *   <prefix>:#dead-letters:n:<name> zset  the same, per job name
  *
  * `#` cannot appear in a job name, so these keys never collide with BullMQ's queue keys. Queries
- * push their page into Redis (`ZRANGEBYSCORE ... LIMIT offset count`).
+ * push their page into Redis (`ZRANGEBYSCORE ... LIMIT offset count`). On a Redis Cluster the
+ * three keys share one hash tag (bullmq-keys.ts), so every MULTI here stays on one slot; reading a
+ * job of BullMQ's failed set goes to that job's queue slot, in a command of its own.
  *
  * Jobs that failed for good without our worker writing a record (a plain BullMQ worker failed
  * them, or our write failed) are still in BullMQ's failed set: before a query or a count, the
@@ -17,15 +19,16 @@
  */
 import type { DeadLetterRange, DeadLetterRecord, DeadLetterStore } from '@events/core';
 import type { Job, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { parseStored } from '../job-format.js';
+import type { RedisClient } from './bullmq-connection.js';
+import { keyLayout, type DeadLetterKeys, type KeyLayout } from './bullmq-keys.js';
 
 export const IMPORT_SCAN = 1000;
 export const IMPORT_EVERY_MS = 1000;
 
-export function deadLetterKeys(prefix: string): { hash: string; byTime: string; byName: (name: string) => string } {
-  const base = `${prefix}:#dead-letters`;
-  return { hash: base, byTime: `${base}:t`, byName: (name) => `${base}:n:${name}` };
+/** The dead-letter keys on one Redis (on a cluster: `keyLayout(prefix, true).deadLetters`). */
+export function deadLetterKeys(prefix: string): DeadLetterKeys {
+  return keyLayout(prefix, false).deadLetters;
 }
 
 /** MULTI replies carry per-command errors; exec() itself resolves. A lost write must not pass as done. */
@@ -37,8 +40,7 @@ function checkExec(replies: Array<[Error | null, unknown]> | null): void {
 /** A record as stored: `queue` = the job name whose BullMQ queue held the job (differs for an UnknownJobError). */
 export type StoredRecord = DeadLetterRecord & { readonly queue?: string };
 
-export async function putDeadLetter(redis: Redis, prefix: string, record: StoredRecord): Promise<void> {
-  const keys = deadLetterKeys(prefix);
+export async function putDeadLetter(redis: RedisClient, keys: DeadLetterKeys, record: StoredRecord): Promise<void> {
   checkExec(
     await redis
       .multi()
@@ -51,17 +53,17 @@ export async function putDeadLetter(redis: Redis, prefix: string, record: Stored
 
 /** A dead-letter record for a job BullMQ holds as failed. */
 export interface FailedJobRef {
-  readonly prefix: string;
-  /** The job name whose queue holds the job, and that queue's BullMQ name. */
+  /** The job name whose queue holds the job. */
   readonly name: string;
-  readonly queueName: string;
+  /** The job's hash (`KeyLayout.jobKey`). */
+  readonly jobKey: string;
   readonly id: string;
   /** The job as BullMQ read it; undefined when its data does not parse. */
   readonly job: Job | undefined;
 }
 
-export async function recordOfFailed(redis: Redis, ref: FailedJobRef): Promise<StoredRecord | undefined> {
-  const { prefix, queueName, name, id, job } = ref;
+export async function recordOfFailed(redis: RedisClient, ref: FailedJobRef): Promise<StoredRecord | undefined> {
+  const { jobKey, name, id, job } = ref;
   if (job) {
     const stack = job.stacktrace?.at(-1);
     return {
@@ -76,7 +78,7 @@ export async function recordOfFailed(redis: Redis, ref: FailedJobRef): Promise<S
     };
   }
   // Data BullMQ cannot parse: read the hash ourselves and keep the raw text.
-  const raw = await redis.hmget(`${prefix}:${queueName}:${id}`, 'data', 'name', 'failedReason', 'attemptsMade', 'timestamp', 'finishedOn');
+  const raw = await redis.hmget(jobKey, 'data', 'name', 'failedReason', 'attemptsMade', 'timestamp', 'finishedOn');
   if (raw[1] === null) return undefined;
   return {
     queue: name,
@@ -96,18 +98,17 @@ function withoutQueue(record: StoredRecord): DeadLetterRecord {
 }
 
 export interface StoreSettings {
-  readonly prefix: string;
-  readonly redis: () => Redis;
+  readonly layout: KeyLayout;
+  readonly redis: () => RedisClient;
   /** A BullMQ queue to read a job name's queue with (never one that writes `meta`). */
   readonly reader: (name: string) => Queue;
   /** Registered job names whose BullMQ failed sets are imported. */
   readonly names: () => readonly string[];
-  readonly queueName: (name: string) => string;
 }
 
 export function createRedisDeadLetterStore(settings: StoreSettings): DeadLetterStore {
-  const { prefix } = settings;
-  const keys = deadLetterKeys(prefix);
+  const { layout } = settings;
+  const keys = layout.deadLetters;
   const zkey = (range: DeadLetterRange): string => (range.name === undefined ? keys.byTime : keys.byName(range.name));
   const bounds = (range: DeadLetterRange): [string, string] => [
     range.from === undefined ? '-inf' : String(range.from),
@@ -116,7 +117,7 @@ export function createRedisDeadLetterStore(settings: StoreSettings): DeadLetterS
   let importedAt = 0;
   let importing: Promise<void> | undefined;
 
-  async function importName(redis: Redis, name: string): Promise<void> {
+  async function importName(redis: RedisClient, name: string): Promise<void> {
     const q = settings.reader(name);
     const ids = await q.getRanges(['failed'], 0, IMPORT_SCAN - 1, false);
     if (ids.length === 0) return;
@@ -130,8 +131,8 @@ export function createRedisDeadLetterStore(settings: StoreSettings): DeadLetterS
       } catch {
         job = undefined; // undecodable data: read raw below
       }
-      const record = await recordOfFailed(redis, { prefix, queueName: settings.queueName(name), name, id, job });
-      if (record) await putDeadLetter(redis, prefix, record);
+      const record = await recordOfFailed(redis, { name, jobKey: layout.jobKey(name, id), id, job });
+      if (record) await putDeadLetter(redis, keys, record);
     }
   }
 
@@ -150,7 +151,7 @@ export function createRedisDeadLetterStore(settings: StoreSettings): DeadLetterS
 
   return {
     async put(record) {
-      await putDeadLetter(settings.redis(), prefix, record);
+      await putDeadLetter(settings.redis(), keys, record);
     },
     async query(range) {
       await importFailed();

@@ -3,9 +3,15 @@
  * `<prefix>:#job-events` (JSON) while a queue created with `events: 'all'` SUBSCRIBEs to them.
  * Redis pub/sub is at-most-once: a subscriber that is disconnected misses events. The job state in
  * Redis, not this feed, is the record.
+ *
+ * On a Redis Cluster the feed is classic PUBLISH, which the cluster carries to every node: the
+ * channel has no key, so there is no slot to agree on, and an observer may be connected to any
+ * node. The cluster's PUBLISH reply and `PUBSUB NUMSUB` count only the node asked, so there the
+ * observer count is the sum of `NUMSUB` over every node, asked at most every RECHECK_MS.
  */
 import type { QueueAdapterEvent } from '@events/core';
-import type { Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
+import type { RedisClient } from './bullmq-connection.js';
 
 type WireEvent =
   | Exclude<QueueAdapterEvent, { type: 'failed' }>
@@ -44,18 +50,25 @@ export interface EventPublisher {
  * RECHECK_MS. An observer that subscribes while workers are quiet may miss up to RECHECK_MS of
  * events: the feed is at-most-once already, and the job state in Redis stays the record.
  */
-export function createEventPublisher(redis: Redis, prefix: string): EventPublisher {
+export function createEventPublisher(redis: RedisClient, prefix: string): EventPublisher {
   const channel = eventsChannel(prefix);
+  const cluster = (redis as Cluster).isCluster === true;
   // -1: unknown, publish (and learn the count from the reply).
   let listeners = -1;
   let checkedAt = 0;
   let checking: Promise<void> | undefined;
 
+  const numsub = async (node: RedisClient): Promise<number> => Number(((await node.pubsub('NUMSUB', channel)) as unknown[])[1] ?? 0);
+  const count = async (): Promise<number> => {
+    if (!cluster) return numsub(redis);
+    const counts = await Promise.all((redis as Cluster).nodes('all').map((node) => numsub(node).catch(() => 0)));
+    return counts.reduce((a, b) => a + b, 0);
+  };
+
   const refresh = (): Promise<void> => {
-    checking ??= redis
-      .pubsub('NUMSUB', channel)
-      .then((reply) => {
-        listeners = Number((reply as unknown[])[1] ?? 0);
+    checking ??= count()
+      .then((n) => {
+        listeners = n;
       })
       .catch(() => {
         listeners = -1;
@@ -69,14 +82,21 @@ export function createEventPublisher(redis: Redis, prefix: string): EventPublish
 
   return {
     publish(event) {
+      const stale = Date.now() - checkedAt >= RECHECK_MS;
       if (listeners === 0) {
-        if (Date.now() - checkedAt >= RECHECK_MS) void refresh();
+        if (stale) void refresh();
+        return;
+      }
+      if (cluster) {
+        // The reply counts one node's subscribers only: learn the count from every node instead.
+        if (stale) void refresh();
+        redis.publish(channel, encode(event)).catch(() => undefined);
         return;
       }
       redis.publish(channel, encode(event)).then(
-        (count) => {
-          if (count === 0) checkedAt = Date.now();
-          listeners = count;
+        (n) => {
+          if (n === 0) checkedAt = Date.now();
+          listeners = n;
         },
         () => undefined,
       );
@@ -102,7 +122,7 @@ function toEvent(text: string): QueueAdapterEvent | undefined {
 }
 
 /** Subscribes `subscriber` (a connection of its own) to the events of every worker on `prefix`. */
-export async function watchEvents(subscriber: Redis, prefix: string, onEvent: (event: QueueAdapterEvent) => void): Promise<() => Promise<void>> {
+export async function watchEvents(subscriber: RedisClient, prefix: string, onEvent: (event: QueueAdapterEvent) => void): Promise<() => Promise<void>> {
   const channel = eventsChannel(prefix);
   const listener = (from: string, text: string): void => {
     if (from !== channel) return;

@@ -6,11 +6,14 @@
  * objects.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './bullmq-connection.js';
+import { keyLayout, type KeyLayout } from './bullmq-keys.js';
 
-/** BullMQ queue name for a job name (`:` is refused by BullMQ in queue names). */
+const single = keyLayout('', false);
+
+/** BullMQ queue name for a job name on one Redis (`:` is refused by BullMQ in queue names). On a cluster, see `KeyLayout.queueName`. */
 export function bullmqQueueName(jobName: string): string {
-  return jobName.replaceAll(':', '%3A');
+  return single.queueName(jobName);
 }
 
 export class QueueObjects {
@@ -18,8 +21,8 @@ export class QueueObjects {
   private readonly readers = new Map<string, Queue>();
 
   constructor(
-    private readonly connection: () => Redis,
-    private readonly prefix: string,
+    private readonly connection: () => RedisClient,
+    private readonly layout: KeyLayout,
     private readonly maxReaders: number,
   ) {}
 
@@ -64,7 +67,7 @@ export class QueueObjects {
   }
 
   private make(name: string, readOnly: boolean): Queue {
-    const q = new Queue(bullmqQueueName(name), { connection: this.connection(), prefix: this.prefix, ...(readOnly ? { skipMetasUpdate: true } : {}) });
+    const q = new Queue(this.layout.queueName(name), { connection: this.connection(), prefix: this.layout.prefix, ...(readOnly ? { skipMetasUpdate: true } : {}) });
     // Without a listener an EventEmitter 'error' (Redis away) would crash the process; the
     // connection's own listener reports it.
     q.on('error', () => undefined);

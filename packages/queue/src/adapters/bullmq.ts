@@ -7,9 +7,15 @@
  * silently loses jobs and locks, so start() refuses any other policy unless `evictionPolicy: 'warn'`.
  * While Redis is unreachable an enqueue waits (bounded, capped) for the reconnect, never in an
  * unbounded client-side buffer; close settles within its timeout whatever Redis does.
+ *
+ * On a Redis Cluster (`cluster: { nodes }`) each job name's keys carry a hash tag (bullmq-keys.ts):
+ * one queue on one slot, as BullMQ needs, several names spread over the primaries. Replication is
+ * asynchronous, so a failover can lose enqueues the old primary had confirmed; `durableEnqueue`
+ * (bullmq-durable.ts) makes an enqueue wait for replicas with WAIT.
  */
 import {
   ConfigError,
+  InvalidOptionError,
   drainWithin,
   type CloseOptions,
   type JobCounts,
@@ -26,12 +32,17 @@ import { Connections } from './bullmq-connection.js';
 import { startConsumer } from './bullmq-consumer.js';
 import { createBullmqAdmin } from './bullmq-admin.js';
 import { createRedisDeadLetterStore } from './bullmq-dead-letters.js';
+import { addReplicated, type DurableEnqueueOptions } from './bullmq-durable.js';
 import { createEventPublisher, watchEvents, type EventPublisher } from './bullmq-events.js';
+import { checkEviction } from './bullmq-eviction.js';
+import { keyLayout } from './bullmq-keys.js';
 import { toJobsOptions } from './bullmq-options.js';
-import { bullmqQueueName, QueueObjects } from './bullmq-queues.js';
+import { QueueObjects } from './bullmq-queues.js';
 
 export { cappedBackoff, toBullBackoff } from './bullmq-options.js';
 export { bullmqQueueName } from './bullmq-queues.js';
+export { keyLayout, keySlot, type KeyLayout } from './bullmq-keys.js';
+export { NotReplicatedError, type DurableEnqueueOptions } from './bullmq-durable.js';
 
 export interface BullmqAdapterOptions {
   /** Redis URL for the connections the adapter opens. Default: `redis://127.0.0.1:6379`. */
@@ -42,6 +53,17 @@ export interface BullmqAdapterOptions {
    * (`maxRetriesPerRequest: null`, which BullMQ needs), and never closes yours. Default: none.
    */
   connection?: Redis;
+  /**
+   * A Redis Cluster instead of `url`: `nodes` are seed `host:port` addresses (one live seed is
+   * enough; list several). Keys get a hash tag per job name (see docs/queue.md). Default: none.
+   */
+  cluster?: { readonly nodes: readonly string[] };
+  /**
+   * Wait for replicas after each enqueue (`WAIT`), so a failover right after the enqueue cannot
+   * lose the job; an enqueue not confirmed in time rejects with NotReplicatedError. Costs one
+   * round trip of up to `timeoutMs` per enqueue. Default: off.
+   */
+  durableEnqueue?: DurableEnqueueOptions;
   /** Key prefix of every key (BullMQ's and the dead letters'). Default: `bull`. */
   prefix?: string;
   /** What to do when Redis's `maxmemory-policy` is not `noeviction`. Default: `refuse`. */
@@ -67,8 +89,30 @@ export const BULLMQ_DEFAULTS = { url: 'redis://127.0.0.1:6379', prefix: 'bull', 
 /** Producer calls that are not enqueues (reads, schedules) wait for a reconnect at most this long. */
 const CALL_TIMEOUT_MS = 5_000;
 
+function checkClusterOptions(options: BullmqAdapterOptions, prefix: string): void {
+  const nodes = options.cluster?.nodes;
+  if (nodes === undefined) return;
+  if (!Array.isArray(nodes) || nodes.length === 0 || !nodes.every((n) => typeof n === 'string' && /^(\[[0-9a-fA-F:.]+\]|[^\s:[\]]+):\d{1,5}$/.test(n))) {
+    throw new InvalidOptionError('bullmqQueue cluster.nodes', 'must list one or more host:port seeds, e.g. ["127.0.0.1:7000"]');
+  }
+  if (options.connection) throw new InvalidOptionError('bullmqQueue cluster', 'cannot be given with connection: pass one of them');
+  if (/[{}]/.test(prefix)) throw new InvalidOptionError('bullmqQueue prefix', `"${prefix}" holds a hash tag; on a cluster the adapter tags each job name's keys itself (a tag in the prefix would put every queue on one slot)`);
+}
+
+function durableSettings(d: DurableEnqueueOptions | undefined): { replicas: number; timeoutMs: number } | undefined {
+  if (d === undefined) return undefined;
+  const replicas = d.replicas ?? 1;
+  const timeoutMs = d.timeoutMs ?? 1000;
+  if (!Number.isInteger(replicas) || replicas < 1 || replicas > 100) throw new InvalidOptionError('bullmqQueue durableEnqueue.replicas', 'must be an integer from 1 to 100');
+  if (!Number.isInteger(timeoutMs) || timeoutMs < 1 || timeoutMs > 60_000) throw new InvalidOptionError('bullmqQueue durableEnqueue.timeoutMs', 'must be an integer from 1 to 60000 (ms)');
+  return { replicas, timeoutMs };
+}
+
 export function bullmqQueue(options: BullmqAdapterOptions = {}): QueueAdapter {
   const prefix = options.prefix ?? BULLMQ_DEFAULTS.prefix;
+  checkClusterOptions(options, prefix);
+  const durable = durableSettings(options.durableEnqueue);
+  const layout = keyLayout(prefix, options.cluster !== undefined);
   const warn = options.onWarning ?? ((m: string) => console.warn(`[@events/queue] ${m}`));
   const noContext: QueueAdapterContext = { report: () => undefined, names: () => [], signal: new AbortController().signal };
   let context = noContext;
@@ -89,21 +133,12 @@ export function bullmqQueue(options: BullmqAdapterOptions = {}): QueueAdapter {
   }
 
   const names = (): string[] => [...new Set([...registered, ...context.names()])];
-  const deadLetters = createRedisDeadLetterStore({ prefix, redis: () => open().connections.producer(), reader: (n) => open().queues.reader(n), names, queueName: bullmqQueueName });
+  const deadLetters = createRedisDeadLetterStore({ layout, redis: () => open().connections.producer(), reader: (n) => open().queues.reader(n), names });
 
-  async function checkEviction(client: Redis): Promise<void> {
-    let policy: string | undefined;
-    try {
-      const reply = (await client.config('GET', 'maxmemory-policy')) as string[];
-      policy = reply[1];
-    } catch (err) {
-      warn(`cannot read maxmemory-policy (${(err as Error).message}); make sure it is noeviction`);
-      return;
-    }
-    if (policy === 'noeviction') return;
-    const message = `Redis maxmemory-policy is "${policy}", not "noeviction": evictions silently lose jobs and locks`;
-    if (options.evictionPolicy === 'warn') warn(message);
-    else throw new ConfigError(`${message}. Set it to noeviction, or pass evictionPolicy: 'warn'.`);
+  /** Runs one add; with durableEnqueue, then WAITs for the replicas on the connection that carried it. */
+  function stored<T>(name: string, ids: readonly string[], add: () => Promise<T>): () => Promise<T> {
+    if (!durable) return add;
+    return () => addReplicated({ client: open().connections.producer(), key: layout.jobKey(name, ids[0] ?? ''), jobIds: ids, ...durable }, add);
   }
 
   const adapter: QueueAdapter = {
@@ -123,13 +158,14 @@ export function bullmqQueue(options: BullmqAdapterOptions = {}): QueueAdapter {
       connections = new Connections({
         url: options.url ?? BULLMQ_DEFAULTS.url,
         ...(options.connection ? { connection: options.connection } : {}),
+        ...(options.cluster ? { cluster: options.cluster.nodes } : {}),
         maxWaiting: options.maxWaitingEnqueues ?? BULLMQ_DEFAULTS.maxWaitingEnqueues,
         onError: (error) => context.report('transport', error),
       });
-      queues = new QueueObjects(() => open().connections.producer(), prefix, options.maxReaders ?? BULLMQ_DEFAULTS.maxReaders);
+      queues = new QueueObjects(() => open().connections.producer(), layout, options.maxReaders ?? BULLMQ_DEFAULTS.maxReaders);
       events = createEventPublisher(connections.producer(), prefix);
       await connections.open(options.startTimeoutMs ?? BULLMQ_DEFAULTS.startTimeoutMs, context.signal);
-      await checkEviction(connections.producer());
+      await checkEviction(connections.producer(), { mode: options.evictionPolicy ?? 'refuse', warn });
     },
     health() {
       const c = connections;
@@ -142,7 +178,7 @@ export function bullmqQueue(options: BullmqAdapterOptions = {}): QueueAdapter {
       if (jobs.length === 1) {
         // One job: Queue.add is one EVALSHA; addBulk would wrap it in a MULTI pipeline (3x the CPU).
         const job = jobs[0]!;
-        await call('queue.enqueue', () => q.writer(job.name).add(job.name, job.data, toJobsOptions(job.id, job.options)), bounds);
+        await call('queue.enqueue', stored(job.name, [job.id], () => q.writer(job.name).add(job.name, job.data, toJobsOptions(job.id, job.options))), bounds);
         return [job.id];
       }
       const byName = new Map<string, QueueAdapterJob[]>();
@@ -153,7 +189,7 @@ export function bullmqQueue(options: BullmqAdapterOptions = {}): QueueAdapter {
       }
       await Promise.all(
         [...byName].map(([name, list]) =>
-          call('queue.enqueueMany', () => q.writer(name).addBulk(list.map((j) => ({ name, data: j.data, opts: toJobsOptions(j.id, j.options) }))), bounds),
+          call('queue.enqueueMany', stored(name, list.map((j) => j.id), () => q.writer(name).addBulk(list.map((j) => ({ name, data: j.data, opts: toJobsOptions(j.id, j.options) })))), bounds),
         ),
       );
       return jobs.map((j) => j.id);
@@ -163,7 +199,7 @@ export function bullmqQueue(options: BullmqAdapterOptions = {}): QueueAdapter {
       registered.add(name);
       q.writer(name);
       const consumer = await startConsumer(
-        { prefix, connections: c, events: e, report: (kind, error, facts) => context.report(kind, error, facts), lockDuration: options.lockDuration, stalledInterval: options.stalledInterval, maxStalledCount: options.maxStalledCount },
+        { layout, connections: c, events: e, report: (kind, error, facts) => context.report(kind, error, facts), lockDuration: options.lockDuration, stalledInterval: options.stalledInterval, maxStalledCount: options.maxStalledCount },
         { name, handler, options: consumeOptions },
       );
       const tracked = {
@@ -201,7 +237,7 @@ export function bullmqQueue(options: BullmqAdapterOptions = {}): QueueAdapter {
         job = await call('queue.getJob', () => q.getJob(id));
       } catch (err) {
         if (!(err instanceof SyntaxError)) throw err;
-        const raw = await call('queue.getJob', () => open().connections.producer().hget(`${prefix}:${bullmqQueueName(name)}:${id}`, 'data'));
+        const raw = await call('queue.getJob', () => open().connections.producer().hget(layout.jobKey(name, id), 'data'));
         return raw === null ? undefined : { id, name, state: 'waiting', data: parseStored(raw), attemptsMade: 0, progress: 0 };
       }
       if (!job) return undefined;
