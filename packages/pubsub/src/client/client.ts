@@ -6,9 +6,10 @@
  * Not promised: messages sent while disconnected. The server keeps nothing; on reconnect the
  * `open` event fires again and the app refetches what it shows if it must be exact.
  */
-import type { ErrorEvent, ErrorHook, Health, HandleCloseOptions, LifecyclePhase, MessageMap, SubscriptionHandle } from '@events/core';
+import type { ErrorEvent, ErrorHook, Health, HandleCloseOptions, LifecyclePhase, MessageMap, NameOf, SubscriptionHandle } from '@events/core';
 import type { ChannelOf, MessageOf } from '../types.js';
 import type { BufferPolicy, ClientFrame, ErrorCode, ServerFrame } from '../websocket/protocol.js';
+import { PendingPublishes } from './publishes.js';
 
 /** The part of the WebSocket interface the client uses (the browser's and `ws`'s both fit). */
 export interface WebSocketLike {
@@ -30,8 +31,12 @@ export interface PubSubClientOptions {
   WebSocket?: WebSocketConstructor;
   /** Reconnect backoff, or `false` to stay closed. Default: 250 ms doubling up to 10 000 ms, with jitter. */
   reconnect?: { initialDelayMs?: number; maxDelayMs?: number } | false;
-  /** Longest wait of `subscribe()` for the gateway's answer, and of `ready()` for a connection. Default: 10 000 ms. */
+  /** Longest wait of `subscribe()` and `publish()` for the gateway's answer, and of `ready()` for a connection. Default: 10 000 ms. */
   timeoutMs?: number;
+  /** Publishes waiting for the gateway's answer at once; one more is refused with `LIMIT` and not sent. Default: 100. */
+  maxPendingPublishes?: number;
+  /** Largest publish frame in bytes (the gateway closes a connection that sends a frame over its `maxPayloadBytes`); a bigger one is refused with `LIMIT` and not sent. Default: 16 384, the gateway's default. */
+  maxPublishBytes?: number;
   /**
    * Error events (tier `client`), kinds: `handler` (a message handler threw), `decode` (a frame that
    * is not a protocol frame), `gateway` (an error frame with no waiting caller), `listener` (an
@@ -55,10 +60,15 @@ export interface ClientMessageMeta<C extends string = string> {
   readonly occurredAt: string;
 }
 
-/** An error frame from the gateway (`code`: one of the protocol's error codes), or a subscribe that could not be answered (`CLOSED`, `TIMEOUT`). */
+/**
+ * An error frame from the gateway (`code`: one of the protocol's error codes), or a subscribe or
+ * publish that could not be answered: `CLOSED` (the client closed), `TIMEOUT` (no answer in time),
+ * `DISCONNECTED` (no connection when publishing, or it dropped before the answer: the message may or
+ * may not have left).
+ */
 export class GatewayError extends Error {
   constructor(
-    readonly code: ErrorCode | 'CLOSED' | 'TIMEOUT',
+    readonly code: ErrorCode | 'CLOSED' | 'TIMEOUT' | 'DISCONNECTED',
     message: string,
   ) {
     super(message);
@@ -85,12 +95,20 @@ export interface PubSubClient<M extends MessageMap = MessageMap> {
     handler: (message: MessageOf<M, T>, meta: ClientMessageMeta<ChannelOf<M, T>>) => void,
     options?: ClientSubscribeOptions,
   ): Promise<SubscriptionHandle>;
+  /**
+   * Publishes `message` on `channel` through the gateway, where its `authorizePublish` allows it.
+   * Resolves with the receiver count; rejects with GatewayError: refused by the gateway
+   * (`PUBLISH_DISABLED`, `UNAUTHORIZED`, `INVALID_PAYLOAD`, `RATE_LIMITED`, `INVALID_NAME`,
+   * `UNAVAILABLE`), or `LIMIT` (too many waiting, or too big: not sent), `DISCONNECTED`, `TIMEOUT`
+   * after `timeoutMs` (default: the client's), `CLOSED`. At-most-once: it is never sent again.
+   */
+  publish<const C extends NameOf<M> & string>(channel: C, message: M[C], options?: { timeoutMs?: number }): Promise<number>;
   on<E extends keyof PubSubClientEvents>(event: E, listener: PubSubClientEvents[E]): () => void;
   readonly connected: boolean;
   /** The client connects when created; resolves at the first open connection (rejects after `timeoutMs`, or when closed). */
   start(): Promise<void>;
   ready(): Promise<void>;
-  /** Counts: `topics`, `handlers`, `pendingSubscribes`, `reconnects`, `framesDropped` (as the gateway reported them). */
+  /** Counts: `topics`, `handlers`, `pendingSubscribes`, `pendingPublishes`, `reconnects`, `framesDropped` (as the gateway reported them). */
   health(): Health;
   /** Stops reconnecting, rejects pending subscribes, closes the socket; settles once it closed or after `timeoutMs` (default 5000 ms). Same promise on every call. */
   close(options?: { timeoutMs?: number }): Promise<void>;
@@ -133,6 +151,8 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
   const topics = new Map<string, Topic>();
   const listeners = new Map<keyof PubSubClientEvents, Set<(...args: never[]) => void>>();
   const openWaiters = new Set<Waiter>();
+  const maxPublishBytes = options.maxPublishBytes ?? 16 * 1024;
+  const publishes = new PendingPublishes(options.maxPendingPublishes ?? 100);
   let socket: WebSocketLike | undefined;
   let phase: LifecyclePhase = 'starting';
   let lastError: Health['lastError'];
@@ -186,6 +206,7 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
 
   function rejectAll(error: GatewayError): void {
     for (const w of [...openWaiters]) w.reject(error);
+    publishes.rejectAll(error);
     for (const [topic, entry] of topics) {
       if (entry.confirmed || entry.waiters.size === 0) continue;
       for (const w of [...entry.waiters]) w.reject(error);
@@ -230,6 +251,7 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
     ws.onclose = (event) => guarded(() => {
       if (socket !== ws) return;
       socket = undefined;
+      publishes.rejectAll(new GatewayError('DISCONNECTED', 'connection lost before the gateway answered: the message may or may not have been published'));
       const willReconnect = closing === undefined && backoff !== undefined;
       emit('close', { code: event.code, reason: event.reason, willReconnect });
       if (closing !== undefined) return onClosed?.();
@@ -276,6 +298,9 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
         }
         return;
       }
+      case 'published':
+        publishes.resolve(frame.id, Number(frame.receivers) || 0);
+        return;
       case 'subscribed': {
         const entry = topics.get(frame.topic);
         if (!entry) return;
@@ -285,6 +310,7 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
       }
       case 'error': {
         const error = new GatewayError(frame.code, String(frame.message));
+        if (typeof frame.topic !== 'string' && frame.id !== undefined && publishes.reject(frame.id, error)) return;
         const entry = typeof frame.topic === 'string' ? topics.get(frame.topic) : undefined;
         if (entry && !entry.confirmed) {
           // Refused (or failed) subscription: forget it; tell whoever waits, else the app.
@@ -354,6 +380,32 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
         },
       );
     },
+    publish(channel, message, publishOptions = {}) {
+      if (closing !== undefined || phase === 'closed') return Promise.reject(new GatewayError('CLOSED', 'pubsub client is closed'));
+      const current = socket;
+      if (current?.readyState !== OPEN) return Promise.reject(new GatewayError('DISCONNECTED', 'not connected to the gateway: nothing was sent'));
+      if (!publishes.hasRoom()) return Promise.reject(new GatewayError('LIMIT', `${publishes.size} publishes already wait for an answer (maxPendingPublishes): not sent`));
+      if (message === undefined) return Promise.reject(new GatewayError('INVALID_PAYLOAD', 'a message cannot be undefined'));
+      const id = nextId++;
+      let text: string;
+      try {
+        text = JSON.stringify({ type: 'publish', id, channel, data: message } satisfies ClientFrame);
+      } catch (err) {
+        return Promise.reject(new GatewayError('INVALID_PAYLOAD', `the message cannot be sent as JSON: ${(err as Error).message}`));
+      }
+      // Three bytes per UTF-16 unit at most: measure only when it might be too big.
+      if (text.length * 3 > maxPublishBytes && new TextEncoder().encode(text).length > maxPublishBytes) {
+        return Promise.reject(new GatewayError('LIMIT', `the publish frame is over ${maxPublishBytes} bytes (maxPublishBytes): not sent`));
+      }
+      const wait = publishOptions.timeoutMs ?? timeoutMs;
+      const answer = publishes.wait(id, wait, () => new GatewayError('TIMEOUT', `publish on "${channel}": no answer within ${wait} ms`));
+      try {
+        current.send(text);
+      } catch (err) {
+        publishes.reject(id, new GatewayError('DISCONNECTED', `could not send: ${(err as Error).message}`));
+      }
+      return answer;
+    },
     on(event, listener) {
       let set = listeners.get(event);
       if (!set) listeners.set(event, (set = new Set()));
@@ -378,7 +430,7 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
         phase,
         connected: socket?.readyState === OPEN,
         ...(lastError ? { lastError } : {}),
-        counts: { topics: topics.size, handlers, pendingSubscribes, reconnects, framesDropped },
+        counts: { topics: topics.size, handlers, pendingSubscribes, pendingPublishes: publishes.size, reconnects, framesDropped },
       };
     },
     close(closeOptions = {}) {

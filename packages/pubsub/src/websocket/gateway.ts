@@ -5,7 +5,7 @@
  * every cost a client can cause is bounded: connections, frames per second, frames waiting for
  * `authorize`, subscriptions, and a send buffer with a policy per subscription (room is kept for
  * control replies). No listener of ours throws into the event loop: failures go to `onError`.
- * The gateway only pushes; clients do not publish.
+ * Clients publish only where `authorizePublish` allows it (off by default; see publish.ts).
  */
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -27,6 +27,7 @@ import type { AuthorizeResult } from './session-presence.js';
 import { type BufferPolicy, CLOSE_CODES, type ServerFrame } from './protocol.js';
 import type { SendQueueLimits, SendQueueStats } from './send-queue.js';
 import { type AllowedOrigins, judgeUpgrade, refuseUpgrade } from './upgrade.js';
+import { type AuthorizePublish, type PublishRate, type PublishSchema, resolvePublishRate } from './publish.js';
 
 export interface AuthorizeContext {
   /** Aborted when the client leaves or `authorizeTimeoutMs` passes: stop the lookup then. */
@@ -47,6 +48,21 @@ export interface WebSocketGatewayOptions<M extends MessageMap = MessageMap> {
    * Default: none, and then every subscription is refused unless `insecure` is true.
    */
   authorize?: (request: IncomingMessage, topic: string, context: AuthorizeContext) => AuthorizeResult | Promise<AuthorizeResult>;
+  /**
+   * Decides whether the client behind `request` may publish `message` on `channel` (a channel,
+   * never a glob; `message` has passed `publishSchema`). A throw, a rejection or a timeout
+   * (`authorizeTimeoutMs`) denies. Default: none, and then every publish is refused with
+   * `PUBLISH_DISABLED` (`insecure` does not open publishing).
+   */
+  authorizePublish?: AuthorizePublish;
+  /**
+   * The schema (Standard Schema) a client's message on `channel` must pass before `authorizePublish`
+   * sees it, or undefined for none; its output is what is broadcast. The PubSub's own `schemas`
+   * are checked on broadcast as well. Default: none.
+   */
+  publishSchema?: PublishSchema;
+  /** Publishes per client: `perSecond` on average, `burst` at once; past it a publish is refused `RATE_LIMITED`. Default: 10 per second, bursts of 20. */
+  publishRate?: PublishRate;
   /** Without `authorize`, allow every subscription to anyone who can connect. Default: false. */
   insecure?: boolean;
   /** Longest `authorize` call; past it the subscription is refused. Default: 5000 ms. */
@@ -92,7 +108,7 @@ export interface GatewayClientStats extends SendQueueStats {
 export interface WebSocketGateway extends Lifecycle {
   /** Live clients with their buffer figures. */
   clients(): GatewayClientStats[];
-  /** Counts: `clients`, `subscriptions`, `pendingFrames`, `framesDropped`, `upgradesRefused`, `clientsClosedForLimits`. */
+  /** Counts: `clients`, `subscriptions`, `pendingFrames`, `framesDropped`, `upgradesRefused`, `clientsClosedForLimits`, `published`, `publishRefused`. */
   health(): Health;
   /**
    * Detaches from the HTTP server (which stays open), closes every client with 1001, waits for
@@ -117,6 +133,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
   const wss = new WebSocketServer(serverOptions);
   const sessions = new Set<ClientSession>();
   const counts = { upgradesRefused: 0, clientsClosedForLimits: 0, framesDroppedGone: 0, handshakes: 0 };
+  const publishCounts = { published: 0, publishRefused: 0 };
   let nextId = 1;
   // A handshake ws itself refuses (bad method, key or version): answered here, so the hook hears it.
   wss.on('wsClientError', (error: Error, socket: Duplex, request: IncomingMessage) => {
@@ -129,6 +146,10 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
     pubsub,
     report: reporter.report,
     authorize: options.authorize,
+    authorizePublish: options.authorizePublish,
+    publishSchema: options.publishSchema,
+    publishRate: resolvePublishRate(options.publishRate),
+    publishCounts,
     insecure: options.insecure === true,
     authorizeTimeoutMs: options.authorizeTimeoutMs ?? 5000,
     maxPendingFrames: options.maxPendingFrames ?? 128,
@@ -253,7 +274,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
         phase: life.phase,
         connected: life.phase === 'ready',
         ...(lastError ? { lastError } : {}),
-        counts: { clients: sessions.size, subscriptions, pendingFrames, framesDropped, upgradesRefused: counts.upgradesRefused, clientsClosedForLimits: counts.clientsClosedForLimits },
+        counts: { clients: sessions.size, subscriptions, pendingFrames, framesDropped, upgradesRefused: counts.upgradesRefused, clientsClosedForLimits: counts.clientsClosedForLimits, ...publishCounts },
       };
     },
   };

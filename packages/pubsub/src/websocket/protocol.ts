@@ -52,14 +52,31 @@ export type ClientFrame =
     }
   | { type: 'unsubscribe'; id: string | number; topic: string }
   /** Who is on `channel` (at most `limit`, default 100). Answered with `presence` or an `error` with this id. */
-  | { type: 'presence'; id: string | number; channel: string; limit?: number };
+  | { type: 'presence'; id: string | number; channel: string; limit?: number }
+  /** Publish `data` on one channel (not a glob). Answered with `published` or an `error` with this id. */
+  | { type: 'publish'; id: string | number; channel: string; data: unknown };
 
-export type ErrorCode = 'UNAUTHORIZED' | 'INVALID_NAME' | 'INVALID_PATTERN' | 'BAD_REQUEST' | 'LIMIT' | 'UNAVAILABLE';
+export type ErrorCode =
+  | 'UNAUTHORIZED'
+  | 'INVALID_NAME'
+  | 'INVALID_PATTERN'
+  | 'BAD_REQUEST'
+  | 'LIMIT'
+  | 'UNAVAILABLE'
+  /** A publish to a gateway without `authorizePublish`: clients may not publish there at all. */
+  | 'PUBLISH_DISABLED'
+  /** A publish whose payload the channel's schema refused. */
+  | 'INVALID_PAYLOAD'
+  /** A publish past the client's publish rate. */
+  | 'RATE_LIMITED';
 
 export type ServerFrame =
   | { type: 'subscribed'; id: string | number; topic: string }
   | { type: 'unsubscribed'; id: string | number; topic: string }
+  /** `topic` when a subscribe or unsubscribe failed, `channel` when a publish did. */
   | { type: 'error'; id?: string | number; topic?: string; channel?: string; code: ErrorCode; message: string }
+  /** A publish was accepted and broadcast: `receivers` as `broadcast()` counted them (the publisher's own subscription included). */
+  | { type: 'published'; id: string | number; channel: string; receivers: number }
   | { type: 'message'; topic: string; channel: string; data: unknown; id: string; occurredAt: string }
   /** The answer to a `presence` request: at most the limit of members, and how many there are. */
   | { type: 'presence'; id: string | number; channel: string; members: readonly PresenceMember[]; total: number; truncated: boolean }

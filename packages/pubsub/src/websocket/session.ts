@@ -23,9 +23,10 @@ import {
   readVerdict,
   type SubscriptionPresence,
 } from './session-presence.js';
+import { createPublisher, type PublishHost } from './publish.js';
 
 /** What the gateway shares with every session. */
-export interface SessionHost {
+export interface SessionHost extends PublishHost {
   readonly pubsub: PubSub;
   readonly report: ErrorReporter['report'];
   readonly authorize: ((request: IncomingMessage, topic: string, context: AuthorizeContext) => AuthorizeResult | Promise<AuthorizeResult>) | undefined;
@@ -100,7 +101,7 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
   const inbox = new Inbox<ClientFrame>({ maxPending: host.maxPendingFrames, perSecond: host.maxFramesPerSecond }, (frame, signal) =>
     handle(frame, signal).catch((err: unknown) => host.report('listener', err, { name: 'channel' in frame ? frame.channel : frame.topic, detail: { client: conn.id } })),
   );
-
+  const publish = createPublisher(host, { request, client: conn.id });
   const presence = createSessionPresence({
     pubsub: host.pubsub,
     report: host.report,
@@ -200,6 +201,7 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
   }
 
   async function handle(frame: ClientFrame, signal: AbortSignal): Promise<void> {
+    if (frame.type === 'publish') return send(await publish(frame, signal));
     if (frame.type === 'presence') return send(await presence.request(frame, signal));
     const { id, topic } = frame;
     if (frame.type === 'unsubscribe') {
@@ -316,12 +318,20 @@ function parseFrame(text: string): ClientFrame {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('frame is not a JSON object');
   const frame = value as Record<string, unknown>;
   const { type, id, topic, policy, key } = frame;
-  if (type !== 'subscribe' && type !== 'unsubscribe' && type !== 'presence') throw new Error(`unknown frame type ${JSON.stringify(type)?.slice(0, 40)}`);
+  if (type !== 'subscribe' && type !== 'unsubscribe' && type !== 'publish' && type !== 'presence') throw new Error(`unknown frame type ${JSON.stringify(type)?.slice(0, 40)}`);
   if (typeof id !== 'string' && typeof id !== 'number') throw new Error('"id" must be a string or a number');
+  if (type === 'publish') return parsePublish(id, frame);
   if (type === 'presence') return parsePresenceRequest(id, frame);
   if (typeof topic !== 'string') throw new Error('"topic" must be a string');
   if (type === 'unsubscribe') return { type, id, topic };
   if (policy !== undefined && !BUFFER_POLICIES.includes(policy as BufferPolicy)) throw new Error(`"policy" must be one of ${BUFFER_POLICIES.join(', ')}`);
   if (key !== undefined && typeof key !== 'string') throw new Error('"key" must be a string');
   return { type, id, topic, ...(policy !== undefined ? { policy: policy as BufferPolicy } : {}), ...(key !== undefined ? { key } : {}), ...parsePresenceFlags(frame) };
+}
+
+function parsePublish(id: string | number, frame: Record<string, unknown>): ClientFrame {
+  const { channel, data } = frame;
+  if (typeof channel !== 'string') throw new Error('"channel" must be a string');
+  if (!Object.hasOwn(frame, 'data')) throw new Error('a publish needs "data"');
+  return { type: 'publish', id, channel, data };
 }
