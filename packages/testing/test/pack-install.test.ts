@@ -1,0 +1,121 @@
+/**
+ * The packages as a user gets them: `npm run pack` (tools/pack.mjs) packs every publishable
+ * workspace from its built dist/, a fresh app in a temp dir outside the repo installs the tarballs
+ * with npm (third-party dependencies from npm's cache, else the registry), its own tsc typechecks
+ * and compiles pack-consumer/main.ts (strict, module and moduleResolution nodenext, library types
+ * checked too), and plain node runs it on memory adapters, on Redis + RabbitMQ + BullMQ, and with
+ * the queue on PostgreSQL. Needs a built dist/ (`npm ci` builds it; the pack step names what is
+ * missing or stale).
+ */
+import { execFile } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { deleteRabbitMqBusTopology } from '@events/bus/rabbitmq';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AMQP_URL, DATABASE_URL, REDIS_URL } from '../src/brokers.js';
+import { dropSchema, randomSchema } from '../src/postgres.js';
+
+const ROOT = resolve(import.meta.dirname, '../../..');
+const work = mkdtempSync(join(tmpdir(), 'events-pack-install-'));
+const app = join(work, 'app');
+const namespace = randomSchema('evpack');
+const timings: string[] = [];
+
+/** The environment of a user's shell: none of the npm run variables of the `npm test` around us. */
+const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) && key !== 'NODE_OPTIONS'));
+Object.assign(env, { REDIS_URL, AMQP_URL, DATABASE_URL });
+
+function run(command: string, args: string[], options: { cwd: string; timeoutMs: number }): Promise<string> {
+  const started = Date.now();
+  return new Promise((done, fail) => {
+    execFile(command, args, { cwd: options.cwd, env, timeout: options.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+      timings.push(`${[command, args[0]].join(' ')} ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      if (error) fail(new Error(`${command} ${args.join(' ')} (in ${options.cwd}) failed: ${error.message}\n${stdout}\n${stderr}`));
+      else done(stdout);
+    });
+  });
+}
+
+function versionOf(pkg: string): string {
+  return (JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
+interface ConsumerResult {
+  scenario: string;
+  describe: string;
+  notified: string[];
+  deadLetters: number;
+  replayable: number;
+  dashboard: number;
+}
+
+async function consumer(scenario: string): Promise<ConsumerResult> {
+  const stdout = await run(process.execPath, ['dist/main.js', scenario, namespace], { cwd: app, timeoutMs: 40_000 });
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (!line) throw new Error(`no RESULT line from the consumer (${scenario}):\n${stdout}`);
+  return JSON.parse(line.slice('RESULT '.length)) as ConsumerResult;
+}
+
+beforeAll(async () => {
+  expect(relative(ROOT, app).startsWith('..'), `the app dir ${app} must be outside the repo`).toBe(true);
+  const tarballDir = join(work, 'tarballs');
+  await run(process.execPath, [join(ROOT, 'tools/pack.mjs'), '--out', tarballDir], { cwd: ROOT, timeoutMs: 60_000 });
+  const tarballs = ['core', 'pubsub', 'bus', 'queue', 'platform', 'dashboard'].map((name) => join(tarballDir, `events-${name}-0.1.0.tgz`));
+  mkdirSync(join(app, 'src'), { recursive: true });
+  // msgpackr-extract (through bullmq) has an install script; it works from its prebuilt binaries.
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'pack-consumer', private: true, type: 'module', allowScripts: { 'msgpackr-extract': false } }));
+  writeFileSync(
+    join(app, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: { target: 'ES2022', module: 'nodenext', moduleResolution: 'nodenext', strict: true, types: ['node'], skipLibCheck: false, outDir: 'dist', rootDir: 'src' },
+      include: ['src'],
+    }),
+  );
+  copyFileSync(join(import.meta.dirname, 'pack-consumer/main.ts'), join(app, 'src/main.ts'));
+  const devTools = [`typescript@${versionOf('typescript')}`, `@types/node@${versionOf('@types/node')}`];
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...tarballs, ...devTools], { cwd: app, timeoutMs: 120_000 });
+  await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: app, timeoutMs: 60_000 });
+}, 240_000);
+
+afterAll(async () => {
+  console.log(`[pack-install] ${timings.join(', ')}`);
+  await deleteRabbitMqBusTopology({ url: AMQP_URL, exchange: namespace, subscriptions: [{ group: 'notifications', pattern: 'UserSignedUp' }] });
+  const redis = new Redis(REDIS_URL);
+  try {
+    const keys = await redis.keys(`${namespace}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+  await dropSchema(namespace);
+  rmSync(work, { recursive: true, force: true });
+}, 30_000);
+
+describe('the packed packages, installed in an app outside the monorepo', () => {
+  it('install with npm: every tarball lands in the app, with its dist and without sources or tests', () => {
+    for (const name of ['core', 'pubsub', 'bus', 'queue', 'platform', 'dashboard']) {
+      const manifest = JSON.parse(readFileSync(join(app, 'node_modules/@events', name, 'package.json'), 'utf8')) as { exports: object; files: string[] };
+      expect(JSON.stringify(manifest.exports)).not.toContain('@events/source');
+      expect(JSON.stringify(manifest.exports)).not.toContain('/src/');
+    }
+  });
+
+  it('run on memory adapters with plain node: event -> job -> notification, a poisoned job dead-lettered, the dashboard mounted', async () => {
+    const result = await consumer('memory');
+    expect(result).toEqual({ scenario: 'memory', describe: 'pubsub=memory bus=memory queue=memory', notified: ['welcome ada@example.com'], deadLetters: 1, replayable: 1, dashboard: 200 });
+  }, 45_000);
+
+  it('run on Redis, RabbitMQ and BullMQ with plain node', async () => {
+    const result = await consumer('brokers');
+    expect(result.describe).toMatch(/^pubsub=redis\(.+\) bus=rabbitmq\(.+\) queue=bullmq\(.+\)$/);
+    expect(result).toMatchObject({ notified: ['welcome ada@example.com'], deadLetters: 1, replayable: 1, dashboard: 200 });
+  }, 45_000);
+
+  it('run with the queue on PostgreSQL with plain node (schema migrated at start)', async () => {
+    const result = await consumer('postgres');
+    expect(result.describe).toMatch(/queue=postgres\(.+\)$/);
+    expect(result).toMatchObject({ notified: ['welcome ada@example.com'], deadLetters: 1, replayable: 1, dashboard: 200 });
+  }, 45_000);
+});
