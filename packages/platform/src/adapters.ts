@@ -11,7 +11,8 @@ type Row<C, A> = (config: C, namespace: string | undefined) => Promise<A>;
 type Rows<C extends { adapter: string }, A> = { [K in Exclude<C['adapter'], 'memory'>]: Row<Extract<C, { adapter: K }>, A> };
 
 export const PUBSUB_ADAPTER_TABLE: Rows<PubSubConfig, PubSubAdapter> = {
-  redis: async (c) => (await import('@events/pubsub/redis')).redisPubSub({ url: c.url }),
+  // A cluster (REDIS_CLUSTER_NODES) wins over the url, which then only names its first node.
+  redis: async (c) => (await import('@events/pubsub/redis')).redisPubSub({ ...(c.cluster ? { cluster: { nodes: c.cluster.nodes } } : { url: c.url }), sharded: c.sharded === true }),
 };
 
 export const BUS_ADAPTER_TABLE: Rows<BusConfig, BusAdapter> = {

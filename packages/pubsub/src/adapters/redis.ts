@@ -23,6 +23,7 @@ import {
   type PubSubTopicKind,
   redactUrl,
 } from '@events/core';
+import { redisClusterPubSub, type RedisClusterPubSubOptions } from './redis-cluster.js';
 import { redisHistory, type RedisHistoryClient, unframe } from './redis-history.js';
 import { redisPresenceStore } from './redis-presence.js';
 
@@ -64,10 +65,23 @@ export interface RedisPubSubOptions {
    * Called once per role and start attempt; the client must be lazy (not yet connected). Default: `new Redis(url, ...)`.
    */
   createClient?: (role: 'publisher' | 'subscriber') => RedisPubSubClient;
+  /**
+   * A Redis Cluster instead of `url`: `{ nodes: ['10.0.0.1:7000', ...] }`. With `sharded: true`
+   * SPUBLISH/SSUBSCRIBE, one subscriber connection per primary that serves this process's
+   * channels; else PUBLISH and one subscriber connection on one node (see redis-cluster.ts).
+   * `redisOptions` apply to every node connection. Default: none (a single Redis at `url`).
+   */
+  cluster?: RedisClusterPubSubOptions;
 }
+
+export type { RedisClusterPubSubOptions };
 
 /** The Redis adapter: `createPubSub({ adapter: redisPubSub({ url }) })`. Connects on the PubSub's `start()`. */
 export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
+  if (options.cluster) {
+    if (options.url !== undefined || options.createClient) throw new InvalidOptionError('cluster', 'give either cluster or url / createClient, not both');
+    return redisClusterPubSub({ cluster: options.cluster, sharded: options.sharded ?? false, ...(options.redisOptions ? { redisOptions: options.redisOptions } : {}) });
+  }
   const url = options.url ?? 'redis://127.0.0.1:6379';
   const sharded = options.sharded ?? false;
   const make =
