@@ -10,6 +10,7 @@ import type { ErrorEvent, ErrorHook, Health, HandleCloseOptions, LifecyclePhase,
 import type { ChannelOf, MessageOf } from '../types.js';
 import type { BufferPolicy, ClientFrame, ErrorCode, ServerFrame } from '../websocket/protocol.js';
 import { PendingPublishes } from './publishes.js';
+import { type ClientPresenceEvent, type ClientPresenceSnapshot, PendingPresence } from './presence-requests.js';
 
 /** The part of the WebSocket interface the client uses (the browser's and `ws`'s both fit). */
 export interface WebSocketLike {
@@ -50,6 +51,10 @@ export interface ClientSubscribeOptions {
   policy?: BufferPolicy;
   /** With `conflate`: payload field identifying a live value. Default: the channel. */
   key?: string;
+  /** Be a member of the channel's presence while subscribed (a channel, not a glob); the gateway's `authorize` says how you appear. Default: false. */
+  presence?: boolean;
+  /** Receive the channel's `join` / `leave` events (the client's `join` and `leave` events). Default: false. */
+  presenceEvents?: boolean;
 }
 
 export interface ClientMessageMeta<C extends string = string> {
@@ -82,6 +87,10 @@ export interface PubSubClientEvents {
   dropped: (event: { topic: string; count: number }) => void;
   gap: (event: { topic: string; channel: string; missing: number }) => void;
   resubscribed: (event: { downAt: string; upAt: string }) => void;
+  /** A member joined a channel subscribed with `presenceEvents`. */
+  join: (event: ClientPresenceEvent) => void;
+  /** A member left (`reason`: `left`, or `expired` when its gateway stopped). */
+  leave: (event: ClientPresenceEvent) => void;
 }
 
 export interface PubSubClient<M extends MessageMap = MessageMap> {
@@ -103,6 +112,12 @@ export interface PubSubClient<M extends MessageMap = MessageMap> {
    * after `timeoutMs` (default: the client's), `CLOSED`. At-most-once: it is never sent again.
    */
   publish<const C extends NameOf<M> & string>(channel: C, message: M[C], options?: { timeoutMs?: number }): Promise<number>;
+  /**
+   * Who is on `channel` (at most `limit`, default 100, and the total), where the gateway's
+   * `authorize` allows the channel. Rejects with GatewayError: `UNAUTHORIZED`, `INVALID_NAME`,
+   * `UNAVAILABLE`, `LIMIT` (100 requests already wait), `DISCONNECTED`, `TIMEOUT`, `CLOSED`.
+   */
+  presence(channel: string, options?: { limit?: number; timeoutMs?: number }): Promise<ClientPresenceSnapshot>;
   on<E extends keyof PubSubClientEvents>(event: E, listener: PubSubClientEvents[E]): () => void;
   readonly connected: boolean;
   /** The client connects when created; resolves at the first open connection (rejects after `timeoutMs`, or when closed). */
@@ -153,6 +168,7 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
   const openWaiters = new Set<Waiter>();
   const maxPublishBytes = options.maxPublishBytes ?? 16 * 1024;
   const publishes = new PendingPublishes(options.maxPendingPublishes ?? 100);
+  const presenceRequests = new PendingPresence(100);
   let socket: WebSocketLike | undefined;
   let phase: LifecyclePhase = 'starting';
   let lastError: Health['lastError'];
@@ -207,6 +223,7 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
   function rejectAll(error: GatewayError): void {
     for (const w of [...openWaiters]) w.reject(error);
     publishes.rejectAll(error);
+    presenceRequests.rejectAll(error);
     for (const [topic, entry] of topics) {
       if (entry.confirmed || entry.waiters.size === 0) continue;
       for (const w of [...entry.waiters]) w.reject(error);
@@ -252,6 +269,7 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
       if (socket !== ws) return;
       socket = undefined;
       publishes.rejectAll(new GatewayError('DISCONNECTED', 'connection lost before the gateway answered: the message may or may not have been published'));
+      presenceRequests.rejectAll(new GatewayError('DISCONNECTED', 'connection lost before the gateway answered the presence request'));
       const willReconnect = closing === undefined && backoff !== undefined;
       emit('close', { code: event.code, reason: event.reason, willReconnect });
       if (closing !== undefined) return onClosed?.();
@@ -298,6 +316,12 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
         }
         return;
       }
+      case 'presence':
+        presenceRequests.resolve(frame.id, { channel: frame.channel, members: frame.members, total: frame.total, truncated: frame.truncated });
+        return;
+      case 'join':
+      case 'leave':
+        return emit(frame.type, { topic: frame.topic, channel: frame.channel, member: frame.member, ...(frame.reason !== undefined ? { reason: frame.reason } : {}) });
       case 'published':
         publishes.resolve(frame.id, Number(frame.receivers) || 0);
         return;
@@ -311,6 +335,7 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
       case 'error': {
         const error = new GatewayError(frame.code, String(frame.message));
         if (typeof frame.topic !== 'string' && frame.id !== undefined && publishes.reject(frame.id, error)) return;
+        if (typeof frame.topic !== 'string' && frame.id !== undefined && presenceRequests.reject(frame.id, error)) return;
         const entry = typeof frame.topic === 'string' ? topics.get(frame.topic) : undefined;
         if (entry && !entry.confirmed) {
           // Refused (or failed) subscription: forget it; tell whoever waits, else the app.
@@ -403,6 +428,22 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
         current.send(text);
       } catch (err) {
         publishes.reject(id, new GatewayError('DISCONNECTED', `could not send: ${(err as Error).message}`));
+      }
+      return answer;
+    },
+    presence(channel, presenceOptions = {}) {
+      if (closing !== undefined || phase === 'closed') return Promise.reject(new GatewayError('CLOSED', 'pubsub client is closed'));
+      const current = socket;
+      if (current?.readyState !== OPEN) return Promise.reject(new GatewayError('DISCONNECTED', 'not connected to the gateway'));
+      if (!presenceRequests.hasRoom()) return Promise.reject(new GatewayError('LIMIT', `${presenceRequests.size} presence requests already wait for an answer`));
+      const id = nextId++;
+      const wait = presenceOptions.timeoutMs ?? timeoutMs;
+      const answer = presenceRequests.wait(id, wait, () => new GatewayError('TIMEOUT', `presence of "${channel}": no answer within ${wait} ms`));
+      const frame: ClientFrame = { type: 'presence', id, channel, ...(presenceOptions.limit !== undefined ? { limit: presenceOptions.limit } : {}) };
+      try {
+        current.send(JSON.stringify(frame));
+      } catch (err) {
+        presenceRequests.reject(id, new GatewayError('DISCONNECTED', `could not send: ${(err as Error).message}`));
       }
       return answer;
     },

@@ -9,4 +9,5 @@ export {
   type WebSocketLike,
   type WebSocketConstructor,
 } from './client.js';
+export type { ClientPresenceEvent, ClientPresenceSnapshot } from './presence-requests.js';
 export { CLOSE_CODES, type BufferPolicy, type ServerFrame, type ClientFrame } from '../websocket/protocol.js';
