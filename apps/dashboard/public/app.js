@@ -2,43 +2,13 @@
 // bus events, pubsub messages and job events arrive live over server-sent events.
 // Every value from the server is inserted as text (never as HTML): payloads are untrusted.
 
+import { $, api, h, plural, pretty, replaceRows, say, short, time } from './dom.js';
+import { startJobs } from './jobs.js';
+import { startCharts } from './charts.js';
+
 const FEED_ROWS = 100;
-const $ = (id) => document.getElementById(id);
 
-/** Creates an element: h('td', { class: 'num' }, 'text', child...). */
-function h(tag, attrs = {}, ...children) {
-  const el = document.createElement(tag);
-  for (const [key, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
-    else el.setAttribute(key, value === true ? '' : String(value));
-  }
-  for (const child of children) el.append(child instanceof Node ? child : String(child ?? ''));
-  return el;
-}
-
-async function api(path, body) {
-  const init = body === undefined ? {} : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
-  const res = await fetch(`api/${path}`, init);
-  const data = await res.json().catch(() => ({}));
-  if (!res.ok) throw new Error(data.error ?? `${res.status} ${res.statusText}`);
-  return data;
-}
-
-const time = (iso) => (iso ? new Date(iso).toLocaleTimeString([], { hour12: false }) + '.' + String(new Date(iso).getMilliseconds()).padStart(3, '0') : '');
-const short = (id) => (id ? String(id).slice(-8) : '');
-const plural = (n, word) => `${n} ${word}${n === 1 ? '' : 's'}`;
-const pretty = (value) => (value === undefined ? '(none)' : JSON.stringify(value, null, 2));
-
-function replaceRows(tbody, rows, emptyText, columns) {
-  tbody.replaceChildren(...(rows.length ? rows : [h('tr', { class: 'empty' }, h('td', { colspan: columns }, emptyText))]));
-}
-
-function status(text, kind = 'ok') {
-  const el = $('dl-status');
-  el.textContent = text;
-  el.className = `status ${kind}`;
-}
+const status = (text, kind = 'ok') => say($('dl-status'), text, kind);
 
 // ---- queues --------------------------------------------------------------------------------------
 
@@ -49,7 +19,7 @@ function renderQueues(queues) {
       : h(
           'tr',
           {},
-          h('td', {}, q.name),
+          h('td', {}, h('a', { href: `#jobs/${encodeURIComponent(q.name)}`, title: 'browse its jobs' }, q.name)),
           ...['waiting', 'active', 'delayed', 'completed', 'failed'].map((k) =>
             h('td', { class: `num${q.counts[k] > 0 && (k === 'failed' || k === 'active') ? ` n-${k}` : ''}` }, q.counts[k]),
           ),
@@ -255,6 +225,8 @@ async function start() {
   $('dl-filter').addEventListener('submit', (ev) => ev.preventDefault());
   await tick();
   setInterval(tick, 1000);
+  startJobs();
+  startCharts();
 }
 
 start().catch((error) => status(`dashboard failed to start: ${error.message}`, 'bad'));

@@ -84,6 +84,7 @@ export function createApi(ctx: ApiContext) {
       const { rows, unknown, truncated } = await queues(url, expose);
       return { queues: rows, ...(unknown.length > 0 ? { unknown } : {}), ...(truncated ? { truncated } : {}) };
     },
+    knownJobNames,
     bus: () => feeds.bus(),
     channels: () => feeds.channels(),
     jobs: () => feeds.jobs(),

@@ -28,11 +28,19 @@
  *   GET  /api/channels             recent pubsub messages and counters/rates per channel
  *   GET  /api/jobs                 recent job events of this process
  *   GET  /api/stream               server-sent events: `ready` once live, then `batch` = {bus, channel, job, dropped}
+ *   GET  /api/admin/jobs?name=&state=&offset=&limit=   a page of jobs of one state, with the counts of every state
+ *   GET  /api/admin/job?name=&id=  one job: data, attempts, progress, logs, error (stack for authorized callers), timings, envelope ids
+ *   GET  /api/admin/find?id=       where an id is: jobs of the known names, recent bus events
+ *   GET  /api/admin/rates?names=   enqueued/completed/failed per second, per minute, over the last hour
+ *   POST /api/admin/{retry,promote,remove} {name, id}; /api/admin/{pause,resume} {name};
+ *        /api/admin/clean {name, state, olderThanMs, limit?, dryRun?}   (rate-limited and logged like replay)
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { consoleErrorHook, createErrorReporter, createId, EventsError, InvalidOptionError, type ErrorHook } from '@events/core';
+import { consoleErrorHook, createErrorReporter, createId, InvalidOptionError, type ErrorHook } from '@events/core';
 import type { Platform, PlatformMaps } from '@events/platform';
+import { ADMIN_ACTIONS, createAdminApi, type AdminAction } from './admin-api.js';
 import { createApi } from './api.js';
+import { asHttpError, logAction, normalizeBasePath, positive } from './dashboard-kit.js';
 import { authorizeRequest, checkOrigin, createRateLimiter, hostName, isHostAllowed, type Authorize, type Caller } from './guard.js';
 import { platformHealth } from './health.js';
 import { decodePathSegment, escapeControl, HttpError, requestUrl, sendError } from './http-kit.js';
@@ -71,7 +79,7 @@ export interface DashboardOptions<M extends PlatformMaps = PlatformMaps> {
   allowedOrigins?: readonly string[];
   /** Longest wait for `authorize`; past it the request is answered 503. Default: 5 000 ms. */
   authorizeTimeoutMs?: number;
-  /** Replays and discards per caller per minute (a token bucket); past it 429 with Retry-After. Default: 30. */
+  /** Actions (replay, discard, retry, promote, remove, pause, resume, clean) per caller per minute (a token bucket); past it 429 with Retry-After. Default: 30. */
   actionsPerMinute?: number;
   /** Event streams (`/api/stream`) open at once; one more is answered 503. Default: 50. */
   maxStreams?: number;
@@ -102,17 +110,19 @@ export interface DashboardOptions<M extends PlatformMaps = PlatformMaps> {
    * out), `subscription` (a live feed failed), `stream`. Default: consoleErrorHook() (rate-limited).
    */
   onError?: ErrorHook;
-  /** Every replay and discard, with who asked and what came of it. Default: one line on stdout. */
+  /** Every action, with who asked and what came of it. Default: one line on stdout. */
   onAction?: (action: DashboardAction) => void;
 }
 
-/** One replay or discard, as the action log records it. */
+/** One action, as the action log records it. */
 export interface DashboardAction {
-  readonly action: 'replay' | 'discard';
+  readonly action: 'replay' | 'discard' | AdminAction;
   readonly user: string;
   readonly address: string;
   readonly request: Readonly<Record<string, unknown>>;
-  readonly result: { readonly replayed?: number; readonly skipped?: number; readonly discarded?: number; readonly dryRun?: boolean } | { readonly error: string };
+  readonly result:
+    | { readonly replayed?: number; readonly skipped?: number; readonly discarded?: number; readonly dryRun?: boolean; readonly changed?: boolean; readonly paused?: boolean; readonly count?: number }
+    | { readonly error: string };
   readonly at: Date;
 }
 
@@ -156,11 +166,12 @@ export function createDashboard<M extends PlatformMaps>(options: DashboardOption
     onError: (error) => reporter.report('stream', error),
   });
   const api = createApi({ platform, feeds, jobNames: (options.jobNames ?? []).map(String) });
+  const adminApi = createAdminApi({ platform, feeds, knownJobNames: api.knownJobNames });
   let closing: Promise<void> | undefined;
 
-  async function act(req: IncomingMessage, caller: Caller, action: 'replay' | 'discard'): Promise<unknown> {
+  async function act(req: IncomingMessage, caller: Caller, action: DashboardAction['action']): Promise<unknown> {
     const wait = limiter.take(caller.authorized ? `user:${caller.user}` : `address:${caller.address}`);
-    if (wait > 0) throw new HttpError(429, `too many replays and discards: try again in ${wait} s`, { headers: { 'retry-after': String(wait) } });
+    if (wait > 0) throw new HttpError(429, `too many actions: try again in ${wait} s`, { headers: { 'retry-after': String(wait) } });
     const body = await readJsonObject(req);
     const record = (result: DashboardAction['result']): void => {
       try {
@@ -170,6 +181,13 @@ export function createDashboard<M extends PlatformMaps>(options: DashboardOption
       }
     };
     try {
+      if (action !== 'replay' && action !== 'discard') {
+        const answer = await adminApi.act(action, body);
+        // The log gets the count of a clean, not its ids.
+        const { changed, paused, dryRun, count } = answer;
+        record({ changed, paused, dryRun, count });
+        return answer;
+      }
       if (action === 'replay') {
         const result = await api.replay(body);
         record({ replayed: result.replayed.length, skipped: result.skipped.length, dryRun: result.dryRun });
@@ -193,9 +211,11 @@ export function createDashboard<M extends PlatformMaps>(options: DashboardOption
       if (method === 'POST') {
         if (route === '/dead-letters/replay') return sendJson(res, 200, await act(req, caller, 'replay'));
         if (route === '/dead-letters/discard') return sendJson(res, 200, await act(req, caller, 'discard'));
+        const admin = /^\/admin\/([a-z]+)$/.exec(route)?.[1];
+        if (admin && (ADMIN_ACTIONS as readonly string[]).includes(admin)) return sendJson(res, 200, await act(req, caller, admin as AdminAction));
         throw new HttpError(404, 'no such endpoint');
       }
-      if (method !== 'GET') throw new HttpError(405, 'use GET (or POST for replay and discard)');
+      if (method !== 'GET') throw new HttpError(405, 'use GET (or POST for actions)');
       if (route === '/stream') return stream.serve(req, res);
       if (route === '/overview') return sendJson(res, 200, await api.overview(url, caller.authorized));
       if (route === '/queues') return sendJson(res, 200, await api.queues(url, caller.authorized));
@@ -204,6 +224,10 @@ export function createDashboard<M extends PlatformMaps>(options: DashboardOption
       if (route === '/channels') return sendJson(res, 200, api.channels());
       if (route === '/jobs') return sendJson(res, 200, api.jobs());
       if (route === '/dead-letters') return sendJson(res, 200, await api.listDeadLetters(url));
+      if (route === '/admin/jobs') return sendJson(res, 200, await adminApi.jobs(url));
+      if (route === '/admin/job') return sendJson(res, 200, await adminApi.job(url, caller.authorized));
+      if (route === '/admin/find') return sendJson(res, 200, await adminApi.find(url));
+      if (route === '/admin/rates') return sendJson(res, 200, await adminApi.rates(url));
       const one = /^\/dead-letters\/([^/]+)$/.exec(route);
       if (one) return sendJson(res, 200, await api.deadLetter(decodePathSegment(one[1]!), caller.authorized));
       throw new HttpError(404, 'no such endpoint');
@@ -266,30 +290,4 @@ export function createDashboard<M extends PlatformMaps>(options: DashboardOption
       return closing;
     },
   };
-}
-
-/** The default action log: one line, control characters escaped (the request body is the caller's). */
-function logAction(action: DashboardAction): void {
-  const request = escapeControl(JSON.stringify(action.request).slice(0, 500));
-  const result = escapeControl(JSON.stringify(action.result));
-  console.log(`[dashboard] ${action.at.toISOString()} ${action.action} by ${escapeControl(action.user)} from ${action.address}: ${request} -> ${result}`);
-}
-
-function normalizeBasePath(path: string): string {
-  if (typeof path !== 'string' || !/^\/[A-Za-z0-9._~\-/]*$/.test(path)) {
-    throw new InvalidOptionError('basePath', `must start with "/" and hold only URL path characters, got ${JSON.stringify(path)}`);
-  }
-  return path.replace(/\/+$/, '');
-}
-
-function positive(option: string, value: number): number {
-  if (!Number.isInteger(value) || value < 1) throw new InvalidOptionError(option, `must be an integer >= 1, got ${value}`);
-  return value;
-}
-
-/** The status a caller's mistake gets (bad names, patterns and options from the request are 400); undefined for a server fault. */
-function asHttpError(error: unknown): HttpError | undefined {
-  if (error instanceof HttpError) return error;
-  if (error instanceof EventsError && ['INVALID_OPTION', 'INVALID_NAME', 'INVALID_PATTERN', 'VALIDATION'].includes(error.code)) return new HttpError(400, error.message);
-  return undefined;
 }
