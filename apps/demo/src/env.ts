@@ -10,6 +10,8 @@
  *                             process (needs real brokers); none: web role only (start the others
  *                             yourself: npm run consumer / npm run worker -w @events/demo)
  *   DEMO_FAILURE_RATE=0.7     probability that one welcome email attempt fails (the last never does)
+ *   DEMO_POISON_RATE=0        probability that a signup's welcome email is poisoned: a dead letter at once
+ *                             (DoNotRetryError), to be replayed from the dashboard
  *   DEMO_EMAIL_ATTEMPTS=4     attempts of sendWelcomeEmail
  *   DEMO_RETRY_DELAY_MS=1000  first retry delay (doubles each retry, 20% jitter)
  *   DEMO_SEND_MS=300          how long one simulated send takes
@@ -37,6 +39,7 @@ export function demoEnv(env: NodeJS.ProcessEnv = process.env): DemoEnv {
       ...(env.DASHBOARD_TOKEN ? { dashboardToken: token(env.DASHBOARD_TOKEN) } : {}),
       ...(env.DEMO_ALLOWED_HOSTS ? { allowedHosts: env.DEMO_ALLOWED_HOSTS.split(',').map((h) => h.trim()).filter(Boolean) } : {}),
       failureRate: number(env, 'DEMO_FAILURE_RATE', { min: 0, max: 1, integer: false }) ?? 0.7,
+      poisonRate: number(env, 'DEMO_POISON_RATE', { min: 0, max: 1, integer: false }) ?? 0,
       emailAttempts: number(env, 'DEMO_EMAIL_ATTEMPTS', { min: 1, max: 50, integer: true }) ?? 4,
       retryDelayMs: number(env, 'DEMO_RETRY_DELAY_MS', { min: 0, max: 600_000, integer: true }) ?? 1000,
       sendMs: number(env, 'DEMO_SEND_MS', { min: 0, max: 60_000, integer: true }) ?? 300,

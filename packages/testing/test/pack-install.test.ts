@@ -113,7 +113,13 @@ describe('the packed packages, installed in an app outside the monorepo', () => 
     expect(result).toMatchObject({ notified: ['welcome ada@example.com'], deadLetters: 1, replayable: 1, dashboard: 200 });
   }, 45_000);
 
-  it('run with the queue on PostgreSQL with plain node (schema migrated at start)', async () => {
+  it("the queue's events-worker bin migrates a PostgreSQL schema from the installed package", async () => {
+    const bin = join(app, 'node_modules/.bin/events-worker');
+    const stdout = await run(bin, ['migrate', '--url', DATABASE_URL, '--schema', namespace], { cwd: app, timeoutMs: 30_000 });
+    expect(stdout).toContain('applied migrations 1');
+  }, 35_000);
+
+  it('run with the queue on PostgreSQL with plain node (schema already migrated by the bin)', async () => {
     const result = await consumer('postgres');
     expect(result.describe).toMatch(/queue=postgres\(.+\)$/);
     expect(result).toMatchObject({ notified: ['welcome ada@example.com'], deadLetters: 1, replayable: 1, dashboard: 200 });
