@@ -28,6 +28,16 @@ export interface RabbitMqBusOptions {
    */
   deliveryLimit?: number;
   /**
+   * Quorum queues only: replicas of each subscription queue and of its dead-letter queue
+   * (`x-quorum-initial-group-size`), placed by the broker on that many of the cluster's running
+   * nodes when the queue is first declared. Every process declaring a queue must pass the same
+   * value (RabbitMQ refuses a declare with other arguments). Default: unset, so the broker's
+   * own default: a replica on every cluster node running at declare time (3 on a 3-node
+   * cluster, 1 on a single node). A node that joins later gets no replica by itself
+   * (`rabbitmq-queues grow`).
+   */
+  quorumInitialGroupSize?: number;
+  /**
    * Publishes accepted by emit and not yet confirmed by the broker, including those held while
    * reconnecting. When full, emit waits for room (or throws BackpressureError with `whenFull:
    * 'throw'`). Default: 1000.

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { BackpressureError, ClosedError, TimeoutError, type BusMessage } from '@events/core';
 import type { ConfirmChannel } from 'amqplib';
 import { Publisher } from './rabbitmq-publisher.js';
@@ -10,8 +10,16 @@ type Confirm = (err: unknown) => void;
 class FakeChannel extends EventEmitter {
   readonly writes: Array<{ id: string; confirm: Confirm }> = [];
   full = false;
+  /** Nack every write (a quorum queue without a leader), counting them. */
+  nackAll = false;
+  nacked = 0;
 
   publish(_exchange: string, _key: string, _data: Buffer, options: { messageId?: string }, confirm: Confirm): boolean {
+    if (this.nackAll) {
+      this.nacked += 1;
+      queueMicrotask(() => confirm(new Error('message nacked')));
+      return !this.full;
+    }
     this.writes.push({ id: options.messageId!, confirm });
     return !this.full;
   }
@@ -172,5 +180,59 @@ describe('rabbitmq publisher', () => {
     await Promise.all(emits);
     // One listener per emit for its buffered entry, plus one per waiter for its single wait.
     expect(parks).toBe(2 * n + 1);
+  });
+
+  describe('nacks (a quorum queue between leaders)', () => {
+    afterEach(() => void vi.useRealTimers());
+    const nack = new Error('message nacked');
+
+    it('writes a nacked event again after a backoff, doubling, and resolves on the confirm that follows', async () => {
+      vi.useFakeTimers();
+      const p = new Publisher({ exchange: 'ex', max: 10, maxWaiting: 10, broker: 'RabbitMQ test' });
+      const ch = new FakeChannel();
+      p.attach(asChannel(ch));
+      let done = false;
+      const emit = p.publish(message('a'), WAIT).then(() => (done = true));
+      ch.writes[0]!.confirm(nack);
+      expect(ch.writes).toHaveLength(1); // not hammered again at once
+      expect(p.pending).toBe(1);
+      await vi.advanceTimersByTimeAsync(99);
+      expect(ch.writes).toHaveLength(1);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(ch.writes.map((w) => w.id)).toEqual(['a', 'a']);
+      ch.writes[1]!.confirm(nack);
+      await vi.advanceTimersByTimeAsync(199);
+      expect(ch.writes).toHaveLength(2);
+      await vi.advanceTimersByTimeAsync(1);
+      expect(ch.writes).toHaveLength(3);
+      ch.writes[2]!.confirm(null);
+      await emit;
+      expect(done).toBe(true);
+      expect(p.pending).toBe(0);
+    });
+
+    it('keeps a nacked event across a reconnect and fails it at its deadline, saying it was nacked and may be duplicated', async () => {
+      vi.useFakeTimers();
+      const p = new Publisher({ exchange: 'ex', max: 10, maxWaiting: 10, broker: 'RabbitMQ test' });
+      const first = new FakeChannel();
+      p.attach(asChannel(first));
+      const outcome = p.publish(message('a'), { whenFull: 'wait', timeoutMs: 5000 }).then(() => 'ok', (e: unknown) => e);
+      first.writes[0]!.confirm(nack);
+      p.detach(); // the connection dies while the event waits out its backoff
+      const second = new FakeChannel();
+      p.attach(asChannel(second));
+      await vi.advanceTimersByTimeAsync(100);
+      expect(second.writes.map((w) => w.id)).toEqual(['a']); // written on the channel that is up then
+      // From now on the broker nacks every write: the retries go on until the deadline, not a count.
+      second.nackAll = true;
+      second.writes.splice(0)[0]!.confirm(nack);
+      await vi.advanceTimersByTimeAsync(6000);
+      const e = await outcome;
+      expect(e).toBeInstanceOf(TimeoutError);
+      // Written at 100, 300, 700, 1500 and 3100 ms (backoff 100, 200, 400, 800, 1600 ms); the next would be past 5000.
+      expect(second.nacked).toBe(4);
+      expect((e as Error).message).toMatch(/nacked 6 times by the broker .*may still have been enqueued, and a retry may duplicate it/);
+      expect(p.pending).toBe(0);
+    });
   });
 });

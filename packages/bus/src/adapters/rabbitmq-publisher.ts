@@ -10,6 +10,11 @@
  * when a slot frees (no thundering herd), and the next one gets BackpressureError at once.
  * Every publish has a deadline: an event still held when it passes is dropped unsent, one
  * written but unconfirmed is let go (it may still arrive).
+ *
+ * A nack is transient on a cluster (a quorum queue between leaders, or without a majority until a
+ * node is back): the event is written again after a backoff (100 ms doubling to 2 s) until its
+ * deadline, which then fails it saying how many times the broker nacked it. A retry after a nack
+ * may duplicate the event (the broker may have enqueued it anyway), never lose it.
  */
 import { BackpressureError, TimeoutError, WaitLine, type BusMessage, type BusPublishOptions } from '@events/core';
 import type { ConfirmChannel } from 'amqplib';
@@ -25,6 +30,8 @@ interface Entry {
   /** The channel the entry was last written to: confirms from any other channel are stale. */
   channel?: ConfirmChannel;
   nacks: number;
+  /** Set while a nacked entry waits for its next write. */
+  retry?: NodeJS.Timeout;
   signal?: AbortSignal;
   onAbort?: () => void;
 }
@@ -39,11 +46,14 @@ export interface PublisherOptions {
   readonly broker: string;
 }
 
-const MAX_NACKS = 5;
+const NACK_RETRY_FIRST_MS = 100;
+const NACK_RETRY_MAX_MS = 2000;
 
 export class Publisher {
   private held: Entry[] = [];
   private readonly unconfirmed = new Set<Entry>();
+  /** Nacked entries waiting for their backoff to end. */
+  private readonly nacked = new Set<Entry>();
   private readonly waiting: WaitLine;
   /** Slots promised to waiters already woken whose continuation has not run yet. */
   private reserved = 0;
@@ -69,7 +79,7 @@ export class Publisher {
   }
 
   get pending(): number {
-    return this.held.length + this.unconfirmed.size;
+    return this.held.length + this.unconfirmed.size + this.nacked.size;
   }
 
   /** Emits waiting for room. */
@@ -140,9 +150,10 @@ export class Publisher {
   /** Rejects everything still buffered or waiting (the adapter is closing). */
   failAll(error: Error): void {
     this.failure = error;
-    const all = [...this.held, ...this.unconfirmed];
+    const all = [...this.held, ...this.unconfirmed, ...this.nacked];
     this.held = [];
     this.unconfirmed.clear();
+    this.nacked.clear();
     for (const e of all) this.settle(e, error);
     this.waiting.rejectAll(error);
     clearTimeout(this.timer);
@@ -182,33 +193,45 @@ export class Publisher {
     if (e.channel !== ch || !this.unconfirmed.has(e)) return; // stale confirm from a dead channel
     this.unconfirmed.delete(e);
     if (err) {
-      e.nacks += 1;
-      const nacked = err instanceof Error && err.message === 'message nacked';
-      if (nacked && e.nacks >= MAX_NACKS) {
-        this.settle(e, new Error(`${this.broker} refused event ${e.message.name} ${e.message.id} ${e.nacks} times (nack): the broker cannot take it (disk or memory alarm, queue limits?)`));
-        this.freed();
+      if (err instanceof Error && err.message === 'message nacked') {
+        this.backOff(e);
         return;
       }
-      // Channel closed (or a broker nack): write it again on the next usable channel.
+      // Channel closed: write it again on the next usable channel.
       this.held.push(e);
       this.held.sort((a, b) => a.seq - b.seq);
-      if (nacked) this.flush();
       return;
     }
     this.settle(e);
     this.freed();
   }
 
+  /** A nacked entry: written again once its backoff ends (on whatever channel is up then). */
+  private backOff(e: Entry): void {
+    e.nacks += 1;
+    this.nacked.add(e);
+    const wait = Math.min(NACK_RETRY_MAX_MS, NACK_RETRY_FIRST_MS * 2 ** (e.nacks - 1));
+    e.retry = setTimeout(() => {
+      e.retry = undefined;
+      if (!this.nacked.delete(e)) return; // settled meanwhile
+      this.held.push(e);
+      this.held.sort((a, b) => a.seq - b.seq);
+      this.flush();
+    }, wait);
+    e.retry.unref?.();
+  }
+
   /** Ends one entry early (deadline or abort): a held one is dropped unsent, a written one let go. */
   private drop(e: Entry, error: unknown): void {
     const index = this.held.indexOf(e);
     if (index !== -1) this.held.splice(index, 1);
-    else if (!this.unconfirmed.delete(e)) return; // already settled
+    else if (!this.unconfirmed.delete(e) && !this.nacked.delete(e)) return; // already settled
     this.settle(e, error);
     this.freed();
   }
 
   private settle(e: Entry, error?: unknown): void {
+    clearTimeout(e.retry);
     if (e.onAbort) e.signal?.removeEventListener('abort', e.onAbort);
     if (error === undefined) e.resolve();
     else e.reject(error);
@@ -229,12 +252,17 @@ export class Publisher {
     const now = Date.now();
     let next = Infinity;
     const expired: Array<[Entry, string]> = [];
+    const nackedFate = (e: Entry): string => `nacked ${e.nacks} times by the broker (a quorum queue without a leader or a majority? a queue limit?): it may still have been enqueued, and a retry may duplicate it`;
     for (const e of this.held) {
-      if (e.deadline <= now) expired.push([e, 'held while the broker was unreachable and dropped: nothing was sent; retry, or pass a longer timeoutMs']);
+      if (e.deadline <= now) expired.push([e, e.nacks > 0 ? nackedFate(e) : 'held while the broker was unreachable and dropped: nothing was sent; retry, or pass a longer timeoutMs']);
+      else next = Math.min(next, e.deadline);
+    }
+    for (const e of this.nacked) {
+      if (e.deadline <= now) expired.push([e, nackedFate(e)]);
       else next = Math.min(next, e.deadline);
     }
     for (const e of this.unconfirmed) {
-      if (e.deadline <= now) expired.push([e, 'written but not confirmed: it may still be delivered, and a retry may duplicate it']);
+      if (e.deadline <= now) expired.push([e, e.nacks > 0 ? nackedFate(e) : 'written but not confirmed: it may still be delivered, and a retry may duplicate it']);
       else next = Math.min(next, e.deadline);
     }
     for (const [e, fate] of expired) this.drop(e, new TimeoutError(`bus.emit of ${e.message.name} ${e.message.id} to ${this.broker} (${fate})`, e.timeoutMs));

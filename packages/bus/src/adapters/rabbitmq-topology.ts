@@ -21,17 +21,21 @@ export interface Topology {
   readonly queuePrefix: string;
   readonly queueType: 'quorum' | 'classic';
   readonly deliveryLimit: number;
+  /** Quorum replicas asked for at declare time; undefined: every running cluster node. */
+  readonly quorumInitialGroupSize: number | undefined;
 }
 
 const MAX_QUEUE_NAME_BYTES = 255;
 const DEAD_LETTER_SUFFIX = '.dead-letters';
 
-export function createTopology(options: { exchange?: string; queuePrefix?: string; queueType?: 'quorum' | 'classic'; deliveryLimit?: number }): Topology {
+export function createTopology(options: { exchange?: string; queuePrefix?: string; queueType?: 'quorum' | 'classic'; deliveryLimit?: number; quorumInitialGroupSize?: number }): Topology {
   const exchange = options.exchange ?? 'events';
   const queueType = options.queueType ?? 'quorum';
   if (queueType !== 'quorum' && queueType !== 'classic') throw new InvalidOptionError('rabbitmq.queueType', `must be "quorum" or "classic", got ${JSON.stringify(queueType)}`);
   if (exchange.length === 0 || exchange.startsWith('amq.')) throw new InvalidOptionError('rabbitmq.exchange', `must be non-empty and not start with "amq.", got ${JSON.stringify(exchange)}`);
-  return { exchange, deadLetterExchange: `${exchange}.dlx`, queuePrefix: options.queuePrefix ?? exchange, queueType, deliveryLimit: options.deliveryLimit ?? 20 };
+  const size = options.quorumInitialGroupSize;
+  if (size !== undefined && (!Number.isSafeInteger(size) || size < 1)) throw new InvalidOptionError('rabbitmq.quorumInitialGroupSize', `must be a whole number of replicas >= 1, got ${String(size)}`);
+  return { exchange, deadLetterExchange: `${exchange}.dlx`, queuePrefix: options.queuePrefix ?? exchange, queueType, deliveryLimit: options.deliveryLimit ?? 20, quorumInitialGroupSize: size };
 }
 
 export function queueName(t: Topology, group: string, pattern: string): string {
@@ -64,7 +68,7 @@ export async function declareExchanges(ch: Channel, t: Topology): Promise<void> 
 export async function declareSubscription(ch: Channel, t: Topology, sub: { queue: string; pattern: string }): Promise<void> {
   const { queue, pattern } = sub;
   const dlq = deadLetterQueueName(queue);
-  await ch.assertQueue(dlq, { durable: true, arguments: { 'x-queue-type': t.queueType } });
+  await ch.assertQueue(dlq, { durable: true, arguments: { 'x-queue-type': t.queueType, ...quorumArgs(t) } });
   await ch.bindQueue(dlq, t.deadLetterExchange, queue);
   const args: Record<string, unknown> = {
     'x-queue-type': t.queueType,
@@ -72,9 +76,13 @@ export async function declareSubscription(ch: Channel, t: Topology, sub: { queue
     'x-dead-letter-exchange': t.deadLetterExchange,
     'x-dead-letter-routing-key': queue,
   };
-  if (t.queueType === 'quorum') args['x-delivery-limit'] = t.deliveryLimit;
+  if (t.queueType === 'quorum') Object.assign(args, { 'x-delivery-limit': t.deliveryLimit }, quorumArgs(t));
   await ch.assertQueue(queue, { durable: true, arguments: args });
   await ch.bindQueue(queue, t.exchange, pattern);
+}
+
+function quorumArgs(t: Topology): Record<string, number> {
+  return t.queueType === 'quorum' && t.quorumInitialGroupSize !== undefined ? { 'x-quorum-initial-group-size': t.quorumInitialGroupSize } : {};
 }
 
 /**
