@@ -8,7 +8,7 @@ export interface PresenceInfo {
   clientId?: string;
   /** The user behind the client. Default: none. */
   user?: string;
-  /** Any JSON value (a display name, an avatar URL). Default: none. */
+  /** Any JSON value (a display name, an avatar URL); a BigInt, cycle, function or symbol is refused with SerializationError. Default: none. */
   info?: unknown;
 }
 

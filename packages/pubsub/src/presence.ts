@@ -10,6 +10,7 @@
  * foreign publisher on the same transport can forge them; `presence()` is the truth to reload from.
  */
 import {
+  assertSerializable,
   BackpressureError,
   createId,
   InvalidNameError,
@@ -83,7 +84,7 @@ export class Presence {
   async join(channel: string, info: PresenceInfo = {}): Promise<PresenceHandle> {
     const store = this.check(channel);
     const id = createId();
-    const member: PresenceMember = {
+    const described: PresenceMember = {
       id,
       clientId: info.clientId ?? id,
       ...(info.user !== undefined ? { user: info.user } : {}),
@@ -91,15 +92,19 @@ export class Presence {
       node: this.host.nodeId,
       joinedAt: new Date().toISOString(),
     };
-    if (typeof member.clientId !== 'string' || (member.user !== undefined && typeof member.user !== 'string')) {
+    if (typeof described.clientId !== 'string' || (described.user !== undefined && typeof described.user !== 'string')) {
       throw new InvalidOptionError('presence member', 'clientId and user must be strings');
     }
+    // A BigInt, a cycle, a function or a symbol is refused with SerializationError before anything is stored.
+    assertSerializable(described, 'member');
     let data: string;
     try {
-      data = JSON.stringify(member);
+      data = JSON.stringify(described);
     } catch (err) {
-      throw new InvalidOptionError('presence info', `is not JSON: ${(err as Error).message}`);
+      throw new InvalidOptionError('presence info', `cannot be written as JSON: ${(err as Error).message}`);
     }
+    // The member as every node reads it back (a Date as its ISO string), here too.
+    const member = JSON.parse(data) as PresenceMember;
     const bytes = Buffer.byteLength(data);
     if (bytes > this.options.maxInfoBytes) throw new InvalidOptionError('presence info', `the member is ${bytes} bytes as JSON; the limit is ${this.options.maxInfoBytes} (maxInfoBytes)`);
     if (this.count >= this.options.maxLocalMembers) throw new BackpressureError(`presence join on "${channel}": ${this.options.maxLocalMembers} members held (maxLocalMembers)`);

@@ -107,6 +107,23 @@ export function presenceConformance(name: string, makeContext: () => Promise<Pre
       expect(stays.active).toBe(true);
     });
 
+    it('announces an expired member by the periodic sweep alone, with nobody asking presence()', async () => {
+      ctx = await makeContext();
+      const namespace = `p${randomId()}`;
+      const [a, b] = await Promise.all([ctx.node({ namespace, presence: FAST }), ctx.node({ namespace, presence: FAST })]);
+      const channel = `room:${randomId()}`;
+      const seen: PresenceEvent[] = [];
+      await b.onPresence(channel, collect(seen));
+      await a.join(channel, { clientId: 'goes' });
+      await waitFor(() => seen.length === 1, 5000, 'the join');
+      await ctx.cut(a);
+      const cutAt = Date.now();
+      await waitFor(() => seen.length === 2, 5000, 'the leave from a sweep');
+      const after = Date.now() - cutAt;
+      expect(seen[1]).toMatchObject({ type: 'leave', reason: 'expired', member: { clientId: 'goes' } });
+      expect(after).toBeLessThanOrEqual(FAST.ttlMs! + FAST.heartbeatMs! + 250);
+    });
+
     it('a closing node takes its members away and says so', async () => {
       ctx = await makeContext();
       const namespace = `p${randomId()}`;
