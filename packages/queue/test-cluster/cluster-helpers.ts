@@ -15,8 +15,11 @@ export function seeds(): Array<{ host: string; port: number }> {
   return REDIS_CLUSTER_NODES.map((n) => ({ host: n.slice(0, n.lastIndexOf(':')), port: Number(n.slice(n.lastIndexOf(':') + 1)) }));
 }
 
+/** A cluster client for the test's own reads; its errors while a node is down are expected. */
 export function clusterClient(): Cluster {
-  return new Cluster(seeds());
+  const cluster = new Cluster(seeds());
+  cluster.on('error', () => undefined);
+  return cluster;
 }
 
 export interface Primary {
@@ -25,17 +28,23 @@ export interface Primary {
   readonly to: number;
 }
 
-/** The primaries holding slots, in slot order (what `redis-cluster.sh kill-primary N` numbers 1..3). */
+/** The primaries holding slots, in slot order (what `redis-cluster.sh kill-primary N` numbers 1..3), as the first live seed sees them. */
 export async function primaries(): Promise<Primary[]> {
-  const s = seeds()[0]!;
-  const redis = new Redis({ host: s.host, port: s.port, lazyConnect: true });
-  try {
-    await redis.connect();
-    const slots = await redis.cluster('SLOTS');
-    return slots.map(([from, to, primary]) => ({ address: `${primary![0]}:${primary![1]}`, from, to })).sort((a, b) => a.from - b.from);
-  } finally {
-    redis.disconnect();
+  let last: unknown;
+  for (const s of seeds()) {
+    const redis = new Redis({ host: s.host, port: s.port, lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    redis.on('error', () => undefined);
+    try {
+      await redis.connect();
+      const slots = await redis.cluster('SLOTS');
+      return slots.map(([from, to, primary]) => ({ address: `${primary![0]}:${primary![1]}`, from, to })).sort((a, b) => a.from - b.from);
+    } catch (err) {
+      last = err;
+    } finally {
+      redis.disconnect();
+    }
   }
+  throw new Error(`no seed of ${REDIS_CLUSTER_NODES.join(',')} answers CLUSTER SLOTS`, { cause: last });
 }
 
 /** 1-based number of the primary holding `slot` (merged ranges of one node count once). */
