@@ -49,6 +49,8 @@ function checkTimeout(option: string, value: number): number {
   return value;
 }
 
+const NO_BYTES = Buffer.alloc(0);
+
 export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOptions<E> = {}): Bus<E> {
   const serializer = options.serializer ?? jsonSerializer;
   const reporter = createErrorReporter('bus', options.onError);
@@ -63,6 +65,8 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
   if (typeof adapter !== 'object' || adapter === null || typeof adapter.publish !== 'function' || typeof adapter.start !== 'function') {
     throw new InvalidOptionError('adapter', `must be an adapter value such as memoryBus() from @events/bus/memory or rabbitmqBus({ url }) from @events/bus/rabbitmq, got ${JSON.stringify(adapter)}`);
   }
+
+  const zeroCopy = adapter.zeroCopy === true;
 
   const lifecycle = createLifecycle({
     what: 'bus',
@@ -104,7 +108,8 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     if (opts.correlationId !== undefined) envelopeOptions.correlationId = opts.correlationId;
     if (opts.causationId !== undefined) envelopeOptions.causationId = opts.causationId;
     const envelope = createEnvelope(name, checked, envelopeOptions);
-    const data = serializer.encode(envelope); // throws SerializationError: nothing is sent
+    // Zero-copy (memory only): the envelope object itself travels; else bytes, as on a broker.
+    const data = zeroCopy ? NO_BYTES : serializer.encode(envelope); // throws SerializationError: nothing is sent
     const phase = lifecycle.phase;
     if (phase === 'idle' || phase === 'starting' || phase === 'failed') {
       // Start on first use (again after a failed start), within the emit's deadline.
@@ -116,6 +121,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     }
     const message: { -readonly [K in keyof BusMessage]: BusMessage[K] } = { id: envelope.id, name, data, contentType: serializer.contentType, headers: envelope.headers };
     if (envelope.correlationId !== undefined) message.correlationId = envelope.correlationId;
+    if (zeroCopy) message.envelope = envelope;
     const publishOptions: { -readonly [K in keyof BusPublishOptions]: BusPublishOptions[K] } = {
       whenFull: opts.whenFull ?? whenFull,
       timeoutMs: Math.max(1, deadline - Date.now()),

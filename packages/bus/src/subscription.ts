@@ -50,7 +50,7 @@ export function createDeliveryHandler<E extends MessageMap>(rt: SubscriptionRunt
   return (delivery) => {
     let envelope: Envelope;
     try {
-      envelope = decodeDelivery(rt.serializer, delivery);
+      envelope = delivery.envelope ?? decodeDelivery(rt.serializer, delivery);
     } catch (err) {
       // decodeDelivery throws DecodeError only: the message is refused, never handed to a handler.
       const facts = { name: delivery.name, id: delivery.messageId };

@@ -20,6 +20,8 @@ export interface ConformanceTarget {
   deadLetterIds(group: string, pattern: string): Promise<string[]>;
   /** Deletes what the target created (queues, exchanges). Called after every bus is closed. */
   cleanup(): Promise<void>;
+  /** The adapter hands handlers the sender's envelope (memoryBus({ zeroCopy: true })): no serializer runs. */
+  readonly zeroCopy?: boolean;
 }
 
 export type Events = {
@@ -266,18 +268,25 @@ export function busConformance(name: string, factory: () => Promise<ConformanceT
       const bus = await makeBus();
       const got: string[] = [];
       await bus.on('#', (e) => void got.push(e.name), { group: 'all' });
-      await expect(bus.emit('Weird', { value: 10n })).rejects.toBeInstanceOf(SerializationError);
       const cyclic: Record<string, unknown> = {};
       cyclic.self = cyclic;
-      await expect(bus.emit('Weird', { value: cyclic })).rejects.toThrow(/payload\.value\.self: circular reference/);
+      if (target.zeroCopy) {
+        // No serializer runs in zero-copy mode: what JSON cannot hold is carried as is (documented).
+        await bus.emit('Weird', { value: 10n });
+        await bus.emit('Weird', { value: cyclic });
+      } else {
+        await expect(bus.emit('Weird', { value: 10n })).rejects.toBeInstanceOf(SerializationError);
+        await expect(bus.emit('Weird', { value: cyclic })).rejects.toThrow(/payload\.value\.self: circular reference/);
+      }
       await expect(bus.emit('users..SignedUp' as 'Weird', { value: 1 })).rejects.toBeInstanceOf(InvalidNameError);
       await expect(bus.emit('users.*' as 'Weird', { value: 1 })).rejects.toBeInstanceOf(InvalidNameError);
       await expect(bus.on('users.Sign*', () => undefined)).rejects.toBeInstanceOf(InvalidPatternError);
       await expect(bus.on('users..x', () => undefined)).rejects.toBeInstanceOf(InvalidPatternError);
       await bus.emit('users.SignedUp', { userId: 'ok' });
-      await waitFor(() => got.length === 1, 15_000, 'the valid event');
+      const expected = target.zeroCopy ? ['Weird', 'Weird', 'users.SignedUp'] : ['users.SignedUp'];
+      await waitFor(() => got.length === expected.length, 15_000, 'the valid events');
       await delay(50);
-      expect(got).toEqual(['users.SignedUp']);
+      expect(got).toEqual(expected);
     });
 
     it('keeps handler-side memory bounded when the producer is faster', async () => {

@@ -24,8 +24,9 @@ async function subscribeGroups(ctx: RowContext, bus: Bus<Events>, groups: number
   }
 }
 
-async function oursMemory(ctx: RowContext, size: number, groups: number): Promise<PhaseResult> {
-  const bus = createBus<Events>({ adapter: memoryBus(), onError: (event) => ctx.rec.fail(event.error) });
+/** `zeroCopy` measures production settings: no freezing (that is for development). */
+async function oursMemory(ctx: RowContext, size: number, groups: number, zeroCopy: boolean): Promise<PhaseResult> {
+  const bus = createBus<Events>({ adapter: memoryBus({ zeroCopy, freeze: false }), onError: (event) => ctx.rec.fail(event.error) });
   try {
     await subscribeGroups(ctx, bus, groups, BUS_CONCURRENCY);
     return await ctx.measure({
@@ -60,5 +61,8 @@ async function oursRabbit(ctx: RowContext, size: number, groups: number): Promis
   }
 }
 
-export const oursBusMemoryRows = busMemoryRows('ours', oursMemory);
+export const oursBusMemoryRows = [
+  ...busMemoryRows('ours', (ctx, size, groups) => oursMemory(ctx, size, groups, true), false),
+  ...busMemoryRows('ours', (ctx, size, groups) => oursMemory(ctx, size, groups, false), true),
+];
 export const oursBusRabbitRows = busRabbitRows('ours', oursRabbit);

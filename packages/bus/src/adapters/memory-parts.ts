@@ -1,5 +1,5 @@
 /** Small pieces of the memory adapter, kept apart so the pipeline file stays readable. */
-import type { BusDelivery, BusMessage } from '@events/core';
+import type { BusDelivery, BusMessage, Envelope } from '@events/core';
 
 /** Where a delivery's dead letter goes: its (group, pattern) buffer. */
 export interface DeadLetterSink {
@@ -14,6 +14,7 @@ export class MemoryDelivery implements BusDelivery {
   readonly name: string;
   readonly messageId: string;
   readonly data: Buffer;
+  readonly envelope?: Envelope;
 
   constructor(
     private readonly queue: DeadLetterSink,
@@ -22,6 +23,7 @@ export class MemoryDelivery implements BusDelivery {
     this.name = message.name;
     this.messageId = message.id;
     this.data = message.data;
+    if (message.envelope !== undefined) this.envelope = message.envelope;
   }
 
   ack(): Promise<void> {
@@ -56,3 +58,25 @@ export class RoutingTable<V> extends Map<string, V> {
   }
 }
 
+
+/**
+ * Freezes a zero-copy envelope and everything reachable from its payload, so a handler that
+ * mutates the sender's object fails loudly in development instead of corrupting other handlers'
+ * view. Typed arrays and Buffers cannot be frozen and are left as they are; cycles are fine.
+ */
+export function deepFreeze<T>(value: T, seen = new WeakSet<object>()): T {
+  if (value === null || typeof value !== 'object' || seen.has(value) || ArrayBuffer.isView(value)) return value;
+  seen.add(value);
+  for (const key of Reflect.ownKeys(value)) deepFreeze((value as Record<PropertyKey, unknown>)[key], seen);
+  return Object.freeze(value);
+}
+
+/** A dead letter's bytes: the delivery's own, or for a zero-copy one its envelope as JSON when it has one. */
+export function deadLetterData(delivery: BusDelivery): Buffer {
+  if (delivery.envelope === undefined || delivery.data.length > 0) return delivery.data;
+  try {
+    return Buffer.from(JSON.stringify(delivery.envelope) ?? '', 'utf8');
+  } catch {
+    return Buffer.from(JSON.stringify({ id: delivery.envelope.id, name: delivery.envelope.name, payload: '[not JSON]' }), 'utf8');
+  }
+}

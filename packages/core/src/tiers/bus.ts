@@ -4,7 +4,7 @@
  * retries, partitions, causation and the cycle guard sit above it and are written once.
  */
 import type { ErrorEvent } from '../contract.js';
-import type { Headers } from '../envelope.js';
+import type { Envelope, Headers } from '../envelope.js';
 import type { CloseOptions } from '../lifecycle.js';
 
 /** One encoded event on its way to the transport. */
@@ -18,6 +18,11 @@ export interface BusMessage {
   readonly contentType: string;
   readonly headers: Headers;
   readonly correlationId?: string;
+  /**
+   * The sender's envelope itself, set only for an adapter with `zeroCopy` (then `data` is empty):
+   * handlers receive this object, not a copy.
+   */
+  readonly envelope?: Envelope;
 }
 
 export interface BusPublishOptions {
@@ -40,6 +45,8 @@ export interface BusDelivery {
   readonly data: Buffer;
   /** How many times the transport delivered this message before (0 on first delivery). */
   readonly redeliveries: number;
+  /** The sender's envelope, on a `zeroCopy` adapter (see BusMessage.envelope): used as is, never decoded. */
+  readonly envelope?: Envelope;
   /** Handler succeeded: remove the message. A no-op when the delivery's channel is gone. */
   ack(): Promise<void>;
   /** Retries exhausted or undecodable: move the message to this consumer's dead-letter place. */
@@ -105,6 +112,11 @@ export interface BusAdapterHooks {
  */
 export interface BusAdapter {
   readonly kind: string;
+  /**
+   * The adapter never leaves the process and hands the sender's envelope object to handlers: the
+   * bus then skips serialization (`memoryBus({ zeroCopy: true })`). Default: false (bytes).
+   */
+  readonly zeroCopy?: boolean;
   /** Connects. Rejects when the transport cannot be reached, having released what it opened. */
   start(hooks: BusAdapterHooks): Promise<void>;
   /** Resolves when the transport has accepted the event (memory: buffered; RabbitMQ: confirmed). */
