@@ -48,6 +48,8 @@ interface Local {
 /** Expired members removed per store call: a long-dead channel is cleaned over several sweeps. */
 const MAX_SWEEP = 1000;
 const DEFAULT_LIMIT = 100;
+/** Channels refreshed at once by a heartbeat (their commands share the connection's pipeline). */
+const TICK_CONCURRENCY = 32;
 
 export function resolvePresenceOptions(options: PresenceOptions = {}): Required<PresenceOptions> {
   const resolved = {
@@ -191,15 +193,19 @@ export class Presence {
     try {
       const followed = new Set(this.local.keys());
       for (const topic of this.host.topics()) if (topic.startsWith(PRESENCE_CHANNEL_PREFIX)) followed.add(topic.slice(PRESENCE_CHANNEL_PREFIX.length));
-      for (const channel of followed) {
-        if (this.closed) return;
-        try {
-          await this.refresh(store, channel);
-          const { expired } = await store.list(this.host.wire(channel), 0, MAX_SWEEP);
-          this.announceExpired(channel, expired);
-        } catch (err) {
-          this.host.report('presence', err, { name: channel });
-        }
+      const channels = [...followed];
+      for (let i = 0; i < channels.length && !this.closed; i += TICK_CONCURRENCY) {
+        await Promise.all(
+          channels.slice(i, i + TICK_CONCURRENCY).map(async (channel) => {
+            try {
+              await this.refresh(store, channel);
+              const { expired } = await store.list(this.host.wire(channel), 0, MAX_SWEEP);
+              this.announceExpired(channel, expired);
+            } catch (err) {
+              this.host.report('presence', err, { name: channel });
+            }
+          }),
+        );
       }
     } finally {
       this.ticking = false;
