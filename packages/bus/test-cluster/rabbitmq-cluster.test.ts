@@ -144,8 +144,11 @@ describe('bus on a RabbitMQ cluster', () => {
     const newLeader = afterKill.get(queue)!.leader;
     expect(newLeader).not.toBe(leader);
     await waitFor(() => deliveries.filter((d) => d.at >= killedAt).length >= 300, 60_000, 'the stream flowing on the new leader');
+    const restartAt = Date.now();
     await restartNode(leader); // the producer keeps emitting while the node comes back and its replica catches up
+    const rejoinedMs = Date.now() - restartAt;
     await waitFor(async () => (await quorumQueues()).get(queue)?.online.length === 3, 60_000, 'the restarted member back online');
+    const onlineMs = Date.now() - restartAt;
     stop = true;
     await producing;
 
@@ -164,7 +167,7 @@ describe('bus on a RabbitMQ cluster', () => {
     const firstAfter = Math.min(...deliveries.filter((d) => d.at >= killedAt).map((d) => d.at));
     const recoveryMs = firstAfter - lastBefore;
     console.log(`bus rabbitmq-cluster kill-leader: sent=${sent} confirmed=${confirmed.length} delivered=${delivered.size} duplicated=${duplicated} lost=${lost} recovery_ms=${recoveryMs}`);
-    console.log(`  killed events-rmq-${leader} (leader), new leader events-rmq-${newLeader}; worker deliveries ${deliveries.filter((d) => d.worker === 1).length}/${deliveries.filter((d) => d.worker === 2).length}; producer connection events ${producerEvents.map((e) => e.type + (e.type === 'up' && e.reconnect ? '(reconnect)' : '')).join(' ')}; emits failed ${failed.length}`);
+    console.log(`  killed events-rmq-${leader} (leader), new leader events-rmq-${newLeader}; restarted node running and clustered after ${rejoinedMs} ms, its replica online after ${onlineMs} ms; worker deliveries ${deliveries.filter((d) => d.worker === 1).length}/${deliveries.filter((d) => d.worker === 2).length}; producer connection events ${producerEvents.map((e) => e.type + (e.type === 'up' && e.reconnect ? '(reconnect)' : '')).join(' ')}; emits failed ${failed.length}`);
 
     expect(failed).toEqual([]);
     expect(confirmed).toHaveLength(sent);
