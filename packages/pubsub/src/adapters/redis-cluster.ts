@@ -27,6 +27,7 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 import { compileChannelPattern, DEFAULT_CLOSE_TIMEOUT_MS, drainWithin, InvalidOptionError, type PubSubAdapter, type PubSubAdapterHandlers } from '@events/core';
 import { clusterSlot } from './redis-slot.js';
 import { ShardSubscribers } from './redis-shards.js';
+import { redisPresenceStore } from './redis-presence.js';
 
 export interface RedisClusterPubSubOptions {
   /** Seed nodes, `'host:port'` or `{ host, port }`; one live node is enough to discover the rest. */
@@ -107,6 +108,8 @@ export function redisClusterPubSub(spec: ClusterAdapterSpec): PubSubAdapter {
 
   return {
     kind: 'redis',
+    // Presence keys are hash-tagged per channel: each script runs on the one primary of that slot.
+    presence: redisPresenceStore(() => pub),
     async start(h) {
       handlers = h;
       lastError = undefined;
@@ -148,8 +151,19 @@ export function redisClusterPubSub(spec: ClusterAdapterSpec): PubSubAdapter {
       if (sharded) return cluster.spublish(channel, data).then((total) => Math.max(0, Number(total) - ownDeliveries(channel)));
       const hub = cluster.slots[HUB_SLOT]?.[0];
       const node = hub === undefined ? undefined : cluster.nodes('master').find((n) => nodeKey(n.options) === hub);
-      if (!node) return Promise.reject(new Error('no Redis Cluster primary is known to serve the pubsub hub slot'));
-      return node.publish(channel, data).then((total) => Math.max(0, Number(total) - ownDeliveries(channel)));
+      // PUBLISH has no key, so ioredis cannot follow a failover for it: a missing or failing
+      // meeting primary makes us reload the slot map (once at a time) for the next publish.
+      if (!node) {
+        void refresh();
+        return Promise.reject(new Error('no Redis Cluster primary is known to serve the pubsub meeting slot'));
+      }
+      return node.publish(channel, data).then(
+        (total) => Math.max(0, Number(total) - ownDeliveries(channel)),
+        (error: unknown) => {
+          void refresh();
+          throw error;
+        },
+      );
     },
     async subscribe(topic, kind) {
       if (kind === 'pattern') {
