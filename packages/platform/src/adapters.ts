@@ -25,7 +25,8 @@ export const BUS_ADAPTER_TABLE: Rows<BusConfig, BusAdapter> = {
 export const QUEUE_ADAPTER_TABLE: Rows<QueueConfig, QueueAdapter> = {
   bullmq: async (c, namespace) => {
     const prefix = c.prefix ?? namespace;
-    return (await import('@events/queue/bullmq')).bullmqQueue({ url: c.url, ...(prefix ? { prefix } : {}) });
+    // A cluster (REDIS_CLUSTER_NODES) wins over the url, which then only names its first node.
+    return (await import('@events/queue/bullmq')).bullmqQueue({ ...(c.cluster ? { cluster: { nodes: c.cluster.nodes } } : { url: c.url }), ...(prefix ? { prefix } : {}) });
   },
   postgres: async (c, namespace) => {
     const schema = c.schema ?? (namespace && /^[a-z_][a-z0-9_]{0,62}$/.test(namespace) ? namespace : undefined);

@@ -196,4 +196,15 @@ describe('a Redis Cluster (REDIS_CLUSTER_NODES, config.redisCluster)', () => {
     const bad = { pubsub: { adapter: 'redis', url: 'redis://x', sharded: 'yes' } } as unknown as PlatformConfig;
     expect(configError(() => resolveConfig(bad)).message).toBe('config.pubsub.sharded must be true or false (got "yes")');
   });
+
+  it('gives the bullmq queue the cluster (env or its own), its url becoming the first node', () => {
+    const env = configFromEnv({ EVENTS_QUEUE: 'bullmq', EVENTS_QUEUE_PREFIX: 'app', REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7001' });
+    expect(env.queue).toEqual({ adapter: 'bullmq', url: 'redis://10.0.0.1:7000', prefix: 'app', cluster: { nodes: ['10.0.0.1:7000', '10.0.0.2:7001'] } });
+    expect(env.sources.queueUrl).toBe('REDIS_CLUSTER_NODES');
+    const own = resolveConfig({ queue: { adapter: 'bullmq', url: 'redis://x:1', cluster: { nodes: ['c:3'] } } });
+    expect(own.queue).toEqual({ adapter: 'bullmq', url: 'redis://c:3', cluster: { nodes: ['c:3'] } });
+    expect(own.sources.queueUrl).toBe('config.queue.cluster.nodes');
+    expect(configError(() => resolveConfig({ queue: { adapter: 'bullmq', url: 'redis://x:1', cluster: { nodes: ['x'] } } })).message).toMatch(/^config\.queue\.cluster\.nodes is malformed/);
+    expect(configFromEnv({ EVENTS_QUEUE: 'postgres', REDIS_CLUSTER_NODES: 'h:7000' }).queue).not.toHaveProperty('cluster');
+  });
 });

@@ -38,10 +38,12 @@ export type QueueConfig =
   | { adapter: 'memory' }
   | {
       adapter: 'bullmq';
-      /** `redis://` or `rediss://` URL. */
+      /** `redis://` or `rediss://` URL. With a cluster, resolveConfig sets it to the first node (the one the start probe checks). */
       url: string;
       /** BullMQ key prefix, so several applications can share one Redis. Default: the namespace, else the queue package's default. */
       prefix?: string;
+      /** The Redis Cluster to use instead of `url` (each job name's keys get a hash tag). Default: `config.redisCluster`. */
+      cluster?: RedisClusterConfig;
     }
   | {
       adapter: 'postgres';
@@ -152,13 +154,18 @@ export function resolveConfig(config: PlatformConfig = {}, sources: ConfigSource
     } else checkUrl(given.url, { source: sources.pubsubUrl, protocols: ['redis:', 'rediss:'], form: REDIS_FORM });
   }
   const bus = resolveTier('bus', config.bus, { valid: BUS_ADAPTERS, source: sources.busAdapter });
-  const queue = resolveTier('queue', config.queue, { valid: QUEUE_ADAPTERS, source: sources.queueAdapter });
+  let queue = resolveTier('queue', config.queue, { valid: QUEUE_ADAPTERS, source: sources.queueAdapter });
   if (bus.adapter === 'rabbitmq') {
     checkUrl(bus.url, { source: sources.busUrl, protocols: ['amqp:', 'amqps:'], form: AMQP_FORM });
     checkName(bus.exchange, sources.busExchange);
   }
   if (queue.adapter === 'bullmq') {
-    checkUrl(queue.url, { source: sources.queueUrl, protocols: ['redis:', 'rediss:'], form: REDIS_FORM });
+    const own = queue.cluster === undefined ? undefined : checkClusterNodes(queue.cluster, 'config.queue.cluster.nodes');
+    const cluster = own ?? redisCluster;
+    if (cluster) {
+      queue = { ...queue, url: `redis://${cluster.nodes[0]!}`, cluster };
+      sources = { ...sources, queueUrl: own ? 'config.queue.cluster.nodes' : clusterSource };
+    } else checkUrl(queue.url, { source: sources.queueUrl, protocols: ['redis:', 'rediss:'], form: REDIS_FORM });
     checkName(queue.prefix, sources.queuePrefix);
   }
   if (queue.adapter === 'postgres') {
