@@ -30,7 +30,7 @@ function str(value: unknown, key: string, max: number): string {
   return value;
 }
 
-function int(raw: unknown, key: string, fallback: number, [min, max]: [number, number]): number {
+function int(raw: unknown, key: string, { fallback, range: [min, max] }: { fallback: number; range: readonly [number, number] }): number {
   if (raw === undefined || raw === null || raw === '') return fallback;
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
   if (!Number.isInteger(n) || n < min || n > max) throw new HttpError(400, `"${key}" must be an integer from ${min} to ${max}`);
@@ -67,8 +67,8 @@ export function createAdminApi(ctx: AdminApiContext) {
       const name = await known(url.searchParams.get('name'));
       const state = url.searchParams.get('state') ?? 'waiting';
       if (!(JOB_LIST_STATES as readonly string[]).includes(state)) throw new HttpError(400, `"state" must be one of ${JOB_LIST_STATES.join(', ')}`);
-      const offset = int(url.searchParams.get('offset'), 'offset', 0, [0, 1_000_000]);
-      const limit = int(url.searchParams.get('limit'), 'limit', 20, [1, MAX_ADMIN_PAGE]);
+      const offset = int(url.searchParams.get('offset'), 'offset', { fallback: 0, range: [0, 1_000_000] });
+      const limit = int(url.searchParams.get('limit'), 'limit', { fallback: 20, range: [1, MAX_ADMIN_PAGE] });
       const [page, counts] = await Promise.all([admin.list(name, state as JobListState, { offset, limit }), admin.counts(name)]);
       return { ...page, counts };
     },
@@ -119,9 +119,9 @@ export function createAdminApi(ctx: AdminApiContext) {
         case 'clean': {
           const state = body.state;
           if (typeof state !== 'string' || !(CLEANABLE_STATES as readonly string[]).includes(state)) throw new HttpError(400, `"state" must be one of ${CLEANABLE_STATES.join(', ')}`);
-          const olderThanMs = int(body.olderThanMs, 'olderThanMs', -1, [0, 10 * 365 * 86_400_000]);
+          const olderThanMs = int(body.olderThanMs, 'olderThanMs', { fallback: -1, range: [0, 10 * 365 * 86_400_000] });
           if (olderThanMs < 0) throw new HttpError(400, '"olderThanMs" is required');
-          const limit = int(body.limit, 'limit', MAX_CLEAN, [1, MAX_CLEAN]);
+          const limit = int(body.limit, 'limit', { fallback: MAX_CLEAN, range: [1, MAX_CLEAN] });
           const result = await admin.clean(name, { state: state as CleanableState, olderThanMs, limit, dryRun: optionalBoolean(body, 'dryRun') });
           return { dryRun: result.dryRun, count: result.ids.length, ids: result.ids };
         }

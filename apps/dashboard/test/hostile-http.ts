@@ -51,7 +51,7 @@ const method = fc.oneof(
 
 /** Path segments that have hurt servers: dot segments, encoded slashes and NULs, broken escapes, long runs. */
 const segment = fc.oneof(
-  { arbitrary: fc.constantFrom('dashboard', 'api', 'dead-letters', 'replay', 'discard', 'stream', 'queues', 'overview', 'health', 'healthz', 'login', 'signup', 'audit', 'pubsub'), weight: 4 },
+  { arbitrary: fc.constantFrom('dashboard', 'api', 'dead-letters', 'replay', 'discard', 'stream', 'queues', 'overview', 'health', 'healthz', 'login', 'signup', 'audit', 'pubsub', 'admin', 'jobs', 'job', 'find', 'rates', 'retry', 'promote', 'remove', 'pause', 'resume', 'clean'), weight: 4 },
   { arbitrary: fc.constantFrom('..', '%2e%2e', '.%2e', '%2F', '%5C', '%00', '%ff', '%E0%A4%A', '%', '%%30%30', '\u00e9', '%C0%AE', ';', '~', '@', ':'), weight: 4 },
   { arbitrary: fc.string({ maxLength: 12 }).map((s) => encodeURIComponent(s)), weight: 2 },
   { arbitrary: fc.string({ maxLength: 12 }), weight: 1 },
@@ -59,7 +59,7 @@ const segment = fc.oneof(
 );
 const query = fc.oneof(
   fc.constant(''),
-  fc.array(fc.tuple(fc.constantFrom('jobs', 'tenant', 'limit', 'name', 'error', 'token', 'x'), fc.oneof(fc.string({ maxLength: 40 }), fc.stringMatching(/^[a-z0-9,]{0,400}$/))), { maxLength: 4 }).map(
+  fc.array(fc.tuple(fc.constantFrom('jobs', 'tenant', 'limit', 'name', 'error', 'token', 'x', 'state', 'offset', 'id', 'names'), fc.oneof(fc.string({ maxLength: 40 }), fc.stringMatching(/^[a-z0-9,]{0,400}$/))), { maxLength: 4 }).map(
     (pairs) => `?${pairs.map(([k, v]) => `${k}=${v}`).join('&')}`,
   ),
 );
@@ -70,7 +70,7 @@ export const target = fc.oneof(
   // Most requests aim at real routes, with odd tails: that is where the handlers run.
   {
     arbitrary: fc
-      .tuple(fc.constantFrom('/dashboard/', '/dashboard/api/', '/dashboard/api/dead-letters/', '/dashboard/api/dead-letters/replay', '/dashboard/api/dead-letters/discard', '/dashboard/api/queues', '/dashboard/api/overview', '/dashboard/api/stream', '/dashboard/api/health', '/api/signup', '/api/audit', '/healthz', '/login', '/'), fc.array(segment, { maxLength: 2 }), query)
+      .tuple(fc.constantFrom('/dashboard/', '/dashboard/api/', '/dashboard/api/admin/', '/dashboard/api/admin/jobs', '/dashboard/api/admin/clean', '/dashboard/api/dead-letters/', '/dashboard/api/dead-letters/replay', '/dashboard/api/dead-letters/discard', '/dashboard/api/queues', '/dashboard/api/overview', '/dashboard/api/stream', '/dashboard/api/health', '/api/signup', '/api/audit', '/healthz', '/login', '/'), fc.array(segment, { maxLength: 2 }), query)
       .map(([base, parts, q]) => `${base}${parts.join('/')}${q}`),
     weight: 6,
   },
@@ -146,6 +146,19 @@ export function hostileRequest(options: HostileOptions): fc.Arbitrary<Buffer> {
     });
 }
 
+/** Bodies of the job administration actions: known and unknown names, ids, states, ages and limits of every type. */
+export const adminBody = fc.record(
+  {
+    name: fc.oneof(fc.constantFrom('sendWelcomeEmail', 'chargeCard', '', 'a:b', '__proto__', 'x'.repeat(300)), fc.string({ maxLength: 40 }), fc.integer(), fc.constant(null)),
+    id: fc.oneof(fc.string({ maxLength: 40 }), fc.constantFrom('', 'x'.repeat(300), '../../etc', '%00'), fc.integer(), fc.array(fc.string(), { maxLength: 2 })),
+    state: fc.oneof(fc.constantFrom('waiting', 'prioritized', 'delayed', 'active', 'completed', 'failed', 'dead', 'WAITING', ''), fc.string({ maxLength: 20 }), fc.integer()),
+    olderThanMs: fc.oneof(fc.integer({ min: -10, max: 1e6 }), fc.constantFrom(0, 1.5, -1, 1e300, Number.MAX_SAFE_INTEGER + 2), fc.string({ maxLength: 12 }), fc.constant(null)),
+    limit: fc.oneof(fc.integer({ min: -5, max: 2000 }), fc.string({ maxLength: 6 }), fc.constant(null)),
+    dryRun: fc.oneof(fc.boolean(), fc.string({ maxLength: 5 }), fc.integer()),
+  },
+  { requiredKeys: [] },
+);
+
 /**
  * A request that parses (right Host, credentials, HTTP/1.1, a true length) with hostile contents:
  * the path, query, content type and body. These reach the handlers, where the bugs live.
@@ -164,6 +177,18 @@ export function wellFormedRequest(options: HostileOptions): fc.Arbitrary<Buffer>
     '/dashboard/api/dead-letters/',
     '/dashboard/api/dead-letters/replay',
     '/dashboard/api/dead-letters/discard',
+    '/dashboard/api/admin/jobs',
+    '/dashboard/api/admin/job',
+    '/dashboard/api/admin/find',
+    '/dashboard/api/admin/rates',
+    '/dashboard/api/admin/retry',
+    '/dashboard/api/admin/promote',
+    '/dashboard/api/admin/remove',
+    '/dashboard/api/admin/pause',
+    '/dashboard/api/admin/resume',
+    '/dashboard/api/admin/clean',
+    '/dashboard/app.js/../jobs.js',
+    '/dashboard/charts.js',
     '/api/signup',
     '/api/audit',
     '/healthz',
@@ -177,6 +202,7 @@ export function wellFormedRequest(options: HostileOptions): fc.Arbitrary<Buffer>
     fc.record({ ids: fc.oneof(fc.array(fc.string({ maxLength: 300 }), { maxLength: 5 }), fc.string(), fc.integer()), dryRun: fc.oneof(fc.boolean(), fc.string()) }).map((o) => JSON.stringify(o)),
     fc.record({ email: fc.oneof(fc.emailAddress(), fc.string({ maxLength: 300 })), tenant: fc.oneof(fc.constantFrom('acme', 'ACME*', ''), fc.string({ maxLength: 70 })) }).map((o) => JSON.stringify(o)),
     fc.record({ name: fc.string({ maxLength: 200 }), error: fc.string({ maxLength: 200 }), all: fc.boolean() }).map((o) => JSON.stringify(o)),
+    adminBody.map((o) => JSON.stringify(o)),
     fc.string({ maxLength: 200 }),
   );
   const credentials = fc.oneof({ arbitrary: fc.constant(options.bearer), weight: 4 }, { arbitrary: fc.constant(undefined), weight: 1 });

@@ -110,7 +110,7 @@ function checkId(id: string): void {
   if (typeof id !== 'string' || id.length === 0 || id.length > 256) throw new InvalidOptionError('id', 'must be a non-empty string of at most 256 characters');
 }
 
-function checkInt(option: string, value: number, min: number, max: number): number {
+function checkInt(option: string, value: number, [min, max]: readonly [number, number]): number {
   if (!Number.isInteger(value) || value < min || value > max) throw new InvalidOptionError(option, `must be an integer from ${min} to ${max}, got ${String(value)}`);
   return value;
 }
@@ -135,8 +135,8 @@ export function createQueueAdmin(ready: (action: string) => Promise<QueueAdapter
   return {
     async list(name, state, page = {}) {
       if (!JOB_LIST_STATES.includes(state)) throw new InvalidOptionError('state', `must be one of ${JOB_LIST_STATES.join(', ')}`);
-      const offset = checkInt('offset', page.offset ?? 0, 0, MAX_OFFSET);
-      const limit = checkInt('limit', page.limit ?? 20, 1, MAX_ADMIN_PAGE);
+      const offset = checkInt('offset', page.offset ?? 0, [0, MAX_OFFSET]);
+      const limit = checkInt('limit', page.limit ?? 20, [1, MAX_ADMIN_PAGE]);
       const { adapter, admin } = await open('admin.list', name);
       if (state === 'dead') {
         const [records, total] = await Promise.all([adapter.deadLetters.query({ name, offset, limit }), adapter.deadLetters.count({ name })]);
@@ -197,14 +197,14 @@ export function createQueueAdmin(ready: (action: string) => Promise<QueueAdapter
     },
     async clean(name, options) {
       if (!CLEANABLE_STATES.includes(options.state)) throw new InvalidOptionError('state', `must be one of ${CLEANABLE_STATES.join(', ')}`);
-      const olderThanMs = checkInt('olderThanMs', options.olderThanMs, 0, 10 * 365 * 86_400_000);
-      const limit = checkInt('limit', options.limit ?? MAX_CLEAN, 1, MAX_CLEAN);
+      const olderThanMs = checkInt('olderThanMs', options.olderThanMs, [0, 10 * 365 * 86_400_000]);
+      const limit = checkInt('limit', options.limit ?? MAX_CLEAN, [1, MAX_CLEAN]);
       const dryRun = options.dryRun === true;
       const { admin } = await open('admin.clean', name);
       return { dryRun, ids: await admin.clean(name, { state: options.state, olderThanMs, limit, dryRun }) };
     },
     async rates(name, options = {}) {
-      const minutes = checkInt('minutes', options.minutes ?? RATE_MINUTES, 1, RATE_MINUTES);
+      const minutes = checkInt('minutes', options.minutes ?? RATE_MINUTES, [1, RATE_MINUTES]);
       const { admin } = await open('admin.rates', name);
       const now = Date.now();
       const current = Math.floor(now / 60_000);

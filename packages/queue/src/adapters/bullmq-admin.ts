@@ -103,23 +103,23 @@ export function createBullmqAdmin(s: BullmqAdminSettings): QueueAdapterAdmin {
     }
   }
 
-  function rawSummary(name: string, id: string, raw: Record<string, string>, state: AdminJobState): AdminJobSummary {
+  function rawSummary(name: string, id: string, { raw = {}, state }: { raw?: Record<string, string>; state: AdminJobState }): AdminJobSummary {
     return { id, name: raw.name ?? name, state, attemptsMade: Number(raw.atm ?? 0), maxAttempts: 1, priority: Number(raw.priority ?? 0), enqueuedAt: Number(raw.timestamp ?? 0) };
   }
 
-  async function ids(name: string, state: AdminJobState, start: number, end: number): Promise<string[]> {
+  async function ids(name: string, state: AdminJobState, [start, end]: readonly [number, number]): Promise<string[]> {
     return s.call('queue.admin', () => s.reader(name).getRanges([TYPE[state]], start, end, ASC[state]));
   }
 
   const admin: QueueAdapterAdmin = {
     async list(name, state, page: AdminPage) {
       const q = s.reader(name);
-      const found = await ids(name, state, page.offset, page.offset + page.limit - 1);
+      const found = await ids(name, state, [page.offset, page.offset + page.limit - 1]);
       const rows = await Promise.all(
         found.map(async (id) => {
           const loaded = await load(name, id);
           if (!loaded) return undefined;
-          if (!loaded.job) return rawSummary(name, id, loaded.raw ?? {}, state);
+          if (!loaded.job) return rawSummary(name, id, { raw: loaded.raw, state });
           return summary(loaded.job, state, state === 'delayed' ? await runAt(q, id) : undefined);
         }),
       );
@@ -132,7 +132,7 @@ export function createBullmqAdmin(s: BullmqAdminSettings): QueueAdapterAdmin {
       const { logs } = await s.call('queue.admin', () => q.getJobLogs(id, -MAX_JOB_LOG_LINES, -1, true));
       if (!loaded.job) {
         const raw = loaded.raw ?? {};
-        return { ...rawSummary(name, id, raw, loaded.state), data: parseStored(raw.data), progress: 0, logs };
+        return { ...rawSummary(name, id, { raw, state: loaded.state }), data: parseStored(raw.data), progress: 0, logs };
       }
       const job = loaded.job;
       const stack = job.stacktrace?.at(-1);
@@ -190,7 +190,7 @@ export function createBullmqAdmin(s: BullmqAdminSettings): QueueAdapterAdmin {
         // Scored by finishedOn: the oldest first, pushed into Redis.
         candidates = await s.redis().zrangebyscore(q.keys[options.state]!, '-inf', before, 'LIMIT', 0, options.limit);
       } else {
-        const scanned = await ids(name, options.state, 0, CLEAN_SCAN - 1);
+        const scanned = await ids(name, options.state, [0, CLEAN_SCAN - 1]);
         const pipe = s.redis().pipeline();
         for (const id of scanned) pipe.hget(`${q.keys['']!}${id}`, 'timestamp');
         const stamps = (await pipe.exec()) ?? [];
