@@ -31,7 +31,7 @@ export class Dispatcher {
 
   /** Calls every handler of `subs` but those of subscription `exclude`; returns how many it called. */
   deliver(subs: readonly LocalSubscription[], delivery: Delivery): number {
-    const { envelope, pattern, exclude } = delivery;
+    const { envelope, exclude } = delivery;
     const channel = envelope.name;
     // One meta per topic and message, built on first use: every handler here sees the same one.
     let meta: object | undefined;
@@ -45,9 +45,9 @@ export class Dispatcher {
       let m: object;
       if (sub.shared && delivery.shared) {
         const shared = delivery.shared;
-        m = sharedMeta ??= metaOf(channel, pattern, shared, delivery.position);
+        m = sharedMeta ??= metaOf(channel, shared, delivery);
       } else {
-        m = meta ??= metaOf(channel, pattern, envelope, delivery.position);
+        m = meta ??= metaOf(channel, envelope, delivery);
       }
       const payload = (m as { envelope: Envelope }).envelope.payload;
       try {
@@ -86,7 +86,7 @@ export class Dispatcher {
 }
 
 /** The `meta` argument of a handler. */
-function metaOf(channel: string, pattern: string | undefined, envelope: Envelope, position: PubSubStreamPosition | undefined): object {
+function metaOf(channel: string, envelope: Envelope, { pattern, position }: Delivery): object {
   const meta: { channel: string; pattern?: string; envelope: Envelope; position?: PubSubStreamPosition } = pattern === undefined ? { channel, envelope } : { channel, pattern, envelope };
   if (position !== undefined) meta.position = position;
   return meta;

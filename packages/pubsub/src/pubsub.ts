@@ -322,8 +322,8 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     });
     const data = this.serializer.encode(envelope);
     const stored = options.local ? undefined : this.history.windowFor(channel);
-    if (stored) return this.emitWithHistory(envelope, data, stored, options.exclude);
-    const received = this.dispatchLocal(envelope, data, options.exclude);
+    if (stored) return this.emitWithHistory(envelope, data, { stored, exclude: options.exclude });
+    const received = this.dispatchLocal(envelope, data, options);
     if (options.local) return Promise.resolve(received);
     let published: Promise<number>;
     try {
@@ -346,7 +346,11 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
    * handlers get it once that step gave it its offset. When the step fails nobody gets it: a
    * message is never live without being in history.
    */
-  private emitWithHistory(envelope: Envelope, data: Buffer, stored: NonNullable<ReturnType<HistorySubscriptions['windowFor']>>, exclude: string | undefined): Promise<number> {
+  private emitWithHistory(
+    envelope: Envelope,
+    data: Buffer,
+    { stored, exclude }: { stored: NonNullable<ReturnType<HistorySubscriptions['windowFor']>>; exclude: string | undefined },
+  ): Promise<number> {
     const channel = envelope.name;
     let stepped: Promise<{ receivers: number; position: StreamPosition }>;
     try {
@@ -355,7 +359,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       stepped = Promise.reject(err as Error);
     }
     return stepped.then(
-      ({ receivers, position }) => this.dispatchLocal(envelope, data, exclude, position) + receivers,
+      ({ receivers, position }) => this.dispatchLocal(envelope, data, { exclude, position }) + receivers,
       (err: unknown) => {
         this.report('publish', err, { name: channel, id: envelope.id });
         return 0;
@@ -369,7 +373,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
    * message (the handlers of one node share that copy, as on a remote node), and not at all when
    * nothing here matches or every match only reads the sender's envelope (LocalSubscription.shared).
    */
-  private dispatchLocal(envelope: Envelope, data: Buffer, exclude: string | undefined, position?: StreamPosition): number {
+  private dispatchLocal(envelope: Envelope, data: Buffer, { exclude, position }: { exclude?: string | undefined; position?: StreamPosition }): number {
     const channel = envelope.name;
     const exact = this.registry.exactFor(channel);
     const globs = this.registry.patternsMatching(channel);

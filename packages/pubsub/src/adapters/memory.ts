@@ -24,7 +24,7 @@ interface Node {
 /** The shared medium memory adapters publish through. */
 export class MemoryHub {
   /** One event per published message; each node filters by its own interest. */
-  readonly emitter = new EventEmitter<{ message: [from: Node, channel: string, data: Buffer, position?: PubSubStreamPosition] }>();
+  readonly emitter = new EventEmitter<{ message: [from: Node, sent: { channel: string; data: Buffer; position: PubSubStreamPosition | undefined }] }>();
   readonly nodes = new Set<Node>();
   /** @internal */
   readonly byAdapter = new WeakMap<PubSubAdapter, Node>();
@@ -60,7 +60,7 @@ export function memoryPubSub(options: MemoryPubSubOptions = {}): PubSubAdapter {
   const hub = options.hub ?? createMemoryHub();
   const node: Node = { channels: new Set(), patterns: new Map(), handlers: undefined, downAt: undefined };
 
-  const listener = (from: Node, channel: string, data: Buffer, position?: PubSubStreamPosition): void => {
+  const listener = (from: Node, { channel, data, position }: { channel: string; data: Buffer; position: PubSubStreamPosition | undefined }): void => {
     if (from === node || !node.handlers || node.downAt !== undefined) return;
     if (node.channels.has(channel)) node.handlers.message(position ? { channel, data, position } : { channel, data });
     for (const [pattern, match] of node.patterns) if (match(channel)) node.handlers.message(position ? { channel, pattern, data, position } : { channel, pattern, data });
@@ -74,7 +74,7 @@ export function memoryPubSub(options: MemoryPubSubOptions = {}): PubSubAdapter {
       if (other.channels.has(channel)) receivers += 1;
       for (const match of other.patterns.values()) if (match(channel)) receivers += 1;
     }
-    hub.emitter.emit('message', node, channel, data, position);
+    hub.emitter.emit('message', node, { channel, data, position });
     return receivers;
   };
 

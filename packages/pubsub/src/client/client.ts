@@ -9,6 +9,7 @@
 import type { ErrorEvent, ErrorHook, Health, HandleCloseOptions, LifecyclePhase, MessageMap, NameOf, SubscriptionHandle } from '@events/core';
 import type { ChannelOf, MessageOf } from '../types.js';
 import type { BufferPolicy, ClientFrame, ErrorCode, ServerFrame } from '../websocket/protocol.js';
+import { acceptMessage, answerRecovery, answerSubscribed, type RecoveredEvent, type Resumable, sinceOf } from './history.js';
 import { PendingPublishes } from './publishes.js';
 import { type ClientPresenceEvent, type ClientPresenceSnapshot, PendingPresence } from './presence-requests.js';
 
@@ -26,8 +27,13 @@ export interface WebSocketLike {
 export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 export interface PubSubClientOptions {
-  /** `ws://host/pubsub` (the gateway's path). */
-  url: string;
+  /**
+   * `ws://host/pubsub` (the gateway's path), or several gateways of one application: the client
+   * connects to the first and, each time its connection closes, reconnects to the next one of the
+   * list (round robin), so the clients of a gateway that died move to the others by themselves.
+   * Give each client the list in its own order (shuffled, or rotated) to spread them.
+   */
+  url: string | readonly string[];
   /** WebSocket implementation. Default: `globalThis.WebSocket` (browsers, Node 22+). */
   WebSocket?: WebSocketConstructor;
   /** Reconnect backoff, or `false` to stay closed. Default: 250 ms doubling up to 10 000 ms, with jitter. */
@@ -63,6 +69,8 @@ export interface ClientMessageMeta<C extends string = string> {
   /** Envelope id. */
   readonly id: string;
   readonly occurredAt: string;
+  /** On a channel with history: the message's place in it (the client resumes after it by itself). */
+  readonly position?: { readonly offset: number; readonly epoch: string };
 }
 
 /**
@@ -91,6 +99,8 @@ export interface PubSubClientEvents {
   join: (event: ClientPresenceEvent) => void;
   /** A member left (`reason`: `left`, or `expired` when its gateway stopped). */
   leave: (event: ClientPresenceEvent) => void;
+  /** After each reconnect, per subscription on a channel with history: every missed message came (`recovered`), or why not. */
+  recovered: (event: RecoveredEvent) => void;
 }
 
 export interface PubSubClient<M extends MessageMap = MessageMap> {
@@ -136,7 +146,7 @@ interface Waiter {
   reject: (err: Error) => void;
 }
 
-interface Topic {
+interface Topic extends Resumable {
   readonly handlers: Set<AnyHandler>;
   readonly options: ClientSubscribeOptions;
   confirmed: boolean;
@@ -162,6 +172,9 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
   const Ctor: WebSocketConstructor = Found;
   const backoff = options.reconnect === false ? undefined : { initial: options.reconnect?.initialDelayMs ?? 250, max: options.reconnect?.maxDelayMs ?? 10_000 };
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const urls: readonly string[] = typeof options.url === 'string' ? [options.url] : [...options.url];
+  if (urls.length === 0 || urls.some((u) => typeof u !== 'string')) throw new Error('options.url must be a URL or a non-empty list of URLs');
+  let urlIndex = 0;
   const hook = options.onError ?? consoleHook();
   const topics = new Map<string, Topic>();
   const listeners = new Map<keyof PubSubClientEvents, Set<(...args: never[]) => void>>();
@@ -237,18 +250,19 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
   }
 
   function sendSubscribe(topic: string, entry: Topic): void {
-    send({ type: 'subscribe', id: nextId++, topic, ...entry.options });
+    send({ type: 'subscribe', id: nextId++, topic, ...entry.options, ...sinceOf(entry) });
   }
 
   function connect(): void {
     let ws: WebSocketLike;
+    const url = urls[urlIndex]!;
     try {
-      ws = new Ctor(options.url);
+      ws = new Ctor(url);
     } catch (err) {
       // A malformed URL: no connection will ever come.
       report('transport', err);
       phase = 'failed';
-      rejectAll(new GatewayError('CLOSED', `cannot connect to ${options.url}: ${(err as Error).message}`));
+      rejectAll(new GatewayError('CLOSED', `cannot connect to ${url}: ${(err as Error).message}`));
       return;
     }
     socket = ws;
@@ -281,6 +295,7 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
       const delay = Math.min(backoff.max, backoff.initial * 2 ** attempt);
       attempt += 1;
       reconnects += 1;
+      urlIndex = (urlIndex + 1) % urls.length;
       timer = setTimeout(connect, delay / 2 + (Math.random() * delay) / 2);
     });
   }
@@ -306,7 +321,9 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
     switch (frame.type) {
       case 'message': {
         const entry = topics.get(frame.topic);
-        const meta: ClientMessageMeta = { channel: frame.channel, topic: frame.topic, id: frame.id, occurredAt: frame.occurredAt };
+        const position = acceptMessage(entry, frame);
+        if (position === false) return; // already had it (resumed across a reconnect)
+        const meta: ClientMessageMeta = { channel: frame.channel, topic: frame.topic, id: frame.id, occurredAt: frame.occurredAt, ...(position ? { position } : {}) };
         for (const handler of entry?.handlers ?? []) {
           try {
             handler(frame.data, meta);
@@ -320,8 +337,9 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
         presenceRequests.resolve(frame.id, { channel: frame.channel, members: frame.members, total: frame.total, truncated: frame.truncated });
         return;
       case 'join':
+        return emit('join', { topic: frame.topic, channel: frame.channel, member: frame.member });
       case 'leave':
-        return emit(frame.type, { topic: frame.topic, channel: frame.channel, member: frame.member, ...(frame.reason !== undefined ? { reason: frame.reason } : {}) });
+        return emit('leave', { topic: frame.topic, channel: frame.channel, member: frame.member, ...(frame.reason !== undefined ? { reason: frame.reason } : {}) });
       case 'published':
         publishes.resolve(frame.id, Number(frame.receivers) || 0);
         return;
@@ -329,9 +347,13 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
         const entry = topics.get(frame.topic);
         if (!entry) return;
         entry.confirmed = true;
+        const recovered = answerSubscribed(entry, frame);
         for (const w of [...entry.waiters]) w.resolve();
+        if (recovered) emit('recovered', recovered);
         return;
       }
+      case 'recovery':
+        return emit('recovered', answerRecovery(topics.get(frame.topic), frame));
       case 'error': {
         const error = new GatewayError(frame.code, String(frame.message));
         if (typeof frame.topic !== 'string' && frame.id !== undefined && publishes.reject(frame.id, error)) return;
@@ -457,7 +479,7 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
     start() {
       if (closing !== undefined || phase === 'closed') return Promise.reject(new GatewayError('CLOSED', 'pubsub client is closed'));
       if (socket?.readyState === OPEN) return Promise.resolve();
-      return waitIn(openWaiters, `connect to ${options.url}`);
+      return waitIn(openWaiters, `connect to ${urls.join(', ')}`);
     },
     ready: () => client.start(),
     health() {

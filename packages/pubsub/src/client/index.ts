@@ -10,4 +10,5 @@ export {
   type WebSocketConstructor,
 } from './client.js';
 export type { ClientPresenceEvent, ClientPresenceSnapshot } from './presence-requests.js';
+export type { RecoveredEvent } from './history.js';
 export { CLOSE_CODES, type BufferPolicy, type ServerFrame, type ClientFrame } from '../websocket/protocol.js';

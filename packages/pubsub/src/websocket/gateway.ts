@@ -24,7 +24,7 @@ import {
 import type { PubSub } from '../types.js';
 import { createClientSession, type ClientSession, type SessionHost } from './session.js';
 import type { AuthorizeResult } from './session-presence.js';
-import { type BufferPolicy, CLOSE_CODES, type ServerFrame } from './protocol.js';
+import { type BufferPolicy, CLOSE_CODES, type FramePosition, type ServerFrame } from './protocol.js';
 import type { SendQueueLimits, SendQueueStats } from './send-queue.js';
 import { type AllowedOrigins, judgeUpgrade, refuseUpgrade } from './upgrade.js';
 import { type AuthorizePublish, type PublishRate, type PublishSchema, resolvePublishRate } from './publish.js';
@@ -218,7 +218,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
   // envelope being dispatched is kept.
   let framed: Envelope | undefined;
   const frames = new Map<string, Buffer>();
-  function frameOf(envelope: Envelope, topic: string): Buffer {
+  function frameOf(envelope: Envelope, topic: string, position?: FramePosition): Buffer {
     if (envelope !== framed) {
       framed = envelope;
       frames.clear();
@@ -226,6 +226,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
     let frame = frames.get(topic);
     if (frame === undefined) {
       const message: ServerFrame = { type: 'message', topic, channel: envelope.name, id: envelope.id, occurredAt: envelope.occurredAt, data: envelope.payload };
+      if (position) Object.assign(message, { offset: position.offset, epoch: position.epoch });
       frames.set(topic, (frame = Buffer.from(JSON.stringify(message))));
     }
     return frame;

@@ -49,6 +49,8 @@ export type ClientFrame =
       presence?: boolean;
       /** Receive the channel's `join` / `leave` frames as messages of this subscription. Default: false. */
       presenceEvents?: boolean;
+      /** Resume a channel with history after this position (from a `message` or `subscribed` frame): missed messages first. Default: none. */
+      since?: FramePosition;
     }
   | { type: 'unsubscribe'; id: string | number; topic: string }
   /** Who is on `channel` (at most `limit`, default 100). Answered with `presence` or an `error` with this id. */
@@ -71,20 +73,39 @@ export type ErrorCode =
   | 'RATE_LIMITED';
 
 export type ServerFrame =
-  | { type: 'subscribed'; id: string | number; topic: string }
+  /** On a channel with history: `position` is where the client now is; `recovery` answers its `since`. */
+  | { type: 'subscribed'; id: string | number; topic: string; position?: FramePosition; recovery?: FrameRecovery }
   | { type: 'unsubscribed'; id: string | number; topic: string }
   /** `topic` when a subscribe or unsubscribe failed, `channel` when a publish did. */
   | { type: 'error'; id?: string | number; topic?: string; channel?: string; code: ErrorCode; message: string }
   /** A publish was accepted and broadcast: `receivers` as `broadcast()` counted them (the publisher's own subscription included). */
   | { type: 'published'; id: string | number; channel: string; receivers: number }
-  | { type: 'message'; topic: string; channel: string; data: unknown; id: string; occurredAt: string }
+  /** `offset` and `epoch` on a channel with history: the position to resume after. */
+  | { type: 'message'; topic: string; channel: string; data: unknown; id: string; occurredAt: string; offset?: number; epoch?: string }
   /** The answer to a `presence` request: at most the limit of members, and how many there are. */
   | { type: 'presence'; id: string | number; channel: string; members: readonly PresenceMember[]; total: number; truncated: boolean }
-  /** A member came to or left `channel` (for a subscription made with `presenceEvents`); `reason` of a leave: `left` or `expired`. */
-  | { type: 'join' | 'leave'; topic: string; channel: string; member: PresenceMember; reason?: string }
+  /** A member came to `channel` (for a subscription made with `presenceEvents`). */
+  | { type: 'join'; topic: string; channel: string; member: PresenceMember }
+  /** A member left `channel`; `reason`: `left` (it unsubscribed, disconnected, its node closed) or `expired` (its node stopped). */
+  | { type: 'leave'; topic: string; channel: string; member: PresenceMember; reason?: string }
   /** `count` messages of `topic` were dropped by the buffer policy since the last notice. */
   | { type: 'dropped'; topic: string; count: number }
   /** The publisher's sequence jumped upstream: `missing` messages on `channel` may be lost. */
   | { type: 'gap'; topic: string; channel: string; missing: number }
   /** The gateway's own transport (Redis) dropped and came back; messages in between are lost. */
-  | { type: 'resubscribed'; downAt: string; upAt: string };
+  | { type: 'resubscribed'; downAt: string; upAt: string }
+  /** A catch-up from history after the gateway's transport dropped could not fill everything: continue from `position`. */
+  | ({ type: 'recovery'; topic: string; position?: FramePosition } & FrameRecovery);
+
+/** A place in a channel's history. */
+export interface FramePosition {
+  offset: number;
+  epoch: string;
+}
+
+/** The outcome of a resume; `reason` when not `recovered`: `too-old`, `epoch-changed`, `no-history`, `unavailable`. */
+export interface FrameRecovery {
+  recovered: boolean;
+  reason?: string;
+  replayed: number;
+}

@@ -10,7 +10,8 @@ import { compileChannelPattern, type Envelope, type ErrorReporter, isChannelPatt
 import { type InternalSubscribeOptions, SHARE_ENVELOPE } from '../internal.js';
 import type { PubSub, Subscription } from '../types.js';
 import { Inbox } from './inbox.js';
-import { BUFFER_POLICIES, type BufferPolicy, CLOSE_CODES, type ClientFrame, type ErrorCode, type ServerFrame } from './protocol.js';
+import { BUFFER_POLICIES, type BufferPolicy, CLOSE_CODES, type ClientFrame, type ErrorCode, type FramePosition, type ServerFrame } from './protocol.js';
+import { readSince, resumeOptions, subscribedFields } from '../history-gateway.js';
 import { type Frame, type QueueOwner, SendQueue, type SendQueueLimits, type SendQueueStats } from './send-queue.js';
 import type { AuthorizeContext } from './gateway.js';
 import {
@@ -37,7 +38,7 @@ export interface SessionHost extends PublishHost {
   readonly maxSubscriptions: number;
   readonly defaultPolicy: BufferPolicy;
   readonly buffer: SendQueueLimits | undefined;
-  frameOf(envelope: Envelope, topic: string): Buffer;
+  frameOf(envelope: Envelope, topic: string, position?: FramePosition): Buffer;
   /** The session is gone; `limit` when it was closed for exceeding a bound. */
   onGone(session: ClientSession, limit: boolean): void;
 }
@@ -238,10 +239,11 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     // deliver() only serializes the envelope into a frame at once, so it may share the sender's.
     const subscribeOptions: InternalSubscribeOptions = {
       onGap: (gap) => send({ type: 'gap', topic, channel: gap.channel, missing: gap.missing }),
+      ...resumeOptions(frame, topic, { send, answered: () => sub.handle !== undefined }),
       [SHARE_ENVELOPE]: true,
     };
     try {
-      sub.handle = await host.pubsub.subscribe(topic, (_payload, meta) => deliver(sub, meta.envelope), subscribeOptions);
+      sub.handle = await host.pubsub.subscribe(topic, (_payload, meta) => deliver(sub, meta.envelope, meta.position), subscribeOptions);
     } catch (err) {
       if (subs.get(topic) === sub) subs.delete(topic);
       return fail({ id, topic, code: 'UNAVAILABLE', message: (err as Error).message });
@@ -258,12 +260,12 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
       if (closed || subs.get(topic) !== sub) return presence.detach(part);
       sub.presence = part;
     }
-    send({ type: 'subscribed', id, topic });
+    send({ type: 'subscribed', id, topic, ...subscribedFields(sub.handle) });
   }
 
-  function deliver(sub: ClientSub, envelope: Envelope): void {
+  function deliver(sub: ClientSub, envelope: Envelope, position?: FramePosition): void {
     if (closed) return;
-    const frame: Frame = host.frameOf(envelope, sub.topic);
+    const frame: Frame = host.frameOf(envelope, sub.topic, position);
     if (!queue.push(frame, sub, sub.policy === 'conflate' ? conflationKey(sub, envelope) : undefined)) {
       close(CLOSE_CODES.SLOW_CONSUMER, 'slow consumer: send buffer full');
     }
@@ -326,7 +328,7 @@ function parseFrame(text: string): ClientFrame {
   if (type === 'unsubscribe') return { type, id, topic };
   if (policy !== undefined && !BUFFER_POLICIES.includes(policy as BufferPolicy)) throw new Error(`"policy" must be one of ${BUFFER_POLICIES.join(', ')}`);
   if (key !== undefined && typeof key !== 'string') throw new Error('"key" must be a string');
-  return { type, id, topic, ...(policy !== undefined ? { policy: policy as BufferPolicy } : {}), ...(key !== undefined ? { key } : {}), ...parsePresenceFlags(frame) };
+  return { type, id, topic, ...(policy !== undefined ? { policy: policy as BufferPolicy } : {}), ...(key !== undefined ? { key } : {}), ...parsePresenceFlags(frame), ...readSince(frame) };
 }
 
 function parsePublish(id: string | number, frame: Record<string, unknown>): ClientFrame {
