@@ -67,7 +67,8 @@ describe('memory bus, zero-copy mode', () => {
 
   it('carries what JSON cannot (a Map arrives as the same Map) and still dead-letters as JSON bytes', async () => {
     const broker = createMemoryBroker();
-    const bus = createBus<Events>({ adapter: memoryBus({ broker, zeroCopy: true, freeze: false }) });
+    const errors: string[] = [];
+    const bus = createBus<Events>({ adapter: memoryBus({ broker, zeroCopy: true, freeze: false }), onError: (event) => errors.push(event.kind) });
     const got = collect<unknown>();
     await bus.on('user.mapped', async (e) => void got.seen.push(e.payload));
     await bus.on('user.signedUp', async () => {
@@ -81,6 +82,7 @@ describe('memory bus, zero-copy mode', () => {
     expect(got.seen[0]).toBe(map);
     const dead = broker.deadLetters('failing');
     expect(dead).toHaveLength(1);
+    expect(errors).toContain('dead-letter');
     expect(JSON.parse(dead[0]!.data.toString('utf8'))).toMatchObject({ id: envelope.id, name: 'user.signedUp', payload: { email: 'b@example.com' } });
     await bus.close();
   });
