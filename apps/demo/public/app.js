@@ -1,12 +1,15 @@
-// The demo page: plain browser JavaScript, no build step. It speaks the gateway's JSON protocol
-// (docs/pubsub.md): {type:'subscribe', id, topic} out; 'subscribed', 'message', 'error' in.
-// The tenant comes from ?tenant= (the server's authorize hook only lets this socket subscribe
-// under tenant:{tenant}:...). A real application would take it from the session, not the URL.
+// The demo page: plain browser JavaScript, no build step of its own. Live updates come through
+// @events/pubsub's client (its browser build, served by the demo at /vendor/pubsub-client.js): it
+// speaks the gateway's protocol, reconnects and resubscribes by itself, and publishes the chat.
+// The tenant comes from ?tenant= (the server's authorize hooks only let this socket subscribe and
+// publish under tenant:{tenant}:...). A real application would take it from the session, not the URL.
+import { createPubSubClient } from '/vendor/pubsub-client.js';
 
 const TENANTS = ['acme', 'globex', 'initech'];
 const params = new URLSearchParams(location.search);
 const tenant = /^[a-z0-9][a-z0-9-]{0,62}$/.test(params.get('tenant') ?? '') ? params.get('tenant') : 'acme';
 const topic = `tenant:${tenant}:user:*:notifications`;
+const chatChannel = `tenant:${tenant}:chat`;
 
 const STEPS = {
   'signed-up': { label: 'Signed up', tier: 'bus', order: 0 },
@@ -26,6 +29,7 @@ const el = (tag, props = {}, ...children) => {
 
 $('tenant-name').textContent = tenant;
 $('channel-example').textContent = `tenant:${tenant}:user:{id}:notifications`;
+$('chat-channel').textContent = chatChannel;
 document.title = `${tenant} · signup story`;
 for (const other of TENANTS.filter((t) => t !== tenant)) {
   $('tenant-links').append(el('a', { href: `/?tenant=${other}`, target: '_blank', textContent: other }));
@@ -59,11 +63,10 @@ function userCard(userId, email) {
   return user;
 }
 
-function showNotification(message) {
-  const n = message.data;
+function showNotification(n, meta) {
   const user = userCard(n.userId, n.step === 'signed-up' ? n.text.replace(/^Signed up as /, '') : undefined);
-  if (user.seen.has(message.id)) return;
-  user.seen.add(message.id);
+  if (user.seen.has(meta.id)) return;
+  user.seen.add(meta.id);
   const step = STEPS[n.step] ?? { label: n.step, tier: 'pubsub', order: 9 };
   const time = new Date(n.at);
   const item = el(
@@ -88,42 +91,82 @@ function showNotification(message) {
   if (n.step === 'audit-recorded') void loadAudit();
 }
 
-// ---- websocket -------------------------------------------------------------------------------
-
-let retryMs = 500;
+// ---- the pubsub client ----------------------------------------------------------------------
 
 function setStatus(state, text) {
   $('status').dataset.state = state;
   $('status-text').textContent = text;
   $('signup-button').disabled = state !== 'live';
+  $('chat-send').disabled = state !== 'live';
 }
 
-function connect() {
-  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const ws = new WebSocket(`${proto}//${location.host}/pubsub?tenant=${encodeURIComponent(tenant)}`);
+const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+const client = createPubSubClient({
+  url: `${proto}//${location.host}/pubsub?tenant=${encodeURIComponent(tenant)}`,
+  onError: (event) => console.warn(`[pubsub client] ${event.kind}: ${event.error.message}`),
+});
+let subscribed = false;
+client.on('open', () => {
+  // After a reconnect the client resubscribes by itself; what was broadcast meanwhile is lost,
+  // and the audit log is the record: reload it.
+  if (!subscribed) return;
+  setStatus('live', 'live');
+  void loadAudit();
+});
+client.on('close', ({ willReconnect }) => {
+  if ($('status').dataset.state !== 'error') setStatus('offline', willReconnect ? 'offline, reconnecting' : 'offline');
+});
+// Live updates may have been lost: reload the record.
+for (const event of ['gap', 'dropped', 'resubscribed']) client.on(event, () => void loadAudit());
+
+async function goLive() {
   setStatus('connecting', 'connecting');
-  ws.addEventListener('open', () => ws.send(JSON.stringify({ type: 'subscribe', id: 1, topic })));
-  ws.addEventListener('message', (event) => {
-    const frame = JSON.parse(event.data);
-    if (frame.type === 'subscribed') {
-      retryMs = 500;
-      setStatus('live', 'live');
-      void loadAudit();
-    } else if (frame.type === 'message') {
-      showNotification(frame);
-    } else if (frame.type === 'error') {
-      setStatus('error', `refused: ${frame.message}`);
-    } else if (frame.type === 'gap' || frame.type === 'dropped' || frame.type === 'resubscribed') {
-      // Live updates may have been lost: the audit log is the record, reload it.
-      void loadAudit();
-    }
-  });
-  ws.addEventListener('close', () => {
-    if ($('status').dataset.state !== 'error') setStatus('offline', `offline, retrying in ${Math.round(retryMs / 100) / 10} s`);
-    setTimeout(connect, retryMs);
-    retryMs = Math.min(retryMs * 2, 10_000);
-  });
+  try {
+    await Promise.all([client.subscribe(topic, showNotification), client.subscribe(chatChannel, showChatLine)]);
+    subscribed = true;
+    setStatus('live', 'live');
+    void loadAudit();
+  } catch (error) {
+    // Refused (UNAUTHORIZED), or no answer in time: say so; a reload tries again.
+    setStatus('error', `${error.code ?? 'error'}: ${error.message}`);
+  }
 }
+
+// ---- chat (client publish) -----------------------------------------------------------------
+
+const MAX_CHAT_LINES = 100;
+
+function showChatLine(line, meta) {
+  const time = new Date(meta.occurredAt);
+  const item = el(
+    'li',
+    { className: 'chat-line' },
+    el('b', { className: 'from', textContent: line.from }),
+    el('span', { className: 'text', textContent: line.text }),
+    el('time', { dateTime: meta.occurredAt, textContent: time.toLocaleTimeString([], { hour12: false }) }),
+  );
+  item.dataset.testid = 'chat-line';
+  $('chat-lines').append(item);
+  while ($('chat-lines').children.length > MAX_CHAT_LINES) $('chat-lines').firstElementChild.remove();
+  $('chat-empty').hidden = true;
+  item.scrollIntoView({ block: 'nearest' });
+}
+
+$('chat-name').value = `guest-${Math.random().toString(36).slice(2, 6)}`;
+$('chat-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const message = $('chat-message');
+  message.className = 'form-message';
+  message.textContent = '';
+  try {
+    // Resolves with the receiver count once the gateway broadcast it; rejects with the gateway's code.
+    await client.publish(chatChannel, { from: $('chat-name').value, text: $('chat-text').value });
+    $('chat-text').value = '';
+  } catch (error) {
+    message.textContent = `not sent (${error.code}): ${error.message}`;
+    message.classList.add('bad');
+  }
+});
 
 // ---- API -------------------------------------------------------------------------------------
 
@@ -182,4 +225,4 @@ async function loadAudit() {
 }
 
 $('audit-refresh').addEventListener('click', () => void loadAudit());
-connect();
+void goLive();

@@ -13,7 +13,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { ConfigError, consoleErrorHook, DEFAULT_CLOSE_TIMEOUT_MS, drainWithin, TimeoutError, toError, type CloseOptions, type ErrorHook } from '@events/core';
 import { configFromEnv, createPlatform, type Platform, type PlatformConfig, type ResolvedPlatformConfig } from '@events/platform';
 import { createWebSocketGateway, type WebSocketGateway } from '@events/pubsub/websocket';
-import { mayTenantSubscribe, tenantOfRequest } from './channels.js';
+import { isChatChannel, mayTenantPublish, mayTenantSubscribe, tenantOfRequest } from './channels.js';
+import { buildClientBundle } from './client-bundle.js';
 import { AUDIT_QUERY_CHANNEL, registerAudit } from './contexts/audit.js';
 import { registerEmailWorker } from './contexts/email.js';
 import { registerNotifications } from './contexts/notifications.js';
@@ -23,7 +24,7 @@ import { createRequestHandler } from './http.js';
 import { componentHealth, createDashboard, createTokenAuth, platformHealth, type Dashboard } from '@events/dashboard';
 import { guardListener, hardenServer, HttpError } from '@events/dashboard/http';
 import { createLogger, type LogOptions } from './log.js';
-import { auditQuerySchema, signedUpSchema } from './schemas.js';
+import { auditQuerySchema, chatMessageSchema, signedUpSchema } from './schemas.js';
 import type { AuditRecord, DemoMaps } from './types.js';
 
 export interface DemoRoles {
@@ -94,6 +95,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
   // One hook for every tier; the default is rate-limited, so a flood of bad messages on a shared
   // broker is a few lines, not a log flood.
   const onError = options.onError ?? consoleErrorHook({ write: (line, error) => logger('errors')(`${line} ${error.message}`) });
+  // The page's websocket client, built before anything opens (nothing to release if it fails).
+  const clientBundle = roles.web ? await buildClientBundle() : undefined;
   const platform = await createPlatform<DemoMaps>(demoPlatformConfig(options.platform ?? configFromEnv()), {
     // The demo's payloads are checked where they arrive too: a foreign publisher cannot hand a
     // context a payload of another shape.
@@ -153,6 +156,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       users,
       audit,
       accepting: () => accepting,
+      clientBundle: clientBundle!,
       login: (req, res, url) => login.login(req, res, url),
       signupsPerMinute: options.signupsPerMinute ?? 120,
       health: () => {
@@ -192,6 +196,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       server,
       path: '/pubsub',
       authorize: (request, topic) => mayTenantSubscribe(tenantOfRequest(request.url), topic),
+      // The chat: a page publishes on its own tenant's room only, a line the chat schema accepts.
+      authorizePublish: (request, channel) => mayTenantPublish(tenantOfRequest(request.url), channel),
+      publishSchema: (channel) => (isChatChannel(channel) ? chatMessageSchema : undefined),
       onError,
     });
     const listening = server;

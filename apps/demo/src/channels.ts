@@ -8,7 +8,7 @@
  * under its own tenant prefix, so a page of tenant B never receives tenant A's notifications, even
  * if it asks for `tenant:*:user:*:notifications`.
  */
-import type { NotificationChannel } from './types.js';
+import type { ChatChannel, NotificationChannel } from './types.js';
 
 /** Tenant names: short, URL- and channel-safe (no glob or separator characters). */
 export const TENANT_PATTERN = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -26,15 +26,34 @@ export function tenantNotificationsPattern(tenant: string): string {
   return `tenant:${tenant}:user:*:notifications`;
 }
 
+/** The tenant's chat room: pages of that tenant publish on it and read it through the gateway. */
+export function chatChannel(tenant: string): ChatChannel {
+  return `tenant:${tenant}:chat`;
+}
+
+const CHAT_CHANNEL = /^tenant:[a-z0-9][a-z0-9-]{0,62}:chat$/;
+
+/** Whether `channel` is some tenant's chat room (the gateway checks its messages with the chat schema). */
+export function isChatChannel(channel: string): boolean {
+  return CHAT_CHANNEL.test(channel);
+}
+
+/** Whether a connection of `tenant` may publish on `channel`: its own tenant's chat room, nothing else. */
+export function mayTenantPublish(tenant: string | undefined, channel: string): boolean {
+  return isTenant(tenant) && channel === chatChannel(tenant);
+}
+
 const SAFE_SEGMENT = /^[A-Za-z0-9_-]+$/;
 
 /**
  * Whether a connection of `tenant` may subscribe to `topic` (a channel or a glob). Allowed: the
- * tenant's own notification channels, one user's or all users' (`*` as the whole user segment).
- * Anything else, including globs that could reach past the tenant prefix, is refused.
+ * tenant's own notification channels, one user's or all users' (`*` as the whole user segment),
+ * and the tenant's chat room. Anything else, including globs that could reach past the tenant
+ * prefix, is refused.
  */
 export function mayTenantSubscribe(tenant: string | undefined, topic: string): boolean {
   if (!isTenant(tenant)) return false;
+  if (topic === chatChannel(tenant)) return true;
   const parts = topic.split(':');
   if (parts.length !== 5) return false;
   const [head, t, user, userId, tail] = parts as [string, string, string, string, string];

@@ -7,6 +7,7 @@
  *   GET  /api/audit?tenant=acme        -> 200 {records: AuditRecord[]}
  *   GET  /healthz                      -> 200 {status: 'ok', adapters, roles, users, tiers}; 503 when closing or a tier is down
  *   GET  /login?token=...              -> sets the dashboard's login cookie, redirects to /dashboard/
+ *   GET  /vendor/pubsub-client.js      -> the browser build of @events/pubsub/client (and its .map)
  */
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,6 +17,7 @@ import { createRateLimiter, type RateLimiter } from '@events/dashboard';
 import { HttpError, readJsonObject, requestUrl, SECURITY_HEADERS, sendJson } from '@events/dashboard/http';
 import { InvalidOptionError } from '@events/core';
 import { isTenant } from './channels.js';
+import { CLIENT_BUNDLE_PATH, type ClientBundle } from './client-bundle.js';
 import type { UsersContext } from './contexts/users.js';
 import type { AuditRecord } from './types.js';
 
@@ -33,6 +35,8 @@ export interface ApiDeps {
   audit(tenant: string): Promise<AuditRecord[]>;
   /** The health facts, and whether they are good. */
   health(): { ok: boolean; body: Record<string, unknown> };
+  /** The page's websocket client, served at CLIENT_BUNDLE_PATH. */
+  clientBundle: ClientBundle;
   /** False once shutdown began: new signups get 503 while in-flight ones finish. */
   accepting(): boolean;
   /** Serves the dashboard's login link. */
@@ -74,6 +78,11 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: ApiDeps & 
     return sendJson(res, 200, { tenant, records: await deps.audit(tenant) });
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'use GET');
+  if (path === CLIENT_BUNDLE_PATH || path === `${CLIENT_BUNDLE_PATH}.map`) {
+    const map = path.endsWith('.map');
+    res.writeHead(200, { ...SECURITY_HEADERS, 'content-type': map ? 'application/json' : TYPES['.js']!, 'cache-control': 'no-cache' });
+    return void res.end(req.method === 'HEAD' ? undefined : map ? deps.clientBundle.map : deps.clientBundle.js);
+  }
   const file = path === '/' ? '/index.html' : path;
   if (!STATIC.has(file)) throw new HttpError(404, 'no such page');
   const body = await readFile(join(PUBLIC_DIR, file));

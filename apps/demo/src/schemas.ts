@@ -32,6 +32,13 @@ export const signedUpSchema = v.object({ userId, email: emailSchema, tenant: ten
 /** The audit context's request channel: one tenant's records, or every tenant's. */
 export const auditQuerySchema = v.object({ tenant: v.optional(tenantSchema) });
 
+const NO_CONTROL = /^[^\u0000-\u001f\u007f-\u009f]*$/;
+const line = (max: number, what: string) =>
+  v.pipe(v.string(`expected ${what}`), v.trim(), v.minLength(1, `expected ${what}`), v.maxLength(max, `at most ${max} characters`), v.regex(NO_CONTROL, 'no control characters'));
+
+/** A chat line a page publishes through the gateway: a name of 1-40 and a text of 1-500 characters. Unknown keys are dropped. */
+export const chatMessageSchema = v.object({ from: line(40, 'a name'), text: line(500, 'a message') });
+
 /** The issues of a failed parse as one line: `email: expected an email address like ...`. */
 export function describeIssues(issues: readonly v.BaseIssue<unknown>[]): string {
   return issues.map((issue) => `${issue.path?.map((p) => String(p.key)).join('.') || '(body)'}: ${issue.message}`).join('; ');

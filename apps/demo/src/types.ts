@@ -6,6 +6,16 @@
 /** Channel of one user's notifications. The tenant comes first so the gateway can authorize by prefix. */
 export type NotificationChannel = `tenant:${string}:user:${string}:notifications`;
 
+/** One tenant's chat room (clients publish on it through the gateway). */
+export type ChatChannel = `tenant:${string}:chat`;
+
+/** A chat line as the schema leaves it: trimmed, bounded, no control characters. */
+export interface ChatMessage {
+  /** The name the page chose (a real application takes it from the session). */
+  readonly from: string;
+  readonly text: string;
+}
+
 export type Step = 'signed-up' | 'audit-recorded' | 'email-queued' | 'email-attempt' | 'email-failed' | 'email-sent';
 
 export interface Notification {
@@ -34,6 +44,8 @@ export interface AuditRecord {
 
 export type Channels = {
   [K in NotificationChannel]: Notification;
+} & {
+  [K in ChatChannel]: ChatMessage;
 } & {
   /** Request/reply: the API asks the audit context (wherever it runs) for a tenant's records. */
   'demo:audit:query': { tenant?: string };

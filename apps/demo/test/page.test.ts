@@ -1,8 +1,11 @@
 /**
  * End to end: the demo server in this process on a random port (memory adapters), its page driven
  * in headless Chromium. A signup made in tenant A's page shows its notifications there, live; a
- * second tenant's page, connected the whole time, never receives them.
+ * second tenant's page, connected the whole time, never receives them. The tenant chat is published
+ * by the pages themselves (the pubsub client's publish) and stays inside its tenant too. The page
+ * speaks to the gateway only through the client's browser build.
  */
+import { readdir, readFile } from 'node:fs/promises';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -43,6 +46,15 @@ async function openTenant(tenant: string): Promise<Page> {
 async function signUp(page: Page, email: string): Promise<void> {
   await page.getByTestId('email').fill(email);
   await page.getByTestId('signup').click();
+}
+
+async function say(page: Page, text: string): Promise<void> {
+  await page.getByTestId('chat-text').fill(text);
+  await page.getByTestId('chat-send').click();
+}
+
+function chatLines(page: Page): Promise<string[]> {
+  return page.locator('[data-testid="chat-line"]').evaluateAll((items) => items.map((item) => `${item.querySelector('.from')?.textContent}: ${item.querySelector('.text')?.textContent}`));
 }
 
 function steps(page: Page): Promise<string[]> {
@@ -103,6 +115,74 @@ describe('the demo page', () => {
     await page.locator('[data-testid="status"][data-state="live"]').waitFor();
     expect(cspViolations).toEqual([]);
     await page.close();
+  });
+
+  it("carries a tenant's chat to its own pages, published from the page, and never to another tenant's", async () => {
+    const tenantA = randomId('acme');
+    const tenantB = randomId('globex');
+    const a1 = await openTenant(tenantA);
+    const a2 = await openTenant(tenantA);
+    const b = await openTenant(tenantB);
+    await a1.getByTestId('chat-name').fill('ada');
+    await b.getByTestId('chat-name').fill('grace');
+    await say(a1, 'hello from A');
+    await expect.poll(() => chatLines(a2)).toEqual(['ada: hello from A']);
+    await expect.poll(() => chatLines(a1)).toEqual(['ada: hello from A']);
+    await say(b, 'hello from B');
+    await expect.poll(() => chatLines(b)).toEqual(['grace: hello from B']);
+    // A third line of A after B's: once it is on A's pages, B's line would have arrived before it.
+    await say(a2, 'still A');
+    await expect.poll(() => chatLines(a1)).toEqual(['ada: hello from A', expect.stringMatching(/: still A$/)]);
+    expect(await chatLines(a2)).toEqual(await chatLines(a1));
+    expect(await chatLines(b)).toEqual(['grace: hello from B']);
+    // The schema's refusal comes back to the page that published (a line of blanks trims to nothing).
+    await say(b, '   ');
+    await expect.poll(() => b.getByTestId('chat-message').textContent()).toContain('INVALID_PAYLOAD');
+    expect(await chatLines(b)).toEqual(['grace: hello from B']);
+    await Promise.all([a1.close(), a2.close(), b.close()]);
+  }, 60_000);
+
+  it("refuses a socket's publish on another tenant's chat or on any other channel, and a line the chat schema refuses", async () => {
+    const socket = new WebSocket(`${demo.url!.replace('http', 'ws')}/pubsub?tenant=globex`);
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+    const frames: Array<{ type: string; id?: number; code?: string }> = [];
+    socket.on('message', (data: Buffer) => frames.push(JSON.parse(data.toString()) as { type: string }));
+    const line = { from: 'mallory', text: 'hi' };
+    const publishes = [
+      { channel: 'tenant:acme:chat', data: line },
+      { channel: 'tenant:globex:user:1:notifications', data: line },
+      { channel: 'tenant:globex:chat', data: { from: 'mallory', text: 'x'.repeat(501) } },
+      { channel: 'tenant:globex:chat', data: { from: 'mallory', text: 'hi' } },
+      { channel: 'tenant:globex:chat', data: line },
+    ];
+    publishes.forEach((p, id) => socket.send(JSON.stringify({ type: 'publish', id, ...p })));
+    await expect.poll(() => frames.length).toBe(5);
+    expect(frames.map((f) => [f.id, f.type, f.code])).toEqual([
+      [0, 'error', 'UNAUTHORIZED'],
+      [1, 'error', 'UNAUTHORIZED'],
+      [2, 'error', 'INVALID_PAYLOAD'],
+      [3, 'error', 'INVALID_PAYLOAD'],
+      [4, 'published', undefined],
+    ]);
+    socket.close();
+  });
+
+  it('has no websocket protocol code of its own, nor has the dashboard page: both go through the client or SSE', async () => {
+    for (const dir of ['../public/', '../../dashboard/public/']) {
+      const url = new URL(dir, import.meta.url);
+      for (const file of (await readdir(url)).filter((f) => f.endsWith('.js') || f.endsWith('.html'))) {
+        const source = await readFile(new URL(file, url), 'utf8');
+        expect(source, `${dir}${file}`).not.toMatch(/new WebSocket|\bWebSocket\(|type: ?'subscribe'|"type": ?"subscribe"/);
+      }
+    }
+    const page = await readFile(new URL('../public/app.js', import.meta.url), 'utf8');
+    expect(page).toContain("from '/vendor/pubsub-client.js'");
+    const bundle = await fetch(`${demo.url}/vendor/pubsub-client.js`);
+    expect(bundle.headers.get('content-type')).toContain('javascript');
+    const text = await bundle.text();
+    expect(text).toContain('createPubSubClient');
+    expect(text).not.toMatch(/\bimport\s*[{*(]|from\s*["']/);
+    expect((await fetch(`${demo.url}/vendor/pubsub-client.js.map`)).status).toBe(200);
   });
 
   it("refuses a socket's subscription to another tenant's channels, and cross-tenant globs", async () => {
