@@ -85,8 +85,10 @@ export function createAdminApi(ctx: AdminApiContext) {
     async find(url: URL) {
       const id = str(url.searchParams.get('id')?.trim(), 'id', MAX_ID);
       const names = (await ctx.knownJobNames()).slice(0, MAX_FIND_NAMES);
-      const found = await Promise.all(names.map(async (name) => ({ name, job: await admin.job(name, id).catch(() => undefined) })));
-      const jobs = found.filter((f) => f.job !== undefined).map((f) => ({ name: f.name, id, state: f.job!.state }));
+      // One cheap read per name (getJob), and one dead-letter lookup for ids no backend holds.
+      const found = await Promise.all(names.map(async (name) => ({ name, job: await ctx.platform.queue.getJob(name, id).catch(() => undefined) })));
+      const jobs: Array<{ name: string; id: string; state: string }> = found.filter((f) => f.job !== undefined).map((f) => ({ name: f.name, id, state: f.job!.state }));
+      if (jobs.length === 0) for (const letter of await ctx.platform.queue.deadLetters.list({ ids: [id] })) jobs.push({ name: letter.name, id, state: 'dead' });
       const busEvents = ctx.feeds.bus().events.filter((e) => e.id === id);
       return { id, jobs, busEvents };
     },
