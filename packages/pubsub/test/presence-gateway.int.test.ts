@@ -95,7 +95,7 @@ describe('presence through the gateway', () => {
 
     const answer = await ask(bob, room);
     expect(answer).toMatchObject({ type: 'presence', channel: room, total: 3, truncated: false });
-    const members = (answer as { members: Array<{ clientId: string; user: string; info: unknown; node: string }> }).members;
+    const members = (answer as unknown as { members: Array<{ clientId: string; user: string; info: unknown; node: string }> }).members;
     expect(members.map((m) => [m.clientId, m.user, m.info, m.node]).sort()).toEqual(
       [
         ['ada-client', 'ada', { name: 'ADA' }, one!.pubsub.nodeId],

@@ -44,7 +44,7 @@ describe('presence: hostile input', () => {
       fc.asyncProperty(info, text, text, async (value, user, clientId) => {
         const outcome = await pubsub.join(channel, { info: value, ...(user !== undefined ? { user } : {}), ...(clientId !== undefined ? { clientId } : {}) }).then(
           (handle) => handle,
-          (err: unknown) => err,
+          (err: unknown) => (err instanceof Error ? err : new Error(String(err))),
         );
         if (outcome instanceof Error) {
           expect(outcome instanceof InvalidOptionError || outcome instanceof SerializationError).toBe(true);
