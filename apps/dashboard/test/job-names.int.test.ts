@@ -8,14 +8,14 @@ import { randomUUID } from 'node:crypto';
 import { randomId, REDIS_URL } from '@events/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
-import { call, startHarness, type Harness } from './helpers.js';
+import { call, post, startHarness, type Harness } from './helpers.js';
 
 const prefix = randomId('dash-names');
 const redis = new Redis(REDIS_URL);
 let h: Harness;
 
 beforeAll(async () => {
-  h = await startHarness({ config: { queue: { adapter: 'bullmq', url: REDIS_URL, prefix } }, jobNames: ['knownJob'] });
+  h = await startHarness({ config: { queue: { adapter: 'bullmq', url: REDIS_URL, prefix } }, jobNames: ['knownJob'], actionsPerMinute: 10_000 });
 });
 afterAll(async () => {
   await h?.close();
@@ -47,4 +47,25 @@ it('counts no name it was not configured with: a flood of names creates no Redis
   const known = (await call(h.origin, '/dashboard/api/queues?jobs=knownJob')).body as { queues: Array<{ name: string; counts: object }> };
   expect(known.queues.map((q) => q.name)).toEqual(['knownJob']);
   expect(counted).toHaveBeenCalledWith('knownJob');
+});
+
+it('lets no unknown name reach queue.admin: reads and actions on 200 random names are 404 and create no Redis key', async () => {
+  const asked = new Set(Array.from({ length: 200 }, () => `adm${randomUUID().replaceAll('-', '').slice(0, 12)}`));
+  const reached = vi.spyOn(h.platform.queue.admin, 'counts');
+  const paused = vi.spyOn(h.platform.queue.admin, 'pause');
+  let i = 0;
+  for (const name of asked) {
+    const reply =
+      i % 4 === 0
+        ? await call(h.origin, `/dashboard/api/admin/jobs?name=${name}&state=waiting`)
+        : i % 4 === 1
+          ? await call(h.origin, `/dashboard/api/admin/rates?names=${name}`)
+          : i % 4 === 2
+            ? await post(h.origin, '/dashboard/api/admin/pause', { name })
+            : await post(h.origin, '/dashboard/api/admin/clean', { name, state: 'completed', olderThanMs: 0, dryRun: true });
+    expect(reply.status, reply.text).toBe(404);
+    i += 1;
+  }
+  expect([...reached.mock.calls, ...paused.mock.calls].map(([name]) => name).filter((name) => asked.has(name))).toEqual([]);
+  expect(await keysNaming(asked)).toEqual([]);
 });
