@@ -6,7 +6,7 @@ import { rawPubSubWsRows } from './pubsub-ws.js';
 import { rawBusMemoryRows } from './bus-memory.js';
 import { rawBusRabbitRows } from './bus-rabbitmq.js';
 import { rawQueueBullmqRows } from './queue-bullmq.js';
-import { oursPubSubMemoryRows, oursPubSubRedisRows, oursPubSubWsRows } from './ours/pubsub.js';
+import { oursPubSubMemoryRows, oursPubSubRedisHistoryRows, oursPubSubRedisRows, oursPubSubWsRows } from './ours/pubsub.js';
 import { oursBusMemoryRows, oursBusRabbitRows } from './ours/bus.js';
 import { oursQueueBullmqRows, oursQueueMemoryRows } from './ours/queue.js';
 import { oursQueuePostgresRows, oursQueueRedisExtraRows } from './queue-postgres.js';
@@ -27,6 +27,7 @@ export const rows: RowDef[] = interleave(
   oursPubSubMemoryRows,
   rawPubSubRedisRows,
   oursPubSubRedisRows,
+  oursPubSubRedisHistoryRows,
   rawPubSubWsRows,
   oursPubSubWsRows,
   twoNodeWsRows,

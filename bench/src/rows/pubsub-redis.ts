@@ -64,3 +64,24 @@ export function pubsubRedisRows(impl: 'ours' | 'raw', run: PubSubRedisRunner): R
 }
 
 export const rawPubSubRedisRows = pubsubRedisRows('raw', rawRedis);
+
+/**
+ * The cost of channel history: ours on the 100 B publish cell with the channel keeping history
+ * (each broadcast is one EVALSHA doing XADD MAXLEN ~ + PEXPIRE + PUBLISH instead of one PUBLISH).
+ * Same pair as the row without history, so both show their ratio to the same raw row.
+ */
+export function pubsubRedisHistoryRow(run: PubSubRedisRunner): RowDef {
+  return {
+    id: 'pubsub/redis/ours/publish-history/100B',
+    tier: 'pubsub',
+    transport: 'redis',
+    impl: 'ours',
+    scenario: 'publish -> subscriber, history on (size 1000)',
+    payloadBytes: 100,
+    pair: 'pubsub/redis/publish/100',
+    broker: 'redis',
+    fanout: 1,
+    inflight: 1_000,
+    run: (ctx) => run(ctx, 100, 1),
+  };
+}

@@ -7,7 +7,7 @@ import { REDIS_URL } from '../../resources.js';
 import { uniqueName, type RowContext } from '../../row.js';
 import type { PhaseResult } from '../../driver.js';
 import { pubsubMemoryRows } from '../pubsub-memory.js';
-import { pubsubRedisRows } from '../pubsub-redis.js';
+import { pubsubRedisHistoryRow, pubsubRedisRows } from '../pubsub-redis.js';
 import { closeServer, listen, measureFanout, pubsubWsRows } from '../pubsub-ws.js';
 import { createServer } from 'node:http';
 import { createWebSocketGateway } from '@events/pubsub/websocket';
@@ -29,10 +29,14 @@ async function oursMemory(ctx: RowContext, size: number, subscribers: number): P
   }
 }
 
-/** A publishing node and `subscribers` subscribing nodes, each with its own Redis connections. */
-async function oursRedis(ctx: RowContext, size: number, subscribers: number): Promise<PhaseResult> {
+/**
+ * A publishing node and `subscribers` subscribing nodes, each with its own Redis connections. With
+ * `history`, the channel keeps its newest 1000 messages (keys expire 30 s after the row).
+ */
+async function oursRedis(ctx: RowContext, size: number, subscribers: number, history = false): Promise<PhaseResult> {
   const channel = `${uniqueName('bench')}:notifications`;
-  const node = (): PubSub => createPubSub({ adapter: redisPubSub({ url: REDIS_URL }), onError: (event) => ctx.rec.fail(event.error) });
+  const kept = history ? { history: { [channel]: { size: 1000, ttlMs: 30_000 } } } : {};
+  const node = (): PubSub => createPubSub({ adapter: redisPubSub({ url: REDIS_URL }), onError: (event) => ctx.rec.fail(event.error), ...kept });
   const publisher = node();
   const nodes = Array.from({ length: subscribers }, node);
   try {
@@ -72,4 +76,5 @@ async function oursWebSocket(ctx: RowContext, size: number, clients: number): Pr
 
 export const oursPubSubWsRows = pubsubWsRows('ours', oursWebSocket);
 export const oursPubSubMemoryRows = pubsubMemoryRows('ours', oursMemory);
-export const oursPubSubRedisRows = pubsubRedisRows('ours', oursRedis);
+export const oursPubSubRedisRows = pubsubRedisRows('ours', (ctx, size, subscribers) => oursRedis(ctx, size, subscribers));
+export const oursPubSubRedisHistoryRows = [pubsubRedisHistoryRow((ctx, size, subscribers) => oursRedis(ctx, size, subscribers, true))];
