@@ -12,6 +12,7 @@
 import {
   assertSerializable,
   BackpressureError,
+  ClosedError,
   createId,
   InvalidNameError,
   InvalidOptionError,
@@ -119,6 +120,11 @@ export class Presence {
     this.arm();
     try {
       const added = await store.upsert(this.host.wire(channel), [entry.record], this.options.ttlMs);
+      // close() began while this join was on its way: take the member out again, unannounced.
+      if (this.closed) {
+        await store.remove(this.host.wire(channel), [id]);
+        throw new ClosedError('pubsub');
+      }
       if (added.includes(id)) void this.host.publish(presenceEventChannel(channel), { type: 'join', member });
     } catch (err) {
       this.forget(channel, id);

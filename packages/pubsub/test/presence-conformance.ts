@@ -139,5 +139,19 @@ export function presenceConformance(name: string, makeContext: () => Promise<Pre
       await waitFor(() => seen.filter((e) => e.type === 'leave').length === 2, 5000, 'two leaves');
       expect(seen.filter((e) => e.type === 'leave').every((e) => e.reason === 'left')).toBe(true);
     });
+
+    it('leaves nothing behind for joins still on their way when close begins', async () => {
+      ctx = await makeContext();
+      const namespace = `p${randomId()}`;
+      const [a, b] = await Promise.all([ctx.node({ namespace }), ctx.node({ namespace })]);
+      const channel = `room:${randomId()}`;
+      const joins = Array.from({ length: 20 }, (_, i) => a.join(channel, { clientId: `c${i}` }).then(() => 'joined', (err: Error) => err.name));
+      const closed = a.close();
+      const outcomes = await Promise.all(joins);
+      await closed;
+      // Each join either completed (then close removed it) or was refused as closed: nothing else.
+      expect(outcomes.every((o) => o === 'joined' || o === 'ClosedError')).toBe(true);
+      expect((await b.presence(channel)).total).toBe(0);
+    });
   });
 }
