@@ -77,8 +77,10 @@ export function redisClusterPubSub(spec: ClusterAdapterSpec): PubSubAdapter {
 
   const refresh = (): Promise<void> =>
     new Promise((resolve) => {
+      const cluster = pub;
+      if (!cluster) return resolve();
       const timer = setTimeout(resolve, 2000);
-      publisher().refreshSlotsCache(() => {
+      cluster.refreshSlotsCache(() => {
         clearTimeout(timer);
         resolve();
       });
