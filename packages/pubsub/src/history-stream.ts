@@ -185,9 +185,9 @@ export class HistoryStream {
 
   /**
    * Live messages held during the read: each offset once; one ahead of the last handed over means
-   * another read. When the read failed (already reported as `unavailable`), or a later read still
-   * leaves a message ahead, the subscription moves on to it rather than read forever; a message of
-   * an epoch the history no longer has is stale and dropped.
+   * another read. A message still ahead after a read that began once it had arrived claims an
+   * offset (or epoch) the history does not have: forged or foreign, reported and dropped. When the
+   * read failed (already reported as `unavailable`) the subscription moves on to what arrives.
    */
   private flushHeld(failed: boolean): void {
     const held = this.held;
@@ -200,8 +200,7 @@ export class HistoryStream {
         continue;
       }
       const position = h.position!;
-      if (failed || (h.seen && position.epoch === this.epoch)) {
-        if (!failed) this.notify({ channel: this.parts.channel, recovered: false, reason: 'too-old', replayed: 0, position });
+      if (failed) {
         this.epoch = position.epoch;
         this.floor = position.offset;
         this.deliver(h.envelope, position);
@@ -210,6 +209,12 @@ export class HistoryStream {
         this.held = [h, ...held.slice(i + 1)];
         this.again = true;
         return;
+      } else {
+        const claim = `offset ${position.offset} of epoch ${JSON.stringify(position.epoch)}`;
+        this.parts.report('decode', new Error(`dropped a message whose ${claim} is not in the channel's history (newest: ${this.floor} of ${JSON.stringify(this.epoch)})`), {
+          name: this.parts.channel,
+          id: h.envelope.id,
+        });
       }
     }
   }

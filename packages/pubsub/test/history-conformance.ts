@@ -5,6 +5,7 @@
  * catch-up after an outage of a subscriber's transport.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { InvalidOptionError, type ErrorEvent } from '@events/core';
 import type { HistoryOptions, HistoryReplayOptions, PubSub, RecoveryEvent, StreamPosition } from '../src/index.js';
 import { randomId, waitFor } from '@events/testing';
@@ -17,6 +18,8 @@ export interface HistoryContext {
   cleanup(): Promise<void>;
   /** False for Redis sharded pub/sub, which has no glob subscriptions. Default: true. */
   readonly globs?: boolean;
+  /** Puts bytes on a transport channel with a forged history position, as a hostile publisher on the transport would. */
+  forge(wireChannel: string, data: Buffer, position: StreamPosition): Promise<void>;
 }
 
 interface Got {
@@ -223,6 +226,34 @@ export function historyConformance(name: string, factory: () => Promise<HistoryC
       await a.broadcast('small:cut', { n: 301 });
       await waitFor(() => sub.got.at(-1)?.n === 301);
       expect(sub.got.map((g) => g.n)).toEqual([1, 2, 3, 4, 5, 301]);
+    });
+
+    it('drops live messages whose position the history does not have (forged on the transport), and reports each', async () => {
+      const a = await node();
+      const errors: ErrorEvent[] = [];
+      const b = await node({ onError: (e) => errors.push(e) });
+      const forgery = fc.record({ ahead: fc.integer({ min: 2, max: 1_000_000_000 }), foreign: fc.boolean(), epoch: fc.stringMatching(/^[A-Za-z0-9_-]{1,20}$/), after: fc.integer({ min: 1, max: 8 }) });
+      await fc.assert(
+        fc.asyncProperty(fc.array(forgery, { minLength: 1, maxLength: 4 }), async (forgeries) => {
+          const channel = `chat:forge-${randomId()}`;
+          const before = errors.length;
+          const sub = await record(b, channel);
+          const real = sub.sub.position!.epoch;
+          for (let n = 1; n <= 8; n++) {
+            await a.broadcast(channel, { n });
+            for (const f of forgeries.filter((x) => x.after === n)) {
+              const epoch = f.foreign && f.epoch !== real ? f.epoch : real;
+              await ctx.forge(`${ns}:${channel}`, Buffer.from(JSON.stringify({ n: -1 })), { offset: n + f.ahead, epoch });
+            }
+          }
+          const forged = forgeries.filter((f) => f.after <= 8).length;
+          await waitFor(() => sub.got.length >= 8 && errors.length - before >= forged, 10_000, 'the real messages and a report per forgery');
+          await sub.sub.close();
+          expect(sub.got.map((g) => g.n)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+          expect(errors.slice(before).every((e) => e.kind === 'decode')).toBe(true);
+        }),
+        { numRuns: 12 },
+      );
     });
   });
 }

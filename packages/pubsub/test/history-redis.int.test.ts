@@ -1,12 +1,22 @@
+import { Redis } from 'ioredis';
 import { createPubSub, type PubSub } from '../src/index.js';
 import { redisPubSub } from '../src/adapters/redis.js';
-import { REDIS_URL, startTcpProxy, waitFor, type TcpProxy } from '@events/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import { REDIS_URL, randomId, startTcpProxy, waitFor, type TcpProxy } from '@events/testing';
+import { historyKeys } from '../src/adapters/redis-history.js';
+import { clusterSlot } from '../src/adapters/redis-slot.js';
 import { historyConformance, type HistoryContext } from './history-conformance.js';
 
 /** Real Redis; every node has its own connections through its own cuttable proxy, as a process would. */
 export function redisHistoryContext(options: { sharded?: boolean } = {}): HistoryContext {
   const nodes = new Map<PubSub, { proxy: TcpProxy; downs: number }>();
+  let raw: Redis | undefined;
   return {
+    async forge(channel, data, position) {
+      raw ??= new Redis(REDIS_URL);
+      const framed = Buffer.concat([Buffer.from(`\0h${position.offset}:${position.epoch}\n`, 'latin1'), data]);
+      await (options.sharded ? raw.spublish(channel, framed) : raw.publish(channel, framed));
+    },
     globs: options.sharded !== true,
     async node(settings) {
       const proxy = await startTcpProxy(REDIS_URL);
@@ -33,9 +43,49 @@ export function redisHistoryContext(options: { sharded?: boolean } = {}): Histor
     async cleanup() {
       await Promise.all([...nodes.keys()].map((n) => n.close({ timeoutMs: 1000 })));
       await Promise.all([...nodes.values()].map((n) => n.proxy.close()));
+      raw?.disconnect();
     },
   };
 }
 
 historyConformance('redis', async () => redisHistoryContext());
 historyConformance('redis, sharded pub/sub', async () => redisHistoryContext({ sharded: true }));
+
+describe('pubsub history: Redis keys', () => {
+  const ctx = redisHistoryContext();
+  let raw: Redis | undefined;
+  afterEach(async () => {
+    await ctx.cleanup();
+    raw?.disconnect();
+  });
+
+  it('keeps a trimmed stream and its meta in the channel slot with the ttl refreshed, and starts a new epoch when the stream vanished', async () => {
+    const ns = randomId('histkeys');
+    raw = new Redis(REDIS_URL);
+    const a = await ctx.node({ namespace: ns, history: { 'room:*': { size: 10, ttlMs: 60_000 } } });
+    for (let n = 1; n <= 500; n++) await a.broadcast('room:1', { n });
+    const [stream, meta] = historyKeys(`${ns}:room:1`, true);
+    expect(stream).toBe(`_pubsub:history:{${ns}:room:1}`);
+    expect(clusterSlot(stream)).toBe(clusterSlot(`${ns}:room:1`));
+    // MAXLEN ~ trims whole stream nodes (100 entries by default): at least 10 kept, far fewer than 500.
+    const length = await raw.xlen(stream);
+    expect(length).toBeGreaterThanOrEqual(10);
+    expect(length).toBeLessThan(250);
+    const ttl = await raw.pttl(stream);
+    expect(ttl).toBeGreaterThan(50_000);
+    expect(await raw.pttl(meta)).toBeGreaterThan(50_000);
+    const before = await raw.hgetall(meta);
+    expect(before.o).toBe('500');
+    const probe = await a.subscribe('room:1', () => undefined);
+    expect(probe.position).toEqual({ offset: 500, epoch: before.e });
+    await probe.close();
+    // The stream is lost (evicted, say) while its meta stays: the history is gone, so is the epoch.
+    await raw.del(stream);
+    const resumed = await a.subscribe('room:1', () => undefined, { since: { offset: 490, epoch: before.e! } });
+    expect(resumed.recovery).toMatchObject({ recovered: false, reason: 'epoch-changed', replayed: 0 });
+    expect(resumed.position!.epoch).not.toBe(before.e);
+    await a.broadcast('room:1', { n: 1 });
+    expect(await raw.hget(meta, 'o')).toBe('1');
+    await raw.del(stream, meta);
+  });
+});

@@ -13,6 +13,8 @@ async function memoryHistoryContext(): Promise<HistoryContext> {
       nodes.set(pubsub, adapter);
       return pubsub;
     },
+    // A node object of no adapter: the hub hands the bytes to everyone else, as a foreign publisher would.
+    forge: async (channel, data, position) => void hub.emitter.emit('message', {} as never, { channel, data, position }),
     cut: async (node) => hub.cut(nodes.get(node)!),
     restore: async (node) => hub.restore(nodes.get(node)!),
     async cleanup() {

@@ -28,6 +28,7 @@ import { compileChannelPattern, DEFAULT_CLOSE_TIMEOUT_MS, drainWithin, InvalidOp
 import { clusterSlot } from './redis-slot.js';
 import { ShardSubscribers } from './redis-shards.js';
 import { redisPresenceStore } from './redis-presence.js';
+import { redisHistory, type RedisHistoryClient, unframeMessage } from './redis-history.js';
 
 export interface RedisClusterPubSubOptions {
   /** Seed nodes, `'host:port'` or `{ host, port }`; one live node is enough to discover the rest. */
@@ -112,6 +113,8 @@ export function redisClusterPubSub(spec: ClusterAdapterSpec): PubSubAdapter {
     kind: 'redis',
     // Presence keys are hash-tagged per channel: each script runs on the one primary of that slot.
     presence: redisPresenceStore(() => pub),
+    // History keys share their channel's slot: each script runs on the primary of that slot, where an SPUBLISH must run too.
+    history: redisHistory({ client: () => pub as unknown as RedisHistoryClient | undefined, sharded, own: (channel) => ownDeliveries(channel) }),
     async start(h) {
       handlers = h;
       lastError = undefined;
@@ -129,7 +132,7 @@ export function redisClusterPubSub(spec: ClusterAdapterSpec): PubSubAdapter {
           route,
           refresh,
           open,
-          message: (m) => handlers?.message(m),
+          message: (m) => handlers?.message(unframeMessage(m)),
           down: (at, error) => handlers?.connection({ type: 'down', at, ...((error ?? lastError) ? { error: error ?? lastError } : {}) }),
           up: (downAt, upAt) => handlers?.connection({ type: 'resubscribed', downAt, upAt }),
         },

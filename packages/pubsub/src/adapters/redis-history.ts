@@ -170,3 +170,9 @@ export function redisHistory(parts: RedisHistoryParts): PubSubAdapterHistory {
     },
   };
 }
+
+/** `unframe` for a message already read as one (the cluster adapter's shard subscribers hand those over). */
+export function unframeMessage(message: PubSubAdapterMessage): PubSubAdapterMessage {
+  if (message.data[0] !== 0 || message.position) return message;
+  return { ...message, ...unframe(message.channel, message.data) };
+}
