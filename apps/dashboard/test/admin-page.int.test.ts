@@ -119,7 +119,7 @@ it('browses jobs by state, finds a job by id and shows its page with the causati
   await page.waitForFunction(() => document.getElementById('job-state')?.textContent === 'completed', undefined, { timeout: 10_000 });
 });
 
-it('promotes, pauses, resumes, removes and cleans through the page', { timeout: 60_000 }, async () => {
+it('promotes, pauses, resumes, removes, pages and cleans through the page', { timeout: 60_000 }, async () => {
   const later = await queue().enqueue(mail, { to: 'later@example.com' }, { delay: 3_600_000, removeOnComplete: false });
   await go(`#jobs/${mail}/delayed`);
   const row = page.locator(`#jobs-rows tr[data-id="${later}"]`);
@@ -148,9 +148,21 @@ it('promotes, pauses, resumes, removes and cleans through the page', { timeout: 
   await statusIs(`resumed ${mail}`);
   await waitFor(async () => (await queue().admin.job(mail, next))?.state === 'completed');
 
-  // Clean: the dry run removes nothing, the clean removes what it announced.
+  // Pages of 20: the next page holds the rest.
+  await queue().enqueueMany(Array.from({ length: 20 }, (_, i) => ({ name: mail, payload: { to: `bulk${i}@example.com` }, options: { removeOnComplete: false } })));
+  await queue().waitUntilIdle({ names: [mail] });
   const before = (await queue().admin.counts(mail)).completed;
-  expect(before).toBeGreaterThanOrEqual(2);
+  expect(before).toBeGreaterThanOrEqual(22);
+  await go(`#jobs/${mail}/completed`);
+  await page.waitForFunction((n) => document.getElementById('jobs-page')?.textContent === `1–20 of ${n}`, before, { timeout: 10_000 });
+  expect(await page.locator('#jobs-rows tr').count()).toBe(20);
+  await page.click('#jobs-next');
+  await page.waitForFunction((n) => document.getElementById('jobs-page')?.textContent === `21–${n} of ${n}`, before, { timeout: 10_000 });
+  expect(await page.locator('#jobs-rows tr').count()).toBe(before - 20);
+  await page.click('#jobs-prev');
+  await page.waitForFunction((n) => document.getElementById('jobs-page')?.textContent === `1–20 of ${n}`, before, { timeout: 10_000 });
+
+  // Clean: the dry run removes nothing, the clean removes what it announced.
   await page.selectOption('#clean-form select[name="state"]', 'completed');
   await page.fill('#clean-form input[name="minutes"]', '0');
   await page.click('#clean-dry');
