@@ -8,7 +8,7 @@
  * missing or stale).
  */
 import { execFile } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { deleteRabbitMqBusTopology } from '@events/bus/rabbitmq';
@@ -32,7 +32,8 @@ function run(command: string, args: string[], options: { cwd: string; timeoutMs:
   return new Promise((done, fail) => {
     execFile(command, args, { cwd: options.cwd, env, timeout: options.timeoutMs, maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       timings.push(`${[command, args[0]].join(' ')} ${((Date.now() - started) / 1000).toFixed(1)} s`);
-      if (error) fail(new Error(`${command} ${args.join(' ')} (in ${options.cwd}) failed: ${error.message}\n${stdout}\n${stderr}`));
+      const why = error?.killed ? `was stopped after ${options.timeoutMs / 1000} s (a liveness bound; the machine may be overloaded)` : `failed: ${error?.message}`;
+      if (error) fail(new Error(`${command} ${args.join(' ')} (in ${options.cwd}) ${why}\n${stdout}\n${stderr}`));
       else done(stdout);
     });
   });
@@ -52,7 +53,7 @@ interface ConsumerResult {
 }
 
 async function consumer(scenario: string): Promise<ConsumerResult> {
-  const stdout = await run(process.execPath, ['dist/main.js', scenario, namespace], { cwd: app, timeoutMs: 40_000 });
+  const stdout = await run(process.execPath, ['dist/main.js', scenario, namespace], { cwd: app, timeoutMs: 60_000 });
   const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) throw new Error(`no RESULT line from the consumer (${scenario}):\n${stdout}`);
   return JSON.parse(line.slice('RESULT '.length)) as ConsumerResult;
@@ -61,7 +62,7 @@ async function consumer(scenario: string): Promise<ConsumerResult> {
 beforeAll(async () => {
   expect(relative(ROOT, app).startsWith('..'), `the app dir ${app} must be outside the repo`).toBe(true);
   const tarballDir = join(work, 'tarballs');
-  await run(process.execPath, [join(ROOT, 'tools/pack.mjs'), '--out', tarballDir], { cwd: ROOT, timeoutMs: 60_000 });
+  await run(process.execPath, [join(ROOT, 'tools/pack.mjs'), '--out', tarballDir], { cwd: ROOT, timeoutMs: 120_000 });
   const tarballs = ['core', 'pubsub', 'bus', 'queue', 'platform', 'dashboard'].map((name) => join(tarballDir, `events-${name}-0.1.0.tgz`));
   mkdirSync(join(app, 'src'), { recursive: true });
   // msgpackr-extract (through bullmq) has an install script; it works from its prebuilt binaries.
@@ -75,9 +76,9 @@ beforeAll(async () => {
   );
   copyFileSync(join(import.meta.dirname, 'pack-consumer/main.ts'), join(app, 'src/main.ts'));
   const devTools = [`typescript@${versionOf('typescript')}`, `@types/node@${versionOf('@types/node')}`];
-  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...tarballs, ...devTools], { cwd: app, timeoutMs: 120_000 });
-  await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: app, timeoutMs: 60_000 });
-}, 240_000);
+  await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...tarballs, ...devTools], { cwd: app, timeoutMs: 180_000 });
+  await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: app, timeoutMs: 180_000 });
+}, 500_000);
 
 afterAll(async () => {
   console.log(`[pack-install] ${timings.join(', ')}`);
@@ -94,24 +95,28 @@ afterAll(async () => {
 }, 30_000);
 
 describe('the packed packages, installed in an app outside the monorepo', () => {
-  it('install with npm: every tarball lands in the app, with its dist and without sources or tests', () => {
+  it('install with npm: each package holds its dist, README, LICENSE (and bin, migrations, public where it has them), no sources or tests', () => {
+    const extra: Record<string, string[]> = { queue: ['bin', 'migrations'], dashboard: ['public'] };
     for (const name of ['core', 'pubsub', 'bus', 'queue', 'platform', 'dashboard']) {
-      const manifest = JSON.parse(readFileSync(join(app, 'node_modules/@events', name, 'package.json'), 'utf8')) as { exports: object; files: string[] };
+      const dir = join(app, 'node_modules/@events', name);
+      expect(readdirSync(dir).sort(), name).toEqual(['LICENSE', 'README.md', 'dist', 'package.json', ...(extra[name] ?? [])].sort());
+      const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { exports: object };
       expect(JSON.stringify(manifest.exports)).not.toContain('@events/source');
       expect(JSON.stringify(manifest.exports)).not.toContain('/src/');
+      expect(readdirSync(join(dir, 'dist'), { recursive: true }).filter((f) => String(f).includes('.test'))).toEqual([]);
     }
   });
 
   it('run on memory adapters with plain node: event -> job -> notification, a poisoned job dead-lettered, the dashboard mounted', async () => {
     const result = await consumer('memory');
     expect(result).toEqual({ scenario: 'memory', describe: 'pubsub=memory bus=memory queue=memory', notified: ['welcome ada@example.com'], deadLetters: 1, replayable: 1, dashboard: 200 });
-  }, 45_000);
+  }, 65_000);
 
   it('run on Redis, RabbitMQ and BullMQ with plain node', async () => {
     const result = await consumer('brokers');
     expect(result.describe).toMatch(/^pubsub=redis\(.+\) bus=rabbitmq\(.+\) queue=bullmq\(.+\)$/);
     expect(result).toMatchObject({ notified: ['welcome ada@example.com'], deadLetters: 1, replayable: 1, dashboard: 200 });
-  }, 45_000);
+  }, 65_000);
 
   it("the queue's events-worker bin migrates a PostgreSQL schema from the installed package", async () => {
     const bin = join(app, 'node_modules/.bin/events-worker');
@@ -123,5 +128,5 @@ describe('the packed packages, installed in an app outside the monorepo', () => 
     const result = await consumer('postgres');
     expect(result.describe).toMatch(/queue=postgres\(.+\)$/);
     expect(result).toMatchObject({ notified: ['welcome ada@example.com'], deadLetters: 1, replayable: 1, dashboard: 200 });
-  }, 45_000);
+  }, 65_000);
 });
