@@ -135,6 +135,16 @@ describe('presence through the gateway', () => {
     expect(client.closed).toBeUndefined();
   });
 
+  it('answers a presence request with at most 100 members, whatever limit the client asks for', async () => {
+    const channel = `tenant:${ns}:crowd`;
+    const handles = await Promise.all(Array.from({ length: 120 }, (_, i) => nodes[1]!.pubsub.join(channel, { user: `u${i}` })));
+    const client = await connect(nodes[0]!, ns, 'asker');
+    const answer = (await ask(client, channel, { limit: 1_000_000 })) as unknown as { members: unknown[]; total: number; truncated: boolean };
+    expect(answer.members).toHaveLength(100);
+    expect(answer).toMatchObject({ total: 120, truncated: true });
+    await Promise.all(handles.map((h) => h.leave()));
+  });
+
   it('never shows another tenant the presence of a channel (fast-check: any channel, limit and extra fields)', async () => {
     const victim = await connect(nodes[1]!, ns, 'victim');
     await subscribe(victim, room, { presence: true });

@@ -55,6 +55,13 @@ export interface SessionPresenceHost {
 
 type Failure = { code: ErrorCode; message: string };
 
+/**
+ * Members one `presence` request frame gets at most (its `limit` is cut to it): an answer is at
+ * most this many members of `maxInfoBytes` each, and a client that does not read holds at most
+ * `buffer.maxControlMessages` answers before it is closed.
+ */
+export const MAX_MEMBERS_PER_REQUEST = 100;
+
 /** Subscribe-frame check, before anything is subscribed: presence needs a channel, not a glob. */
 export function presenceOptionError(topic: string, options: { presence?: boolean; presenceEvents?: boolean }): Failure | undefined {
   if ((options.presence === true || options.presenceEvents === true) && isChannelPattern(topic)) {
@@ -97,7 +104,7 @@ export function createSessionPresence(host: SessionPresenceHost) {
         return fail('UNAUTHORIZED', `not authorized to see the presence of "${channel}"`);
       }
       try {
-        const snapshot = await host.pubsub.presence(channel, request.limit !== undefined ? { limit: request.limit } : {});
+        const snapshot = await host.pubsub.presence(channel, { limit: Math.min(request.limit ?? MAX_MEMBERS_PER_REQUEST, MAX_MEMBERS_PER_REQUEST) });
         return { type: 'presence', id, channel, members: snapshot.members, total: snapshot.total, truncated: snapshot.truncated };
       } catch (err) {
         return fail('UNAVAILABLE', (err as Error).message);
