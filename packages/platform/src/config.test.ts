@@ -1,4 +1,5 @@
 import { ConfigError } from '@events/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { configFromEnv, resolveConfig, redactUrl, type PlatformConfig } from './config.js';
 
@@ -206,5 +207,31 @@ describe('a Redis Cluster (REDIS_CLUSTER_NODES, config.redisCluster)', () => {
     expect(own.sources.queueUrl).toBe('config.queue.cluster.nodes');
     expect(configError(() => resolveConfig({ queue: { adapter: 'bullmq', url: 'redis://x:1', cluster: { nodes: ['x'] } } })).message).toMatch(/^config\.queue\.cluster\.nodes is malformed/);
     expect(configFromEnv({ EVENTS_QUEUE: 'postgres', REDIS_CLUSTER_NODES: 'h:7000' }).queue).not.toHaveProperty('cluster');
+  });
+});
+
+describe('REDIS_CLUSTER_NODES against any input', () => {
+  it('is either a node list of host:port entries or a ConfigError naming the variable, never anything else', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.array(fc.oneof(fc.domain(), fc.ipV4(), fc.string()).chain((h) => fc.tuple(fc.constant(h), fc.integer({ min: -1, max: 70_000 }))).map(([h, p]) => `${h}:${p}`)).map((a) => a.join(','))), (text) => {
+        let result: ReturnType<typeof configFromEnv> | undefined;
+        try {
+          result = configFromEnv({ EVENTS_PUBSUB: 'redis', REDIS_CLUSTER_NODES: text });
+        } catch (error) {
+          expect(error).toBeInstanceOf(ConfigError);
+          expect((error as ConfigError).message).toMatch(/^REDIS_CLUSTER_NODES /);
+          return;
+        }
+        if (text.trim() === '') {
+          expect(result.redisCluster).toBeUndefined();
+          return;
+        }
+        for (const node of result.redisCluster!.nodes) {
+          const port = Number(node.slice(node.lastIndexOf(':') + 1));
+          expect(port >= 1 && port <= 65_535).toBe(true);
+        }
+        expect(result.pubsub).toMatchObject({ url: `redis://${result.redisCluster!.nodes[0]}` });
+      }),
+    );
   });
 });
