@@ -18,7 +18,7 @@ import {
   type RateBucket,
 } from '@events/core';
 import { parseStored } from '../job-format.js';
-import type { Lane, MemoryJob } from './memory.js';
+import type { Lane, MemoryJob } from './memory-lane.js';
 
 const MAX_RATE_NAMES = 1000;
 

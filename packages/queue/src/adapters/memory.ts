@@ -9,10 +9,8 @@ import {
   DEFAULT_CLOSE_TIMEOUT_MS,
   type CloseOptions,
   type JobCounts,
-  type JobProgress,
   type JobRetention,
   type QueueAdapter,
-  type QueueAdapterActiveJob,
   type QueueAdapterAdmin,
   type QueueAdapterConsumeOptions,
   type QueueAdapterConsumer,
@@ -23,55 +21,12 @@ import {
 } from '@events/core';
 import { parseStored } from '../job-format.js';
 import { appendLog, MemoryAdmin } from './memory-admin.js';
+import type { Consumer, Handler, Lane, MemoryJob } from './memory-lane.js';
 import { createMemoryDeadLetterStore } from './memory-dead-letters.js';
 import { WaitingHeap } from './memory-heap.js';
 import { MemorySchedules } from './memory-schedules.js';
 
 export { createMemoryDeadLetterStore } from './memory-dead-letters.js';
-
-export interface MemoryJob {
-  id: string;
-  name: string;
-  /** Stored as text, like Redis does, so a payload is a snapshot and bad data can be injected in tests. */
-  raw: string;
-  options: ResolvedJobOptions;
-  state: StoredJobInfo['state'];
-  attemptsMade: number;
-  progress: JobProgress;
-  result?: unknown;
-  failedReason?: string;
-  enqueuedAt: number;
-  startedAt?: number;
-  finishedAt?: number;
-  /** A delayed job's run time. */
-  runAt?: number;
-  stack?: string;
-  logs?: string[];
-  seq: number;
-  timer?: NodeJS.Timeout;
-  /** The run that owns the job while active: a run given up at close cannot record its late outcome. */
-  run?: object;
-}
-
-type Handler = (job: QueueAdapterActiveJob) => Promise<unknown>;
-
-interface Consumer {
-  handler: Handler;
-  options: QueueAdapterConsumeOptions;
-  active: Map<Promise<void>, MemoryJob>;
-  starts: number[];
-  closed: boolean;
-  wake?: NodeJS.Timeout;
-}
-
-export interface Lane {
-  jobs: Map<string, MemoryJob>;
-  /** No job starts while true (admin pause). */
-  paused: boolean;
-  waiting: WaitingHeap<MemoryJob>;
-  finished: { completed: string[]; failed: string[] };
-  consumers: Consumer[];
-}
 
 export class MemoryQueueAdapter implements QueueAdapter {
   readonly kind = 'memory';
