@@ -74,7 +74,8 @@ async function failover(durable: boolean): Promise<Tally> {
   await producer.start();
 
   // The producer: a steady rate, each enqueue on its own (a slow one does not hold back the next).
-  const acked = new Map<string, number>();
+  /** Job id -> when its enqueue was sent, and when it resolved. */
+  const acked = new Map<string, { sentAt: number; ackAt: number }>();
   const pending = new Set<Promise<void>>();
   let sent = 0;
   let rejected = 0;
@@ -84,7 +85,7 @@ async function failover(durable: boolean): Promise<Tally> {
       const sentAt = Date.now();
       sent += 1;
       const p = producer.enqueue('work', { ms: 20 }).then(
-        (id) => void acked.set(id, sentAt),
+        (id) => void acked.set(id, { sentAt, ackAt: Date.now() }),
         () => void (rejected += 1),
       );
       pending.add(p);
@@ -110,7 +111,7 @@ async function failover(durable: boolean): Promise<Tally> {
   let recoveredAt = 0;
   const recovered = waitFor(
     async () => {
-      const after = [...acked].filter(([, at]) => at > killedAt).map(([id]) => id);
+      const after = [...acked].filter(([, at]) => at.sentAt > killedAt).map(([id]) => id);
       if (after.length === 0) return false;
       const flags = (await recorder.smismember(`${records}:test:done`, ...after.slice(0, 200))) as number[];
       if (!flags.includes(1)) return false;
@@ -143,9 +144,10 @@ async function failover(durable: boolean): Promise<Tally> {
     lost: [...acked.keys()].filter((id) => !doneIds.has(id)).length,
     recoveryMs: recoveredAt - killedAt,
   };
+  const firstAck = Math.min(...[...acked.values()].filter((a) => a.sentAt > killedAt).map((a) => a.ackAt)) - killedAt;
   process.stdout.write(
     `queue cluster kill-primary (durable=${durable ? 'on' : 'off'}): sent=${tally.sent} acknowledged=${tally.acknowledged} completed=${tally.completed} duplicated=${tally.duplicated} lost=${tally.lost} recovery_ms=${tally.recoveryMs}` +
-      ` (rejected=${tally.rejected}, killed primary 127.0.0.1:${victim}, its replica seen promoted after ${promotedMs} ms, then the node restarted)\n`,
+      ` (rejected=${tally.rejected}, first enqueue sent after the kill acknowledged after ${firstAck} ms, killed primary 127.0.0.1:${victim}, its replica seen promoted after ${promotedMs} ms, then the node restarted)\n`,
   );
   for (const w of workers) {
     w.child.kill('SIGTERM');

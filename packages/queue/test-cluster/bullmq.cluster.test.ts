@@ -205,4 +205,34 @@ describe('bullmq on Redis Cluster: start checks and durable enqueue', () => {
     expect(error).toBeInstanceOf(NotReplicatedError);
     expect(error).toMatchObject({ code: 'TIMEOUT', replicas: 2, acknowledged: 1 });
   });
+
+  it('a plain enqueue resolves while the replica cannot have the job; a durable one rejects until it can', async () => {
+    const prefix = freshPrefix();
+    const slot = keySlot(keyLayout(prefix, true).jobKey('mail', 'x'));
+    const owner = (await primaries()).find((p) => slot >= p.from && slot <= p.to)!;
+    const primary = admin.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === owner.address)!;
+    const [, replicaLine] = /slave0:ip=([^,]+,port=\d+)/.exec(String(await primary.info('replication'))) ?? [];
+    const [host, port] = replicaLine!.split(',port=') as [string, string];
+    const replica = admin.nodes('slave').find((n) => n.options.host === host && String(n.options.port) === port)!;
+    const pid = Number(/process_id:(\d+)/.exec(String(await replica.info('server')))![1]);
+    const plain = make(prefix);
+    const durable = make(prefix, { durableEnqueue: { replicas: 1, timeoutMs: 300 } });
+    await Promise.all([plain.start(), durable.start()]);
+    // The replica frozen (well under the cluster's 2 s node timeout, so no failover starts).
+    process.kill(pid, 'SIGSTOP');
+    let acknowledged: string | undefined;
+    let refused: unknown;
+    try {
+      acknowledged = await plain.enqueue('mail', { n: 1 });
+      refused = await durable.enqueue('mail', { n: 2 }).catch((e: unknown) => e);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    // Acknowledged by the primary alone: had it died now, the promoted replica would not hold it.
+    expect(acknowledged).toBeDefined();
+    expect(refused).toBeInstanceOf(NotReplicatedError);
+    expect(refused).toMatchObject({ replicas: 1, acknowledged: 0 });
+    // Once the replica runs again, the same durable enqueue (same job id) is confirmed.
+    await expect(durable.enqueue('mail', { n: 2 }, { jobId: (refused as NotReplicatedError).jobIds[0]! })).resolves.toBe((refused as NotReplicatedError).jobIds[0]);
+  });
 });
