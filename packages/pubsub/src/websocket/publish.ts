@@ -12,6 +12,7 @@
 import type { IncomingMessage } from 'node:http';
 import { InvalidNameError, InvalidOptionError, SerializationError, type ErrorReporter, type StandardSchemaV1, validateChannelName, ValidationError } from '@events/core';
 import type { PubSub } from '../types.js';
+import { answerWithin } from './hook-deadline.js';
 import type { ClientFrame, ErrorCode, ServerFrame } from './protocol.js';
 
 export interface PublishContext {
@@ -106,7 +107,7 @@ export function createPublisher(host: PublishHost, conn: { readonly request: Inc
     }
     let allowed = false;
     try {
-      allowed = await verdictWithin((signal) => authorizePublish(conn.request, channel, message, { signal }), clientGone, host.authorizeTimeoutMs);
+      allowed = (await answerWithin((signal) => authorizePublish(conn.request, channel, message, { signal }), clientGone, host.authorizeTimeoutMs)) === true;
     } catch (err) {
       if (!clientGone.aborted) host.report('authorize', err, { name: channel, detail: { client: conn.client, publish: true } });
     }
@@ -140,24 +141,4 @@ export function createPublisher(host: PublishHost, conn: { readonly request: Inc
 function describeIssue(issue: StandardSchemaV1.Issue): string {
   const path = issue.path?.map((p) => String(typeof p === 'object' && p !== null && 'key' in p ? p.key : p)).join('.');
   return `${path || '(root)'}: ${issue.message}`;
-}
-
-/**
- * The answer of a hook, within `timeoutMs`, or aborted when the client leaves. Resolves true only
- * for `true`; rejects when the hook throws, rejects, times out or the client left.
- */
-export async function verdictWithin(ask: (signal: AbortSignal) => boolean | Promise<boolean>, clientGone: AbortSignal, timeoutMs: number): Promise<boolean> {
-  const signal = AbortSignal.any([clientGone, AbortSignal.timeout(timeoutMs)]);
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
-  });
-  try {
-    const verdict = Promise.resolve().then(() => ask(signal));
-    return (await Promise.race([verdict, aborted])) === true;
-  } finally {
-    signal.removeEventListener('abort', onAbort!);
-  }
 }

@@ -24,6 +24,7 @@ import {
   readVerdict,
   type SubscriptionPresence,
 } from './session-presence.js';
+import { answerWithin } from './hook-deadline.js';
 import { createPublisher, type PublishHost } from './publish.js';
 
 /** What the gateway shares with every session. */
@@ -184,20 +185,11 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
   async function authorized(topic: string, clientGone: AbortSignal): Promise<AuthorizeVerdict> {
     const authorize = host.authorize;
     if (!authorize) return { allow: host.insecure };
-    const signal = AbortSignal.any([clientGone, AbortSignal.timeout(host.authorizeTimeoutMs)]);
-    let onAbort: (() => void) | undefined;
-    const aborted = new Promise<never>((_, reject) => {
-      onAbort = () => reject(signal.reason instanceof Error ? signal.reason : new Error('authorize aborted'));
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
     try {
-      const verdict = Promise.resolve().then(() => authorize(request, topic, { signal }));
-      return readVerdict(await Promise.race([verdict, aborted]));
+      return readVerdict(await answerWithin((signal) => authorize(request, topic, { signal }), clientGone, host.authorizeTimeoutMs));
     } catch (err) {
       if (!clientGone.aborted) host.report('authorize', err, { name: topic, detail: { client: conn.id } });
       return { allow: false };
-    } finally {
-      signal.removeEventListener('abort', onAbort!);
     }
   }
 
