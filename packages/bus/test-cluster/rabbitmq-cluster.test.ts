@@ -7,7 +7,7 @@
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import amqp from 'amqplib';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AMQP_CLUSTER_URLS, delay, randomId, spawnTs, waitFor } from '@events/testing';
 import { createBus, type Bus } from '../src/index.js';
 import { deadLetterQueueName, deleteRabbitMqBusTopology, queueName, rabbitmqBus, type RabbitMqBusOptions, type RabbitMqConnectionEvent } from '../src/adapters/rabbitmq.js';
@@ -21,12 +21,18 @@ const BUS_DIR = fileURLToPath(new URL('..', import.meta.url));
 const cleanups: Array<() => Promise<void>> = [];
 const killed = new Set<number>();
 
+// Before each test: all three nodes running and clustered (a previous test's restart may still be
+// under way). `up` waits for that, with its own deadlines, and starts what is missing.
+beforeEach(async () => {
+  await cluster('status').catch(() => cluster('up'));
+}, 300_000);
+
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch((error: unknown) => console.error('cleanup:', error));
   // The next test (and file) needs all three nodes.
   for (const n of killed) await cluster('start', String(n));
   killed.clear();
-});
+}, 300_000); // a node restart takes 20-30 s here, minutes when the machine is loaded
 
 /** Kills a node through the script; the time returned is when its VM was seen dead. */
 async function killNode(n: number): Promise<number> {
@@ -67,7 +73,9 @@ function cleanTopology(exchange: string, group: string): void {
 interface Delivery { readonly id: string; readonly at: number; readonly worker: number }
 
 /** A consumer process of the group; its deliveries and lines are collected as they are printed. */
-async function startWorker(index: number, urls: string[], exchange: string, group: string, deliveries: Delivery[]): Promise<{ lines: string[] }> {
+interface Worker { readonly lines: string[]; readonly pid: number | undefined }
+
+async function startWorker(index: number, urls: string[], exchange: string, group: string, deliveries: Delivery[]): Promise<Worker> {
   const proc = spawnTs(WORKER, [urls.join(','), exchange, group], { cwd: BUS_DIR, stdio: ['ignore', 'pipe', 'inherit'] });
   const lines: string[] = [];
   createInterface({ input: proc.child.stdout! }).on('line', (line) => {
@@ -84,7 +92,15 @@ async function startWorker(index: number, urls: string[], exchange: string, grou
   });
   await waitFor(() => lines.includes('ready') || proc.child.exitCode !== null, 30_000, `worker ${index} subscribed`);
   if (!lines.includes('ready')) throw new Error(`worker ${index} exited: ${lines.join('\n')}`);
-  return { lines };
+  return { lines, pid: proc.child.pid };
+}
+
+/** What each side was doing, for a wait that timed out: a stuck run says where it is stuck. */
+async function explain(error: unknown, parts: { workers: Worker[]; producer: Bus<Events>; counts: () => string }): Promise<Error> {
+  for (const w of parts.workers) if (w.pid !== undefined) process.kill(w.pid, 'SIGUSR2');
+  await delay(1000); // the workers answer on stdout
+  const tails = parts.workers.map((w, i) => `worker ${i + 1}: ${w.lines.filter((l) => !l.startsWith('got ')).slice(-8).join(' | ')}`);
+  return new Error(`${(error as Error).message}\n  ${parts.counts()}\n  producer ${JSON.stringify(parts.producer.stats())}\n  ${tails.join('\n  ')}`, { cause: error });
 }
 
 async function queueDepth(url: string, queue: string): Promise<number> {
@@ -137,23 +153,30 @@ describe('bus on a RabbitMQ cluster', () => {
       await Promise.all(inflight);
     })();
 
-    await waitFor(() => deliveries.length >= 300 && deliveries.some((d) => d.worker === 1) && deliveries.some((d) => d.worker === 2), 30_000, 'the stream reaching both workers');
-    const killedAt = await killNode(leader);
-    await waitFor(() => deliveries.some((d) => d.at >= killedAt), 60_000, 'deliveries resuming after the leader was killed');
+    let killedAt = Infinity;
+    const counts = (): string => `sent ${sent}, confirmed ${confirmed.length}, failed ${failed.length}${failed.length ? ` (${(failed[0] as Error).message})` : ''}, deliveries ${deliveries.length} (after the kill: worker 1 ${deliveries.filter((d) => d.worker === 1 && d.at >= killedAt).length}, worker 2 ${deliveries.filter((d) => d.worker === 2 && d.at >= killedAt).length})`;
+    const step = async (check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> => {
+      await waitFor(check, timeoutMs, what).catch(async (error: unknown) => {
+        throw await explain(error, { workers: [w1, w2], producer, counts });
+      });
+    };
+    await step(() => deliveries.length >= 300 && deliveries.some((d) => d.worker === 1) && deliveries.some((d) => d.worker === 2), 30_000, 'the stream reaching both workers');
+    killedAt = await killNode(leader);
+    await step(() => deliveries.some((d) => d.at >= killedAt), 60_000, 'deliveries resuming after the leader was killed');
     const afterKill = await quorumQueues([leader]);
     const newLeader = afterKill.get(queue)!.leader;
     expect(newLeader).not.toBe(leader);
-    await waitFor(() => deliveries.filter((d) => d.at >= killedAt).length >= 300, 60_000, 'the stream flowing on the new leader');
+    await step(() => deliveries.filter((d) => d.at >= killedAt).length >= 300, 60_000, 'the stream flowing on the new leader');
     const restartAt = Date.now();
     await restartNode(leader); // the producer keeps emitting while the node comes back and its replica catches up
     const rejoinedMs = Date.now() - restartAt;
-    await waitFor(async () => (await quorumQueues()).get(queue)?.online.length === 3, 60_000, 'the restarted member back online');
+    await step(async () => (await quorumQueues()).get(queue)?.online.length === 3, 60_000, 'the restarted member back online');
     const onlineMs = Date.now() - restartAt;
     stop = true;
     await producing;
 
     const delivered = new Set(deliveries.map((d) => d.id));
-    await waitFor(() => {
+    await step(() => {
       for (const d of deliveries) delivered.add(d.id);
       return confirmed.every((id) => delivered.has(id));
     }, 60_000, 'every confirmed emit delivered');
@@ -196,10 +219,15 @@ describe('bus on a RabbitMQ cluster', () => {
     const early = await Promise.all(Array.from({ length: 50 }, (_, n) => declarer.emit('orders.Placed', { n })));
     await declarer.close();
 
-    await killNode(declaredOn);
     // A process that declares no queue (emit declares only the exchanges) publishes through the
-    // binding made on the dead node: the queue on the survivors takes its events.
-    const emitter = makeBus(adapterOptions(exchange, [urlOf(emitterOn)]));
+    // binding made on the dead node: the queue on the survivors takes its events. It is connected
+    // before the kill and emits at once after it, while the queue has no leader yet: RabbitMQ 3.10
+    // then nacks every publish on that channel, and the adapter must move to a new channel.
+    const emitterErrors: string[] = [];
+    const emitter = createBus<Events>({ adapter: rabbitmqBus(adapterOptions(exchange, [urlOf(emitterOn)])), emitTimeoutMs: 60_000, onError: (e) => void emitterErrors.push(e.error.message) });
+    cleanups.push(() => emitter.close({ timeoutMs: 5000 }));
+    await emitter.start();
+    await killNode(declaredOn);
     const late = await Promise.all(Array.from({ length: 50 }, (_, n) => emitter.emit('orders.Placed', { n: 50 + n })));
     let depth = -1;
     await waitFor(async () => {
@@ -214,7 +242,7 @@ describe('bus on a RabbitMQ cluster', () => {
     await waitFor(() => sentIds.every((id) => received.includes(id)), 30_000, 'the new consumer receiving every event');
     await delay(500);
     const lost = sentIds.filter((id) => !received.includes(id)).length;
-    console.log(`bus rabbitmq-cluster topology-survives: declared on events-rmq-${declaredOn} (killed), emitted ${early.length} before and ${late.length} after the kill (on events-rmq-${emitterOn}), consumer on events-rmq-${consumerOn}: queue depth=${depth} delivered=${new Set(received).size} duplicated=${received.length - new Set(received).size} lost=${lost}`);
+    console.log(`bus rabbitmq-cluster topology-survives: declared on events-rmq-${declaredOn} (killed), emitted ${early.length} before and ${late.length} after the kill (on events-rmq-${emitterOn}), consumer on events-rmq-${consumerOn}: publish channel replaced ${emitterErrors.filter((m) => m.includes('moved to a new channel')).length} times; queue depth=${depth} delivered=${new Set(received).size} duplicated=${received.length - new Set(received).size} lost=${lost}`);
     expect(lost).toBe(0);
     expect(new Set(received)).toEqual(new Set(sentIds));
     await restartNode(declaredOn);

@@ -234,5 +234,36 @@ describe('rabbitmq publisher', () => {
       expect((e as Error).message).toMatch(/nacked 6 times by the broker .*may still have been enqueued, and a retry may duplicate it/);
       expect(p.pending).toBe(0);
     });
+
+    it('calls onNackStreak for 2 nacks in a row on one channel (not when a confirm comes between), at most once a second', async () => {
+      vi.useFakeTimers();
+      const streaks: FakeChannel[] = [];
+      const p = new Publisher({ exchange: 'ex', max: 10, maxWaiting: 10, broker: 'RabbitMQ test', onNackStreak: (ch) => void streaks.push(ch as unknown as FakeChannel) });
+      const ch = new FakeChannel();
+      p.attach(asChannel(ch));
+      const emits = ['a', 'b', 'c', 'd', 'e'].map((id) => p.publish(message(id), WAIT));
+      const [a, b, c, d, e] = ch.writes;
+      a!.confirm(nack);
+      b!.confirm(null); // a confirm between two nacks: no streak
+      c!.confirm(nack);
+      expect(streaks).toEqual([]);
+      d!.confirm(nack);
+      expect(streaks).toEqual([ch]); // c and d in a row
+      e!.confirm(nack);
+      await vi.advanceTimersByTimeAsync(100); // a, c, d, e written again
+      for (const w of ch.writes.slice(5, 7)) w.confirm(nack);
+      expect(streaks).toHaveLength(1); // within the second: not again
+      await vi.advanceTimersByTimeAsync(1000);
+      for (const w of ch.writes.slice(7)) w.confirm(nack);
+      expect(streaks).toHaveLength(2);
+      // A new channel is attached: what is written there is confirmed.
+      const next = new FakeChannel();
+      p.detach();
+      p.attach(asChannel(next));
+      await vi.advanceTimersByTimeAsync(2000);
+      for (const w of next.writes) w.confirm(null);
+      await Promise.all(emits);
+      expect(p.pending).toBe(0);
+    });
   });
 });

@@ -14,7 +14,10 @@
  * A nack is transient on a cluster (a quorum queue between leaders, or without a majority until a
  * node is back): the event is written again after a backoff (100 ms doubling to 2 s) until its
  * deadline, which then fails it saying how many times the broker nacked it. A retry after a nack
- * may duplicate the event (the broker may have enqueued it anyway), never lose it.
+ * may duplicate the event (the broker may have enqueued it anyway), never lose it. Nacks in a
+ * row on one channel, with no confirm between them, call `onNackStreak` (at most once a second):
+ * RabbitMQ 3.10 leaves a channel whose first publish to a quorum queue met no leader nacking
+ * every later publish to it, while a new channel works, so the adapter opens a new one.
  */
 import { BackpressureError, TimeoutError, WaitLine, type BusMessage, type BusPublishOptions } from '@events/core';
 import type { ConfirmChannel } from 'amqplib';
@@ -44,10 +47,14 @@ export interface PublisherOptions {
   readonly maxWaiting: number;
   /** The broker, for error messages (`RabbitMQ amqp://127.0.0.1:5672`, password redacted). */
   readonly broker: string;
+  /** Called when the current channel nacked NACK_STREAK publishes in a row (at most once a second). Default: none. */
+  readonly onNackStreak?: (channel: ConfirmChannel) => void;
 }
 
 const NACK_RETRY_FIRST_MS = 100;
 const NACK_RETRY_MAX_MS = 2000;
+const NACK_STREAK = 2;
+const NACK_STREAK_INTERVAL_MS = 1000;
 
 export class Publisher {
   private held: Entry[] = [];
@@ -67,8 +74,13 @@ export class Publisher {
   private readonly exchange: string;
   private readonly max: number;
   private readonly broker: string;
+  private readonly onNackStreak: ((channel: ConfirmChannel) => void) | undefined;
+  /** Nacks in a row on the current channel, and when onNackStreak last ran. */
+  private nackStreak = 0;
+  private streakCalledAt = -Infinity;
 
   constructor(options: PublisherOptions) {
+    this.onNackStreak = options.onNackStreak;
     this.exchange = options.exchange;
     this.max = options.max;
     this.broker = options.broker;
@@ -128,6 +140,7 @@ export class Publisher {
   /** A new confirm channel is up: write what is held, oldest first. */
   attach(channel: ConfirmChannel): void {
     this.channel = channel;
+    this.nackStreak = 0;
     this.writable = true;
     this.flush();
   }
@@ -195,6 +208,13 @@ export class Publisher {
     if (err) {
       if (err instanceof Error && err.message === 'message nacked') {
         this.backOff(e);
+        this.nackStreak += 1;
+        const now = Date.now();
+        if (this.onNackStreak && this.nackStreak >= NACK_STREAK && now - this.streakCalledAt >= NACK_STREAK_INTERVAL_MS) {
+          this.streakCalledAt = now;
+          this.nackStreak = 0;
+          this.onNackStreak(ch);
+        }
         return;
       }
       // Channel closed: write it again on the next usable channel.
@@ -202,6 +222,7 @@ export class Publisher {
       this.held.sort((a, b) => a.seq - b.seq);
       return;
     }
+    this.nackStreak = 0;
     this.settle(e);
     this.freed();
   }

@@ -47,6 +47,9 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
   private readonly consumers = new Set<ConsumerState>();
   private readonly queues = new Set<string>();
   private readonly closedChannels = new WeakSet<Channel>();
+  /** Publish channels replaced on purpose: their close is not an outage. */
+  private readonly retiredChannels = new WeakSet<Channel>();
+  private replacing = false;
   private readonly consumerChannels = new Set<Channel>();
   private readonly abort = new AbortController();
   private hooks: BusAdapterHooks = noHooks;
@@ -69,6 +72,7 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
       max: options.maxPendingPublishes ?? 1000,
       maxWaiting: options.maxWaitingPublishes ?? 1000,
       broker: `RabbitMQ ${this.shown.join(', ')}`,
+      onNackStreak: (ch) => void this.replacePublishChannel(ch),
     });
   }
 
@@ -176,12 +180,7 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
     conn.on('error', () => undefined);
     conn.on('close', (e?: Error) => this.lost(gen, connectionLost(this.broker, e)));
     try {
-      const ch = await conn.createConfirmChannel();
-      let chError: Error | undefined;
-      ch.on('error', (e: Error) => (chError = e));
-      // A connection that dies closes its channels first, then itself in the same tick: wait a
-      // turn so the connection's own cause is the one reported.
-      ch.on('close', () => setImmediate(() => this.lost(gen, new Error(`the publish channel to ${this.broker} was closed${chError ? `: ${chError.message}` : ''}`, { cause: chError }))));
+      const ch = await this.openPublishChannel(conn, gen);
       await declareExchanges(ch, this.topology);
       // Resume every consumer before accepting traffic, including ones registered meanwhile.
       for (;;) {
@@ -198,6 +197,49 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
       this.gen += 1; // this attempt's connection is abandoned: its close is no outage of ours
       await conn.close().catch(() => undefined);
       throw error;
+    }
+  }
+
+  private async openPublishChannel(conn: ChannelModel, gen: number): Promise<ConfirmChannel> {
+    const ch = await conn.createConfirmChannel();
+    let chError: Error | undefined;
+    ch.on('error', (e: Error) => (chError = e));
+    // A connection that dies closes its channels first, then itself in the same tick: wait a
+    // turn so the connection's own cause is the one reported. A channel we retired is no outage.
+    ch.on('close', () => {
+      if (!this.retiredChannels.has(ch)) setImmediate(() => this.lost(gen, new Error(`the publish channel to ${this.broker} was closed${chError ? `: ${chError.message}` : ''}`, { cause: chError })));
+    });
+    return ch;
+  }
+
+  /**
+   * The publish channel nacks every publish (RabbitMQ 3.10 keeps nacking on a channel whose first
+   * publish to a quorum queue met no leader): move the publisher to a new channel on the same
+   * connection and close the old one. Unconfirmed events are written again on the new channel.
+   */
+  private async replacePublishChannel(old: ConfirmChannel): Promise<void> {
+    const conn = this.conn;
+    const gen = this.gen;
+    if (!conn || !this.connected || this.pubChannel !== old || this.replacing) return;
+    this.replacing = true;
+    try {
+      const ch = await this.openPublishChannel(conn, gen);
+      if (gen !== this.gen || this.closed) {
+        this.retiredChannels.add(ch);
+        await ch.close().catch(() => undefined);
+        return;
+      }
+      this.retiredChannels.add(old);
+      this.publisher.detach();
+      this.pubChannel = ch;
+      this.publisher.attach(ch);
+      this.hooks.report('transport', new Error(`the publish channel to ${this.broker} nacked publishes in a row; moved to a new channel`), { detail: { broker: this.broker } });
+      await old.close().catch(() => undefined);
+    } catch (error) {
+      // The connection is going: its close starts the reconnect.
+      this.hooks.report('transport', new Error(`opening a new publish channel to ${this.broker} failed: ${toError(error).message}`, { cause: error }), { detail: { broker: this.broker } });
+    } finally {
+      this.replacing = false;
     }
   }
 
