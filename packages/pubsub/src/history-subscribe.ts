@@ -21,9 +21,10 @@ export interface HistoryParts {
   readonly historyReplay?: HistoryReplayOptions;
 }
 
-/** A subscribe call that touches history: the handler to register, and what to do once it is live. */
+/** A subscribe call that touches history: the handler and options to register, and what to do once it is live. */
 export interface HistoryPlan {
   readonly handler: (payload: unknown, meta: never) => unknown;
+  readonly options: SubscribeOptions;
   open(handle: Subscription, registered: LocalSubscription): Promise<Subscription>;
 }
 
@@ -31,6 +32,7 @@ export class HistorySubscriptions {
   readonly policy: HistoryPolicy;
   /** Resuming subscriptions and their handles, for the catch-up after an outage. */
   private readonly streams = new Map<HistoryStream, Subscription>();
+  private sweepAt = 1024;
 
   constructor(private readonly parts: HistoryParts) {
     this.policy = new HistoryPolicy(parts.history, parts.historyReplay);
@@ -57,7 +59,7 @@ export class HistorySubscriptions {
       if (since === undefined) return undefined;
       const topic = typeof topics === 'string' ? topics : topics.join(',');
       const event: RecoveryEvent = { channel: topic, recovered: false, reason: 'no-history', replayed: 0 };
-      return { handler: handler as HistoryPlan['handler'], open: (handle) => Promise.resolve(this.noHistory(handle, event, options)) };
+      return { handler: handler as HistoryPlan['handler'], options, open: (handle) => Promise.resolve(this.noHistory(handle, event, options)) };
     }
     const stream = new HistoryStream({
       channel,
@@ -69,14 +71,25 @@ export class HistorySubscriptions {
       report: this.parts.report,
       onRecovery: options.onRecovery,
     });
+    // Holes are filled from history or reported through onRecovery: a sequence gap is no news here.
+    const { onGap: _filled, ...registered } = options;
     return {
       handler: stream.receive,
-      open: async (handle, registered) => {
-        this.streams.set(stream, handle);
-        const recovery = await stream.open({ ...registered, handler: handler as LocalSubscription['handler'] }, since);
+      options: registered,
+      open: async (handle, local) => {
+        this.track(stream, handle);
+        const recovery = await stream.open({ ...local, handler: handler as LocalSubscription['handler'] }, since);
         return this.wrap(handle, stream, recovery);
       },
     };
+  }
+
+  /** Remembers a resuming subscription; forgets those gone, each time the map doubled since the last sweep. */
+  private track(stream: HistoryStream, handle: Subscription): void {
+    this.streams.set(stream, handle);
+    if (this.streams.size < this.sweepAt) return;
+    for (const [s, h] of this.streams) if (s.closed || !h.active) this.streams.delete(s);
+    this.sweepAt = Math.max(1024, this.streams.size * 2);
   }
 
   /** After the transport came back: every resuming subscription reads what it missed. */

@@ -217,7 +217,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     this.life.assertOpen('subscribe');
     // A channel with history (or a `since`) resumes: see history-subscribe.ts.
     const plan = this.history.plan(topics as string | readonly string[], handler, options);
-    const prepared = this.subs.prepare(topics as string | readonly string[], plan?.handler ?? handler, options);
+    const prepared = this.subs.prepare(topics as string | readonly string[], plan?.handler ?? handler, plan?.options ?? options);
     await this.start();
     this.life.assertOpen('subscribe');
     const handle = await this.subs.activate(prepared);
