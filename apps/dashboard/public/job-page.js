@@ -17,7 +17,8 @@ function fact(term, value) {
 /** Walks causationId up to CHAIN_HOPS steps: job -> cause -> its cause ... (each a link). */
 async function renderChain(job) {
   const chain = $('job-chain');
-  const items = [h('li', {}, 'this job ', h('code', {}, short(job.id)), job.envelope?.correlationId ? [' · correlation ', findLink(job.envelope.correlationId)] : '')];
+  const correlation = job.envelope?.correlationId ? [' · correlation ', findLink(job.envelope.correlationId)] : [];
+  const items = [h('li', {}, 'this job ', h('code', {}, short(job.id)), ...correlation)];
   chain.replaceChildren(...items);
   let cause = job.envelope?.causationId;
   for (let hop = 0; cause && hop < CHAIN_HOPS; hop += 1) {

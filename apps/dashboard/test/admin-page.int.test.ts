@@ -76,7 +76,7 @@ async function statusIs(text: string | RegExp): Promise<void> {
 it('browses jobs by state, finds a job by id and shows its page with the causation chain', { timeout: 60_000 }, async () => {
   const parent = await queue().enqueue(report, { month: '2026-11' }, { removeOnComplete: false, correlationId: 'flow-nov' });
   const child = await queue().enqueue(mail, { to: 'ada@example.com' }, { removeOnComplete: false, correlationId: 'flow-nov', causationId: parent });
-  const failed = await queue().enqueue(mail, { to: 'bob@example', fail: true }, { attempts: 1, removeOnFail: false });
+  const failed = await queue().enqueue(mail, { to: 'bob@example', fail: true }, { attempts: 1, removeOnFail: false, correlationId: 'flow-nov', causationId: parent });
   for (let i = 0; i < 3; i += 1) await queue().enqueue(mail, { to: `user${i}@example.com` }, { removeOnComplete: false });
   await queue().waitUntilIdle({ names: [mail, report] });
 
@@ -108,6 +108,8 @@ it('browses jobs by state, finds a job by id and shows its page with the causati
   await page.waitForFunction(() => document.getElementById('job-error')?.textContent?.includes('mail server refused'), undefined, { timeout: 10_000 });
   await expect(page.locator('#job-error').textContent()).resolves.toContain('TypeError');
   await expect(page.locator('#job-state').textContent()).resolves.toBe('failed');
+  await page.locator('#job-chain a', { hasText: report }).waitFor({ timeout: 10_000 });
+  await expect(page.locator('#job-chain li').first().textContent()).resolves.toBe(`this job ${failed.slice(-8)} · correlation flow-nov`);
   await page.locator('#job-page').screenshot({ path: join(shots, 'dashboard-job.png') });
 
   // Retry in place from the job's page: the same id completes.
