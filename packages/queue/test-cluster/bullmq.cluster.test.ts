@@ -4,10 +4,11 @@
  * the tier (enqueue, enqueueMany over names, process, retries into dead letters, list, replay,
  * discard, schedules, events: 'all', getJob, counts) without one CROSSSLOT error.
  */
-import type { Cluster } from 'ioredis';
+import fc from 'fast-check';
+import { Redis, type Cluster } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { ErrorHook } from '@events/core';
-import { REDIS_CLUSTER_NODES, randomId, waitFor } from '@events/testing';
+import { REDIS_CLUSTER_NODES, REDIS_URL, randomId, waitFor } from '@events/testing';
 import { bullmqQueue, keyLayout, keySlot, NotReplicatedError, type BullmqAdapterOptions } from '../src/adapters/bullmq.js';
 import { createQueue, type Queue } from '../src/index.js';
 import { clusterClient, deleteUnder, keysUnder, primaries, primaryNumber } from './cluster-helpers.js';
@@ -58,6 +59,14 @@ describe('bullmq on Redis Cluster: slots', () => {
     for (const key of keys) expect(keySlot(key), key).toBe(Number(await admin.cluster('KEYSLOT', key)));
   });
 
+  it('agrees with CLUSTER KEYSLOT on arbitrary keys (fast-check: any Unicode, braces anywhere)', async () => {
+    const key = fc.oneof(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.array(fc.constantFrom('{', '}', 'a', 'é', ':', '/'), { maxLength: 12 }).map((a) => a.join('')));
+    await fc.assert(
+      fc.asyncProperty(key, async (k) => keySlot(k) === Number(await admin.cluster('KEYSLOT', k))),
+      { numRuns: 300 },
+    );
+  });
+
   it('spreads 60 job names over all primaries, each queue on one slot', async () => {
     const list = await primaries();
     const layout = keyLayout('bull', true);
@@ -84,6 +93,8 @@ describe('bullmq on Redis Cluster: slots', () => {
     expect(() => bullmqQueue({ cluster: { nodes: REDIS_CLUSTER_NODES }, prefix: '{bull}' })).toThrow(/hash tag/);
     expect(() => bullmqQueue({ cluster: { nodes: [] } })).toThrow(/host:port/);
     expect(() => bullmqQueue({ cluster: { nodes: ['redis://127.0.0.1:7000'] } })).toThrow(/host:port/);
+    expect(() => bullmqQueue({ durableEnqueue: { replicas: 0 } })).toThrow(/durableEnqueue\.replicas/);
+    expect(() => bullmqQueue({ durableEnqueue: { timeoutMs: 1.5 } })).toThrow(/durableEnqueue\.timeoutMs/);
   });
 });
 
@@ -234,5 +245,25 @@ describe('bullmq on Redis Cluster: start checks and durable enqueue', () => {
     expect(refused).toMatchObject({ replicas: 1, acknowledged: 0 });
     // Once the replica runs again, the same durable enqueue (same job id) is confirmed.
     await expect(durable.enqueue('mail', { n: 2 }, { jobId: (refused as NotReplicatedError).jobIds[0]! })).resolves.toBe((refused as NotReplicatedError).jobIds[0]);
+  });
+});
+
+describe('durable enqueue on one Redis', () => {
+  it('rejects with NotReplicatedError on a Redis without replicas (the shared one), the job stored all the same', async () => {
+    const prefix = randomId('evq-dur');
+    const q = createQueue<Jobs>({ adapter: bullmqQueue({ url: REDIS_URL, prefix, durableEnqueue: { replicas: 1, timeoutMs: 100 } }), onError });
+    const redis = new Redis(REDIS_URL);
+    try {
+      expect(await redis.info('replication')).toMatch(/connected_slaves:0/);
+      const error = await q.enqueue('mail', { n: 1 }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NotReplicatedError);
+      expect(error).toMatchObject({ replicas: 1, acknowledged: 0 });
+      expect(await q.getJob('mail', (error as NotReplicatedError).jobIds[0]!)).toMatchObject({ state: 'waiting' });
+    } finally {
+      await q.close({ timeoutMs: 2000 });
+      const keys = await redis.keys(`${prefix}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+      redis.disconnect();
+    }
   });
 });
