@@ -17,3 +17,4 @@ export * from './report.js';
 export * from './waiters.js';
 export * from './redact.js';
 export * from './stopper.js';
+export * from './telemetry.js';
