@@ -15,6 +15,6 @@ describe('many gateway processes over a Redis Cluster', () => {
         // Sharded pub/sub has no globs.
         globs: !sharded,
       });
-    });
+    }, 240_000);
   }
 });

@@ -13,5 +13,5 @@ describe('many gateway processes over one Redis', () => {
       publisher: (namespace) => createPubSub({ adapter: redisPubSub({ url: REDIS_URL }), namespace }),
       globs: true,
     });
-  }, 120_000);
+  }, 240_000);
 });

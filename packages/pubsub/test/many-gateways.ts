@@ -97,7 +97,8 @@ export async function manyGateways(options: ManyGatewaysOptions): Promise<void> 
   const clients: Client[] = [];
   const publisher = options.publisher(ns);
   try {
-    await waitFor(() => gateways.every((g) => g.url !== '' || g.proc.child.exitCode !== null), 60_000, 'the gateway processes to listen');
+    // A liveness bound: 4 tsx processes took up to 61 s to start on a 2-core machine under load.
+    await waitFor(() => gateways.every((g) => g.url !== '' || g.proc.child.exitCode !== null), 150_000, 'the gateway processes to listen');
     for (const g of gateways) expect(g.url, g.proc.stderr()).not.toBe('');
     await publisher.start();
     const startupMs = Date.now() - startedAt;

@@ -93,12 +93,15 @@ export class ShardSubscribers {
         failure = error;
       }
     }
-    if (this.wanted.get(topic) === kind && !this.confirmed.has(topic)) {
+    // The recovery loop may have placed it meanwhile (it was an orphan of a lost connection).
+    if (this.wanted.get(topic) === kind && this.confirmed.has(topic)) return;
+    if (this.wanted.get(topic) === kind) {
       this.wanted.delete(topic);
       this.orphans.delete(topic);
       this.detach(topic);
     }
     if (failure !== undefined) throw failure;
+    if (this.closing) throw new Error(`the Redis Cluster pubsub adapter closed before "${topic}" was subscribed`);
   }
 
   async unsubscribe(topic: string, kind: PubSubTopicKind): Promise<void> {
