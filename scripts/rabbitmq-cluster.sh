@@ -9,7 +9,7 @@
 #   scripts/rabbitmq-cluster.sh down       stop the 3 nodes (SIGKILL past a deadline) and remove their dirs
 #   scripts/rabbitmq-cluster.sh status     each node's pid and port, and the cluster as a live node sees it; exit 1 unless all 3 run clustered
 #   scripts/rabbitmq-cluster.sh kill N     SIGKILL node N's Erlang VM (no clean shutdown)
-#   scripts/rabbitmq-cluster.sh start N    start node N again; it rejoins the cluster by itself
+#   scripts/rabbitmq-cluster.sh start N    start node N again and wait until it runs with every live node (it rejoins by itself)
 #   scripts/rabbitmq-cluster.sh ctl N ...  rabbitmqctl -n events-rmq-N@localhost ... (e.g. list_queues name leader members)
 #
 # RABBITMQ_CLUSTER_DIR (default /tmp/events-rabbitmq-cluster): node-N/{mnesia,log,...} below it.
@@ -167,6 +167,23 @@ wait_clustered() {
   done
 }
 
+# Node N sees every node whose VM is alive among its running members (for `start N` while another
+# node is down on purpose).
+sees_all_alive() {
+  local n=$1 m alive=0 seen
+  for m in "${NODES[@]}"; do if beam_pid "$m" >/dev/null; then alive=$((alive + 1)); fi; done
+  seen=$(running_members "$n" | grep -c '^events-rmq-[123]@localhost$' || true)
+  [ "$seen" -ge "$alive" ]
+}
+
+wait_rejoined() {
+  local n=$1 end=$((SECONDS + TIMEOUT))
+  until sees_all_alive "$n"; do
+    [ "$SECONDS" -lt "$end" ] || die "node $(node_name "$n") did not rejoin the running nodes within ${TIMEOUT}s (sees: $(running_members "$n" | tr '\n' ' ')); log: $(log_file "$n")"
+    sleep 1
+  done
+}
+
 cmd_up() {
   [ -x "$BIN/rabbitmq-server" ] || die "rabbitmq-server not found (looked in $BIN); install RabbitMQ 3.10+ (apt-get install rabbitmq-server)"
   command -v jq >/dev/null || die "jq is needed (apt-get install jq)"
@@ -247,8 +264,8 @@ cmd_start() {
     start_node "$n"
   fi
   wait_running "$n"
-  wait_clustered "$n"
-  say "$(node_name "$n") running and clustered"
+  wait_rejoined "$n"
+  say "$(node_name "$n") running and clustered with: $(running_members "$n" | tr '\n' ' ')"
 }
 
 case "${1:-}" in
