@@ -68,7 +68,8 @@ export interface RedisPubSubOptions {
   /**
    * A Redis Cluster instead of `url`: `{ nodes: ['10.0.0.1:7000', ...] }`. With `sharded: true`
    * SPUBLISH/SSUBSCRIBE, one subscriber connection per primary that serves this process's
-   * channels; else PUBLISH and one subscriber connection on one node (see redis-cluster.ts).
+   * channels; else PUBLISH and one subscriber connection on the meeting primary, the one serving
+   * the slot of `events-pubsub` (see redis-cluster.ts).
    * `redisOptions` apply to every node connection. Default: none (a single Redis at `url`).
    */
   cluster?: RedisClusterPubSubOptions;
