@@ -22,6 +22,7 @@ const work = mkdtempSync(join(tmpdir(), 'events-pack-install-'));
 const app = join(work, 'app');
 const namespace = randomSchema('evpack');
 const timings: string[] = [];
+const PACKAGES = ['core', 'pubsub', 'bus', 'queue', 'platform', 'dashboard'];
 
 /** The environment of a user's shell: none of the npm run variables of the `npm test` around us. */
 const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) && key !== 'NODE_OPTIONS'));
@@ -63,7 +64,7 @@ beforeAll(async () => {
   expect(relative(ROOT, app).startsWith('..'), `the app dir ${app} must be outside the repo`).toBe(true);
   const tarballDir = join(work, 'tarballs');
   await run(process.execPath, [join(ROOT, 'tools/pack.mjs'), '--out', tarballDir], { cwd: ROOT, timeoutMs: 120_000 });
-  const tarballs = ['core', 'pubsub', 'bus', 'queue', 'platform', 'dashboard'].map((name) => join(tarballDir, `events-${name}-0.1.0.tgz`));
+  const tarballs = PACKAGES.map((name) => join(tarballDir, `events-${name}-0.1.0.tgz`));
   mkdirSync(join(app, 'src'), { recursive: true });
   // msgpackr-extract (through bullmq) has an install script; it works from its prebuilt binaries.
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'pack-consumer', private: true, type: 'module', allowScripts: { 'msgpackr-extract': false } }));
@@ -74,7 +75,7 @@ beforeAll(async () => {
       include: ['src'],
     }),
   );
-  copyFileSync(join(import.meta.dirname, 'pack-consumer/main.ts'), join(app, 'src/main.ts'));
+  for (const file of ['main.ts', 'subpaths.ts']) copyFileSync(join(import.meta.dirname, 'pack-consumer', file), join(app, 'src', file));
   const devTools = [`typescript@${versionOf('typescript')}`, `@types/node@${versionOf('@types/node')}`];
   await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', ...tarballs, ...devTools], { cwd: app, timeoutMs: 180_000 });
   await run(process.execPath, [join(app, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: app, timeoutMs: 180_000 });
@@ -97,7 +98,7 @@ afterAll(async () => {
 describe('the packed packages, installed in an app outside the monorepo', () => {
   it('install with npm: each package holds its dist, README, LICENSE (and bin, migrations, public where it has them), no sources or tests', () => {
     const extra: Record<string, string[]> = { queue: ['bin', 'migrations'], dashboard: ['public'] };
-    for (const name of ['core', 'pubsub', 'bus', 'queue', 'platform', 'dashboard']) {
+    for (const name of PACKAGES) {
       const dir = join(app, 'node_modules/@events', name);
       expect(readdirSync(dir).sort(), name).toEqual(['LICENSE', 'README.md', 'dist', 'package.json', ...(extra[name] ?? [])].sort());
       const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { exports: object };
@@ -106,6 +107,26 @@ describe('the packed packages, installed in an app outside the monorepo', () => 
       expect(readdirSync(join(dir, 'dist'), { recursive: true }).filter((f) => String(f).includes('.test'))).toEqual([]);
     }
   });
+
+  it('every export of every package loads in plain node, and each named subpath import resolves', async () => {
+    // Each key of each installed package's "exports", imported by its public specifier.
+    const script = `
+      import { readFileSync } from 'node:fs';
+      const loaded = {};
+      for (const name of ${JSON.stringify(PACKAGES)}) {
+        const { exports } = JSON.parse(readFileSync('node_modules/@events/' + name + '/package.json', 'utf8'));
+        for (const key of Object.keys(exports)) {
+          const specifier = '@events/' + name + key.slice(1);
+          loaded[specifier] = Object.keys(await import(specifier)).length;
+        }
+      }
+      loaded['./dist/subpaths.js'] = Object.keys(await import('./dist/subpaths.js')).length;
+      console.log(JSON.stringify(loaded));`;
+    const loaded = JSON.parse(await run(process.execPath, ['--input-type=module', '-e', script], { cwd: app, timeoutMs: 60_000 })) as Record<string, number>;
+    expect(Object.keys(loaded)).toEqual(expect.arrayContaining(['@events/pubsub/redis', '@events/pubsub/client', '@events/bus/rabbitmq', '@events/queue/bullmq', '@events/queue/postgres', '@events/dashboard/http']));
+    for (const [specifier, count] of Object.entries(loaded)) expect(count, specifier).toBeGreaterThan(0);
+    expect(loaded['./dist/subpaths.js']).toBe(13);
+  }, 65_000);
 
   it('run on memory adapters with plain node: event -> job -> notification, a poisoned job dead-lettered, the dashboard mounted', async () => {
     const result = await consumer('memory');
