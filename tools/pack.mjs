@@ -86,7 +86,7 @@ function stage(pkgDir, stagingRoot) {
   return { name, dir };
 }
 
-/** Packs every publishable workspace into `out`; resolves to the tarballs' absolute paths, dependencies first. */
+/** Packs every publishable workspace into `out`; returns the tarballs' absolute paths, dependencies first. */
 export function packAll(out, log = () => {}) {
   mkdirSync(out, { recursive: true });
   const stagingRoot = mkdtempSync(join(tmpdir(), 'events-pack-'));
