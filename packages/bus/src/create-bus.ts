@@ -8,12 +8,15 @@ import {
   BackpressureError,
   createEnvelope,
   createErrorReporter,
+  createId,
   createLifecycle,
   CycleError,
   DEFAULT_CLOSE_TIMEOUT_MS,
   drainWithin,
+  endSpan,
   InvalidOptionError,
   jsonSerializer,
+  startProducerSpan,
   TimeoutError,
   validateEventName,
   validatePayload,
@@ -24,6 +27,7 @@ import {
   type CloseOptions,
   type Envelope,
   type EnvelopeOptions,
+  type Headers,
   type MessageMap,
 } from '@events/core';
 import { memoryBus } from './adapters/memory.js';
@@ -104,7 +108,24 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     const deadline = Date.now() + timeoutMs;
     // No schema for this name: nothing to wait for (validatePayload would return the payload as is).
     const checked = options.schemas?.[name] ? await validatePayload(options.schemas, name, payload) : payload;
-    const envelopeOptions: EnvelopeOptions = { headers: { ...opts.headers, [CAUSATION_DEPTH_HEADER]: String(depth) } };
+    const id = createId();
+    const headers = { ...opts.headers, [CAUSATION_DEPTH_HEADER]: String(depth) };
+    // The producer span's context travels in the headers (a no-op without an OpenTelemetry SDK).
+    const span = startProducerSpan({ operation: 'emit', tier: 'bus', system: adapter.kind, destination: name, messageId: id, conversationId: opts.correlationId ?? id }, headers);
+    try {
+      const envelope = await send(name, checked, { id, headers, opts, deadline, timeoutMs });
+      span.end();
+      return envelope;
+    } catch (error) {
+      endSpan(span, error);
+      throw error;
+    }
+  }
+
+  /** Builds, encodes and hands one event to the adapter (starting the bus first when needed). */
+  async function send(name: string, checked: unknown, spec: { id: string; headers: Headers; opts: EmitOptions; deadline: number; timeoutMs: number }): Promise<Envelope> {
+    const { id, headers, opts, deadline, timeoutMs } = spec;
+    const envelopeOptions: EnvelopeOptions = { id, headers };
     if (opts.correlationId !== undefined) envelopeOptions.correlationId = opts.correlationId;
     if (opts.causationId !== undefined) envelopeOptions.causationId = opts.causationId;
     const envelope = createEnvelope(name, checked, envelopeOptions);

@@ -3,7 +3,7 @@
  * with a bounded retry, then ack or dead-letter. Failures never escape to the adapter: they go to
  * the error hook, so one bad event or handler cannot stop a consumer.
  */
-import { backoffDelay, EventsError, sleep, validatePayload, type BusDelivery, type Envelope, type ErrorReporter, type MessageMap, type SchemaMap, type Serializer } from '@events/core';
+import { backoffDelay, EventsError, sleep, validatePayload, withConsumerSpan, type BusDelivery, type Envelope, type ErrorReporter, type MessageMap, type SchemaMap, type Serializer } from '@events/core';
 import { decodeDelivery } from './decode.js';
 import type { BusHandler, HandlerContext, RetryOptions } from './types.js';
 
@@ -13,6 +13,8 @@ const PERMANENT = new Set(['CYCLE', 'SERIALIZATION', 'VALIDATION', 'INVALID_NAME
 export interface SubscriptionRuntime<E extends MessageMap> {
   readonly pattern: string;
   readonly group: string;
+  /** The adapter's kind (`memory`, `rabbitmq`): `messaging.system` of the handler spans. */
+  readonly system: string;
   readonly handler: BusHandler<E, string>;
   readonly partitionBy?: (envelope: Envelope) => string | number;
   readonly retry: Required<RetryOptions>;
@@ -85,10 +87,9 @@ export function createDeliveryHandler<E extends MessageMap>(rt: SubscriptionRunt
     for (let attempt = 1; ; attempt += 1) {
       if (rt.signal.aborted) return; // force-closed: leave the event unacked (RabbitMQ redelivers it)
       try {
-        await rt.handler(envelope as never, rt.makeContext(envelope, attempt, delivery.redeliveries > 0));
+        await attemptOnce(envelope, delivery, attempt);
       } catch (error) {
-        const permanent = error instanceof EventsError && PERMANENT.has(error.code);
-        if (permanent || attempt >= rt.retry.attempts) return settle({ envelope, delivery }, error, attempt);
+        if (isFinal(error, attempt)) return settle({ envelope, delivery }, error, attempt);
         report('retry', error, { name: envelope.name, id: envelope.id, attempt });
         await sleep(backoffDelay(rt.retry.backoff, attempt), rt.signal);
         continue;
@@ -100,6 +101,24 @@ export function createDeliveryHandler<E extends MessageMap>(rt: SubscriptionRunt
       }
       return;
     }
+  }
+
+  function isFinal(error: unknown, attempt: number): boolean {
+    const permanent = error instanceof EventsError && PERMANENT.has(error.code);
+    return permanent || attempt >= rt.retry.attempts;
+  }
+
+  /** One handler invocation in its consumer span; a failure is marked `retry` or `dead_letter` on it. */
+  function attemptOnce(envelope: Envelope, delivery: BusDelivery, attempt: number): Promise<void> {
+    const facts = { operation: 'handle', tier: 'bus', system: rt.system, destination: envelope.name, messageId: envelope.id, conversationId: envelope.correlationId, group: rt.group, attempt } as const;
+    return withConsumerSpan(facts, envelope.headers, async (span) => {
+      try {
+        await rt.handler(envelope as never, rt.makeContext(envelope, attempt, delivery.redeliveries > 0));
+      } catch (error) {
+        if (span.isRecording()) span.addEvent(isFinal(error, attempt) ? 'dead_letter' : 'retry', { 'events.attempt': attempt });
+        throw error;
+      }
+    });
   }
 
   async function settle(target: { envelope: Envelope; delivery: BusDelivery }, error: unknown, attempt: number): Promise<void> {

@@ -119,6 +119,7 @@ export function createSubscriptions<E extends MessageMap>(deps: SubscriptionsDep
     const deliver = createDeliveryHandler<E>({
       pattern,
       group,
+      system: deps.adapter.kind,
       handler: handler as never,
       ...(opts.partitionBy ? { partitionBy: opts.partitionBy as (e: Envelope) => string | number } : {}),
       retry,
