@@ -10,6 +10,8 @@ const params = new URLSearchParams(location.search);
 const tenant = /^[a-z0-9][a-z0-9-]{0,62}$/.test(params.get('tenant') ?? '') ? params.get('tenant') : 'acme';
 const topic = `tenant:${tenant}:user:*:notifications`;
 const chatChannel = `tenant:${tenant}:chat`;
+// This page's name in the chat and in the tenant's "online" list (presence on the chat room).
+const visitor = `guest-${Math.random().toString(36).slice(2, 6)}`;
 
 const STEPS = {
   'signed-up': { label: 'Signed up', tier: 'bus', order: 0 },
@@ -102,7 +104,7 @@ function setStatus(state, text) {
 
 const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
 const client = createPubSubClient({
-  url: `${proto}//${location.host}/pubsub?tenant=${encodeURIComponent(tenant)}`,
+  url: `${proto}//${location.host}/pubsub?tenant=${encodeURIComponent(tenant)}&name=${encodeURIComponent(visitor)}`,
   onError: (event) => console.warn(`[pubsub client] ${event.kind}: ${event.error.message}`),
 });
 let subscribed = false;
@@ -112,6 +114,7 @@ client.on('open', () => {
   if (!subscribed) return;
   setStatus('live', 'live');
   void loadAudit();
+  refreshOnline();
 });
 client.on('close', ({ willReconnect }) => {
   if ($('status').dataset.state !== 'error') setStatus('offline', willReconnect ? 'offline, reconnecting' : 'offline');
@@ -122,15 +125,38 @@ for (const event of ['gap', 'dropped', 'resubscribed']) client.on(event, () => v
 async function goLive() {
   setStatus('connecting', 'connecting');
   try {
-    await Promise.all([client.subscribe(topic, showNotification), client.subscribe(chatChannel, showChatLine)]);
+    await Promise.all([client.subscribe(topic, showNotification), client.subscribe(chatChannel, showChatLine, { presence: true, presenceEvents: true })]);
     subscribed = true;
     setStatus('live', 'live');
     void loadAudit();
+    refreshOnline();
   } catch (error) {
     // Refused (UNAUTHORIZED), or no answer in time: say so; a reload tries again.
     setStatus('error', `${error.code ?? 'error'}: ${error.message}`);
   }
 }
+
+// ---- who else of the tenant is online (presence on the chat room) ---------------------------
+
+let onlineTimer;
+/** A join or leave asks the gateway again (coalesced): the answer is the truth, events are hints. */
+function refreshOnline() {
+  onlineTimer ??= setTimeout(async () => {
+    onlineTimer = undefined;
+    try {
+      const { members, total } = await client.presence(chatChannel, { limit: 50 });
+      const others = members.filter((m) => m.user !== visitor).map((m) => el('span', { className: 'who', textContent: m.user }));
+      for (const who of others) who.dataset.testid = 'online-member';
+      const more = total - members.length > 0 ? [` +${total - members.length} more`] : [];
+      $('online').replaceChildren(others.length ? 'online: ' : 'nobody else online', ...others.flatMap((who, i) => (i ? [', ', who] : [who])), ...more);
+      $('online').hidden = false;
+    } catch (error) {
+      $('online').textContent = `online list unavailable (${error.code ?? 'error'})`;
+    }
+  }, 50);
+}
+client.on('join', refreshOnline);
+client.on('leave', refreshOnline);
 
 // ---- chat (client publish) -----------------------------------------------------------------
 
@@ -152,7 +178,7 @@ function showChatLine(line, meta) {
   item.scrollIntoView({ block: 'nearest' });
 }
 
-$('chat-name').value = `guest-${Math.random().toString(36).slice(2, 6)}`;
+$('chat-name').value = visitor;
 $('chat-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const message = $('chat-message');

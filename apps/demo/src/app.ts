@@ -13,7 +13,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { ConfigError, consoleErrorHook, DEFAULT_CLOSE_TIMEOUT_MS, drainWithin, TimeoutError, toError, type CloseOptions, type ErrorHook } from '@events/core';
 import { configFromEnv, createPlatform, type Platform, type PlatformConfig, type ResolvedPlatformConfig } from '@events/platform';
 import { createWebSocketGateway, type WebSocketGateway } from '@events/pubsub/websocket';
-import { isChatChannel, mayTenantPublish, mayTenantSubscribe, tenantOfRequest } from './channels.js';
+import { isChatChannel, mayTenantPublish, tenantOfRequest } from './channels.js';
+import { authorizeSubscribe } from './presence.js';
 import { buildClientBundle } from './client-bundle.js';
 import { AUDIT_QUERY_CHANNEL, registerAudit } from './contexts/audit.js';
 import { registerEmailWorker } from './contexts/email.js';
@@ -195,7 +196,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       pubsub: platform.pubsub,
       server,
       path: '/pubsub',
-      authorize: (request, topic) => mayTenantSubscribe(tenantOfRequest(request.url), topic),
+      // The tenant rule; the answer also says how the page appears in its chat room's presence.
+      authorize: authorizeSubscribe,
       // The chat: a page publishes on its own tenant's room only, a line the chat schema accepts.
       authorizePublish: (request, channel) => mayTenantPublish(tenantOfRequest(request.url), channel),
       publishSchema: (channel) => (isChatChannel(channel) ? chatMessageSchema : undefined),

@@ -142,6 +142,23 @@ describe('the demo page', () => {
     await Promise.all([a1.close(), a2.close(), b.close()]);
   }, 60_000);
 
+  it('shows who else of the tenant is online, and nobody of another tenant', async () => {
+    const tenantA = randomId('acme');
+    const a1 = await openTenant(tenantA);
+    const a2 = await openTenant(tenantA);
+    const b = await openTenant(randomId('globex'));
+    const online = (page: Page): Promise<string[]> => page.locator('[data-testid="online-member"]').allTextContents();
+    const nameA1 = await a1.getByTestId('chat-name').inputValue();
+    const nameA2 = await a2.getByTestId('chat-name').inputValue();
+    await expect.poll(() => online(a1)).toEqual([nameA2]);
+    await expect.poll(() => online(a2)).toEqual([nameA1]);
+    await expect.poll(() => b.getByTestId('online').textContent()).toBe('nobody else online');
+    await a2.close();
+    await expect.poll(() => a1.getByTestId('online').textContent()).toBe('nobody else online');
+    expect(await online(b)).toEqual([]);
+    await Promise.all([a1.close(), b.close()]);
+  }, 60_000);
+
   it("refuses a socket's publish on another tenant's chat or on any other channel, and a line the chat schema refuses", async () => {
     const socket = new WebSocket(`${demo.url!.replace('http', 'ws')}/pubsub?tenant=globex`);
     await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
