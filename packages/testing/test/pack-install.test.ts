@@ -83,16 +83,19 @@ beforeAll(async () => {
 
 afterAll(async () => {
   console.log(`[pack-install] ${timings.join(', ')}`);
-  await deleteRabbitMqBusTopology({ url: AMQP_URL, exchange: namespace, subscriptions: [{ group: 'notifications', pattern: 'UserSignedUp' }] });
-  const redis = new Redis(REDIS_URL);
   try {
-    const keys = await redis.keys(`${namespace}:*`);
-    if (keys.length > 0) await redis.del(...keys);
+    await deleteRabbitMqBusTopology({ url: AMQP_URL, exchange: namespace, subscriptions: [{ group: 'notifications', pattern: 'UserSignedUp' }] });
+    const redis = new Redis(REDIS_URL);
+    try {
+      const keys = await redis.keys(`${namespace}:*`);
+      if (keys.length > 0) await redis.del(...keys);
+    } finally {
+      redis.disconnect();
+    }
+    await dropSchema(namespace);
   } finally {
-    redis.disconnect();
+    rmSync(work, { recursive: true, force: true });
   }
-  await dropSchema(namespace);
-  rmSync(work, { recursive: true, force: true });
 }, 30_000);
 
 describe('the packed packages, installed in an app outside the monorepo', () => {
