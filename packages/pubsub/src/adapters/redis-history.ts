@@ -21,6 +21,9 @@ type Arg = string | Buffer | number;
 
 /** The script commands history needs; a `Redis` or a `Cluster` from ioredis has them. */
 export interface RedisHistoryClient {
+  readonly status: string;
+  once(event: 'ready', listener: () => void): unknown;
+  removeListener(event: 'ready', listener: () => void): unknown;
   evalsha(sha: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
   eval(script: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
   evalshaBuffer(sha: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
@@ -124,6 +127,17 @@ export function unframe(channel: string, data: Buffer): Omit<PubSubAdapterMessag
 
 const toInt = (value: unknown): number => (typeof value === 'number' ? value : Number(String(value)));
 
+/**
+ * Resolves once the connection is ready. After an outage the subscriber connection may be back
+ * (and `resubscribed` sent) before this one: the catch-up read waits for it, within its deadline.
+ */
+function whenReady(client: RedisHistoryClient): { ready: Promise<void>; cancel(): void } {
+  if (client.status === 'ready') return { ready: Promise.resolve(), cancel: () => undefined };
+  let listener: (() => void) | undefined;
+  const ready = new Promise<void>((resolve) => client.once('ready', (listener = resolve)));
+  return { ready, cancel: () => void client.removeListener('ready', listener!) };
+}
+
 async function withDeadline<T>(work: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
@@ -160,8 +174,15 @@ export function redisHistory(parts: RedisHistoryParts): PubSubAdapterHistory {
     },
     async readHistory(channel, { after, limit, timeoutMs, window }) {
       const keys = historyKeys(channel, parts.sharded);
-      const read = run(client(), 'read', [keys, [after, limit, window.ttlMs, newEpoch()]]);
-      const reply = (await withDeadline(read, timeoutMs, `history of "${channel}"`)) as unknown[];
+      const c = client();
+      const connection = whenReady(c);
+      const read = connection.ready.then(() => run(c, 'read', [keys, [after, limit, window.ttlMs, newEpoch()]]));
+      let reply: unknown[];
+      try {
+        reply = (await withDeadline(read, timeoutMs, `history of "${channel}"`)) as unknown[];
+      } finally {
+        connection.cancel();
+      }
       const entries: Array<{ offset: number; data: Buffer }> = [];
       for (let i = 3; i + 1 < reply.length; i += 2) {
         entries.push({ offset: Number(String(reply[i]).split('-')[0]), data: reply[i + 1] as Buffer });
