@@ -25,6 +25,8 @@ import {
 } from '@opentelemetry/api';
 import type { Headers } from './envelope.js';
 
+export type { Span } from '@opentelemetry/api';
+
 /** The instrumentation scope of every span and instrument of the platform. */
 export const TELEMETRY_SCOPE = '@events/platform';
 

@@ -14,6 +14,8 @@ import {
   createId,
   createLifecycle,
   drainWithin,
+  endSpan,
+  startProducerSpan,
   validateJobName,
   validatePayload,
   type AnyMessageMap,
@@ -23,6 +25,7 @@ import {
   type QueueAdapter,
   type QueueAdapterEvent,
   type SchemaMap,
+  type Span,
 } from '@events/core';
 import { createMemoryAdapter } from './adapters/memory.js';
 import { createDeadLetters } from './dead-letters.js';
@@ -110,18 +113,31 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
     return adapter;
   }
 
-  async function prepare(name: string, payload: unknown, jobOptions: JobOptions = {}) {
+  /** Validates and wraps one job; `traced`: its enqueue span starts here (a schedule's template has none). */
+  async function prepare(name: string, payload: unknown, spec: { jobOptions?: JobOptions | undefined; traced: boolean }) {
+    const jobOptions = spec.jobOptions ?? {};
     validateJobName(name);
     const resolved = resolveJobOptions(jobOptions, defaults);
     const value = await validatePayload(options.schemas, name as NameOf<Jobs>, payload);
     assertSerializable(value);
-    const envelope = createEnvelope(name, value, {
-      id: jobOptions.jobId ?? createId(),
-      headers: jobOptions.headers,
-      correlationId: jobOptions.correlationId,
-      causationId: jobOptions.causationId,
-    });
-    return { id: envelope.id, name, data: envelope, options: resolved };
+    const id = jobOptions.jobId ?? createId();
+    const headers = { ...jobOptions.headers };
+    // The producer span's context travels in the job's envelope (a no-op without an OpenTelemetry SDK).
+    const span = spec.traced ? startProducerSpan({ operation: 'enqueue', tier: 'queue', system: adapter.kind, destination: name, messageId: id, conversationId: jobOptions.correlationId ?? id }, headers) : undefined;
+    const envelope = createEnvelope(name, value, { id, headers, correlationId: jobOptions.correlationId, causationId: jobOptions.causationId });
+    return { job: { id: envelope.id, name, data: envelope, options: resolved }, span };
+  }
+
+  /** Ends the enqueue spans with the outcome of `work` and returns its result. */
+  async function traced<T>(spans: ReadonlyArray<Span | undefined>, work: () => Promise<T>): Promise<T> {
+    try {
+      const result = await work();
+      for (const span of spans) span?.end();
+      return result;
+    } catch (error) {
+      for (const span of spans) if (span) endSpan(span, error);
+      throw error;
+    }
   }
 
   /** Events of this process's workers: reported, woken idle waiters, and emitted unless the backend feed does. */
@@ -145,11 +161,12 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
     const a = await ready('process');
     names.add(name);
     const abort = new AbortController();
-    const run = { name, handler, timeoutMs: processOptions.timeoutMs, shutdown: abort.signal, schemas: options.schemas as SchemaMap<MessageMap> | undefined };
+    const isFinal = (error: unknown): boolean => isFinalError(error) || error instanceof ValidationError;
+    const run = { name, handler, timeoutMs: processOptions.timeoutMs, shutdown: abort.signal, schemas: options.schemas as SchemaMap<MessageMap> | undefined, system: a.kind, isFinal };
     const consumer = await a.consume(name, (job) => runJob(job, run), {
       concurrency: processOptions.concurrency ?? 1,
       limiter: processOptions.limiter,
-      isFinal: (error) => isFinalError(error) || error instanceof ValidationError,
+      isFinal,
       onEvent: local,
       signal: abort.signal,
     });
@@ -171,24 +188,32 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
     ready: () => lifecycle.start(),
     async enqueue(name, payload, jobOptions = {}) {
       lifecycle.assertOpen('enqueue');
-      const job = await prepare(name, payload, jobOptions);
-      const timeoutMs = jobOptions.timeoutMs ?? enqueueTimeoutMs;
-      const a = await bounded(ready('enqueue'), `queue.enqueue("${name}") waiting for the ${adapter.kind} backend to start`, { timeoutMs, signal: jobOptions.signal });
-      names.add(name);
-      const add = a.add([job], addOptions(a, jobOptions, timeoutMs));
-      const [id] = await bounded(add, `queue.enqueue("${name}") on ${adapter.kind}`, { timeoutMs: timeoutMs + 100, signal: jobOptions.signal });
-      rates.count(name, 'enqueued');
-      return id ?? job.id;
+      const { job, span } = await prepare(name, payload, { jobOptions, traced: true });
+      return traced([span], async () => {
+        const timeoutMs = jobOptions.timeoutMs ?? enqueueTimeoutMs;
+        const a = await bounded(ready('enqueue'), `queue.enqueue("${name}") waiting for the ${adapter.kind} backend to start`, { timeoutMs, signal: jobOptions.signal });
+        names.add(name);
+        const add = a.add([job], addOptions(a, jobOptions, timeoutMs));
+        const [id] = await bounded(add, `queue.enqueue("${name}") on ${adapter.kind}`, { timeoutMs: timeoutMs + 100, signal: jobOptions.signal });
+        rates.count(name, 'enqueued');
+        return id ?? job.id;
+      });
     },
     async enqueueMany(items, manyOptions = {}) {
       lifecycle.assertOpen('enqueue');
-      const jobs = await Promise.all(items.map((item) => prepare(item.name, item.payload, item.options)));
-      const timeoutMs = manyOptions.timeoutMs ?? enqueueTimeoutMs;
-      const a = await bounded(ready('enqueue'), `queue.enqueueMany waiting for the ${adapter.kind} backend to start`, { timeoutMs, signal: manyOptions.signal });
-      for (const job of jobs) names.add(job.name);
-      const ids = await bounded(a.add(jobs, addOptions(a, manyOptions, timeoutMs)), `queue.enqueueMany(${jobs.length} jobs) on ${adapter.kind}`, { timeoutMs: timeoutMs + 100, signal: manyOptions.signal });
-      for (const job of jobs) rates.count(job.name, 'enqueued');
-      return ids;
+      const prepared = await Promise.all(items.map((item) => prepare(item.name, item.payload, { jobOptions: item.options, traced: true })));
+      const jobs = prepared.map((p) => p.job);
+      return traced(
+        prepared.map((p) => p.span),
+        async () => {
+          const timeoutMs = manyOptions.timeoutMs ?? enqueueTimeoutMs;
+          const a = await bounded(ready('enqueue'), `queue.enqueueMany waiting for the ${adapter.kind} backend to start`, { timeoutMs, signal: manyOptions.signal });
+          for (const job of jobs) names.add(job.name);
+          const ids = await bounded(a.add(jobs, addOptions(a, manyOptions, timeoutMs)), `queue.enqueueMany(${jobs.length} jobs) on ${adapter.kind}`, { timeoutMs: timeoutMs + 100, signal: manyOptions.signal });
+          for (const job of jobs) rates.count(job.name, 'enqueued');
+          return ids;
+        },
+      );
     },
     async process(name, handler, processOptions = {}) {
       validateJobName(name);
@@ -207,7 +232,8 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
       if (typeof id !== 'string' || id.length === 0 || id.includes(':')) throw new InvalidOptionError('id', 'must be a non-empty string without ":"');
       if ((every === undefined) === (cron === undefined)) throw new InvalidOptionError('every/cron', 'give exactly one of them');
       if (every !== undefined && !(Number.isInteger(every) && every > 0)) throw new InvalidOptionError('every', `must be an integer > 0 (ms), got ${every}`);
-      const job = await prepare(name, payload, jobOptions);
+      // Each occurrence starts a trace of its own: the template carries no span.
+      const { job } = await prepare(name, payload, { jobOptions, traced: false });
       const a = await ready('schedule');
       names.add(name);
       await a.schedule(id, { every, cron, tz }, { name, data: job.data, options: job.options });

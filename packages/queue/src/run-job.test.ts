@@ -32,7 +32,7 @@ describe('runJob and the shutdown signal', () => {
         signals.push(ctx.signal);
         ctx.signal.addEventListener('abort', () => resolve());
       });
-    const runs = Array.from({ length: 100 }, (_, i) => runJob(activeJob(`j${i}`), { name: 'work', handler, shutdown: shutdown.signal }));
+    const runs = Array.from({ length: 100 }, (_, i) => runJob(activeJob(`j${i}`), { name: 'work', handler, shutdown: shutdown.signal, system: 'memory', isFinal: () => false }));
     await new Promise((r) => setTimeout(r, 10));
     expect(signals).toHaveLength(100);
     expect(signals.some((s) => s.aborted)).toBe(false);
@@ -46,12 +46,12 @@ describe('runJob and the shutdown signal', () => {
   it('forgets finished jobs: shutting down later aborts only the ones still running', async () => {
     const shutdown = new AbortController();
     let done: AbortSignal | undefined;
-    await runJob(activeJob('a'), { name: 'work', handler: (_: never, ctx: { signal: AbortSignal }) => void (done = ctx.signal), shutdown: shutdown.signal });
+    await runJob(activeJob('a'), { name: 'work', handler: (_: never, ctx: { signal: AbortSignal }) => void (done = ctx.signal), shutdown: shutdown.signal, system: 'memory', isFinal: () => false });
     let running: AbortSignal | undefined;
     const run = runJob(activeJob('b'), {
       name: 'work',
       handler: (_: never, ctx: { signal: AbortSignal }) => new Promise<void>((resolve) => ((running = ctx.signal), ctx.signal.addEventListener('abort', () => resolve()))),
-      shutdown: shutdown.signal,
+      shutdown: shutdown.signal, system: 'memory', isFinal: () => false,
     });
     await new Promise((r) => setTimeout(r, 5));
     shutdown.abort(new Error('closing'));
@@ -67,7 +67,7 @@ describe('runJob and the shutdown signal', () => {
       await new Promise((r) => setTimeout(r, 30));
       late = ctx.signal;
     };
-    await expect(runJob(activeJob('t'), { name: 'work', handler, shutdown: shutdown.signal, timeoutMs: 5 })).rejects.toThrow(JobTimeoutError);
+    await expect(runJob(activeJob('t'), { name: 'work', handler, shutdown: shutdown.signal, system: 'memory', isFinal: () => false, timeoutMs: 5 })).rejects.toThrow(JobTimeoutError);
     await new Promise((r) => setTimeout(r, 40));
     expect(late?.aborted).toBe(true);
     expect(late?.reason).toBeInstanceOf(JobTimeoutError);

@@ -3,7 +3,7 @@
  * validate the payload, run the handler with its context, and enforce the timeout (the signal
  * aborts at the deadline and the attempt fails with JobTimeoutError).
  */
-import { validatePayload, type Envelope, type JobProgress, type MessageMap, type QueueAdapterActiveJob, type SchemaMap } from '@events/core';
+import { validatePayload, withConsumerSpan, type Envelope, type JobProgress, type MessageMap, type QueueAdapterActiveJob, type SchemaMap } from '@events/core';
 import { JobTimeoutError, UnknownJobError } from './errors.js';
 import { decodeJobData } from './job-format.js';
 
@@ -30,6 +30,10 @@ export interface RunOptions {
   /** Aborts every running handler's signal (shutdown past the drain timeout). */
   shutdown: AbortSignal;
   schemas?: SchemaMap<MessageMap>;
+  /** The adapter's kind: `messaging.system` of the attempt spans. */
+  system: string;
+  /** A failure that is not retried whatever the attempts left (the span is marked dead_letter). */
+  isFinal: (error: unknown) => boolean;
 }
 
 /**
@@ -88,11 +92,33 @@ function follow(shutdown: AbortSignal, job: JobAbort): () => void {
   return () => jobs.delete(job);
 }
 
-export async function runJob(job: QueueAdapterActiveJob, run: RunOptions): Promise<unknown> {
+/**
+ * One attempt in its consumer span (parented by the enqueue's span from the envelope headers);
+ * a failed attempt is marked `retry`, or `dead_letter` when no attempt follows.
+ */
+export function runJob(job: QueueAdapterActiveJob, run: RunOptions): Promise<unknown> {
+  let envelope: Envelope | undefined;
+  try {
+    const decoded = job.name === run.name ? decodeJobData(job.data, job) : undefined;
+    envelope = decoded && { ...decoded, id: job.id };
+  } catch {
+    // runAttempt decodes again and fails the attempt with the decode error.
+  }
+  const facts = { operation: 'process', tier: 'queue', system: run.system, destination: job.name, messageId: job.id, conversationId: envelope?.correlationId, attempt: job.attempt } as const;
+  return withConsumerSpan(facts, envelope?.headers, async (span) => {
+    try {
+      return await runAttempt(job, run, envelope);
+    } catch (error) {
+      if (span.isRecording()) span.addEvent(run.isFinal(error) || job.attempt >= job.maxAttempts ? 'dead_letter' : 'retry', { 'events.attempt': job.attempt });
+      throw error;
+    }
+  });
+}
+
+async function runAttempt(job: QueueAdapterActiveJob, run: RunOptions, known: Envelope | undefined): Promise<unknown> {
   const { name, handler } = run;
   if (job.name !== name) throw new UnknownJobError(job.name, name);
-  const decoded = decodeJobData(job.data, job);
-  const envelope: Envelope = { ...decoded, id: job.id };
+  const envelope: Envelope = known ?? { ...decodeJobData(job.data, job), id: job.id };
   const payload = await validatePayload(run.schemas, name, envelope.payload);
   const abort = new JobAbort();
   const unfollow = follow(run.shutdown, abort);
