@@ -28,6 +28,9 @@ export interface RedisHistoryClient {
   eval(script: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
   evalshaBuffer(sha: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
   evalBuffer(script: string, numKeys: number, ...args: Arg[]): Promise<unknown>;
+  script(subcommand: 'LOAD', script: string): Promise<unknown>;
+  /** On a `Cluster`: its primaries, each of which must know the scripts. */
+  nodes?(role: 'master'): RedisHistoryClient[];
 }
 
 // KEYS: stream, meta. ARGV: channel, data, size, ttlMs, fresh epoch, sharded ('1' or '0').
@@ -78,6 +81,8 @@ return out
 const sha1 = (script: string): string => createHash('sha1').update(script).digest('hex');
 const SHA = { publish: sha1(PUBLISH), read: sha1(READ) };
 
+const loaded = new WeakMap<RedisHistoryClient, Promise<void>>();
+
 /** Runs a script by its hash, sending its text once when Redis does not know it yet. */
 async function run(client: RedisHistoryClient, which: 'publish' | 'read', [keys, args]: [keys: readonly string[], args: readonly Arg[]]): Promise<unknown> {
   const buffers = which === 'read';
@@ -85,9 +90,30 @@ async function run(client: RedisHistoryClient, which: 'publish' | 'read', [keys,
     return await (buffers ? client.evalshaBuffer(SHA.read, keys.length, ...keys, ...args) : client.evalsha(SHA.publish, keys.length, ...keys, ...args));
   } catch (err) {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
+    loaded.delete(client); // Redis lost its scripts (a restart): load them again before the next publish
     const script = buffers ? READ : PUBLISH;
     return buffers ? client.evalBuffer(script, keys.length, ...keys, ...args) : client.eval(script, keys.length, ...keys, ...args);
   }
+}
+
+/**
+ * Loads both scripts once per connection (on every primary of a cluster) before the first publish.
+ * Without it the first broadcasts of a burst would get NOSCRIPT and be sent again as EVAL, behind
+ * later ones that found the script: offsets in another order than the calls. (After a Redis
+ * restart or a failover to a primary without them, the EVAL fallback below still applies.)
+ */
+function preload(client: RedisHistoryClient): Promise<void> {
+  let done = loaded.get(client);
+  if (!done) {
+    const targets = typeof client.nodes === 'function' ? client.nodes('master') : [client];
+    done = Promise.all(targets.flatMap((node) => [node.script('LOAD', PUBLISH), node.script('LOAD', READ)])).then(
+      () => undefined,
+      // Not connected now: the EVALSHA fails or falls back by itself, and the next publish loads again.
+      () => void loaded.delete(client),
+    );
+    loaded.set(client, done);
+  }
+  return done;
 }
 
 /** Redis' hash tag of a key or channel: the text between the first `{` and the next `}`, when not empty. */
@@ -168,7 +194,10 @@ export function redisHistory(parts: RedisHistoryParts): PubSubAdapterHistory {
   return {
     async publishWithHistory(channel, data, window) {
       const keys = historyKeys(channel, parts.sharded);
-      const reply = (await run(client(), 'publish', [keys, [channel, data, window.size, window.ttlMs, newEpoch(), parts.sharded ? '1' : '0']])) as [number, string, number];
+      const c = client();
+      // Every call awaits the same promise, so they go on in call order: offsets follow the calls.
+      await preload(c);
+      const reply = (await run(c, 'publish', [keys, [channel, data, window.size, window.ttlMs, newEpoch(), parts.sharded ? '1' : '0']])) as [number, string, number];
       const position: PubSubStreamPosition = { offset: toInt(reply[0]), epoch: String(reply[1]) };
       return { receivers: Math.max(0, toInt(reply[2]) - parts.own(channel)), position };
     },
