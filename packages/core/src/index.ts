@@ -18,3 +18,4 @@ export * from './waiters.js';
 export * from './redact.js';
 export * from './stopper.js';
 export * from './telemetry.js';
+export * from './cluster-slot.js';

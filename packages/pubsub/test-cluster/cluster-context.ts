@@ -11,7 +11,7 @@ import type { ErrorHook } from '@events/core';
 import { REDIS_CLUSTER_NODES } from '@events/testing';
 import { createPubSub, type PubSub } from '../src/index.js';
 import { redisPubSub } from '../src/adapters/redis.js';
-import { clusterSlot } from '../src/adapters/redis-slot.js';
+import { clusterSlot } from '@events/core';
 
 export const root = fileURLToPath(new URL('../../..', import.meta.url));
 export const NODES = REDIS_CLUSTER_NODES;

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ErrorEvent } from '@events/core';
 import { delay, randomId, waitFor } from '@events/testing';
 import type { GapEvent, PubSub, ResubscribedEvent } from '../src/index.js';
-import { clusterSlot } from '../src/adapters/redis-slot.js';
+import { clusterSlot } from '@events/core';
 import { channelOn, clusterNode, clusterScript, owner, primaries, type Primary } from './cluster-context.js';
 
 type Mode = 'sharded' | 'classic';

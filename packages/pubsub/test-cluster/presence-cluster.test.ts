@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { randomId, waitFor } from '@events/testing';
 import type { PresenceEvent, PubSub } from '../src/index.js';
 import { presenceKeys } from '../src/adapters/redis-presence.js';
-import { clusterSlot } from '../src/adapters/redis-slot.js';
+import { clusterSlot } from '@events/core';
 import { channelOn, clusterNode, nodeClient, owner, primaries } from './cluster-context.js';
 
 describe('presence on a Redis Cluster', () => {

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { InvalidOptionError } from '@events/core';
 import { createPubSub, parsePosition, type PubSub } from '../src/index.js';
 import { historyKeys, unframe } from '../src/adapters/redis-history.js';
-import { clusterSlot } from '../src/adapters/redis-slot.js';
+import { clusterSlot } from '@events/core';
 import { HistoryPolicy } from '../src/history.js';
 import { createWebSocketGateway, type WebSocketGateway } from '../src/websocket/index.js';
 import { RawClient } from './websocket-helpers.js';

@@ -4,7 +4,7 @@ import { redisPubSub } from '../src/adapters/redis.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REDIS_URL, randomId, startTcpProxy, waitFor, type TcpProxy } from '@events/testing';
 import { historyKeys } from '../src/adapters/redis-history.js';
-import { clusterSlot } from '../src/adapters/redis-slot.js';
+import { clusterSlot } from '@events/core';
 import { historyConformance, type HistoryContext } from './history-conformance.js';
 
 /** Real Redis; every node has its own connections through its own cuttable proxy, as a process would. */

@@ -25,7 +25,7 @@
  */
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { compileChannelPattern, DEFAULT_CLOSE_TIMEOUT_MS, drainWithin, InvalidOptionError, type PubSubAdapter, type PubSubAdapterHandlers } from '@events/core';
-import { clusterSlot } from './redis-slot.js';
+import { clusterSlot } from '@events/core';
 import { ShardSubscribers } from './redis-shards.js';
 import { redisPresenceStore } from './redis-presence.js';
 import { redisHistory, type RedisHistoryClient, unframeMessage } from './redis-history.js';

@@ -12,6 +12,7 @@
  * BullMQ's scripts need all of a queue's keys together. `#` never appears in a job name, so the
  * dead-letter tag cannot meet a queue's.
  */
+import { clusterSlot } from '@events/core';
 
 export interface KeyLayout {
   readonly prefix: string;
@@ -46,27 +47,7 @@ export function keyLayout(prefix: string, cluster: boolean): KeyLayout {
   };
 }
 
-/** The hash tag Redis Cluster hashes for `key`: the text inside the first `{...}` if not empty, else the whole key. */
-function hashed(key: string): string {
-  const open = key.indexOf('{');
-  if (open === -1) return key;
-  const close = key.indexOf('}', open + 1);
-  return close === -1 || close === open + 1 ? key : key.slice(open + 1, close);
-}
-
-/** CRC16/XMODEM of the UTF-8 bytes, as Redis Cluster computes it. */
-function crc16(bytes: Uint8Array): number {
-  let crc = 0;
-  for (const byte of bytes) {
-    crc ^= byte << 8;
-    for (let bit = 0; bit < 8; bit += 1) crc = crc & 0x8000 ? ((crc << 1) ^ 0x1021) & 0xffff : (crc << 1) & 0xffff;
-  }
-  return crc;
-}
-
-const encoder = new TextEncoder();
-
 /** The cluster slot of a key (what `CLUSTER KEYSLOT` answers): 0..16383. */
 export function keySlot(key: string): number {
-  return crc16(encoder.encode(hashed(key))) % 16384;
+  return clusterSlot(key);
 }

@@ -1,8 +1,8 @@
 /**
  * The Redis Cluster hash slot of a key or sharded channel: CRC16 (XMODEM) of the key, or of the
  * part between the first `{` and the next `}` when that part is not empty (a hash tag), modulo 16384.
- * Sharded pub/sub routes a channel to the primary serving its slot, so the adapter needs it to know
- * which shard connection carries a channel.
+ * Sharded pub/sub routes a channel to the primary serving its slot, and BullMQ on a cluster needs
+ * every key of one queue on one slot: the pubsub and queue adapters both ask here.
  */
 const TABLE = new Uint16Array(256);
 for (let i = 0; i < 256; i += 1) {
@@ -19,7 +19,7 @@ function crc16(bytes: Uint8Array): number {
   return crc;
 }
 
-/** The slot of `key` (a channel name as sent to Redis, namespace included). */
+/** The slot of `key` (a key or a channel name as sent to Redis, namespace included): what `CLUSTER KEYSLOT` answers. */
 export function clusterSlot(key: string | Uint8Array): number {
   const bytes = typeof key === 'string' ? Buffer.from(key, 'utf8') : key;
   const open = bytes.indexOf(0x7b); // {

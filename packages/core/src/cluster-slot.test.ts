@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { clusterSlot } from './redis-slot.js';
+import { clusterSlot } from './cluster-slot.js';
 
 describe('clusterSlot', () => {
   it('matches the values Redis documents and computes (CLUSTER KEYSLOT)', () => {
