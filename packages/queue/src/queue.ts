@@ -95,6 +95,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
       const left = (): number => Math.max(0, deadline - Date.now());
       await Promise.all([...handles].map((h) => h.close({ drain: closeOptions.force !== true, timeoutMs: left() })));
       if (attempted) await drainWithin(rates.close(), Math.min(Math.max(left(), 100), 1000));
+      rates.abandon();
       if (unwatch) await drainWithin(unwatch(), Math.max(left(), 100));
       // The adapter settles within its timeout even when the backend is unreachable.
       if (attempted) await drainWithin(adapter.close({ ...closeOptions, timeoutMs: Math.max(left(), 100) }), Math.max(left(), 100) + 1000);

@@ -49,3 +49,25 @@ it('keeps an hour of minutes per name in the memory store', async () => {
   await admin.recordRates([{ name: 'mail', minute: now - 90, enqueued: 1, completed: 0, failed: 0 }, { name: 'mail', minute: now, enqueued: 2, completed: 0, failed: 0 }]);
   expect((await admin.rates('mail', 0)).map((b) => b.minute)).toEqual([now]);
 });
+
+it('ignores counts after close, and reports nothing once the queue has abandoned its last flush', async () => {
+  const errors: unknown[] = [];
+  let fail: (error: Error) => void = () => undefined;
+  const written: RateBucket[][] = [];
+  const slow = {
+    recordRates: (buckets: RateBucket[]) => {
+      written.push(buckets);
+      return new Promise<void>((_, reject) => (fail = reject));
+    },
+  } as unknown as QueueAdapterAdmin;
+  const rates = new RateRecorder(() => slow, (e) => errors.push(e));
+  rates.count('mail', 'enqueued');
+  const closing = rates.close();
+  rates.count('mail', 'completed'); // a worker's event while the queue closes
+  rates.abandon();
+  await vi.waitFor(() => expect(written).toHaveLength(1)); // the last write is under way
+  fail(new Error('the BullMQ queue adapter is not started'));
+  await closing;
+  expect(errors).toEqual([]);
+  expect(written).toEqual([[expect.objectContaining({ name: 'mail', enqueued: 1, completed: 0 })]]);
+});

@@ -17,6 +17,10 @@ export class RateRecorder {
   private pending = new Map<string, { name: string; minute: number; enqueued: number; completed: number; failed: number }>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> = Promise.resolve();
+  /** Set by close(): later counts (events of workers still stopping) are ignored. */
+  private closed = false;
+  /** Set by abandon(): the queue stopped waiting for the last flush and closes its adapter under it. */
+  private abandoned = false;
   dropped = 0;
 
   constructor(
@@ -25,7 +29,7 @@ export class RateRecorder {
   ) {}
 
   count(name: string, kind: Kind, n = 1): void {
-    if (!this.admin()) return;
+    if (this.closed || !this.admin()) return;
     const minute = Math.floor(Date.now() / 60_000);
     const key = `${minute}\0${name}`;
     let bucket = this.pending.get(key);
@@ -57,7 +61,7 @@ export class RateRecorder {
       try {
         await admin.recordRates(buckets);
       } catch (error) {
-        this.onError(error);
+        if (!this.abandoned) this.onError(error);
       }
     });
     return this.flushing;
@@ -67,6 +71,13 @@ export class RateRecorder {
   async close(): Promise<void> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    await this.flush();
+    const last = this.flush();
+    this.closed = true;
+    await last;
+  }
+
+  /** No more reports: a flush still running fails when the adapter closes, and that is expected. */
+  abandon(): void {
+    this.abandoned = true;
   }
 }
