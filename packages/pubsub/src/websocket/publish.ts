@@ -10,10 +10,11 @@
  * connection; the client then cannot know whether its message left.
  */
 import type { IncomingMessage } from 'node:http';
-import { InvalidNameError, InvalidOptionError, SerializationError, type ErrorReporter, type StandardSchemaV1, validateChannelName, ValidationError } from '@events/core';
+import { InvalidNameError, InvalidOptionError, SerializationError, type ErrorReporter, type StandardSchemaV1, ValidationError } from '@events/core';
 import type { PubSub } from '../types.js';
 import { answerWithin } from './hook-deadline.js';
 import type { ClientFrame, ErrorCode, ServerFrame } from './protocol.js';
+import { validateClientChannel } from './reserved.js';
 
 export interface PublishContext {
   /** Aborted when the client leaves or `authorizeTimeoutMs` passes: stop the lookup then. */
@@ -90,7 +91,7 @@ export function createPublisher(host: PublishHost, conn: { readonly request: Inc
     const authorizePublish = host.authorizePublish;
     if (!authorizePublish) return refuse('PUBLISH_DISABLED', 'this gateway does not take publishes from clients (no authorizePublish)');
     try {
-      validateChannelName(channel);
+      validateClientChannel(channel);
     } catch (err) {
       return refuse('INVALID_NAME', (err as Error).message);
     }

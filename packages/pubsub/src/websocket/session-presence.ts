@@ -8,9 +8,10 @@
  * (`{ allow: true, presence: { clientId, user, info } }`), never with anything the client sent.
  */
 import type { ErrorReporter } from '@events/core';
-import { isChannelPattern, validateChannelName } from '@events/core';
+import { isChannelPattern } from '@events/core';
 import type { PresenceEvent, PresenceHandle, PresenceInfo, PubSub, Subscription } from '../types.js';
 import type { ErrorCode, ServerFrame } from './protocol.js';
+import { validateClientChannel } from './reserved.js';
 
 /** What `authorize` may answer: `true`, `false`, or an object; only `allow: true` allows. */
 export interface AuthorizeVerdict {
@@ -96,7 +97,7 @@ export function createSessionPresence(host: SessionPresenceHost) {
       const { id, channel } = request;
       const fail = (code: ErrorCode, message: string): ServerFrame => ({ type: 'error', id, channel, code, message });
       try {
-        validateChannelName(channel);
+        validateClientChannel(channel);
       } catch (err) {
         return fail('INVALID_NAME', (err as Error).message);
       }

@@ -6,7 +6,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
-import { compileChannelPattern, type Envelope, type ErrorReporter, isChannelPattern, validateChannelName } from '@events/core';
+import { compileChannelPattern, type Envelope, type ErrorReporter, isChannelPattern } from '@events/core';
+import { isReserved, reservedError, validateClientChannel } from './reserved.js';
 import { type InternalSubscribeOptions, SHARE_ENVELOPE } from '../internal.js';
 import type { PubSub, Subscription } from '../types.js';
 import { Inbox } from './inbox.js';
@@ -208,7 +209,8 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     if (subs.size >= host.maxSubscriptions) return fail({ id, topic, code: 'LIMIT', message: `at most ${host.maxSubscriptions} subscriptions per connection` });
     try {
       if (isChannelPattern(topic)) compileChannelPattern(topic);
-      else validateChannelName(topic);
+      else validateClientChannel(topic);
+      if (isReserved(topic)) throw reservedError(topic);
     } catch (err) {
       return fail({ id, topic, code: isChannelPattern(topic) ? 'INVALID_PATTERN' : 'INVALID_NAME', message: (err as Error).message });
     }
@@ -256,7 +258,8 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
   }
 
   function deliver(sub: ClientSub, envelope: Envelope, position?: FramePosition): void {
-    if (closed) return;
+    // A glob such as `*` also matches the platform's own channels: those never reach a client.
+    if (closed || isReserved(envelope.name)) return;
     const frame: Frame = host.frameOf(envelope, sub.topic, position);
     if (!queue.push(frame, sub, sub.policy === 'conflate' ? conflationKey(sub, envelope) : undefined)) {
       close(CLOSE_CODES.SLOW_CONSUMER, 'slow consumer: send buffer full');
