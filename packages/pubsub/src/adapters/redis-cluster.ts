@@ -91,6 +91,9 @@ export function redisClusterPubSub(spec: ClusterAdapterSpec): PubSubAdapter {
     const cut = key.lastIndexOf(':');
     return new Redis({
       connectTimeout: 2000,
+      // A node that stops answering fails the (S)SUBSCRIBE instead of holding it (and the recovery loop) forever.
+      commandTimeout: 5000,
+      keepAlive: 10_000,
       ...spec.redisOptions,
       host: key.slice(0, cut),
       port: Number(key.slice(cut + 1)),
@@ -123,7 +126,8 @@ export function redisClusterPubSub(spec: ClusterAdapterSpec): PubSubAdapter {
         lazyConnect: true,
         // At-most-once: a publish while the whole cluster is unreachable fails now, it is not sent later.
         enableOfflineQueue: false,
-        redisOptions: { ...spec.redisOptions, ...spec.cluster.clusterOptions?.redisOptions, connectionName: `${baseName}-publisher` },
+        // A publish (or history / presence script) to a node that stopped answering fails within commandTimeout.
+        redisOptions: { commandTimeout: 5000, keepAlive: 10_000, ...spec.redisOptions, ...spec.cluster.clusterOptions?.redisOptions, connectionName: `${baseName}-publisher` },
       });
       cluster.on('error', (error: Error) => (lastError = error));
       pub = cluster;

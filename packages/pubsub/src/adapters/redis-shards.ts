@@ -16,7 +16,7 @@
  * themselves (a node that died does not come back as the owner of its slots; its replica does).
  */
 import type { Redis } from 'ioredis';
-import { drainWithin, type PubSubAdapterMessage, type PubSubTopicKind } from '@events/core';
+import { drainWithin, withTimeout, type PubSubAdapterMessage, type PubSubTopicKind } from '@events/core';
 
 export interface ShardHooks {
   /** Node key (`host:port`) that should carry `topic` now; undefined when none is known. */
@@ -41,6 +41,13 @@ interface Link {
 }
 
 const MAX_BACKOFF_MS = 1000;
+/**
+ * A shard connection that is not ready within this (TCP connect, then the ready check) counts as
+ * lost: a node that accepts connections and never answers (frozen, or behind a proxy dropping
+ * traffic) must not hold a subscribe or the recovery loop forever. Commands get their own deadline
+ * (`commandTimeout` on the connection).
+ */
+export const SHARD_READY_TIMEOUT_MS = 5000;
 const QUIT_TIMEOUT_MS = 1000;
 
 export class ShardSubscribers {
@@ -182,8 +189,11 @@ export class ShardSubscribers {
     redis.on('pmessageBuffer', (pattern: Buffer, channel: Buffer, data: Buffer) => deliver({ channel: channel.toString(), pattern: pattern.toString(), data }));
     redis.on('error', (error: Error) => (link.lastError = error));
     redis.on('close', () => this.lost(link));
-    (link as { ready: Promise<void> }).ready = redis.connect();
-    link.ready.catch(() => this.lost(link));
+    (link as { ready: Promise<void> }).ready = withTimeout(redis.connect(), SHARD_READY_TIMEOUT_MS, `the Redis Cluster node ${key} getting ready`);
+    link.ready.catch(() => {
+      redis.disconnect();
+      this.lost(link);
+    });
     this.links.set(key, link);
     return link;
   }
