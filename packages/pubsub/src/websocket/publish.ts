@@ -14,7 +14,7 @@ import { InvalidNameError, InvalidOptionError, SerializationError, type ErrorRep
 import type { PubSub } from '../types.js';
 import { answerWithin } from './hook-deadline.js';
 import type { ClientFrame, ErrorCode, ServerFrame } from './protocol.js';
-import { validateClientChannel } from './reserved.js';
+import { UNAVAILABLE_MESSAGE, validateClientChannel } from './reserved.js';
 
 export interface PublishContext {
   /** Aborted when the client leaves or `authorizeTimeoutMs` passes: stop the lookup then. */
@@ -120,7 +120,7 @@ export function createPublisher(host: PublishHost, conn: { readonly request: Inc
       if (err instanceof ValidationError || err instanceof SerializationError) return refuse('INVALID_PAYLOAD', err.message);
       if (err instanceof InvalidNameError) return refuse('INVALID_NAME', err.message);
       host.report('publish', err, { name: channel, detail: { client: conn.client } });
-      return refuse('UNAVAILABLE', `could not publish: ${(err as Error).message}`);
+      return refuse('UNAVAILABLE', `could not publish: ${UNAVAILABLE_MESSAGE}`);
     }
   }
 

@@ -11,7 +11,7 @@ import type { ErrorReporter } from '@events/core';
 import { isChannelPattern } from '@events/core';
 import type { PresenceEvent, PresenceHandle, PresenceInfo, PubSub, Subscription } from '../types.js';
 import type { ErrorCode, ServerFrame } from './protocol.js';
-import { validateClientChannel } from './reserved.js';
+import { clientMessage, validateClientChannel } from './reserved.js';
 
 /** What `authorize` may answer: `true`, `false`, or an object; only `allow: true` allows. */
 export interface AuthorizeVerdict {
@@ -88,7 +88,7 @@ export function createSessionPresence(host: SessionPresenceHost) {
       } catch (err) {
         detach(part);
         host.report('listener', err, { name: topic, detail: { client: host.client, presence: true } });
-        return { code: 'UNAVAILABLE', message: `presence on "${topic}" failed: ${(err as Error).message}` };
+        return { code: 'UNAVAILABLE', message: `presence on "${topic}" failed: ${clientMessage(err)}` };
       }
     },
     detach,
@@ -108,7 +108,8 @@ export function createSessionPresence(host: SessionPresenceHost) {
         const snapshot = await host.pubsub.presence(channel, { limit: Math.min(request.limit ?? MAX_MEMBERS_PER_REQUEST, MAX_MEMBERS_PER_REQUEST) });
         return { type: 'presence', id, channel, members: snapshot.members, total: snapshot.total, truncated: snapshot.truncated };
       } catch (err) {
-        return fail('UNAVAILABLE', (err as Error).message);
+        host.report('listener', err, { name: channel, detail: { client: host.client, presence: true } });
+        return fail('UNAVAILABLE', clientMessage(err));
       }
     },
   };

@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { compileChannelPattern, type Envelope, type ErrorReporter, isChannelPattern } from '@events/core';
-import { isReserved, reservedError, validateClientChannel } from './reserved.js';
+import { clientMessage, isReserved, reservedError, UNAVAILABLE_MESSAGE, validateClientChannel } from './reserved.js';
 import { type InternalSubscribeOptions, SHARE_ENVELOPE } from '../internal.js';
 import type { PubSub, Subscription } from '../types.js';
 import { Inbox } from './inbox.js';
@@ -240,7 +240,9 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
       sub.handle = await host.pubsub.subscribe(topic, (_payload, meta) => deliver(sub, meta.envelope, meta.position), subscribeOptions);
     } catch (err) {
       if (subs.get(topic) === sub) subs.delete(topic);
-      return fail({ id, topic, code: 'UNAVAILABLE', message: (err as Error).message });
+      const message = clientMessage(err);
+      if (message === UNAVAILABLE_MESSAGE) host.report('subscribe', err, { name: topic, detail: { client: conn.id } });
+      return fail({ id, topic, code: 'UNAVAILABLE', message });
     }
     // The client left (or unsubscribed) while we waited for the transport.
     if (closed || subs.get(topic) !== sub) return void (await sub.handle.close({ drain: false }));
