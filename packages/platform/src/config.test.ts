@@ -186,6 +186,18 @@ describe('a Redis Cluster (REDIS_CLUSTER_NODES, config.redisCluster)', () => {
     }
   });
 
+  it('refuses a tier URL with credentials or TLS on a cluster instead of dropping them (plain, unauthenticated talk)', () => {
+    for (const url of ['redis://:hunter2@redis.internal:6379', 'redis://app:hunter2@redis.internal:6379', 'rediss://redis.internal:6380']) {
+      for (const tier of ['EVENTS_PUBSUB', 'EVENTS_QUEUE'] as const) {
+        const other = tier === 'EVENTS_PUBSUB' ? 'EVENTS_QUEUE' : 'EVENTS_PUBSUB';
+        const message = configError(() => configFromEnv({ [tier]: tier === 'EVENTS_PUBSUB' ? 'redis' : 'bullmq', [other]: 'memory', REDIS_URL: url, REDIS_CLUSTER_NODES: '10.0.0.1:7000' })).message;
+        expect(message).toContain('carries credentials or TLS, which a Redis Cluster set by REDIS_CLUSTER_NODES would not use');
+        expect(message).not.toContain('hunter2');
+      }
+    }
+    expect(configFromEnv({ EVENTS_PUBSUB: 'redis', REDIS_URL: 'redis://redis.internal:6379', REDIS_CLUSTER_NODES: '10.0.0.1:7000' }).pubsub).toMatchObject({ url: 'redis://10.0.0.1:7000' });
+  });
+
   it('takes the cluster from the config object, top level or pubsub own', () => {
     const top = resolveConfig({ pubsub: { adapter: 'redis', url: 'redis://ignored:1' }, redisCluster: { nodes: ['a:1', 'b:2'] } });
     expect(top.pubsub).toEqual({ adapter: 'redis', url: 'redis://a:1', cluster: { nodes: ['a:1', 'b:2'] } });

@@ -149,6 +149,7 @@ export function resolveConfig(config: PlatformConfig = {}, sources: ConfigSource
     const cluster = own ?? redisCluster;
     // On a cluster the tier's URL is its first node: the start probe checks it and errors name it.
     if (cluster) {
+      refuseDroppedAuth(given.url, { source: sources.pubsubUrl, cluster: clusterSource });
       pubsub = { ...given, url: `redis://${cluster.nodes[0]!}`, cluster };
       sources = { ...sources, pubsubUrl: own ? 'config.pubsub.cluster.nodes' : clusterSource };
     } else checkUrl(given.url, { source: sources.pubsubUrl, protocols: ['redis:', 'rediss:'], form: REDIS_FORM });
@@ -163,6 +164,7 @@ export function resolveConfig(config: PlatformConfig = {}, sources: ConfigSource
     const own = queue.cluster === undefined ? undefined : checkClusterNodes(queue.cluster, 'config.queue.cluster.nodes');
     const cluster = own ?? redisCluster;
     if (cluster) {
+      refuseDroppedAuth(queue.url, { source: sources.queueUrl, cluster: clusterSource });
       queue = { ...queue, url: `redis://${cluster.nodes[0]!}`, cluster };
       sources = { ...sources, queueUrl: own ? 'config.queue.cluster.nodes' : clusterSource };
     } else checkUrl(queue.url, { source: sources.queueUrl, protocols: ['redis:', 'rediss:'], form: REDIS_FORM });
@@ -336,6 +338,27 @@ function urlProblem(url: unknown, protocols: readonly string[]): string | undefi
 }
 
 /** Nodes of a Redis Cluster: `host:port` each (IPv6 in brackets), at least one, at most 100. */
+/**
+ * On a cluster only host:port of each node is used: a tier URL that carries credentials or TLS
+ * (`rediss://user:secret@...`) would silently lose them and talk to the cluster unauthenticated
+ * and in plain text. Refused instead, saying what to do.
+ */
+function refuseDroppedAuth(url: unknown, where: { source: string; cluster: string }): void {
+  if (typeof url !== 'string') return;
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return;
+  }
+  if (parsed.username === '' && parsed.password === '' && parsed.protocol !== 'rediss:') return;
+  throw new ConfigError(
+    `${where.source} (${redactUrl(url)}) carries credentials or TLS, which a Redis Cluster set by ${where.cluster} would not use: ` +
+      'the platform config takes no cluster credentials yet. Build the adapter in code (redisPubSub({ cluster, redisOptions: { username, password, tls } })), ' +
+      'or leave the URL unset when the cluster needs no AUTH or TLS.',
+  );
+}
+
 function checkClusterNodes(value: unknown, source: string): RedisClusterConfig {
   const nodes = value !== null && typeof value === 'object' ? (value as { nodes?: unknown }).nodes : undefined;
   if (!Array.isArray(nodes) || nodes.length === 0 || nodes.length > 100) {
