@@ -5,31 +5,17 @@
  * an emit from inside a handler continues the same trace.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { waitFor } from '@events/testing';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { inMemoryTracing, waitFor } from '@events/testing';
 import { createBus } from '../src/create-bus.js';
 import { memoryBus } from '../src/adapters/memory.js';
 import { rabbitTarget } from './rabbitmq-harness.js';
 import type { BusAdapter } from '@events/core';
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(provider);
-});
-
-afterAll(async () => {
-  await provider.shutdown();
-  trace.disable();
-  propagation.disable();
-  context.disable();
-});
+const tracing = inMemoryTracing();
+const { exporter } = tracing;
+beforeAll(tracing.install);
+afterAll(tracing.uninstall);
 
 type Events = { 'users.SignedUp': { email: string }; 'mail.Queued': { email: string } };
 

@@ -4,11 +4,8 @@
  * failed attempt marked retry (or dead_letter when none follows) with its error recorded.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
-import { DATABASE_URL, dropSchema, randomSchema, REDIS_URL, waitFor } from '@events/testing';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { DATABASE_URL, dropSchema, inMemoryTracing, randomSchema, REDIS_URL, waitFor } from '@events/testing';
 import type { QueueAdapter } from '@events/core';
 import { createQueue } from '../src/queue.js';
 import { memoryQueue } from '../src/adapters/memory.js';
@@ -16,21 +13,10 @@ import { bullmqQueue } from '../src/adapters/bullmq.js';
 import { postgresQueue } from '../src/adapters/postgres.js';
 import { deletePrefix, randomPrefix } from './helpers.js';
 
-const exporter = new InMemorySpanExporter();
-const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
-
-beforeAll(() => {
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(provider);
-});
-
-afterAll(async () => {
-  await provider.shutdown();
-  trace.disable();
-  propagation.disable();
-  context.disable();
-});
+const tracing = inMemoryTracing();
+const { exporter } = tracing;
+beforeAll(tracing.install);
+afterAll(tracing.uninstall);
 
 type Jobs = { sendWelcomeEmail: { email: string }; neverWorks: { n: number } };
 

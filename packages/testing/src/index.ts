@@ -8,3 +8,4 @@ export { rawHttp } from './raw-http.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 export { deferred, delay, waitFor, type Deferred } from './wait.js';
 export { dropSchema, randomSchema, sql } from './postgres.js';
+export { inMemoryTracing, type InMemoryTracing } from './tracing.js';
