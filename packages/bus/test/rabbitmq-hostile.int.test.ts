@@ -51,7 +51,10 @@ interface Hostile {
 
 const eventName = fc.constantFrom('users.SignedUp', 'users.Deleted', 'orders.Placed', 'x');
 const routingKey = fc.oneof({ arbitrary: eventName, weight: 4 }, { arbitrary: fc.string({ maxLength: 40 }), weight: 1 }, { arbitrary: fc.constantFrom('', 'users..x', 'users.*', '#', 'a b', 'ü.ß'), weight: 1 });
-const headerValue = fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.boolean(), fc.double({ noNaN: true, min: -1e15, max: 1e15 }), fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 5 }), fc.string({ maxLength: 5 }), { maxKeys: 2 }));
+// A table key "!" would make amqplib read the table as one of its typed values ({ '!': type, value })
+// and refuse to send it: no producer could put that on the wire through amqplib.
+const headerValue = fc.oneof(fc.string({ maxLength: 20 }), fc.integer(), fc.boolean(), fc.double({ noNaN: true, min: -1e15, max: 1e15 }), fc.array(fc.string({ maxLength: 5 }), { maxLength: 3 }),
+  fc.dictionary(fc.string({ maxLength: 5 }).filter((k) => k !== '!'), fc.string({ maxLength: 5 }), { maxKeys: 2 }));
 // CC/BCC are the broker's sender-selected distribution (extra routing keys), not data: left out.
 const headerKey = fc.string({ minLength: 1, maxLength: 20 }).filter((k) => k !== 'CC' && k !== 'BCC');
 const headers = fc.dictionary(fc.oneof(headerKey, fc.constantFrom('x-delivery-count', 'x-death', 'x-causation-depth')), headerValue, { maxKeys: 4 });

@@ -31,6 +31,8 @@ export interface GateOptions {
   readonly signal?: AbortSignal;
   /** What waits, for errors (`queue.enqueue`). */
   readonly what: string;
+  /** The caller's whole timeout, named in the error when `timeoutMs` is what is left of it. */
+  readonly totalMs?: number;
 }
 
 /** ioredis's refusal when the offline queue is off and the connection is not ready. */
@@ -155,7 +157,7 @@ export class Connections {
           `${options.what}: ${this.settings.maxWaiting} callers already wait for ${this.where} to come back (bullmqQueue maxWaitingEnqueues); retry later, or raise the limit`,
         );
       }
-      if (err instanceof TimeoutError) throw new TimeoutError(`${options.what}: ${this.where} is unreachable; retry later, or raise the timeout`, options.timeoutMs);
+      if (err instanceof TimeoutError) throw new TimeoutError(`${options.what}: ${this.where} is unreachable; retry later, or raise the timeout`, options.totalMs ?? options.timeoutMs);
       throw err;
     }
   }
@@ -164,7 +166,7 @@ export class Connections {
   async run<T>(command: () => Promise<T>, options: GateOptions): Promise<T> {
     const deadline = Date.now() + options.timeoutMs;
     for (;;) {
-      await this.ready({ ...options, timeoutMs: Math.max(1, deadline - Date.now()) });
+      await this.ready({ ...options, timeoutMs: Math.max(1, deadline - Date.now()), totalMs: options.totalMs ?? options.timeoutMs });
       try {
         return await command();
       } catch (err) {
