@@ -19,3 +19,4 @@ export * from './redact.js';
 export * from './stopper.js';
 export * from './telemetry.js';
 export * from './cluster-slot.js';
+export * from './journal.js';
