@@ -20,3 +20,4 @@ export * from './stopper.js';
 export * from './telemetry.js';
 export * from './cluster-slot.js';
 export * from './journal.js';
+export * from './metrics.js';
