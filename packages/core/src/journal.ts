@@ -69,6 +69,11 @@ export interface JourneyStep {
 /** Where steps go. `record` never throws and never waits. */
 export interface Journal {
   record(step: JourneyStep): void;
+  /**
+   * The values an operator may search a message by (an email), from its name and payload; asked
+   * once per emit, enqueue or broadcast. Optional; at most 8 keys of 200 characters are kept.
+   */
+  keysOf?(name: string, payload: unknown): readonly string[];
 }
 
 /** Longest error text a step keeps. */
@@ -87,5 +92,22 @@ export function recordStep(journal: Journal | undefined, step: JourneyStep): voi
     journal.record(step);
   } catch {
     // A journal's fault is its own; the message goes on.
+  }
+}
+
+/** The search keys of a message, bounded and contained (a throwing `keysOf` gives none). */
+export function journeyKeys(journal: Journal | undefined, name: string, payload: unknown): readonly string[] | undefined {
+  if (journal?.keysOf === undefined) return undefined;
+  try {
+    const keys = journal.keysOf(name, payload);
+    const kept: string[] = [];
+    for (const key of keys) {
+      if (typeof key !== 'string' || key.length === 0) continue;
+      kept.push(key.length > 200 ? key.slice(0, 200) : key);
+      if (kept.length === 8) break;
+    }
+    return kept.length > 0 ? kept : undefined;
+  } catch {
+    return undefined;
   }
 }
