@@ -4,7 +4,7 @@
  * `@events/pubsub/redis`), so a memory-only application never loads ioredis and adding an adapter
  * touches no file of this tier.
  */
-import { type ErrorHook, jsonSerializer, type MessageMap, type PubSubAdapter, type SchemaMap, type Serializer } from '@events/core';
+import { type ErrorHook, type Journal, jsonSerializer, type MessageMap, type PubSubAdapter, type SchemaMap, type Serializer } from '@events/core';
 import { memoryPubSub } from './adapters/memory.js';
 import { PubSubImpl } from './pubsub.js';
 import type { HistoryOptions, HistoryReplayOptions } from './history.js';
@@ -47,6 +47,12 @@ export interface PubSubOptions<M extends MessageMap = MessageMap> {
   historyReplay?: HistoryReplayOptions;
   /** Presence timing and bounds (see PresenceOptions for each default: ttlMs 15 000, heartbeatMs 5000, ...). */
   presence?: PresenceOptions;
+  /**
+   * Where this tier records a `broadcast` step per message, for the dashboard's journey view
+   * (core's Journal: the platform builds one). Recording never throws into a broadcast nor waits.
+   * Default: none (nothing recorded).
+   */
+  journal?: Journal;
 }
 
 export function createPubSub<M extends MessageMap = MessageMap>(options: PubSubOptions<M> = {}): PubSub<M> {
@@ -62,6 +68,7 @@ export function createPubSub<M extends MessageMap = MessageMap>(options: PubSubO
     ...(options.history ? { history: options.history } : {}),
     ...(options.historyReplay ? { historyReplay: options.historyReplay } : {}),
     ...(options.presence ? { presence: options.presence } : {}),
+    ...(options.journal ? { journal: options.journal } : {}),
   });
 }
 

@@ -15,6 +15,7 @@ import {
   type ErrorHook,
   type ErrorReporter,
   type Health,
+  type Journal,
   type LifecycleMachine,
   type MessageMap,
   type NameOf,
@@ -78,6 +79,8 @@ export interface PubSubCoreOptions<M extends MessageMap> {
   historyReplay?: HistoryReplayOptions;
   /** Default: see PresenceOptions. */
   presence?: PresenceOptions;
+  /** Where `broadcast` steps are recorded (see PubSubOptions). Default: none. */
+  journal?: Journal;
 }
 
 interface SendOptions extends BroadcastOptions {
@@ -108,6 +111,8 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   private readonly history: HistorySubscriptions;
   private readonly life: LifecycleMachine;
   private readonly presenceLayer: Presence;
+  /** @internal where broadcast steps go (telemetry.ts); undefined records nothing. */
+  readonly journal: Journal | undefined;
   /** The adapter's start has resolved and close has not begun: `send` may skip awaiting it. */
   private sending = false;
   /** False between a transport `down` and the following `resubscribed`. */
@@ -118,6 +123,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     this.kind = options.adapter.kind;
     this.serializer = options.serializer;
     this.schemas = options.schemas;
+    this.journal = options.journal;
     this.ns = new Namespace(options.namespace);
     this.namespace = this.ns.name;
     this.reporter = createErrorReporter('pubsub', options.onError);
