@@ -28,6 +28,7 @@ import {
   type Envelope,
   type EnvelopeOptions,
   type Headers,
+  type Journal,
   type MessageMap,
 } from '@events/core';
 import { memoryBus } from './adapters/memory.js';
@@ -71,6 +72,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
   }
 
   const zeroCopy = adapter.zeroCopy === true;
+  const journal: Journal | undefined = options.journal;
 
   const lifecycle = createLifecycle({
     what: 'bus',
@@ -170,6 +172,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     defaultGroup,
     busRetry,
     registerTimeoutMs: DEFAULT_REGISTER_TIMEOUT_MS,
+    ...(journal ? { journal } : {}),
     publishCaused: (parent, { name, payload, opts }) => {
       // Handlers may still emit while the bus drains; only a closed bus refuses them.
       if (lifecycle.phase === 'closed') lifecycle.assertOpen('ctx.emit');

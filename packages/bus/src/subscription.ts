@@ -3,7 +3,7 @@
  * with a bounded retry, then ack or dead-letter. Failures never escape to the adapter: they go to
  * the error hook, so one bad event or handler cannot stop a consumer.
  */
-import { backoffDelay, EventsError, sleep, validatePayload, withConsumerSpan, type BusDelivery, type Envelope, type ErrorReporter, type MessageMap, type SchemaMap, type Serializer } from '@events/core';
+import { backoffDelay, EventsError, sleep, validatePayload, withConsumerSpan, type BusDelivery, type Envelope, type ErrorReporter, type Journal, type MessageMap, type SchemaMap, type Serializer } from '@events/core';
 import { decodeDelivery } from './decode.js';
 import type { BusHandler, HandlerContext, RetryOptions } from './types.js';
 
@@ -23,6 +23,8 @@ export interface SubscriptionRuntime<E extends MessageMap> {
   readonly signal: AbortSignal;
   readonly reporter: ErrorReporter;
   readonly makeContext: ContextFactory<E>;
+  /** Where each handler attempt is recorded as a `handle` step. Default: none. */
+  readonly journal?: Journal;
 }
 
 /** Builds the context of one handler attempt for the event being handled. */

@@ -18,6 +18,7 @@ import {
   type Envelope,
   type ErrorReporter,
   type HandleCloseOptions,
+  type Journal,
   type LifecycleMachine,
   type MessageMap,
   type SchemaMap,
@@ -40,6 +41,8 @@ export interface SubscriptionsDeps {
   readonly busRetry: Required<RetryOptions>;
   /** Default deadline of a registration. */
   readonly registerTimeoutMs: number;
+  /** Where handle steps are recorded (BusOptions.journal). */
+  readonly journal?: Journal;
   /** Emits an event caused by `parent` (ctx.emit). */
   readonly publishCaused: (parent: Envelope, event: { name: string; payload: unknown; opts: Omit<EmitOptions, 'causationId'> }) => Promise<Envelope>;
 }
@@ -128,6 +131,7 @@ export function createSubscriptions<E extends MessageMap>(deps: SubscriptionsDep
       signal,
       reporter,
       makeContext: contextsOf({ group, pattern, signal }),
+      ...(deps.journal ? { journal: deps.journal } : {}),
     });
     const subInFlight = new InFlight();
     // Shared by every delivery of this subscription: no closures per delivery.

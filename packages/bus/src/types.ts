@@ -10,6 +10,7 @@ import type {
   ErrorHook,
   EventsMatching,
   Headers,
+  Journal,
   Lifecycle,
   MessageMap,
   NameOf,
@@ -142,6 +143,12 @@ export interface BusOptions<E extends MessageMap = AnyMessageMap> {
   whenFull?: 'wait' | 'throw';
   /** Default deadline of every emit (see EmitOptions.timeoutMs). Default: 30 000 ms. */
   emitTimeoutMs?: number;
+  /**
+   * Where the bus records each step of a message's path for the journey view (core's Journal):
+   * an `emit` step when the adapter accepted or refused an event, a `handle` step per handler
+   * attempt per consumer group. Recording never throws into the bus and never waits. Default: none.
+   */
+  journal?: Journal;
 }
 
 export interface BusStats extends BusAdapterStats {

@@ -2,7 +2,7 @@
  * The queue tier's public types: its options and the Queue interface (a core Lifecycle whose
  * `process` returns a SubscriptionHandle).
  */
-import type { AnyMessageMap, CloseOptions, ErrorHook, Health, JobCounts, Lifecycle, MessageMap, NameOf, QueueAdapter, SchemaMap, StoredJobInfo } from '@events/core';
+import type { AnyMessageMap, CloseOptions, ErrorHook, Health, JobCounts, Journal, Lifecycle, MessageMap, NameOf, QueueAdapter, SchemaMap, StoredJobInfo } from '@events/core';
 import type { QueueAdmin } from './admin.js';
 import type { DeadLetters } from './dead-letters.js';
 import type { EnqueueManyOptions } from './enqueue-bounds.js';
@@ -43,6 +43,13 @@ export interface QueueOptions<Jobs extends MessageMap = AnyMessageMap> {
    * job-event listener threw), `close`. `name` = job name, `id` = job id. Default: console, rate-limited.
    */
   onError?: ErrorHook;
+  /**
+   * Where the queue records each step of a job's path for the journey view (core's Journal): an
+   * `enqueue` step per job stored, an `attempt` step per attempt run by this queue's workers, a
+   * `replay` step when a dead letter is replayed. Recording never throws into the queue and never
+   * waits. Default: none.
+   */
+  journal?: Journal;
 }
 
 export interface ScheduleOptions extends Omit<JobOptions, 'jobId' | 'delay' | 'transaction' | 'timeoutMs' | 'signal'> {

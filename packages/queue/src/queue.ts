@@ -70,6 +70,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
   let unwatch: (() => Promise<void>) | undefined;
   let attempted = false;
   // Rates for the dashboard's charts (rates.ts): counted here, added to the backend's series each second.
+  const journal = options.journal;
   const rates = new RateRecorder(() => adapter.admin, (error) => reporter.report('transport', error, { detail: { op: 'rates' } }));
 
   const lifecycle = createLifecycle({
@@ -163,7 +164,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
     names.add(name);
     const abort = new AbortController();
     const isFinal = (error: unknown): boolean => isFinalError(error) || error instanceof ValidationError;
-    const run = { name, handler, timeoutMs: processOptions.timeoutMs, shutdown: abort.signal, schemas: options.schemas as SchemaMap<MessageMap> | undefined, system: a.kind, isFinal };
+    const run = { name, handler, timeoutMs: processOptions.timeoutMs, shutdown: abort.signal, schemas: options.schemas as SchemaMap<MessageMap> | undefined, system: a.kind, isFinal, journal };
     const consumer = await a.consume(name, (job) => runJob(job, run), {
       concurrency: processOptions.concurrency ?? 1,
       limiter: processOptions.limiter,

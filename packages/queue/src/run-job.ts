@@ -3,7 +3,7 @@
  * validate the payload, run the handler with its context, and enforce the timeout (the signal
  * aborts at the deadline and the attempt fails with JobTimeoutError).
  */
-import { validatePayload, withConsumerSpan, type Envelope, type JobProgress, type MessageMap, type QueueAdapterActiveJob, type SchemaMap } from '@events/core';
+import { validatePayload, withConsumerSpan, type Envelope, type Journal, type JobProgress, type MessageMap, type QueueAdapterActiveJob, type SchemaMap } from '@events/core';
 import { JobTimeoutError, UnknownJobError } from './errors.js';
 import { decodeJobData } from './job-format.js';
 
@@ -34,6 +34,8 @@ export interface RunOptions {
   system: string;
   /** A failure that is not retried whatever the attempts left (the span is marked dead_letter). */
   isFinal: (error: unknown) => boolean;
+  /** Where each attempt is recorded as an `attempt` step. Default: none. */
+  journal?: Journal | undefined;
 }
 
 /**
