@@ -10,7 +10,7 @@
  * false`. Not promised: recovery beyond the history window (`size`, `ttlMs`) or past
  * `historyReplay.maxMessages`; then the subscription continues from the newest message.
  */
-import type { Envelope, PubSubAdapterHistory, PubSubHistoryRead, PubSubHistoryWindow, Serializer } from '@events/core';
+import { EMPTY_HISTORY_EPOCH, type Envelope, type PubSubAdapterHistory, type PubSubHistoryRead, type PubSubHistoryWindow, type Serializer } from '@events/core';
 import type { Dispatcher, Report } from './dispatch.js';
 import type { HistoryPolicy } from './history.js';
 import { decodeRemote } from './receive.js';
@@ -107,11 +107,18 @@ export class HistoryStream {
   private judge(position: StreamPosition | undefined): Verdict {
     // Not from history (a localBroadcast, a node without history for this channel): passed on.
     if (position === undefined) return 'deliver';
+    // Nothing seen of a channel that had no history: the first write's epoch is the one to follow.
+    if (this.beforeFirstWrite() && position.offset === 1) this.epoch = position.epoch;
     if (position.epoch !== this.epoch) return 'jump';
     if (position.offset <= this.floor) return 'drop';
     if (position.offset !== this.floor + 1) return 'jump';
     this.floor = position.offset;
     return 'deliver';
+  }
+
+  /** At offset 0 of the empty epoch: the channel had no history when this subscription looked. */
+  private beforeFirstWrite(): boolean {
+    return this.floor === 0 && this.epoch === EMPTY_HISTORY_EPOCH;
   }
 
   private async readAndDeliver(resume: boolean): Promise<RecoveryEvent | undefined> {
@@ -146,6 +153,7 @@ export class HistoryStream {
     }
     let failure: RecoveryFailure | undefined;
     if (!fresh) {
+      if (this.beforeFirstWrite()) this.epoch = read.epoch;
       if (read.epoch !== this.epoch || this.floor > read.top) failure = 'epoch-changed';
       else if (read.top > this.floor && (read.top - this.floor > policy.maxMessages || read.first > this.floor + 1)) failure = 'too-old';
     }

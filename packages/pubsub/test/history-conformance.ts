@@ -6,7 +6,7 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { InvalidOptionError, type ErrorEvent } from '@events/core';
+import { EMPTY_HISTORY_EPOCH, InvalidOptionError, type ErrorEvent } from '@events/core';
 import type { HistoryOptions, HistoryReplayOptions, PubSub, RecoveryEvent, StreamPosition } from '../src/index.js';
 import { randomId, waitFor } from '@events/testing';
 
@@ -140,11 +140,16 @@ export function historyConformance(name: string, factory: () => Promise<HistoryC
       const start = probe.sub.position!;
       await publishAll(a, 'small:1', 1, 200);
       const resumed = await record(b, 'small:1', start);
-      expect(resumed.sub.recovery).toMatchObject({ channel: 'small:1', recovered: false, reason: 'too-old', replayed: 0, position: { offset: 200, epoch: start.epoch } });
+      // The probe found no history: its position is offset 0 of the empty epoch, which continues
+      // into the epoch the first write started.
+      expect(start).toEqual({ offset: 0, epoch: EMPTY_HISTORY_EPOCH });
+      const epoch = resumed.sub.recovery!.position!.epoch;
+      expect(epoch).not.toBe(EMPTY_HISTORY_EPOCH);
+      expect(resumed.sub.recovery).toMatchObject({ channel: 'small:1', recovered: false, reason: 'too-old', replayed: 0, position: { offset: 200, epoch } });
       expect(resumed.got).toEqual([]);
       await a.broadcast('small:1', { n: 201 });
       await waitFor(() => resumed.got.length === 1);
-      expect(resumed.got[0]).toEqual({ n: 201, position: { offset: 201, epoch: start.epoch } });
+      expect(resumed.got[0]).toEqual({ n: 201, position: { offset: 201, epoch } });
     });
 
     it('says too-old when more was missed than one resume may replay (historyReplay.maxMessages)', async () => {
@@ -164,18 +169,21 @@ export function historyConformance(name: string, factory: () => Promise<HistoryC
       await publishAll(a, 'brief:1', 1, 3);
       const old = (await record(b, 'brief:1')).sub.position!;
       expect(old.offset).toBe(3);
-      // ttlMs is 1000: the history goes 1 s after its last write; the next read starts a new epoch.
+      // ttlMs is 1000: the history goes 1 s after its last write; a read then finds none (the empty
+      // epoch) and the next write starts a new epoch.
       await waitFor(async () => {
         const probe = await record(b, 'brief:1');
         await probe.sub.close();
-        return probe.sub.position!.epoch !== old.epoch;
+        return probe.sub.position!.epoch === EMPTY_HISTORY_EPOCH;
       }, 10_000, 'the history to expire');
       const resumed = await record(b, 'brief:1', old);
-      expect(resumed.sub.recovery).toMatchObject({ recovered: false, reason: 'epoch-changed', replayed: 0 });
-      expect(resumed.sub.recovery!.position!.epoch).not.toBe(old.epoch);
+      expect(resumed.sub.recovery).toMatchObject({ recovered: false, reason: 'epoch-changed', replayed: 0, position: { offset: 0, epoch: EMPTY_HISTORY_EPOCH } });
       await a.broadcast('brief:1', { n: 1 });
       await waitFor(() => resumed.got.length === 1);
-      expect(resumed.got[0]!.position).toEqual({ offset: 1, epoch: resumed.sub.recovery!.position!.epoch });
+      const fresh = resumed.got[0]!.position!;
+      expect(fresh.offset).toBe(1);
+      expect([old.epoch, EMPTY_HISTORY_EPOCH]).not.toContain(fresh.epoch);
+      expect(resumed.sub.position).toEqual(fresh);
       // An offset beyond the newest of the same epoch is not a position of this history either.
       const ahead = await record(b, 'chat:ahead', { offset: 999, epoch: (await record(b, 'chat:ahead')).sub.position!.epoch });
       expect(ahead.sub.recovery).toMatchObject({ recovered: false, reason: 'epoch-changed' });

@@ -4,7 +4,7 @@ import { redisPubSub } from '../src/adapters/redis.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REDIS_URL, randomId, startTcpProxy, waitFor, type TcpProxy } from '@events/testing';
 import { historyKeys } from '../src/adapters/redis-history.js';
-import { clusterSlot } from '@events/core';
+import { EMPTY_HISTORY_EPOCH, clusterSlot } from '@events/core';
 import { historyConformance, type HistoryContext } from './history-conformance.js';
 
 /** Real Redis; every node has its own connections through its own cuttable proxy, as a process would. */
@@ -83,9 +83,32 @@ describe('pubsub history: Redis keys', () => {
     await raw.del(stream);
     const resumed = await a.subscribe('room:1', () => undefined, { since: { offset: 490, epoch: before.e! } });
     expect(resumed.recovery).toMatchObject({ recovered: false, reason: 'epoch-changed', replayed: 0 });
-    expect(resumed.position!.epoch).not.toBe(before.e);
+    expect(resumed.position).toEqual({ offset: 0, epoch: EMPTY_HISTORY_EPOCH });
     await a.broadcast('room:1', { n: 1 });
     expect(await raw.hget(meta, 'o')).toBe('1');
+    expect(await raw.hget(meta, 'e')).not.toBe(before.e);
     await raw.del(stream, meta);
+  });
+
+  it('never writes a key when reading: subscribing to channels nobody publishes on creates nothing', async () => {
+    const ns = randomId('histread');
+    raw = new Redis(REDIS_URL);
+    const a = await ctx.node({ namespace: ns, history: { 'room:*': { size: 10, ttlMs: 60_000 } } });
+    for (let i = 0; i < 20; i++) {
+      const sub = await a.subscribe(`room:invented-${i}`, () => undefined, { since: { offset: i, epoch: 'AbCdEfGh' } });
+      expect(sub.recovery).toMatchObject({ recovered: false, reason: 'epoch-changed' });
+      await sub.close();
+    }
+    const fresh = await a.subscribe('room:fresh', () => undefined);
+    expect(fresh.position).toEqual({ offset: 0, epoch: EMPTY_HISTORY_EPOCH });
+    await fresh.close();
+    const keys: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, found] = await raw.scan(cursor, 'MATCH', `_pubsub:history*${ns}*`, 'COUNT', 1000);
+      keys.push(...found);
+      cursor = next;
+    } while (cursor !== '0');
+    expect(keys).toEqual([]);
   });
 });

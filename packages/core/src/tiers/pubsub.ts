@@ -40,7 +40,16 @@ export interface PubSubHistoryWindow {
   readonly ttlMs: number;
 }
 
+/**
+ * The epoch a history read reports for a channel that has no history now (never written, or
+ * expired): reads never create one, so a reader cannot make keys for channels nobody publishes on.
+ * A subscription at offset 0 of this epoch continues into whichever epoch the next write starts.
+ * (Real epochs are 8 characters, so this one never names a real history.)
+ */
+export const EMPTY_HISTORY_EPOCH = '-';
+
 export interface PubSubHistoryRead {
+  /** The history's epoch; EMPTY_HISTORY_EPOCH (with top 0) when the channel has none now. */
   readonly epoch: string;
   /** Offset of the newest message in history (0 when the channel has none yet). */
   readonly top: number;

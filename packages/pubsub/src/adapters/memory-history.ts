@@ -1,11 +1,12 @@
 /**
  * Channel history for the memory adapter, with the Redis adapter's semantics: per channel the
  * newest `size` messages with offsets from 1, an epoch that names one unbroken history, and the
- * whole history dropped `ttlMs` after the last write (the next write or read starts a new epoch).
+ * whole history dropped `ttlMs` after the last write (the next write starts a new epoch; a read
+ * never makes one: it reports EMPTY_HISTORY_EPOCH).
  * One store per hub, so every node on the hub shares it as nodes share one Redis.
  */
 import { randomBytes } from 'node:crypto';
-import type { PubSubAdapterHistory, PubSubHistoryRead, PubSubHistoryWindow, PubSubStreamPosition } from '@events/core';
+import { EMPTY_HISTORY_EPOCH, type PubSubAdapterHistory, type PubSubHistoryRead, type PubSubHistoryWindow, type PubSubStreamPosition } from '@events/core';
 import type { MemoryHub } from './memory.js';
 
 interface Ring {
@@ -28,6 +29,11 @@ export class MemoryHistoryStore {
   private readonly rings = new Map<string, Ring>();
   private sweepBelow = SWEEP_AT;
 
+  /** Channels with a history held now (expired ones until the next sweep). */
+  get size(): number {
+    return this.rings.size;
+  }
+
   append(channel: string, data: Buffer, window: PubSubHistoryWindow): PubSubStreamPosition {
     const now = Date.now();
     const ring = this.ring(channel, window, now);
@@ -42,8 +48,9 @@ export class MemoryHistoryStore {
     return { offset: ring.first + ring.entries.length - 1, epoch: ring.epoch };
   }
 
-  read(channel: string, { after, limit, window }: { after: number; limit: number; window: PubSubHistoryWindow }): PubSubHistoryRead {
-    const ring = this.ring(channel, window, Date.now());
+  read(channel: string, { after, limit }: { after: number; limit: number }): PubSubHistoryRead {
+    const ring = this.rings.get(channel);
+    if (ring === undefined || ring.expiresAt <= Date.now()) return { epoch: EMPTY_HISTORY_EPOCH, top: 0, first: 1, entries: [] };
     const top = ring.first + ring.entries.length - 1;
     const from = Math.max(after + 1, ring.first);
     const entries: Array<{ offset: number; data: Buffer }> = [];
@@ -51,7 +58,7 @@ export class MemoryHistoryStore {
     return { epoch: ring.epoch, top, first: ring.entries.length > 0 ? ring.first : top + 1, entries };
   }
 
-  /** The live history of `channel`, a new one (new epoch) when it expired or never was. */
+  /** The live history of `channel` for a write, a new one (new epoch) when it expired or never was. */
   private ring(channel: string, window: PubSubHistoryWindow, now: number): Ring {
     let ring = this.rings.get(channel);
     if (ring === undefined || ring.expiresAt <= now) {
@@ -93,9 +100,9 @@ export function memoryHistory(
       const position = store.append(channel, data, window);
       return Promise.resolve({ receivers: node.send(channel, data, position), position });
     },
-    readHistory(channel, { after, limit, window }) {
+    readHistory(channel, { after, limit }) {
       if (!node.online()) return Promise.reject(new Error('memory hub: node cut, history not read'));
-      return Promise.resolve(store.read(channel, { after, limit, window }));
+      return Promise.resolve(store.read(channel, { after, limit }));
     },
   };
 }

@@ -10,11 +10,11 @@
  *
  * (A channel that has a hash tag of its own keeps it: `_pubsub:history:<channel>`.) Both expire
  * `ttlMs` after the last write. A stream that vanished while its meta stayed (eviction) starts a new
- * epoch, as does a meta that expired. The live message is the history entry behind a small header:
+ * epoch at the next publish, as does a meta that expired; reads never write. The live message is the history entry behind a small header:
  * `\0h<offset>:<epoch>\n` then the bytes (see docs/pubsub.md, wire format).
  */
 import { createHash } from 'node:crypto';
-import { InvalidOptionError, type PubSubAdapterHistory, type PubSubAdapterMessage, type PubSubStreamPosition } from '@events/core';
+import { EMPTY_HISTORY_EPOCH, InvalidOptionError, type PubSubAdapterHistory, type PubSubAdapterMessage, type PubSubStreamPosition } from '@events/core';
 import { newEpoch } from './memory-history.js';
 
 type Arg = string | Buffer | number;
@@ -52,16 +52,14 @@ if ARGV[6] == '1' then n = redis.call('SPUBLISH', ARGV[1], framed) else n = redi
 return {o, e, n}
 `;
 
-// KEYS: stream, meta. ARGV: after, limit, ttlMs, fresh epoch. Returns {epoch, top, first, id1, data1, ...}.
+// KEYS: stream, meta. ARGV: after, limit. Returns {epoch, top, first, id1, data1, ...}. Read-only:
+// a channel without history now (no meta, or a stream lost while its meta stayed) is reported as
+// the empty epoch, and the next PUBLISH starts a new one; a read never creates a key.
 const READ = `
 local e = redis.call('HGET', KEYS[2], 'e')
 local top = tonumber(redis.call('HGET', KEYS[2], 'o') or '0')
 if (not e) or (top > 0 and redis.call('EXISTS', KEYS[1]) == 0) then
-  e = ARGV[4]
-  top = 0
-  redis.call('DEL', KEYS[1])
-  redis.call('HSET', KEYS[2], 'e', e, 'o', 0)
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  return {ARGV[3], 0, 1}
 end
 local first = top + 1
 local oldest = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)
@@ -201,11 +199,11 @@ export function redisHistory(parts: RedisHistoryParts): PubSubAdapterHistory {
       const position: PubSubStreamPosition = { offset: toInt(reply[0]), epoch: String(reply[1]) };
       return { receivers: Math.max(0, toInt(reply[2]) - parts.own(channel)), position };
     },
-    async readHistory(channel, { after, limit, timeoutMs, window }) {
+    async readHistory(channel, { after, limit, timeoutMs }) {
       const keys = historyKeys(channel, parts.sharded);
       const c = client();
       const connection = whenReady(c);
-      const read = connection.ready.then(() => run(c, 'read', [keys, [after, limit, window.ttlMs, newEpoch()]]));
+      const read = connection.ready.then(() => run(c, 'read', [keys, [after, limit, EMPTY_HISTORY_EPOCH]]));
       let reply: unknown[];
       try {
         reply = (await withDeadline(read, timeoutMs, `history of "${channel}"`)) as unknown[];
