@@ -26,6 +26,7 @@ import { createClientSession, type ClientSession, type SessionHost } from './ses
 import type { AuthorizeResult } from './session-presence.js';
 import { type BufferPolicy, CLOSE_CODES, type FramePosition, type ServerFrame } from './protocol.js';
 import type { SendQueueLimits, SendQueueStats } from './send-queue.js';
+import { FanOutScheduler, type FanOutOptions, forEachSliced } from './fan-out.js';
 import { type AllowedOrigins, judgeUpgrade, refuseUpgrade } from './upgrade.js';
 import { type AuthorizePublish, type PublishRate, type PublishSchema, resolvePublishRate } from './publish.js';
 
@@ -84,6 +85,13 @@ export interface WebSocketGatewayOptions<M extends MessageMap = MessageMap> {
   heartbeatMs?: number;
   /** Per-client send buffer bounds. Default: 1000 messages, 1 MiB queued, 256 KiB in the socket, 64 control replies. */
   buffer?: SendQueueLimits;
+  /**
+   * How a broadcast's socket writes are spread over event-loop turns: at most `maxClientsPerTurn`
+   * clients (default 500) or `maxSliceMs` of writing (default 8) per turn, so heartbeats, new
+   * connections and subscribe frames are served while a fan-out to many clients runs. A client's
+   * frames keep their order and leave in one write. Default: `{ maxClientsPerTurn: 500, maxSliceMs: 8 }`.
+   */
+  fanOut?: FanOutOptions;
   /** Policy of a subscription that names none. Default: `drop-oldest`. */
   defaultPolicy?: BufferPolicy;
   /** Subscriptions one client may hold. Default: 100. */
@@ -108,7 +116,11 @@ export interface GatewayClientStats extends SendQueueStats {
 export interface WebSocketGateway extends Lifecycle {
   /** Live clients with their buffer figures. */
   clients(): GatewayClientStats[];
-  /** Counts: `clients`, `subscriptions`, `pendingFrames`, `framesDropped`, `upgradesRefused`, `clientsClosedForLimits`, `published`, `publishRefused`. */
+  /**
+   * Counts: `clients`, `subscriptions`, `pendingFrames`, `framesDropped`, `upgradesRefused`,
+   * `clientsClosedForLimits`, `published`, `publishRefused`, `fanOutWaiting` (clients whose staged
+   * frames wait for their slice), `fanOutSlices` (event-loop turns that wrote frames).
+   */
   health(): Health;
   /**
    * Detaches from the HTTP server (which stays open), closes every client with 1001, waits for
@@ -134,6 +146,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
   const sessions = new Set<ClientSession>();
   const counts = { upgradesRefused: 0, clientsClosedForLimits: 0, framesDroppedGone: 0, handshakes: 0 };
   const publishCounts = { published: 0, publishRefused: 0 };
+  const fanOut = new FanOutScheduler(options.fanOut, (err) => reporter.report('listener', err, { detail: { listener: 'fan-out' } }));
   let nextId = 1;
   // A handshake ws itself refuses (bad method, key or version): answered here, so the hook hears it.
   wss.on('wsClientError', (error: Error, socket: Duplex, request: IncomingMessage) => {
@@ -157,6 +170,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
     maxSubscriptions: options.maxSubscriptionsPerClient ?? 100,
     defaultPolicy: options.defaultPolicy ?? 'drop-oldest',
     buffer: options.buffer,
+    fanOut,
     frameOf,
     onGone(session, limit) {
       sessions.delete(session);
@@ -203,8 +217,12 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
     sessions.add(createClientSession(host, { id: nextId++, ws, socket, request }));
   }
 
+  // A ping is a system call per client, like a fan-out: sliced the same way.
+  const pingsPerTurn = options.fanOut?.maxClientsPerTurn ?? 500;
   const heartbeat = setInterval(() => {
-    for (const session of sessions) session.heartbeat();
+    void forEachSliced(sessions, pingsPerTurn, (session) => {
+      if (sessions.has(session)) session.heartbeat();
+    });
   }, options.heartbeatMs ?? 30_000);
   heartbeat.unref();
 
@@ -275,7 +293,17 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
         phase: life.phase,
         connected: life.phase === 'ready',
         ...(lastError ? { lastError } : {}),
-        counts: { clients: sessions.size, subscriptions, pendingFrames, framesDropped, upgradesRefused: counts.upgradesRefused, clientsClosedForLimits: counts.clientsClosedForLimits, ...publishCounts },
+        counts: {
+          clients: sessions.size,
+          subscriptions,
+          pendingFrames,
+          framesDropped,
+          upgradesRefused: counts.upgradesRefused,
+          clientsClosedForLimits: counts.clientsClosedForLimits,
+          ...publishCounts,
+          fanOutWaiting: fanOut.stats().waiting,
+          fanOutSlices: fanOut.stats().slices,
+        },
       };
     },
   };

@@ -16,7 +16,7 @@ function stuck(limits = { maxMessages: 3, maxBytes: 1000, highWaterBytes: 10 }) 
         buffered += bytes;
         callbacks.push(() => {
           buffered -= bytes;
-          done();
+          done?.();
         });
       },
       buffered: () => buffered,

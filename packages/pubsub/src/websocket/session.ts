@@ -26,6 +26,7 @@ import {
   type SubscriptionPresence,
 } from './session-presence.js';
 import { answerWithin } from './hook-deadline.js';
+import type { FanOutScheduler } from './fan-out.js';
 import { createPublisher, type PublishHost } from './publish.js';
 
 /** What the gateway shares with every session. */
@@ -40,6 +41,8 @@ export interface SessionHost extends PublishHost {
   readonly maxSubscriptions: number;
   readonly defaultPolicy: BufferPolicy;
   readonly buffer: SendQueueLimits | undefined;
+  /** Writes staged frames a slice of clients per event-loop turn (fan-out.ts). */
+  readonly fanOut: Pick<FanOutScheduler, 'schedule' | 'cancel'>;
   frameOf(envelope: Envelope, topic: string, position?: FramePosition): Buffer;
   /** The session is gone; `limit` when it was closed for exceeding a bound. */
   onGone(session: ClientSession, limit: boolean): void;
@@ -64,7 +67,7 @@ interface ClientSub extends QueueOwner {
 interface Connection {
   readonly id: number;
   readonly ws: WebSocket;
-  /** The upgraded TCP (or TLS) socket under `ws`, corked while a burst of frames is written. */
+  /** The upgraded TCP (or TLS) socket under `ws`, corked while a client's staged frames are written. */
   readonly socket: Duplex;
   readonly request: IncomingMessage;
 }
@@ -72,34 +75,23 @@ interface Connection {
 /** Frames are sent as text, also when they are the shared UTF-8 bytes of one message. */
 const TEXT = { binary: false } as const;
 
-// Frames written to a client within one tick leave in one writev instead of one syscall each: its
-// socket is corked at the first frame and uncorked on the next tick, for every client at once. The
-// corked bytes count in ws' bufferedAmount, so the send-buffer bounds still hold.
-const corked = new Set<Duplex>();
-function uncorkAll(): void {
-  for (const socket of corked) socket.uncork();
-  corked.clear();
-}
-function cork(socket: Duplex): void {
-  if (corked.has(socket)) return;
-  socket.cork();
-  if (corked.add(socket).size === 1) process.nextTick(uncorkAll);
-}
-
 export function createClientSession(host: SessionHost, conn: Connection): ClientSession {
   const { ws, socket, request } = conn;
   const subs = new Map<string, ClientSub>();
   let alive = true;
   let closed = false;
+  // Staged frames are written by the gateway's fan-out, a slice of clients per event-loop turn,
+  // all of one client's in one corked write (the corked bytes count in ws' bufferedAmount).
+  const flusher = { flush: () => queue.flush() };
   const queue = new SendQueue(
     {
-      write: (frame, done) => {
-        cork(socket);
-        ws.send(frame, TEXT, done);
-      },
+      write: (frame, done) => ws.send(frame, TEXT, done),
       buffered: () => ws.bufferedAmount,
+      cork: () => socket.cork(),
+      uncork: () => socket.uncork(),
     },
     host.buffer,
+    () => host.fanOut.schedule(flusher),
   );
   const inbox = new Inbox<ClientFrame>({ maxPending: host.maxPendingFrames, perSecond: host.maxFramesPerSecond }, (frame, signal) =>
     handle(frame, signal).catch((err: unknown) => host.report('listener', err, { name: 'channel' in frame ? frame.channel : frame.topic, detail: { client: conn.id } })),
@@ -123,6 +115,7 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     closed = true;
     inbox.close();
     queue.clear();
+    host.fanOut.cancel(flusher);
     for (const sub of subs.values()) {
       void sub.handle?.close({ drain: false });
       if (sub.presence) presence.detach(sub.presence);
