@@ -26,6 +26,7 @@ import { componentHealth, createDashboard, createTokenAuth, platformHealth, type
 import { guardListener, hardenServer, HttpError } from '@events/dashboard/http';
 import { createLogger, type LogOptions } from './log.js';
 import { auditQuerySchema, chatMessageSchema, signedUpSchema } from './schemas.js';
+import type { MetricsHandler } from './telemetry.js';
 import type { AuditRecord, DemoMaps } from './types.js';
 
 export interface DemoRoles {
@@ -75,6 +76,8 @@ export interface DemoOptions {
   sendMs?: number;
   /** Log options (a role label, where lines go). Default: stdout, no label. */
   log?: LogOptions;
+  /** Serves `GET /metrics` behind the dashboard's token (startTelemetry's `metrics`). Default: none, /metrics is 404. */
+  metrics?: MetricsHandler | undefined;
 }
 
 export interface Demo {
@@ -160,6 +163,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       clientBundle: clientBundle!,
       login: (req, res, url) => login.login(req, res, url),
       signupsPerMinute: options.signupsPerMinute ?? 120,
+      metrics: options.metrics,
+      authorize: login.authorize,
       health: () => {
         const { ok: tiersOk, tiers } = platformHealth(platform);
         const socket = gateway ? componentHealth(gateway) : undefined;

@@ -15,6 +15,10 @@
  *   DEMO_EMAIL_ATTEMPTS=4     attempts of sendWelcomeEmail
  *   DEMO_RETRY_DELAY_MS=1000  first retry delay (doubles each retry, 20% jitter)
  *   DEMO_SEND_MS=300          how long one simulated send takes
+ *   DEMO_METRICS=on           off: no MeterProvider and no GET /metrics (see telemetry.ts)
+ *   OTEL_EXPORTER_OTLP_ENDPOINT  an OTLP/HTTP collector (http://localhost:4318): traces are exported
+ *                             there; unset (the default): no tracing SDK is loaded
+ *   OTEL_SERVICE_NAME=events-demo  the service name of the spans and metrics
  */
 import { ConfigError } from '@events/core';
 import type { DemoOptions } from './app.js';

@@ -2,19 +2,30 @@
  * SIGTERM/SIGINT handling shared by the demo's processes, by core's stopper rule: the first signal
  * drains and exits 0 (1 if closing failed); the echo of Ctrl-C that npm and tsx forward within a
  * second is ignored, so Ctrl-C drains; a signal after that exits at once.
+ * The telemetry (the last spans, the meter) is flushed after the drain, so the drain's own spans
+ * are exported too, within TELEMETRY_SHUTDOWN_MS.
  */
 import { createStopper } from '@events/core';
 import type { Logger } from './log.js';
+import { TELEMETRY_SHUTDOWN_MS, type DemoTelemetry } from './telemetry.js';
 
-export function exitOnSignal(close: () => Promise<void>, log: Logger): void {
+export interface ExitOptions {
+  /** The telemetry to flush and stop after the drain (a getter: it starts after the handler is installed). Default: none. */
+  telemetry?: () => DemoTelemetry | undefined;
+}
+
+export function exitOnSignal(close: () => Promise<void>, log: Logger, options: ExitOptions = {}): void {
+  const flush = async (): Promise<void> => {
+    await options.telemetry?.()?.shutdown(TELEMETRY_SHUTDOWN_MS);
+  };
   const stop = createStopper({
     drain(signal) {
       log(`${signal}: draining, then exiting (send it again to exit at once)`);
       close().then(
-        () => process.exit(0),
+        () => flush().finally(() => process.exit(0)),
         (error: unknown) => {
           log(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
-          process.exit(1);
+          void flush().finally(() => process.exit(1));
         },
       );
     },
