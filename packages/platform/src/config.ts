@@ -75,7 +75,17 @@ export interface PlatformConfig {
    * tier's own setting wins). Default: none (each tier's package default).
    */
   namespace?: string;
+  /**
+   * Where the journeys (each message's path, for the dashboard) are kept: `redis` (shared by every
+   * process; the URL or cluster of the pubsub or queue tier), `memory` (this process only, bounded)
+   * or `off`. Default: `redis` when pubsub or the queue runs on Redis, else `memory`.
+   */
+  journey?: JourneyMode;
 }
+
+/** Where journeys are kept (see PlatformConfig.journey). */
+export type JourneyMode = 'memory' | 'redis' | 'off';
+export const JOURNEY_MODES = ['memory', 'redis', 'off'] as const;
 
 /** A config with every default filled in; what createPlatform works from. */
 export interface ResolvedPlatformConfig {
@@ -86,6 +96,8 @@ export interface ResolvedPlatformConfig {
   readonly namespace?: string;
   /** The Redis Cluster of every Redis tier, when one is configured (nodes checked). */
   readonly redisCluster?: RedisClusterConfig;
+  /** Where journeys are kept, the default decided. */
+  readonly journey: JourneyMode;
   /** Where each setting came from (`EVENTS_BUS`, `config.bus.url`...), so errors name the thing to edit. */
   readonly sources: ConfigSources;
 }
@@ -103,6 +115,8 @@ export interface ConfigSources {
   readonly namespace: string;
   /** Where the Redis Cluster nodes came from (`REDIS_CLUSTER_NODES`, `config.redisCluster.nodes`). */
   readonly redisCluster: string;
+  /** Where the journey mode came from (`EVENTS_JOURNEY`, `config.journey`). Default: `config.journey`. */
+  readonly journey?: string;
 }
 
 export const DEFAULT_START_TIMEOUT_MS = 5000;
@@ -126,6 +140,7 @@ const OBJECT_SOURCES: ConfigSources = {
   startTimeoutMs: 'config.startTimeoutMs',
   namespace: 'config.namespace',
   redisCluster: 'config.redisCluster.nodes',
+  journey: 'config.journey',
 };
 
 const REDIS_FORM = 'redis://[user:password@]host[:port][/db] (or rediss:// for TLS), e.g. redis://127.0.0.1:6379';
@@ -178,6 +193,7 @@ export function resolveConfig(config: PlatformConfig = {}, sources: ConfigSource
     if (queue.migrate !== undefined && typeof queue.migrate !== 'boolean') throw new ConfigError(`config.queue.migrate must be true or false (got ${describe(queue.migrate)})`);
   }
   checkName(config.namespace, sources.namespace);
+  const journey = resolveJourney(config.journey, { source: sources.journey ?? 'config.journey', onRedis: pubsub.adapter === 'redis' || queue.adapter === 'bullmq' });
   const startTimeoutMs = config.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   if (typeof startTimeoutMs !== 'number' || !Number.isFinite(startTimeoutMs) || startTimeoutMs <= 0) {
     throw new ConfigError(`${sources.startTimeoutMs} must be a positive number of milliseconds (got ${describe(startTimeoutMs)}), e.g. 5000`);
@@ -189,8 +205,20 @@ export function resolveConfig(config: PlatformConfig = {}, sources: ConfigSource
     startTimeoutMs,
     ...(config.namespace !== undefined ? { namespace: config.namespace } : {}),
     ...(redisCluster ? { redisCluster } : {}),
+    journey,
     sources,
   };
+}
+
+function resolveJourney(value: unknown, { source, onRedis }: { source: string; onRedis: boolean }): JourneyMode {
+  if (value === undefined) return onRedis ? 'redis' : 'memory';
+  if (typeof value !== 'string' || !(JOURNEY_MODES as readonly string[]).includes(value)) {
+    throw new ConfigError(`${source} must be one of ${JOURNEY_MODES.join(', ')} (got ${describe(value)})`);
+  }
+  if (value === 'redis' && !onRedis) {
+    throw new ConfigError(`${source} is redis, but no tier runs on Redis to take the URL from: set EVENTS_PUBSUB=redis or EVENTS_QUEUE=bullmq (or config.pubsub / config.queue), or use memory`);
+  }
+  return value as JourneyMode;
 }
 
 /** Environment variables configFromEnv reads. Unset or empty means "use the default". */
@@ -226,6 +254,12 @@ export interface PlatformEnv {
   EVENTS_BUS_EXCHANGE?: string;
   /** Milliseconds each broker may take to answer at start. Default: 5000. */
   EVENTS_START_TIMEOUT_MS?: string;
+  /**
+   * Where the dashboard's journeys are kept: `redis` (the pubsub or queue Redis, shared by every
+   * process), `memory` (this process, bounded) or `off`. Default: redis when EVENTS_PUBSUB=redis or
+   * EVENTS_QUEUE=bullmq, else memory.
+   */
+  EVENTS_JOURNEY?: string;
 }
 
 /**
@@ -260,6 +294,7 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
   const queueName = pick('EVENTS_QUEUE', read('EVENTS_QUEUE'), QUEUE_ADAPTERS);
   const prefix = read('EVENTS_QUEUE_PREFIX');
   const exchange = read('EVENTS_BUS_EXCHANGE');
+  const journeyText = read('EVENTS_JOURNEY')?.toLowerCase();
   const timeoutText = read('EVENTS_START_TIMEOUT_MS');
   let startTimeoutMs: number | undefined;
   if (timeoutText !== undefined) {
@@ -280,6 +315,7 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
     ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
     ...(namespace ? { namespace } : {}),
     ...(redisCluster ? { redisCluster } : {}),
+    ...(journeyText !== undefined ? { journey: journeyText as JourneyMode } : {}),
   };
   return resolveConfig(config, {
     pubsubAdapter: 'EVENTS_PUBSUB',
@@ -293,6 +329,7 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
     startTimeoutMs: 'EVENTS_START_TIMEOUT_MS',
     namespace: 'EVENTS_NAMESPACE',
     redisCluster: 'REDIS_CLUSTER_NODES',
+    journey: 'EVENTS_JOURNEY',
   });
 }
 

@@ -26,6 +26,8 @@ import { configFromEnv, redactUrl, resolveConfig, type PlatformConfig, type Reso
 import { probeBroker, type BrokerProbe } from './probe.js';
 import { BUS_ADAPTER_TABLE, PUBSUB_ADAPTER_TABLE, QUEUE_ADAPTER_TABLE, adapterFor } from './adapters.js';
 import { platformHealth } from './health.js';
+import { journeyStoreFor, type JourneyReader, type JourneyStore, type JourneyStoreStats, type PlatformJourneyOptions } from './journey/index.js';
+import type { JourneyMode } from './config.js';
 
 /** The typed maps of an application: channel -> message, event -> payload, job -> payload. */
 export interface PlatformMaps {
@@ -51,12 +53,30 @@ export interface PlatformOptions<M extends PlatformMaps = PlatformMaps> {
   bus?: Omit<BusOptions<EventsOf<M>>, 'adapter'>;
   /** Extra options for createQueue. Default: `{}`. */
   queue?: Omit<QueueOptions<JobsOf<M>>, 'adapter'>;
+  /**
+   * The journeys (each message's path across the tiers, for the dashboard): which values a message
+   * is searched by. Where they are kept is config (`journey`, EVENTS_JOURNEY). Default: `{}`.
+   */
+  journey?: PlatformJourneyOptions;
+}
+
+/** The platform's journeys: search them, read one with its causal tree. */
+export interface PlatformJourneys extends JourneyReader {
+  /** Where they are kept; `off` answers no journey. */
+  readonly mode: JourneyMode;
+  /** Steps recorded and dropped so far (zeros when off). */
+  stats(): JourneyStoreStats;
 }
 
 export interface Platform<M extends PlatformMaps = PlatformMaps> extends Lifecycle {
   readonly pubsub: PubSub<ChannelsOf<M>>;
   readonly bus: Bus<EventsOf<M>>;
   readonly queue: Queue<JobsOf<M>>;
+  /**
+   * Every message's path across the three tiers, recorded by the tiers as they go (config
+   * `journey`: in Redis when a tier runs there, else in this process's memory; both bounded).
+   */
+  readonly journeys: PlatformJourneys;
   /** The validated config the platform runs on (URLs include passwords: use redactUrl to log them). */
   readonly config: ResolvedPlatformConfig;
   /** One line per tier for a startup log: `pubsub=redis(redis://127.0.0.1:6379) bus=memory ...`. */
@@ -90,26 +110,34 @@ export async function createPlatform<M extends PlatformMaps = PlatformMaps>(
   const pubsubAdapter = await adapterFor(PUBSUB_ADAPTER_TABLE, resolved.pubsub, ns);
   const busAdapter = await adapterFor(BUS_ADAPTER_TABLE, resolved.bus, ns);
   const queueAdapter = await adapterFor(QUEUE_ADAPTER_TABLE, resolved.queue, ns);
+  // One journal for the three tiers, so one message's steps meet in one journey.
+  const store = await journeyStoreFor(resolved, options.journey ?? {});
+  const journal = store ? { journal: store } : {};
   const pubsub = createPubSub<ChannelsOf<M>>({
+    ...journal,
     ...options.pubsub,
     ...(ns !== undefined && options.pubsub?.namespace === undefined ? { namespace: ns } : {}),
     ...(pubsubAdapter ? { adapter: pubsubAdapter } : {}),
   });
-  const bus = createBus<EventsOf<M>>({ ...options.bus, ...(busAdapter ? { adapter: busAdapter } : {}) });
-  const queue = createQueue<JobsOf<M>>({ ...options.queue, ...(queueAdapter ? { adapter: queueAdapter } : {}) });
+  const bus = createBus<EventsOf<M>>({ ...journal, ...options.bus, ...(busAdapter ? { adapter: busAdapter } : {}) });
+  const queue = createQueue<JobsOf<M>>({ ...journal, ...options.queue, ...(queueAdapter ? { adapter: queueAdapter } : {}) });
+  // The store closes last: the tiers record their last steps while they drain.
+  const closeables: Array<[string, { close(options?: CloseOptions): Promise<void> }]> = [['bus', bus], ['queue', queue], ['pubsub', pubsub]];
+  if (store) closeables.push(['journey store', store]);
 
   let closing: Promise<void> | undefined;
   const platform: Platform<M> = {
     pubsub,
     bus,
     queue,
+    journeys: journeysOf(store, resolved.journey),
     config: resolved,
     describe: () => describeConfig(resolved),
     // createPlatform resolves only once every tier started: start and ready have nothing left to do.
     start: () => (closing ? Promise.reject(new ClosedError('platform')) : Promise.resolve()),
     ready: () => (closing ? Promise.reject(new ClosedError('platform')) : Promise.resolve()),
     health: () => platformHealth({ pubsub, bus, queue }, closing !== undefined),
-    close: (closeOptions) => (closing ??= closeInOrder([['bus', bus], ['queue', queue], ['pubsub', pubsub]], closeOptions)),
+    close: (closeOptions) => (closing ??= closeInOrder(closeables, closeOptions)),
   };
 
   const timeout = resolved.startTimeoutMs;
@@ -127,6 +155,11 @@ export async function createPlatform<M extends PlatformMaps = PlatformMaps>(
     throw new ConfigError(startFailureMessage({ resolved, tier, source, cause }), { cause });
   }
   return platform;
+}
+
+function journeysOf(store: JourneyStore | undefined, mode: JourneyMode): PlatformJourneys {
+  if (!store) return { mode, search: () => Promise.resolve([]), get: () => Promise.resolve(undefined), stats: () => ({ recorded: 0, dropped: 0, pending: 0, evicted: 0 }) };
+  return { mode, search: (query, options) => store.search(query, options), get: (id) => store.get(id), stats: () => store.stats() };
 }
 
 /** One probe per distinct broker endpoint: pubsub and queue usually share one Redis. */

@@ -1,3 +1,4 @@
 export * from './config.js';
 export * from './probe.js';
 export * from './create-platform.js';
+export * from './journey/index.js';
