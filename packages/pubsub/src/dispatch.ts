@@ -1,10 +1,12 @@
 /**
  * Hands one envelope to a set of local handlers. A handler that throws or rejects is reported and
  * never stops the others; async handlers are not awaited (fire-and-forget) but tracked, so
- * `close()` can let them finish.
+ * `close()` can let them finish. With an OpenTelemetry SDK registered, each handler call runs in
+ * its consumer span (telemetry.ts); without one, handlers are called as they are.
  */
-import type { Envelope, ErrorReporter, PubSubStreamPosition } from '@events/core';
+import { type Envelope, type ErrorReporter, type MessageSpanFacts, type PubSubStreamPosition, withConsumerSpan } from '@events/core';
 import type { LocalSubscription } from './registry.js';
+import { type PubSubTelemetry, tracingOn } from './telemetry.js';
 import type { PubSubErrorKind } from './types.js';
 
 /** The tier's error reporter (core's createErrorReporter), with the kinds of this tier. */
@@ -27,7 +29,10 @@ export interface Delivery {
 export class Dispatcher {
   private readonly inflight = new Set<Promise<void>>();
 
-  constructor(private readonly report: Report) {}
+  constructor(
+    private readonly report: Report,
+    private readonly telemetry?: PubSubTelemetry,
+  ) {}
 
   /** Calls every handler of `subs` but those of subscription `exclude`; returns how many it called. */
   deliver(subs: readonly LocalSubscription[], delivery: Delivery): number {
@@ -37,6 +42,9 @@ export class Dispatcher {
     let meta: object | undefined;
     let sharedMeta: object | undefined;
     let count = 0;
+    // Checked once per message; the span facts are built on first use and shared by its handlers.
+    const traced = this.telemetry !== undefined && tracingOn();
+    let facts: MessageSpanFacts | undefined;
     // `subs` is the registry's snapshot: a handler that (un)subscribes while we iterate changes the
     // next message's snapshot, never this one.
     for (const sub of subs) {
@@ -50,13 +58,19 @@ export class Dispatcher {
         m = meta ??= metaOf(channel, envelope, delivery);
       }
       const payload = (m as { envelope: Envelope }).envelope.payload;
+      const handler = sub.handler as (m: unknown, meta: unknown) => unknown;
       try {
-        const result = (sub.handler as (m: unknown, meta: unknown) => unknown)(payload, m);
+        // The gateway's per-client subscriptions (shared) get no span each: see telemetry.ts.
+        const result =
+          traced && !sub.shared
+            ? withConsumerSpan((facts ??= this.telemetry!.consumerFacts(envelope)), (m as { envelope: Envelope }).envelope.headers, () => handler(payload, m))
+            : handler(payload, m);
         if (result instanceof Promise) this.track(result, sub, channel);
       } catch (err) {
         this.report('handler', err, { name: channel, detail: { topic: sub.topic } });
       }
     }
+    if (count > 0) this.telemetry?.consumed(count);
     return count;
   }
 

@@ -36,6 +36,7 @@ import { Receiver } from './receive.js';
 import { Registry } from './registry.js';
 import { RequestReply } from './request-reply.js';
 import { Subscriptions } from './subscriptions.js';
+import { type BroadcastRecord, PubSubTelemetry } from './telemetry.js';
 import type { HistoryOptions, HistoryReplayOptions } from './history.js';
 import { HistorySubscriptions } from './history-subscribe.js';
 import { Presence, resolvePresenceOptions } from './presence.js';
@@ -86,6 +87,8 @@ export interface PubSubCoreOptions<M extends MessageMap> {
 interface SendOptions extends BroadcastOptions {
   local: boolean;
   exclude?: string;
+  /** The platform's own messages (presence): no span, no journal step. */
+  untraced?: boolean;
 }
 
 export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
@@ -113,6 +116,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   private readonly presenceLayer: Presence;
   /** @internal where broadcast steps go (telemetry.ts); undefined records nothing. */
   readonly journal: Journal | undefined;
+  private readonly telemetry: PubSubTelemetry;
   /** The adapter's start has resolved and close has not begun: `send` may skip awaiting it. */
   private sending = false;
   /** False between a transport `down` and the following `resubscribed`. */
@@ -124,12 +128,13 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     this.serializer = options.serializer;
     this.schemas = options.schemas;
     this.journal = options.journal;
+    this.telemetry = new PubSubTelemetry(options.adapter.kind, options.journal);
     this.ns = new Namespace(options.namespace);
     this.namespace = this.ns.name;
     this.reporter = createErrorReporter('pubsub', options.onError);
     this.report = (kind, error, facts) => this.reporter.report(kind, error, facts);
     this.listeners = new Listeners<PubSubEvents>(this.report);
-    this.dispatcher = new Dispatcher(this.report);
+    this.dispatcher = new Dispatcher(this.report, this.telemetry);
     this.nodeId = options.nodeId ?? createId();
     this.interest = new Interest(this.adapter);
     this.history = new HistorySubscriptions({
@@ -150,6 +155,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       dispatcher: this.dispatcher,
       listeners: this.listeners,
       report: this.report,
+      telemetry: this.telemetry,
       open: () => this.sending,
     });
     this.requests = new RequestReply(this, { timeoutMs: options.requestTimeoutMs, maxPending: options.maxPendingRequests });
@@ -179,7 +185,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
         report: this.report,
         wire: (channel) => this.ns.wire(channel),
         // Not through broadcast(): a leave must still go out while close() runs.
-        publish: (channel, payload) => this.emit(channel, payload, { local: false }).catch((err: unknown) => this.report('presence', err, { name: channel })),
+        publish: (channel, payload) => this.emit(channel, payload, { local: false, untraced: true }).catch((err: unknown) => this.report('presence', err, { name: channel })),
         subscribe: (channel, handler) => this.subscribe(channel, (payload, meta) => handler(payload, meta.channel)),
         topics: () => this.registry.counts().keys(),
         ready: () => this.start(),
@@ -322,15 +328,29 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     assertSerializable(payload);
     const headers: Record<string, string> = { ...options.headers, [NODE_HEADER]: this.nodeId };
     if (!options.local) headers[SEQ_HEADER] = String(this.sequence.next(channel));
+    const id = createId();
+    // The producer span (its context written into `headers`) and journal step: undefined, and
+    // nothing allocated, without an OpenTelemetry SDK and a journal (telemetry.ts).
+    const traced = options.untraced ? undefined : this.telemetry.begin({ channel, id, correlationId: options.correlationId, payload }, headers);
     const envelope = createEnvelope(channel, payload, {
+      id,
       headers,
       ...(options.correlationId !== undefined ? { correlationId: options.correlationId } : {}),
     });
-    const data = this.serializer.encode(envelope);
+    let data: Buffer;
+    try {
+      data = this.serializer.encode(envelope);
+    } catch (err) {
+      this.telemetry.failed(traced, envelope, err);
+      throw err;
+    }
     const stored = options.local ? undefined : this.history.windowFor(channel);
-    if (stored) return this.emitWithHistory(envelope, data, { stored, exclude: options.exclude });
+    if (stored) return this.emitWithHistory(envelope, data, { stored, exclude: options.exclude, traced });
     const received = this.dispatchLocal(envelope, data, options);
-    if (options.local) return Promise.resolve(received);
+    if (options.local) {
+      this.telemetry.sent(traced, envelope, received);
+      return Promise.resolve(received);
+    }
     let published: Promise<number>;
     try {
       published = this.adapter.publish(this.ns.wire(channel), data);
@@ -338,10 +358,14 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       published = Promise.reject(err as Error);
     }
     return published.then(
-      (remote) => received + remote,
+      (remote) => {
+        this.telemetry.sent(traced, envelope, received + remote);
+        return received + remote;
+      },
       (err: unknown) => {
         // At-most-once: the remote part is lost; the count says who really got it.
         this.report('publish', err, { name: channel, id: envelope.id });
+        this.telemetry.failed(traced, envelope, err);
         return received;
       },
     );
@@ -355,7 +379,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   private emitWithHistory(
     envelope: Envelope,
     data: Buffer,
-    { stored, exclude }: { stored: NonNullable<ReturnType<HistorySubscriptions['windowFor']>>; exclude: string | undefined },
+    { stored, exclude, traced }: { stored: NonNullable<ReturnType<HistorySubscriptions['windowFor']>>; exclude: string | undefined; traced: BroadcastRecord | undefined },
   ): Promise<number> {
     const channel = envelope.name;
     let stepped: Promise<{ receivers: number; position: StreamPosition }>;
@@ -365,9 +389,14 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       stepped = Promise.reject(err as Error);
     }
     return stepped.then(
-      ({ receivers, position }) => this.dispatchLocal(envelope, data, { exclude, position }) + receivers,
+      ({ receivers, position }) => {
+        const count = this.dispatchLocal(envelope, data, { exclude, position }) + receivers;
+        this.telemetry.sent(traced, envelope, count);
+        return count;
+      },
       (err: unknown) => {
         this.report('publish', err, { name: channel, id: envelope.id });
+        this.telemetry.failed(traced, envelope, err);
         return 0;
       },
     );
@@ -403,6 +432,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       return;
     }
     this.connected = true;
+    this.telemetry.gap('outage');
     const resubscribed: ResubscribedEvent = { downAt: new Date(event.downAt), upAt: new Date(event.upAt), outageMs: event.upAt - event.downAt };
     this.listeners.emit('resubscribed', resubscribed);
     this.history.resubscribed();

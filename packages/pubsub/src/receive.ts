@@ -9,6 +9,7 @@
 import { DecodeError, type Envelope, envelopeFromTransport, jsonSerializer, type PubSubAdapterMessage, type Serializer } from '@events/core';
 import type { Dispatcher, Listeners, Report } from './dispatch.js';
 import type { Registry, TopicSubs } from './registry.js';
+import type { PubSubTelemetry } from './telemetry.js';
 import type { GapEvent, PubSubEvents } from './types.js';
 import { type GapDetector, type Namespace, NODE_HEADER, parseSeq, SEQ_HEADER } from './wire.js';
 
@@ -34,6 +35,8 @@ export interface ReceiverParts {
   readonly dispatcher: Dispatcher;
   readonly listeners: Listeners<PubSubEvents>;
   readonly report: Report;
+  /** Counts gaps in the metrics. Default: none. */
+  readonly telemetry?: PubSubTelemetry;
   /** False before start and once close began: nothing is delivered then. */
   open(): boolean;
 }
@@ -86,6 +89,7 @@ export class Receiver {
     }
     const event: GapEvent = { ...gap, ...stream };
     const { listeners } = this.parts;
+    this.parts.telemetry?.gap('sequence');
     listeners.emit('gap', event);
     for (const sub of subs.list()) listeners.safely(() => sub.options.onGap?.(event));
   }

@@ -57,6 +57,8 @@ export class ShardSubscribers {
   private readonly confirmed = new Set<string>();
   private readonly orphans = new Set<string>();
   private readonly retiring = new Set<Promise<void>>();
+  /** The placement in flight per topic: a subscribe's retry and the recovery loop share it. */
+  private readonly placing = new Map<string, Promise<void>>();
   private downAt: number | undefined;
   private recovering = false;
   private closing = false;
@@ -153,9 +155,28 @@ export class ShardSubscribers {
     return link;
   }
 
-  private async place(topic: string, kind: PubSubTopicKind): Promise<void> {
+  /**
+   * One placement per topic at a time: a subscribe's retry and the recovery loop (or two
+   * subscribes) asking at once share the one in flight, so a slot map that changed between them
+   * cannot leave the topic on two connections (a duplicate delivery, a connection never retired).
+   */
+  private place(topic: string, kind: PubSubTopicKind): Promise<void> {
+    const inFlight = this.placing.get(topic);
+    if (inFlight) return inFlight;
+    const placement = this.placeOnce(topic, kind).finally(() => {
+      if (this.placing.get(topic) === placement) this.placing.delete(topic);
+    });
+    this.placing.set(topic, placement);
+    return placement;
+  }
+
+  private async placeOnce(topic: string, kind: PubSubTopicKind): Promise<void> {
     const key = this.hooks.route(topic, kind);
     if (key === undefined) throw new Error(`no Redis Cluster node is known to serve "${topic}"`);
+    const previous = this.where.get(topic);
+    if (previous !== undefined && previous.key === key && !previous.lost && this.confirmed.has(topic)) return;
+    // Moving: off the connection that carried it first (its last topic takes the connection along).
+    if (previous !== undefined && previous.key !== key) void this.leave(previous, topic, kind);
     const link = this.links.get(key) ?? this.openLink(key);
     link.topics.set(topic, kind);
     this.where.set(topic, link);
@@ -169,6 +190,20 @@ export class ShardSubscribers {
       throw error;
     }
     if (this.where.get(topic) === link && !link.lost) this.confirmed.add(topic);
+  }
+
+  /** Takes `topic` off `link` (unsubscribing, or retiring the link with its last topic); never rejects. */
+  private async leave(link: Link, topic: string, kind: PubSubTopicKind): Promise<void> {
+    this.detach(topic);
+    link.topics.delete(topic);
+    if (link.lost || link.retired) return;
+    if (link.topics.size === 0) return this.retire(link);
+    try {
+      await link.ready;
+      await this.command(link, topic, { kind, on: false });
+    } catch {
+      // A connection that cannot unsubscribe is lost or closing: its subscriptions go with it.
+    }
   }
 
   private command(link: Link, topic: string, { kind, on }: { kind: PubSubTopicKind; on: boolean }): Promise<unknown> {

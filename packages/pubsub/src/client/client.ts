@@ -11,6 +11,7 @@ import type { ClientFrame, ServerFrame } from '../websocket/protocol.js';
 import { consoleHook, GatewayError } from './errors.js';
 import { acceptMessage, answerRecovery, answerSubscribed, type Resumable, sinceOf } from './history.js';
 import { PendingAnswers } from './pending-answers.js';
+import { readTraceContext } from '../trace-context.js';
 import type { ClientPresenceSnapshot } from './presence-requests.js';
 import type { ClientMessageMeta, ClientSubscribeOptions, PubSubClient, PubSubClientEvents, PubSubClientOptions, WebSocketConstructor, WebSocketLike } from './types.js';
 
@@ -190,7 +191,8 @@ export function createPubSubClient<M extends MessageMap = MessageMap>(options: P
         const entry = topics.get(frame.topic);
         const position = acceptMessage(entry, frame);
         if (position === false) return; // already had it (resumed across a reconnect)
-        const meta: ClientMessageMeta = { channel: frame.channel, topic: frame.topic, id: frame.id, occurredAt: frame.occurredAt, ...(position ? { position } : {}) };
+        const trace = frame.traceparent === undefined ? undefined : readTraceContext(frame.traceparent, frame.tracestate);
+        const meta: ClientMessageMeta = { channel: frame.channel, topic: frame.topic, id: frame.id, occurredAt: frame.occurredAt, ...(position ? { position } : {}), ...(trace ? { trace } : {}) };
         for (const handler of entry?.handlers ?? []) {
           try {
             handler(frame.data, meta);

@@ -5,6 +5,7 @@
 import type { ErrorHook, Health, MessageMap, NameOf, SubscriptionHandle } from '@events/core';
 import type { ChannelOf, MessageOf } from '../types.js';
 import type { BufferPolicy } from '../websocket/protocol.js';
+import type { TraceContextFields } from '../trace-context.js';
 import type { RecoveredEvent } from './history.js';
 import type { ClientPresenceEvent, ClientPresenceSnapshot } from './presence-requests.js';
 
@@ -66,7 +67,17 @@ export interface ClientMessageMeta<C extends string = string> {
   readonly occurredAt: string;
   /** On a channel with history: the message's place in it (the client resumes after it by itself). */
   readonly position?: { readonly offset: number; readonly epoch: string };
+  /**
+   * The W3C trace context of the broadcast that sent this message (its producer span), when the
+   * server traced it: `traceparent` and, when there is one, `tracestate`, checked against the W3C
+   * format. Continue the trace in the browser with OpenTelemetry's
+   * `propagation.extract(context.active(), meta.trace)`. Absent when the message carries none.
+   */
+  readonly trace?: ClientMessageTrace;
 }
+
+/** A message's W3C trace context: `traceparent` (`00-<trace id>-<span id>-<flags>`) and `tracestate`. */
+export type ClientMessageTrace = TraceContextFields;
 
 export interface PubSubClientEvents {
   open: () => void;

@@ -28,6 +28,7 @@ import { type BufferPolicy, CLOSE_CODES, type FramePosition, type ServerFrame } 
 import type { SendQueueLimits, SendQueueStats } from './send-queue.js';
 import { FanOutScheduler, type FanOutOptions, forEachSliced } from './fan-out.js';
 import { type AllowedOrigins, judgeUpgrade, refuseUpgrade } from './upgrade.js';
+import { addTraceContext, createGatewayTelemetry } from './telemetry.js';
 import { type AuthorizePublish, type PublishRate, type PublishSchema, resolvePublishRate } from './publish.js';
 
 export interface AuthorizeContext {
@@ -146,6 +147,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
   const sessions = new Set<ClientSession>();
   const counts = { upgradesRefused: 0, clientsClosedForLimits: 0, framesDroppedGone: 0, handshakes: 0 };
   const publishCounts = { published: 0, publishRefused: 0 };
+  const telemetry = createGatewayTelemetry(sessions);
   const fanOut = new FanOutScheduler(options.fanOut, (err) => reporter.report('listener', err, { detail: { listener: 'fan-out' } }));
   let nextId = 1;
   // A handshake ws itself refuses (bad method, key or version): answered here, so the hook hears it.
@@ -172,6 +174,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
     buffer: options.buffer,
     fanOut,
     frameOf,
+    telemetry,
     onGone(session, limit) {
       sessions.delete(session);
       counts.framesDroppedGone += session.stats().droppedTotal;
@@ -245,6 +248,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
     if (frame === undefined) {
       const message: ServerFrame = { type: 'message', topic, channel: envelope.name, id: envelope.id, occurredAt: envelope.occurredAt, data: envelope.payload };
       if (position) Object.assign(message, { offset: position.offset, epoch: position.epoch });
+      addTraceContext(message, envelope.headers);
       frames.set(topic, (frame = Buffer.from(JSON.stringify(message))));
     }
     return frame;
@@ -253,6 +257,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
   async function shutdown(closeOptions: CloseOptions): Promise<void> {
     clearInterval(heartbeat);
     offResubscribed();
+    telemetry.stop();
     options.server.off('upgrade', onUpgrade);
     const closing = [...wss.clients].filter((ws) => ws.readyState !== ws.CLOSED).map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve())));
     for (const session of [...sessions]) session.close(CLOSE_CODES.GOING_AWAY, 'gateway closing');

@@ -80,8 +80,12 @@ export type ServerFrame =
   | { type: 'error'; id?: string | number; topic?: string; channel?: string; code: ErrorCode; message: string }
   /** A publish was accepted and broadcast: `receivers` as `broadcast()` counted them (the publisher's own subscription included). */
   | { type: 'published'; id: string | number; channel: string; receivers: number }
-  /** `offset` and `epoch` on a channel with history: the position to resume after. */
-  | { type: 'message'; topic: string; channel: string; data: unknown; id: string; occurredAt: string; offset?: number; epoch?: string }
+  /**
+   * `offset` and `epoch` on a channel with history: the position to resume after. `traceparent`
+   * (and `tracestate`) when the message carries a valid W3C trace context: the producer's span, so
+   * a browser continues its trace. Absent otherwise; clients that predate them ignore them.
+   */
+  | { type: 'message'; topic: string; channel: string; data: unknown; id: string; occurredAt: string; offset?: number; epoch?: string; traceparent?: string; tracestate?: string }
   /** The answer to a `presence` request: at most the limit of members, and how many there are. */
   | { type: 'presence'; id: string | number; channel: string; members: readonly PresenceMember[]; total: number; truncated: boolean }
   /** A member came to `channel` (for a subscription made with `presenceEvents`). */

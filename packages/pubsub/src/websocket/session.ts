@@ -28,6 +28,7 @@ import {
 import { answerWithin } from './hook-deadline.js';
 import type { FanOutScheduler } from './fan-out.js';
 import { createPublisher, type PublishHost } from './publish.js';
+import type { GatewayTelemetry } from './telemetry.js';
 
 /** What the gateway shares with every session. */
 export interface SessionHost extends PublishHost {
@@ -46,6 +47,8 @@ export interface SessionHost extends PublishHost {
   frameOf(envelope: Envelope, topic: string, position?: FramePosition): Buffer;
   /** The session is gone; `limit` when it was closed for exceeding a bound. */
   onGone(session: ClientSession, limit: boolean): void;
+  /** Drops and conflations for the metrics (see telemetry.ts). Default: none. */
+  readonly telemetry?: GatewayTelemetry;
 }
 
 export interface ClientSession {
@@ -114,6 +117,9 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     if (closed) return;
     closed = true;
     inbox.close();
+    // Drops not announced to the client yet still count.
+    for (const sub of subs.values()) host.telemetry?.dropped(sub.policy, sub.dropped);
+    host.telemetry?.sessionGone(queue.stats());
     queue.clear();
     host.fanOut.cancel(flusher);
     for (const sub of subs.values()) {
@@ -220,7 +226,11 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
       policy: frame.policy ?? host.defaultPolicy,
       key: frame.key,
       dropped: 0,
-      notice: () => JSON.stringify({ type: 'dropped', topic, count: sub.dropped } satisfies ServerFrame),
+      notice: () => {
+        // The send buffer asks for the notice right before it resets `dropped`: counted now.
+        host.telemetry?.dropped(sub.policy, sub.dropped);
+        return JSON.stringify({ type: 'dropped', topic, count: sub.dropped } satisfies ServerFrame);
+      },
     };
     subs.set(topic, sub);
     // deliver() only serializes the envelope into a frame at once, so it may share the sender's.
@@ -257,6 +267,7 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     if (closed || isReserved(envelope.name)) return;
     const frame: Frame = host.frameOf(envelope, sub.topic, position);
     if (!queue.push(frame, sub, sub.policy === 'conflate' ? conflationKey(sub, envelope) : undefined)) {
+      host.telemetry?.dropped(sub.policy, 1);
       close(CLOSE_CODES.SLOW_CONSUMER, 'slow consumer: send buffer full');
     }
   }

@@ -1,0 +1,152 @@
+/**
+ * What the pubsub tier tells OpenTelemetry and the journal about its messages (docs/tracing.md,
+ * "Pubsub"):
+ *
+ * - a PRODUCER span per broadcast (`broadcast <channel>`), ended when the adapter accepted the
+ *   message or failed, its context written into the envelope's headers so every transport carries
+ *   it; a CONSUMER span per handler invocation of this process (`handle <channel>`), child of and
+ *   linked to the producer's context. The websocket gateway's own per-client subscriptions get no
+ *   span each: its frames carry the producer's context to the browser instead.
+ * - a `broadcast` journal step per broadcast, when the PubSub was given a journal;
+ * - counters through core's platformMeter (metrics.ts).
+ *
+ * Without an SDK (no tracer provider registered) and without a journal nothing is allocated per
+ * message: `tracingOn()` is a few property reads, and metrics go to a no-op meter with attribute
+ * objects built once per PubSub. Channels are not a metric attribute: applications name channels
+ * per room or per user, which would make every channel a time series.
+ */
+import { ProxyTracerProvider, trace } from '@opentelemetry/api';
+import {
+  endSpan,
+  type Envelope,
+  EventsError,
+  type Headers,
+  type Journal,
+  journeyError,
+  journeyKeys,
+  type MessageSpanFacts,
+  recordStep,
+  type Span,
+  startProducerSpan,
+} from '@events/core';
+import { pubsubInstruments } from './metrics.js';
+
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+const INVALID_TRACE_ID = '00000000000000000000000000000000';
+
+/**
+ * True once the application registered a tracer provider. A provider that is not the API's proxy
+ * (another copy of the API) counts as registered: traced rather than silently not.
+ */
+export function tracingOn(): boolean {
+  const provider = trace.getTracerProvider();
+  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_PROVIDER;
+}
+
+/** One broadcast being traced or journaled, from its start until the adapter answered. */
+export interface BroadcastRecord {
+  readonly span: Span | undefined;
+  /** Epoch ms of the start (journal only). */
+  readonly at: number;
+  readonly keys: readonly string[] | undefined;
+}
+
+/** The telemetry of one PubSub: its adapter kind, its journal, its metric attributes. */
+export class PubSubTelemetry {
+  private readonly sendAttributes: Record<string, string>;
+  private readonly consumeAttributes: Record<string, string>;
+  private readonly failureAttributes = new Map<string, Record<string, string>>();
+
+  constructor(
+    readonly system: string,
+    private readonly journal: Journal | undefined,
+  ) {
+    this.sendAttributes = { 'messaging.system': system, 'messaging.operation.name': 'broadcast', 'events.tier': 'pubsub' };
+    this.consumeAttributes = { 'messaging.system': system, 'messaging.operation.name': 'handle', 'events.tier': 'pubsub' };
+  }
+
+  /**
+   * Starts a broadcast: its producer span (its context written into `headers`) and its journal
+   * step's start. Undefined, and nothing allocated, when there is neither an SDK nor a journal.
+   */
+  begin(message: { channel: string; id: string; correlationId: string | undefined; payload: unknown }, headers: Headers): BroadcastRecord | undefined {
+    const tracing = tracingOn();
+    if (!tracing && this.journal === undefined) return undefined;
+    const { channel, id, correlationId } = message;
+    const span = tracing
+      ? startProducerSpan({ operation: 'broadcast', tier: 'pubsub', system: this.system, destination: channel, messageId: id, conversationId: correlationId ?? id }, headers)
+      : undefined;
+    const journaled = this.journal !== undefined;
+    return { span, at: journaled ? Date.now() : 0, keys: journaled ? journeyKeys(this.journal, channel, message.payload) : undefined };
+  }
+
+  /** The adapter accepted the broadcast; `receivers` as broadcast() resolves. */
+  sent(record: BroadcastRecord | undefined, envelope: Envelope, receivers: number): void {
+    const instruments = pubsubInstruments();
+    instruments.sent.add(1, this.sendAttributes);
+    instruments.receivers.record(receivers, this.sendAttributes);
+    if (record === undefined) return;
+    if (record.span) {
+      if (record.span.isRecording()) record.span.setAttribute('events.pubsub.receivers', receivers);
+      record.span.end();
+    }
+    this.step(record, envelope, undefined);
+  }
+
+  /** The broadcast failed (refused by the adapter, or its history step failed). */
+  failed(record: BroadcastRecord | undefined, envelope: Envelope, error: unknown): void {
+    pubsubInstruments().sent.add(1, this.failureOf(error));
+    if (record === undefined) return;
+    if (record.span) endSpan(record.span, error);
+    this.step(record, envelope, error);
+  }
+
+  /** The facts of the consumer spans of one message (one object for every handler of a dispatch). */
+  consumerFacts(envelope: Envelope): MessageSpanFacts {
+    return { operation: 'handle', tier: 'pubsub', system: this.system, destination: envelope.name, messageId: envelope.id, conversationId: envelope.correlationId ?? envelope.id };
+  }
+
+  /** `count` handlers of this process got a message. */
+  consumed(count: number): void {
+    pubsubInstruments().consumed.add(count, this.consumeAttributes);
+  }
+
+  /** A gap was reported to subscribers: a publisher's sequence jumped, or the transport was down. */
+  gap(reason: 'sequence' | 'outage'): void {
+    pubsubInstruments().gaps.add(1, reason === 'sequence' ? GAP_SEQUENCE : GAP_OUTAGE);
+  }
+
+  private step(record: BroadcastRecord, envelope: Envelope, error: unknown): void {
+    if (this.journal === undefined) return;
+    const traceId = record.span?.spanContext().traceId;
+    recordStep(this.journal, {
+      kind: 'broadcast',
+      tier: 'pubsub',
+      system: this.system,
+      name: envelope.name,
+      envelopeId: envelope.id,
+      correlationId: envelope.correlationId ?? envelope.id,
+      causationId: envelope.causationId,
+      at: record.at,
+      durationMs: Date.now() - record.at,
+      outcome: error === undefined ? 'ok' : 'error',
+      ...(error === undefined ? {} : { error: journeyError(error) }),
+      ...(traceId !== undefined && traceId !== INVALID_TRACE_ID ? { traceId } : {}),
+      ...(record.keys ? { keys: record.keys } : {}),
+    });
+  }
+
+  private failureOf(error: unknown): Record<string, string> {
+    const type = error instanceof EventsError ? error.code : error instanceof Error ? error.name : '_OTHER';
+    let attributes = this.failureAttributes.get(type);
+    if (attributes === undefined) {
+      attributes = { ...this.sendAttributes, 'error.type': type };
+      // Error names are few; a bound keeps a hostile stream of names from growing this.
+      if (this.failureAttributes.size < 64) this.failureAttributes.set(type, attributes);
+    }
+    return attributes;
+  }
+}
+
+const GAP_SEQUENCE = { 'events.tier': 'pubsub', 'events.pubsub.gap.reason': 'sequence' } as const;
+const GAP_OUTAGE = { 'events.tier': 'pubsub', 'events.pubsub.gap.reason': 'outage' } as const;
