@@ -15,6 +15,7 @@ import {
   drainWithin,
   endSpan,
   InvalidOptionError,
+  journeyKeys,
   jsonSerializer,
   startProducerSpan,
   TimeoutError,
@@ -30,9 +31,12 @@ import {
   type Headers,
   type Journal,
   type MessageMap,
+  type Span,
 } from '@events/core';
 import { memoryBus } from './adapters/memory.js';
 import { within } from './deadline.js';
+import { recordEmit } from './journal.js';
+import { createBusMetrics } from './metrics.js';
 import { DEFAULT_RETRY, GROUP, resolveRetry } from './options.js';
 import { createSubscriptions } from './subscriptions.js';
 import type { Bus, BusOptions, BusStats, EmitOptions } from './types.js';
@@ -73,6 +77,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
 
   const zeroCopy = adapter.zeroCopy === true;
   const journal: Journal | undefined = options.journal;
+  const metrics = createBusMetrics({ system: adapter.kind, consumers: () => adapter.stats().consumers });
 
   const lifecycle = createLifecycle({
     what: 'bus',
@@ -101,6 +106,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
 
   async function publish(name: string, payload: unknown, opts: EmitOptions & { depth: number }): Promise<Envelope> {
     const { depth } = opts;
+    const started = performance.now();
     if (!validNames.has(name)) {
       validateEventName(name);
       if (validNames.size < 1000) validNames.add(name);
@@ -114,14 +120,26 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     const headers = { ...opts.headers, [CAUSATION_DEPTH_HEADER]: String(depth) };
     // The producer span's context travels in the headers (a no-op without an OpenTelemetry SDK).
     const span = startProducerSpan({ operation: 'emit', tier: 'bus', system: adapter.kind, destination: name, messageId: id, conversationId: opts.correlationId ?? id }, headers);
+    const keys = journal ? journeyKeys(journal, name, checked) : undefined;
     try {
       const envelope = await send(name, checked, { id, headers, opts, deadline, timeoutMs });
       span.end();
+      sent({ name, id, opts, keys, started, span });
       return envelope;
     } catch (error) {
       endSpan(span, error);
+      sent({ name, id, opts, keys, started, span }, error);
       throw error;
     }
+  }
+
+  /** Measures and records one emit the adapter accepted (no error) or refused. */
+  function sent(facts: { name: string; id: string; opts: EmitOptions; keys: readonly string[] | undefined; started: number; span: Span }, error?: unknown): void {
+    const durationMs = performance.now() - facts.started;
+    metrics.sent(facts.name, durationMs / 1000, error);
+    if (!journal) return;
+    const { correlationId, causationId } = facts.opts;
+    recordEmit(journal, { system: adapter.kind, name: facts.name, id: facts.id, correlationId, causationId, keys: facts.keys, at: Date.now() - durationMs, durationMs, span: facts.span, ...(error === undefined ? {} : { error }) });
   }
 
   /** Builds, encodes and hands one event to the adapter (starting the bus first when needed). */
@@ -172,6 +190,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     defaultGroup,
     busRetry,
     registerTimeoutMs: DEFAULT_REGISTER_TIMEOUT_MS,
+    metrics,
     ...(journal ? { journal } : {}),
     publishCaused: (parent, { name, payload, opts }) => {
       // Handlers may still emit while the bus drains; only a closed bus refuses them.
@@ -185,6 +204,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     const timeoutMs = closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
     const left = (): number => Math.max(1, deadline - Date.now());
+    metrics.close();
     const drained = await subscriptions.closeAll({ force: closeOptions.force === true, timeoutMs });
     // Forced (or drain timed out): the adapter drops its consumers; RabbitMQ redelivers what was unacked.
     const released = adapter.close({ force: !drained, timeoutMs: left() });

@@ -3,8 +3,10 @@
  * with a bounded retry, then ack or dead-letter. Failures never escape to the adapter: they go to
  * the error hook, so one bad event or handler cannot stop a consumer.
  */
-import { backoffDelay, EventsError, sleep, validatePayload, withConsumerSpan, type BusDelivery, type Envelope, type ErrorReporter, type Journal, type MessageMap, type SchemaMap, type Serializer } from '@events/core';
+import { backoffDelay, EventsError, sleep, validatePayload, withConsumerSpan, type BusDelivery, type Envelope, type ErrorReporter, type Journal, type JourneyOutcome, type MessageMap, type Span, type SchemaMap, type Serializer } from '@events/core';
 import { decodeDelivery } from './decode.js';
+import { recordHandle } from './journal.js';
+import type { GroupMetrics } from './metrics.js';
 import type { BusHandler, HandlerContext, RetryOptions } from './types.js';
 
 /** Deterministic failures: running the handler again cannot help. */
@@ -25,6 +27,8 @@ export interface SubscriptionRuntime<E extends MessageMap> {
   readonly makeContext: ContextFactory<E>;
   /** Where each handler attempt is recorded as a `handle` step. Default: none. */
   readonly journal?: Journal;
+  /** The bus's instruments for this subscription's group. Default: none. */
+  readonly metrics?: GroupMetrics;
 }
 
 /** Builds the context of one handler attempt for the event being handled. */
@@ -61,12 +65,13 @@ export function createDeliveryHandler<E extends MessageMap>(rt: SubscriptionRunt
       report('decode', err, facts);
       return delivery.deadLetter(`decode: ${(err as Error).message}`.slice(0, 1000)).catch((e: unknown) => report('transport', e, facts));
     }
+    rt.metrics?.consumed(envelope.name);
     if (!rt.partitionBy) return run(envelope, delivery);
     let key: string;
     try {
       key = String(rt.partitionBy(envelope));
     } catch (error) {
-      return settle({ envelope, delivery }, error, 1);
+      return settle({ envelope, delivery, unattempted: true }, error, 1);
     }
     const previous = chains.get(key) ?? Promise.resolve();
     const current = previous.then(() => run(envelope, delivery));
@@ -83,7 +88,7 @@ export function createDeliveryHandler<E extends MessageMap>(rt: SubscriptionRunt
         const payload = await validatePayload(rt.schemas, envelope.name, envelope.payload);
         envelope = { ...envelope, payload };
       } catch (error) {
-        return settle({ envelope, delivery }, error, 1);
+        return settle({ envelope, delivery, unattempted: true }, error, 1);
       }
     }
     for (let attempt = 1; ; attempt += 1) {
@@ -93,6 +98,7 @@ export function createDeliveryHandler<E extends MessageMap>(rt: SubscriptionRunt
       } catch (error) {
         if (isFinal(error, attempt)) return settle({ envelope, delivery }, error, attempt);
         report('retry', error, { name: envelope.name, id: envelope.id, attempt });
+        rt.metrics?.retried(envelope.name);
         await sleep(backoffDelay(rt.retry.backoff, attempt), rt.signal);
         continue;
       }
@@ -114,17 +120,33 @@ export function createDeliveryHandler<E extends MessageMap>(rt: SubscriptionRunt
   function attemptOnce(envelope: Envelope, delivery: BusDelivery, attempt: number): Promise<void> {
     const facts = { operation: 'handle', tier: 'bus', system: rt.system, destination: envelope.name, messageId: envelope.id, conversationId: envelope.correlationId, group: rt.group, attempt } as const;
     return withConsumerSpan(facts, envelope.headers, async (span) => {
+      const started = performance.now();
       try {
         await rt.handler(envelope as never, rt.makeContext(envelope, attempt, delivery.redeliveries > 0));
       } catch (error) {
-        if (span.isRecording()) span.addEvent(isFinal(error, attempt) ? 'dead_letter' : 'retry', { 'events.attempt': attempt });
+        const outcome = isFinal(error, attempt) ? 'dead_letter' : 'retry';
+        if (span.isRecording()) span.addEvent(outcome, { 'events.attempt': attempt });
+        ended({ envelope, attempt, span, started }, outcome, error);
         throw error;
       }
+      ended({ envelope, attempt, span, started }, 'ok');
     });
   }
 
-  async function settle(target: { envelope: Envelope; delivery: BusDelivery }, error: unknown, attempt: number): Promise<void> {
+  /** Measures one handler attempt and records its `handle` step. */
+  function ended(facts: { envelope: Envelope; attempt: number; span: Span; started: number }, outcome: JourneyOutcome, error?: unknown): void {
+    const durationMs = performance.now() - facts.started;
+    rt.metrics?.processed(facts.envelope.name, durationMs / 1000, error);
+    if (!rt.journal) return;
+    const { envelope, attempt, span } = facts;
+    recordHandle(rt.journal, { system: rt.system, group: rt.group, envelope, attempt, at: Date.now() - durationMs, durationMs, outcome, span, ...(error === undefined ? {} : { error }) });
+  }
+
+  /** Dead-letters an event; `unattempted`: refused before any handler ran (its schema, its partition key), so no handle step was recorded yet. */
+  async function settle(target: { envelope: Envelope; delivery: BusDelivery; unattempted?: boolean }, error: unknown, attempt: number): Promise<void> {
     const { envelope, delivery } = target;
+    rt.metrics?.deadLettered(envelope.name);
+    if (target.unattempted && rt.journal) recordHandle(rt.journal, { system: rt.system, group: rt.group, envelope, attempt, at: Date.now(), outcome: 'dead_letter', error });
     report('dead-letter', error, { name: envelope.name, id: envelope.id, attempt });
     await delivery.deadLetter(reasonOf(error)).catch((e: unknown) => report('transport', e, { name: envelope.name, id: envelope.id }));
   }

@@ -27,6 +27,7 @@ import {
 import { within } from './deadline.js';
 import { GROUP, resolveRetry } from './options.js';
 import { InFlight } from './in-flight.js';
+import type { BusMetrics } from './metrics.js';
 import { createDeliveryHandler, type ContextFactory } from './subscription.js';
 import type { BusHandler, BusSubscription, EmitOptions, OnOptions, RetryOptions } from './types.js';
 
@@ -43,6 +44,8 @@ export interface SubscriptionsDeps {
   readonly registerTimeoutMs: number;
   /** Where handle steps are recorded (BusOptions.journal). */
   readonly journal?: Journal;
+  /** The bus's instruments (deliveries, handler durations, retries, dead letters). */
+  readonly metrics?: BusMetrics;
   /** Emits an event caused by `parent` (ctx.emit). */
   readonly publishCaused: (parent: Envelope, event: { name: string; payload: unknown; opts: Omit<EmitOptions, 'causationId'> }) => Promise<Envelope>;
 }
@@ -132,6 +135,7 @@ export function createSubscriptions<E extends MessageMap>(deps: SubscriptionsDep
       reporter,
       makeContext: contextsOf({ group, pattern, signal }),
       ...(deps.journal ? { journal: deps.journal } : {}),
+      ...(deps.metrics ? { metrics: deps.metrics.group(group) } : {}),
     });
     const subInFlight = new InFlight();
     // Shared by every delivery of this subscription: no closures per delivery.

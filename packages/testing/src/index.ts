@@ -9,3 +9,4 @@ export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';
 export { deferred, delay, waitFor, type Deferred } from './wait.js';
 export { dropSchema, randomSchema, sql } from './postgres.js';
 export { inMemoryTracing, type InMemoryTracing } from './tracing.js';
+export { inMemoryMetrics, metricNamed, type InMemoryMetrics } from './metrics.js';

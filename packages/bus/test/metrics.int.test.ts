@@ -1,0 +1,143 @@
+/**
+ * The bus's metrics with an OpenTelemetry MeterProvider registered (an in-memory exporter read on
+ * demand): emits counted and timed per event name, deliveries, handler durations, retries and dead
+ * letters per consumer group, and each group's lag, on memory and on RabbitMQ.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { deferred, inMemoryMetrics, metricNamed, waitFor } from '@events/testing';
+import { METRICS, type BusAdapter } from '@events/core';
+import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
+import { createBus } from '../src/create-bus.js';
+import { memoryBus } from '../src/adapters/memory.js';
+import { rabbitTarget } from './rabbitmq-harness.js';
+
+const telemetry = inMemoryMetrics();
+beforeAll(telemetry.install);
+afterAll(telemetry.uninstall);
+
+type Events = { 'orders.Placed': { n: number }; 'orders.Broken': { n: number }; 'orders.Slow': { n: number } };
+
+const targets: Array<[string, () => Promise<{ adapter: BusAdapter; cleanup: () => Promise<void> }>]> = [
+  ['memory', async () => ({ adapter: memoryBus(), cleanup: async () => undefined })],
+  [
+    'rabbitmq',
+    async () => {
+      const target = await rabbitTarget();
+      return { adapter: await target.makeAdapter(), cleanup: () => target.cleanup() };
+    },
+  ],
+];
+
+/** The points of `metric` (checked for its unit) whose attributes include `match`. */
+function pointsOf(collected: readonly MetricData[], metric: { name: string; unit: string }, match: Record<string, string>): Array<DataPoint<unknown>> {
+  const found = metricNamed(collected, metric.name);
+  if (!found) return [];
+  expect(found.metric.descriptor.unit).toBe(metric.unit);
+  return found.points.filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v));
+}
+
+const sum = (points: ReadonlyArray<DataPoint<unknown>>): number => points.reduce((total, p) => total + (typeof p.value === 'number' ? p.value : (p.value as Histogram).count), 0);
+
+describe.each(targets)('bus metrics on %s', (system, make) => {
+  it('counts and times emits, deliveries, handler attempts, retries and dead letters with the semantic-convention names, units and attributes', async () => {
+    const { adapter, cleanup } = await make();
+    const bus = createBus<Events>({ adapter, retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } }, onError: () => undefined });
+    let mailed = 0;
+    let broken = 0;
+    try {
+      await bus.on('orders.Placed', async () => undefined, { group: 'audit' });
+      await bus.on('orders.Placed', async () => {
+        mailed += 1;
+        if (mailed === 1) throw new TypeError('smtp hiccup');
+      }, { group: 'mail' });
+      await bus.on('orders.Broken', async () => {
+        broken += 1;
+        throw new Error('never');
+      }, { group: 'audit' });
+      await bus.emit('orders.Placed', { n: 1 });
+      await bus.emit('orders.Broken', { n: 2 });
+      await waitFor(async () => sum(pointsOf(await telemetry.collect(), METRICS.busDeadLetters, {})) >= 1 && mailed === 2, 15_000, 'the retry and the dead letter');
+    } finally {
+      await bus.close();
+      await cleanup();
+    }
+    const collected = await telemetry.collect();
+    const base = { 'messaging.system': system, 'events.tier': 'bus' };
+    const placed = { ...base, 'messaging.destination.name': 'orders.Placed' };
+    const brokenAt = { ...base, 'messaging.destination.name': 'orders.Broken', 'messaging.consumer.group.name': 'audit' };
+
+    const sent = pointsOf(collected, METRICS.sent, { ...placed, 'messaging.operation.name': 'emit' });
+    expect(sent.map((p) => p.value)).toEqual([1]);
+    expect(sent[0]?.attributes['error.type']).toBeUndefined();
+    const sendTimes = pointsOf(collected, METRICS.operationDuration, placed);
+    expect(sum(sendTimes)).toBe(1);
+    expect((sendTimes[0]?.value as Histogram).sum).toBeLessThan(30); // seconds, not milliseconds
+
+    expect(sum(pointsOf(collected, METRICS.consumed, { ...placed, 'messaging.consumer.group.name': 'audit' }))).toBe(1);
+    expect(sum(pointsOf(collected, METRICS.consumed, { ...placed, 'messaging.consumer.group.name': 'mail' }))).toBe(1);
+    expect(sum(pointsOf(collected, METRICS.consumed, brokenAt))).toBe(1);
+
+    const mailTimes = pointsOf(collected, METRICS.processDuration, { ...placed, 'messaging.consumer.group.name': 'mail' });
+    expect(sum(mailTimes)).toBe(2);
+    expect(mailTimes.map((p) => p.attributes['error.type']).sort()).toEqual(['TypeError', undefined]);
+    expect(sum(pointsOf(collected, METRICS.processDuration, { ...brokenAt, 'error.type': 'Error' }))).toBe(2);
+
+    expect(sum(pointsOf(collected, METRICS.busRetries, { ...placed, 'messaging.consumer.group.name': 'mail' }))).toBe(1);
+    expect(sum(pointsOf(collected, METRICS.busRetries, brokenAt))).toBe(1);
+    expect(sum(pointsOf(collected, METRICS.busRetries, { ...placed, 'messaging.consumer.group.name': 'audit' }))).toBe(0);
+    expect(sum(pointsOf(collected, METRICS.busDeadLetters, brokenAt))).toBe(1);
+    expect(sum(pointsOf(collected, METRICS.busDeadLetters, placed))).toBe(0);
+    expect(broken).toBe(2);
+  });
+
+  it('a refused emit is counted with its error.type', async () => {
+    const { adapter, cleanup } = await make();
+    const bus = createBus<Events>({ adapter, onError: () => undefined });
+    try {
+      await bus.start();
+      const aborted = AbortSignal.abort(new Error('caller gave up'));
+      await expect(bus.emit('orders.Slow', { n: 1 }, { signal: aborted })).rejects.toThrow('caller gave up');
+    } finally {
+      await bus.close();
+      await cleanup();
+    }
+    const refused = pointsOf(await telemetry.collect(), METRICS.sent, { 'messaging.system': system, 'messaging.destination.name': 'orders.Slow', 'error.type': 'Error' });
+    expect(sum(refused)).toBe(1);
+  });
+
+  it('consumer lag per group: events accepted and not yet handled, back to 0 once handled; the gauge stops with the bus', async () => {
+    const { adapter, cleanup } = await make();
+    const stats = vi.spyOn(adapter, 'stats');
+    const bus = createBus<Events>({ adapter, onError: () => undefined });
+    const release = deferred();
+    let started = 0;
+    let handled = 0;
+    const lagOf = async (): Promise<number | undefined> => {
+      const points = pointsOf(await telemetry.collect(), METRICS.busLag, { 'messaging.system': system, 'messaging.consumer.group.name': 'slow', 'messaging.destination.name': 'orders.Slow' });
+      return points.length === 0 ? undefined : sum(points);
+    };
+    try {
+      await bus.on('orders.Slow', async () => {
+        started += 1;
+        await release.promise;
+        handled += 1;
+      }, { group: 'slow', concurrency: 1 });
+      for (let n = 0; n < 3; n += 1) await bus.emit('orders.Slow', { n });
+      // Memory holds the two waiting events in its buffer; RabbitMQ's broker holds them (prefetch 1): only the one in flight is known here.
+      const expected = system === 'memory' ? 3 : 1;
+      await waitFor(async () => started === 1 && (await lagOf()) === expected, 10_000, `a lag of ${expected}`);
+      release.resolve();
+      await waitFor(() => handled === 3, 10_000, 'every event handled');
+      await waitFor(async () => (await lagOf()) === 0, 10_000, 'a lag of 0');
+      expect(stats).toHaveBeenCalled();
+    } finally {
+      release.resolve();
+      await bus.close();
+      await cleanup();
+    }
+    // Closed: the lag callback is unregistered, so a collection no longer reads this bus's adapter.
+    stats.mockClear();
+    await telemetry.collect();
+    expect(stats).not.toHaveBeenCalled();
+  });
+});
