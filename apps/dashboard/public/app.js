@@ -5,6 +5,7 @@
 import { $, api, h, plural, pretty, replaceRows, say, short, time } from './dom.js';
 import { startJobs } from './jobs.js';
 import { startCharts } from './charts.js';
+import { startJourneys } from './journey.js';
 
 const FEED_ROWS = 100;
 
@@ -227,6 +228,7 @@ async function start() {
   setInterval(tick, 1000);
   startJobs();
   startCharts();
+  startJourneys();
 }
 
 start().catch((error) => status(`dashboard failed to start: ${error.message}`, 'bad'));

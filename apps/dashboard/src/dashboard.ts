@@ -32,6 +32,8 @@
  *   GET  /api/admin/job?name=&id=  one job: data, attempts, progress, logs, error (stack for authorized callers), timings, envelope ids
  *   GET  /api/admin/find?id=       where an id is: jobs of the known names, recent bus events
  *   GET  /api/admin/rates?names=   enqueued/completed/failed per second, per minute, over the last hour
+ *   GET  /api/journeys?q=&limit=   journeys by correlation id, envelope id, job id or key (an email); the most recent without q
+ *   GET  /api/journeys/:correlationId  one journey: every message's steps, attempts and errors as a causal tree
  *   POST /api/admin/{retry,promote,remove} {name, id}; /api/admin/{pause,resume} {name};
  *        /api/admin/clean {name, state, olderThanMs, limit?, dryRun?}   (rate-limited and logged like replay)
  */
@@ -40,6 +42,7 @@ import { consoleErrorHook, createErrorReporter, createId, InvalidOptionError, ty
 import type { Platform, PlatformMaps } from '@events/platform';
 import { ADMIN_ACTIONS, createAdminApi, type AdminAction } from './admin-api.js';
 import { createApi } from './api.js';
+import { createJourneyApi, sendSafeJson } from './journey-api.js';
 import { asHttpError, logAction, normalizeBasePath, positive } from './dashboard-kit.js';
 import { authorizeRequest, checkOrigin, createRateLimiter, hostName, isHostAllowed, type Authorize, type Caller } from './guard.js';
 import { platformHealth } from './health.js';
@@ -167,6 +170,7 @@ export function createDashboard<M extends PlatformMaps>(options: DashboardOption
   });
   const api = createApi({ platform, feeds, jobNames: (options.jobNames ?? []).map(String) });
   const adminApi = createAdminApi({ platform, feeds, knownJobNames: api.knownJobNames });
+  const journeyApi = createJourneyApi(platform, { ownGroup: options.busGroup === false ? undefined : (options.busGroup ?? 'dashboard') });
   let closing: Promise<void> | undefined;
 
   async function act(req: IncomingMessage, caller: Caller, action: DashboardAction['action']): Promise<unknown> {
@@ -228,6 +232,9 @@ export function createDashboard<M extends PlatformMaps>(options: DashboardOption
       if (route === '/admin/job') return sendJson(res, 200, await adminApi.job(url, caller.authorized));
       if (route === '/admin/find') return sendJson(res, 200, await adminApi.find(url));
       if (route === '/admin/rates') return sendJson(res, 200, await adminApi.rates(url));
+      if (route === '/journeys') return sendSafeJson(res, 200, await journeyApi.search(url));
+      const journey = /^\/journeys\/([^/]+)$/.exec(route);
+      if (journey) return sendSafeJson(res, 200, await journeyApi.journey(decodePathSegment(journey[1]!)));
       const one = /^\/dead-letters\/([^/]+)$/.exec(route);
       if (one) return sendJson(res, 200, await api.deadLetter(decodePathSegment(one[1]!), caller.authorized));
       throw new HttpError(404, 'no such endpoint');

@@ -20,7 +20,7 @@ const TYPES: Record<string, string> = {
 /** Ids per replay or discard request, and the length of one. */
 export const MAX_IDS = 1000;
 const MAX_ID_LENGTH = 256;
-export const STATIC_FILES = new Set(['/index.html', '/app.js', '/dom.js', '/jobs.js', '/job-page.js', '/charts.js', '/style.css', '/favicon.svg']);
+export const STATIC_FILES = new Set(['/index.html', '/app.js', '/dom.js', '/jobs.js', '/job-page.js', '/charts.js', '/journey.js', '/style.css', '/favicon.svg']);
 
 export async function sendStatic(req: IncomingMessage, res: ServerResponse, file: string): Promise<void> {
   const body = await readFile(join(PUBLIC_DIR, file));
