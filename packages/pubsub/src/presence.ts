@@ -49,8 +49,10 @@ interface Local {
 /** Expired members removed per store call: a long-dead channel is cleaned over several sweeps. */
 const MAX_SWEEP = 1000;
 const DEFAULT_LIMIT = 100;
-/** Channels refreshed at once by a heartbeat (their commands share the connection's pipeline). */
+/** Channels swept at once by a heartbeat (their commands share the connection's pipeline). */
 const TICK_CONCURRENCY = 32;
+/** Channels refreshed at once by a heartbeat. */
+const REFRESH_CONCURRENCY = 128;
 
 export function resolvePresenceOptions(options: PresenceOptions = {}): Required<PresenceOptions> {
   const resolved = {
@@ -74,6 +76,8 @@ export class Presence {
   private timer: NodeJS.Timeout | undefined;
   private ticking = false;
   private closed = false;
+  /** Channels still to sweep in this round (a round may span several heartbeats). */
+  private sweepQueue: string[] = [];
 
   constructor(
     private readonly host: PresenceHost,
@@ -191,30 +195,52 @@ export class Presence {
     );
   }
 
-  /** Refreshes this node's members and sweeps expired ones of every channel it follows. */
+  /**
+   * One heartbeat. First every channel with members of this node is refreshed: that is what keeps
+   * them listed, so it never waits behind anything else. Then expired members are swept from the
+   * channels this node follows, round robin, for at most half a heartbeat: with many channels a
+   * sweep round spans several heartbeats (`leave` with `expired` comes later), but a refresh is
+   * never late because of sweeping.
+   */
   async tick(): Promise<void> {
     const store = this.host.store;
     if (this.ticking || this.closed || !store) return;
     this.ticking = true;
     try {
-      const followed = new Set(this.local.keys());
-      for (const topic of this.host.topics()) if (topic.startsWith(PRESENCE_CHANNEL_PREFIX)) followed.add(topic.slice(PRESENCE_CHANNEL_PREFIX.length));
-      const channels = [...followed];
-      for (let i = 0; i < channels.length && !this.closed; i += TICK_CONCURRENCY) {
-        await Promise.all(
-          channels.slice(i, i + TICK_CONCURRENCY).map(async (channel) => {
-            try {
-              await this.refresh(store, channel);
-              const { expired } = await store.list(this.host.wire(channel), 0, MAX_SWEEP);
-              this.announceExpired(channel, expired);
-            } catch (err) {
-              this.host.report('presence', err, { name: channel });
-            }
-          }),
-        );
+      await this.inBatches([...this.local.keys()], REFRESH_CONCURRENCY, (channel) => this.refresh(store, channel));
+      if (this.sweepQueue.length === 0) this.sweepQueue = this.followed();
+      const until = Date.now() + this.options.heartbeatMs / 2;
+      while (this.sweepQueue.length > 0 && !this.closed && Date.now() < until) {
+        const batch = this.sweepQueue.splice(0, TICK_CONCURRENCY);
+        await this.inBatches(batch, TICK_CONCURRENCY, async (channel) => {
+          const { expired } = await store.list(this.host.wire(channel), 0, MAX_SWEEP);
+          this.announceExpired(channel, expired);
+        });
       }
     } finally {
       this.ticking = false;
+    }
+  }
+
+  /** Channels whose expired members this node sweeps: those it has members on or follows events of. */
+  private followed(): string[] {
+    const followed = new Set(this.local.keys());
+    for (const topic of this.host.topics()) if (topic.startsWith(PRESENCE_CHANNEL_PREFIX)) followed.add(topic.slice(PRESENCE_CHANNEL_PREFIX.length));
+    return [...followed];
+  }
+
+  /** Runs `work` per channel, `concurrency` at a time; a failure is reported per channel. */
+  private async inBatches(channels: readonly string[], concurrency: number, work: (channel: string) => Promise<void>): Promise<void> {
+    for (let i = 0; i < channels.length && !this.closed; i += concurrency) {
+      await Promise.all(
+        channels.slice(i, i + concurrency).map(async (channel) => {
+          try {
+            await work(channel);
+          } catch (err) {
+            this.host.report('presence', err, { name: channel });
+          }
+        }),
+      );
     }
   }
 
