@@ -19,7 +19,7 @@ import { createMemoryHub, createPubSub, memoryPubSub, type PubSub } from '../src
 import { redisPubSub } from '../src/adapters/redis.js';
 import { createPubSubClient, type ClientMessageMeta, type PubSubClient } from '../src/client/index.js';
 import { createWebSocketGateway } from '../src/websocket/index.js';
-import { startGateway } from './websocket-helpers.js';
+import { RawClient, startGateway } from './websocket-helpers.js';
 
 const tracing = inMemoryTracing();
 const { exporter } = tracing;
@@ -167,6 +167,7 @@ describe('websocket gateway with tracing', () => {
 
   it('hostile traceparent / tracestate arriving from Redis: handlers still run in spans, nothing throws, and a client gets only a trace context W3C allows (or none)', async () => {
     const namespace = randomId('hostile');
+    const closers: Array<() => void> = [];
     const errors: ErrorEvent[] = [];
     const pubsub = createPubSub({ adapter: redisPubSub({ url: REDIS_URL }), namespace, onError: (e) => void errors.push(e) });
     const server = http.createServer();
@@ -180,6 +181,13 @@ describe('websocket gateway with tracing', () => {
       let handled = 0;
       await c.subscribe(ch, (m, meta) => void metas.set((m as { i: number }).i, meta));
       await pubsub.subscribe(ch, () => void (handled += 1));
+      // The frame as the gateway sent it, before the client library checks it again.
+      const rawClient = new RawClient(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/pubsub`);
+      closers.push(() => rawClient.ws.terminate());
+      await rawClient.opened;
+      rawClient.send({ type: 'subscribe', id: 1, topic: ch });
+      await waitFor(() => rawClient.of('subscribed').length === 1);
+      const frameOf = (i: number) => rawClient.of('message').find((f) => (f.data as { i: number }).i === i);
       const hex = (n: number) => fc.stringMatching(new RegExp(`^[0-9a-f]{${n}}$`));
       const validParent = fc.tuple(hex(32), hex(16), fc.constantFrom('00', '01')).map(([t, s, f]) => `00-${t}-${s}-${f}`);
       const header = fc.oneof(
@@ -208,8 +216,12 @@ describe('websocket gateway with tracing', () => {
           const headers: Record<string, string> = { traceparent, ...(tracestate !== undefined ? { tracestate } : {}) };
           const envelope = { id: randomId('e'), name: ch, payload: { i }, occurredAt: new Date().toISOString(), headers };
           await raw.publish(`${namespace}:${ch}`, JSON.stringify(envelope));
-          await waitFor(() => metas.has(i) && handled >= i, 10_000, `message ${i}`);
+          await waitFor(() => metas.has(i) && handled >= i && frameOf(i) !== undefined, 10_000, `message ${i}`);
           const got = metas.get(i)!.trace;
+          // What the gateway put on the wire is what the client hands over: the gateway checked it.
+          const frame = frameOf(i)!;
+          expect(got).toEqual(frame.traceparent === undefined ? undefined : { traceparent: frame.traceparent, ...(frame.tracestate !== undefined ? { tracestate: frame.tracestate } : {}) });
+          if (frame.traceparent === undefined) expect(frame.tracestate).toBeUndefined();
           const lower = traceparent.match(/^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-/);
           const valid00 = TRACEPARENT.exec(traceparent);
           // A well-formed version-00 traceparent with real ids always reaches the client.
@@ -238,6 +250,7 @@ describe('websocket gateway with tracing', () => {
       await waitFor(() => spansNamed(`handle ${ch}`).length >= i - unsampled, 5000, 'the handler spans');
       expect(errors).toEqual([]);
     } finally {
+      for (const close of closers.splice(0)) close();
       await Promise.all(clients.splice(0).map((x) => x.close()));
       raw.disconnect();
       await gateway.close();
