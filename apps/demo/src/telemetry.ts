@@ -48,26 +48,47 @@ export interface DemoTelemetry {
   shutdown(timeoutMs?: number): Promise<void>;
 }
 
-/** Reads the settings, loads the SDK parts they ask for and registers them globally. */
-export async function startTelemetry(env: TelemetryEnv = process.env): Promise<DemoTelemetry> {
+export interface TelemetrySettings {
+  /** The OTLP/HTTP collector; undefined: no tracing SDK. */
+  readonly endpoint: string | undefined;
+  readonly serviceName: string;
+  readonly metrics: boolean;
+}
+
+/** The settings from the environment; a ConfigError names the variable and what it accepts. */
+export function telemetrySettings(env: TelemetryEnv): TelemetrySettings {
   const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT?.trim() || undefined;
-  const serviceName = env.OTEL_SERVICE_NAME?.trim() || 'events-demo';
   const metricsMode = (env.DEMO_METRICS?.trim() || 'on').toLowerCase();
   if (metricsMode !== 'on' && metricsMode !== 'off') {
     throw new ConfigError(`DEMO_METRICS=${JSON.stringify(env.DEMO_METRICS)} is not a mode; valid values: on, off`);
   }
-  if (endpoint !== undefined && !/^https?:\/\/[^\s/]+/.test(endpoint)) {
+  if (endpoint !== undefined && !isHttpUrl(endpoint)) {
     throw new ConfigError(`OTEL_EXPORTER_OTLP_ENDPOINT=${JSON.stringify(endpoint)} must be an http:// or https:// URL, e.g. http://localhost:4318`);
   }
+  return { endpoint, serviceName: env.OTEL_SERVICE_NAME?.trim() || 'events-demo', metrics: metricsMode === 'on' };
+}
+
+function isHttpUrl(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
+
+/** Reads the settings, loads the SDK parts they ask for and registers them globally. */
+export async function startTelemetry(env: TelemetryEnv = process.env): Promise<DemoTelemetry> {
+  const { endpoint, serviceName, metrics: metricsOn } = telemetrySettings(env);
   const stops: Array<() => Promise<void>> = [];
   let serve: MetricsHandler | undefined;
   try {
-    if (metricsMode === 'on') {
+    if (metricsOn) {
       const started = await startMetrics(serviceName);
       serve = started.serve;
       stops.push(started.stop);
     }
-    if (endpoint !== undefined) stops.push(await startTracing(serviceName));
+    if (endpoint !== undefined) stops.push(await startTracing(endpoint, serviceName));
   } catch (error) {
     await Promise.allSettled(stops.map((stop) => stop()));
     throw error;
@@ -88,7 +109,7 @@ export async function startTelemetry(env: TelemetryEnv = process.env): Promise<D
   };
 }
 
-async function startTracing(serviceName: string): Promise<() => Promise<void>> {
+async function startTracing(endpoint: string, serviceName: string): Promise<() => Promise<void>> {
   const [{ BasicTracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }, { resourceFromAttributes }] =
     await Promise.all([
       import('@opentelemetry/sdk-trace-base'),
@@ -97,10 +118,12 @@ async function startTracing(serviceName: string): Promise<() => Promise<void>> {
       import('@opentelemetry/core'),
       import('@opentelemetry/resources'),
     ]);
-  // The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT (and _HEADERS, _TIMEOUT) itself, by the spec.
+  // `<endpoint>/v1/traces`, as the spec builds it from OTEL_EXPORTER_OTLP_ENDPOINT; the exporter
+  // still reads OTEL_EXPORTER_OTLP_HEADERS and _TIMEOUT itself.
+  const url = `${endpoint.replace(/\/+$/, '')}/v1/traces`;
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
-    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
+    spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter({ url }))],
   });
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);
