@@ -124,6 +124,11 @@ process.on('message', (message: FarmRequest) => {
         reply({ type: 'dropped' });
       } else if (message.type === 'summary') {
         reply({ type: 'summary', epoch, completed, latencyMs: samples.summary() });
+      } else if (message.type === 'samples') {
+        // Strided down to 100,000 values, so the IPC message stays a few MB.
+        const kept = samples.kept();
+        const stride = Math.max(1, Math.ceil(kept.length / 100_000));
+        reply({ type: 'samples', epoch, completed, max: samples.summary().max, values: kept.filter((_, k) => k % stride === 0) });
       } else {
         for (const socket of sockets) socket.terminate();
         process.exit(0);

@@ -1,5 +1,5 @@
 /** Parent side of the websocket client farm (see ws-farm-child.ts). */
-import { fork, type ChildProcess } from 'node:child_process';
+import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { withTimeout } from '@events/core';
@@ -9,6 +9,7 @@ export type FarmRequest =
   | { type: 'connect'; url: string; clients: number; subscribeFrame?: string; ackMatch?: string; urls?: string[]; kind?: FarmClientKind }
   | { type: 'reset'; epoch: number }
   | { type: 'summary' }
+  | { type: 'samples' }
   | { type: 'drop' }
   | { type: 'close' };
 
@@ -21,6 +22,7 @@ export type FarmReply =
   | { type: 'reset-ok'; epoch: number }
   | { type: 'progress'; epoch: number; completed: number }
   | { type: 'summary'; epoch: number; completed: number; latencyMs: LatencySummary }
+  | { type: 'samples'; epoch: number; completed: number; max: number; values: number[] }
   | { type: 'error'; message: string };
 
 export interface Farm {
@@ -31,7 +33,30 @@ export interface Farm {
   /** Starts a new counting epoch; completions of older epochs are ignored. */
   reset(): Promise<void>;
   summary(): Promise<{ completed: number; latencyMs: LatencySummary }>;
+  /** The kept latency samples (at most 100,000) with the exact max, to merge several farms' figures. */
+  samples(): Promise<{ completed: number; max: number; values: number[] }>;
   close(): void;
+}
+
+/** The tsx loader and our source condition, for every bench child process. */
+export const CHILD_EXEC_ARGV = ['--import', 'tsx', '--conditions=@events/source'];
+
+/**
+ * Starts `script` under node with IPC, through bash when `fdLimit` is given so the child's soft
+ * file-descriptor limit is raised first (10,000 sockets need more than the usual 1,024; the hard
+ * limit caps it).
+ */
+export function spawnChild(script: string, args: string[], options: { fdLimit?: number; execArgv?: string[] } = {}): ChildProcess {
+  const execArgv = [...CHILD_EXEC_ARGV, ...(options.execArgv ?? [])];
+  const stdio: ['ignore', 'inherit', 'inherit', 'ipc'] = ['ignore', 'inherit', 'inherit', 'ipc'];
+  if (options.fdLimit === undefined) return fork(script, args, { execArgv, stdio });
+  const raise = `ulimit -n ${options.fdLimit} 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$0" "$@"`;
+  return spawn('bash', ['-c', raise, process.execPath, ...execArgv, script, ...args], { stdio });
+}
+
+/** A farm of its own (not the shared one), e.g. two of them for the scale rows, with the fd limit raised. */
+export function startOwnFarm(onProgress: (completed: number) => void, fdLimit = 20_000): Farm {
+  return startFarm(onProgress, () => undefined, fdLimit);
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -55,11 +80,8 @@ export function acquireFarm(onProgress: (completed: number) => void): Farm {
   return shared.farm;
 }
 
-function startFarm(onProgress: (completed: number) => void, onExit: () => void): Farm {
-  const child: ChildProcess = fork(join(here, 'ws-farm-child.ts'), [], {
-    execArgv: ['--import', 'tsx', '--conditions=@events/source'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
+function startFarm(onProgress: (completed: number) => void, onExit: () => void, fdLimit?: number): Farm {
+  const child: ChildProcess = spawnChild(join(here, 'ws-farm-child.ts'), [], fdLimit === undefined ? {} : { fdLimit });
   let epoch = 0;
   const waiters: Array<{ type: FarmReply['type']; resolve: (reply: FarmReply) => void; reject: (error: Error) => void }> = [];
   child.on('message', (raw) => {
@@ -90,7 +112,8 @@ function startFarm(onProgress: (completed: number) => void, onExit: () => void):
     );
   return {
     async connect(options) {
-      await ask({ type: 'connect', ...options }, 'ready', 30_000);
+      // A handshake costs about a millisecond on a busy machine: thousands of clients take a while.
+      await ask({ type: 'connect', ...options }, 'ready', 30_000 + 10 * options.clients);
     },
     async drop() {
       await ask({ type: 'drop' }, 'dropped', 30_000);
@@ -102,6 +125,10 @@ function startFarm(onProgress: (completed: number) => void, onExit: () => void):
     async summary() {
       const reply = await ask({ type: 'summary' }, 'summary', 10_000);
       return { completed: reply.completed, latencyMs: reply.latencyMs };
+    },
+    async samples() {
+      const reply = await ask({ type: 'samples' }, 'samples', 30_000);
+      return { completed: reply.completed, max: reply.max, values: reply.values };
     },
     close() {
       if (child.connected) child.send({ type: 'close' });

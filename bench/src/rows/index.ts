@@ -12,6 +12,7 @@ import { oursQueueBullmqRows, oursQueueMemoryRows } from './ours/queue.js';
 import { oursQueuePostgresRows, oursQueueRedisExtraRows } from './queue-postgres.js';
 import { peerQueueRows } from './peers/queue-pg.js';
 import { twoNodeWsRows } from './peers/pubsub-2nodes.js';
+import { scaleWsRows } from './scale-ws.js';
 
 const ORDER = { raw: 0, ours: 1, peer: 2 } as const;
 
@@ -41,6 +42,7 @@ export const rows: RowDef[] = interleave(
   oursQueueRedisExtraRows,
   oursQueuePostgresRows,
   peerQueueRows,
+  scaleWsRows,
 );
 
 export function findRow(id: string): RowDef | undefined {

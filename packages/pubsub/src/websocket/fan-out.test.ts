@@ -20,7 +20,12 @@ describe('fan-out scheduler', () => {
     const { list, log } = clients(5_000, () => s);
     let seenBetween: number | undefined;
     // An immediate queued during the first slice runs before the second: other work is served in between.
-    list[0] = { flush: () => (log.push({ client: 0, slice: s.stats().slices }), setImmediate(() => (seenBetween = log.length))) };
+    list[0] = {
+      flush: () => {
+        log.push({ client: 0, slice: s.stats().slices });
+        setImmediate(() => (seenBetween = log.length));
+      },
+    };
     for (const c of list) s.schedule(c);
     await drained(s);
     expect(log.map((e) => e.client)).toEqual(list.map((_, i) => i));
