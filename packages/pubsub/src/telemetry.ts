@@ -30,6 +30,7 @@ import {
   startProducerSpan,
 } from '@events/core';
 import { pubsubInstruments } from './metrics.js';
+import { REPLY_CHANNEL_PREFIX } from './wire.js';
 
 const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
 const INVALID_TRACE_ID = '00000000000000000000000000000000';
@@ -74,7 +75,7 @@ export class PubSubTelemetry {
     if (!tracing && this.journal === undefined) return undefined;
     const { channel, id, correlationId } = message;
     const span = tracing
-      ? startProducerSpan({ operation: 'broadcast', tier: 'pubsub', system: this.system, destination: channel, messageId: id, conversationId: correlationId ?? id }, headers)
+      ? startProducerSpan({ operation: 'broadcast', tier: 'pubsub', system: this.system, messageId: id, conversationId: correlationId ?? id, ...destinationOf(channel) }, headers)
       : undefined;
     const journaled = this.journal !== undefined;
     return { span, at: journaled ? Date.now() : 0, keys: journaled ? journeyKeys(this.journal, channel, message.payload) : undefined };
@@ -103,7 +104,7 @@ export class PubSubTelemetry {
 
   /** The facts of the consumer spans of one message (one object for every handler of a dispatch). */
   consumerFacts(envelope: Envelope): MessageSpanFacts {
-    return { operation: 'handle', tier: 'pubsub', system: this.system, destination: envelope.name, messageId: envelope.id, conversationId: envelope.correlationId ?? envelope.id };
+    return { operation: 'handle', tier: 'pubsub', system: this.system, messageId: envelope.id, conversationId: envelope.correlationId ?? envelope.id, ...destinationOf(envelope.name) };
   }
 
   /** `count` handlers of this process got a message. */
@@ -147,6 +148,21 @@ export class PubSubTelemetry {
     return attributes;
   }
 }
+
+/**
+ * A span's destination. A request's reply inbox is a channel per request: its spans are named
+ * after the template (`broadcast _pubsub:reply`), as the conventions ask of a temporary
+ * destination, so span names stay few; the attribute still names the channel.
+ */
+function destinationOf(channel: string): Pick<MessageSpanFacts, 'destination' | 'attributes'> {
+  if (!channel.startsWith(REPLY_CHANNEL_PREFIX)) return { destination: channel };
+  return {
+    destination: REPLY_TEMPLATE,
+    attributes: { 'messaging.destination.name': channel, 'messaging.destination.template': `${REPLY_CHANNEL_PREFIX}*`, 'messaging.destination.temporary': true },
+  };
+}
+
+const REPLY_TEMPLATE = REPLY_CHANNEL_PREFIX.slice(0, -1);
 
 const GAP_SEQUENCE = { 'events.tier': 'pubsub', 'events.pubsub.gap.reason': 'sequence' } as const;
 const GAP_OUTAGE = { 'events.tier': 'pubsub', 'events.pubsub.gap.reason': 'outage' } as const;

@@ -114,6 +114,28 @@ describe.each(['memory', 'redis'])('pubsub tracing on %s', (system) => {
     expect(steps[0]).toMatchObject({ kind: 'broadcast', tier: 'pubsub', system, name: ch, envelopeId: got[0]!.id, correlationId: 'corr-1', outcome: 'ok', traceId });
   });
 
+  it('request -> the replier (a consumer span) -> its reply (a producer span under it) -> the requester\'s inbox: one trace, reply spans named after the inbox template', async () => {
+    exporter.reset();
+    const { a, b, close } = nodes(system);
+    const ch = `${randomId('rpc')}:price`;
+    await b.reply(ch, (symbol) => ({ symbol, price: 42 }));
+    const answer = await a.request(ch, 'ACME', { timeoutMs: 5000 });
+    expect(answer).toEqual({ symbol: 'ACME', price: 42 });
+    await waitFor(() => spansNamed('handle _pubsub:reply').length === 1, 10_000, 'the inbox span');
+    await close();
+    const request = spansNamed(`broadcast ${ch}`)[0]!;
+    const served = spansNamed(`handle ${ch}`)[0]!;
+    const reply = spansNamed('broadcast _pubsub:reply')[0]!;
+    const inbox = spansNamed('handle _pubsub:reply')[0]!;
+    expect(served.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
+    expect(reply.parentSpanContext?.spanId).toBe(served.spanContext().spanId);
+    expect(inbox.parentSpanContext?.spanId).toBe(reply.spanContext().spanId);
+    for (const span of [served, reply, inbox]) expect(span.spanContext().traceId).toBe(request.spanContext().traceId);
+    expect(String(reply.attributes['messaging.destination.name'])).toMatch(/^_pubsub:reply:/);
+    expect(reply.attributes['messaging.destination.temporary']).toBe(true);
+    expect(inbox.attributes['messaging.destination.template']).toBe('_pubsub:reply:*');
+  });
+
   it('a handler that throws: its consumer span has the error status and exception; the other handler is unharmed', async () => {
     exporter.reset();
     const { a, b, close } = nodes(system);
