@@ -9,12 +9,15 @@ import { startDemo } from './app.js';
 import { demoEnv } from './env.js';
 import { createLogger } from './log.js';
 import { exitOnSignal, exitOnStartError } from './shutdown.js';
+import { startTelemetry } from './telemetry.js';
 
 const log = createLogger('consumer', { role: 'consumer' });
 try {
   const { options } = demoEnv();
+  // Its spans join the web process's traces (OTEL_EXPORTER_OTLP_ENDPOINT); no HTTP server, so no /metrics.
+  const telemetry = await startTelemetry({ ...process.env, DEMO_METRICS: 'off' });
   const demo = await startDemo({ ...options, roles: { web: false, busConsumer: true, queueWorker: false }, log: { role: 'consumer' } });
-  exitOnSignal(() => demo.close(), log);
+  exitOnSignal(() => demo.close(), log, { telemetry: () => telemetry });
   // Started by a web process (DEMO_WORKERS=separate) that died without stopping us: drain and leave.
   process.once('disconnect', () => process.kill(process.pid, 'SIGTERM'));
   log(`ready (pid ${process.pid})`);
