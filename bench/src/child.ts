@@ -2,15 +2,19 @@
  * Child entry: runs exactly one row in a fresh process, so its peak RSS (getrusage maxRSS) belongs
  * to that row alone, and reports the result to the parent over IPC.
  */
+import { installOtel, isOtelMode } from './otel.js';
 import { findRow } from './rows/index.js';
 import { failedResult, runRow, type RowResult } from './run-row.js';
 import type { Mode } from './row.js';
 
-const [id, mode] = process.argv.slice(2) as [string, Mode];
+const [id, mode, otel = 'off'] = process.argv.slice(2) as [string, Mode, string?];
 const row = findRow(id);
 
 async function main(): Promise<RowResult> {
   if (!row) throw new Error(`bench: no row ${id}`);
+  if (!isOtelMode(otel)) throw new Error(`bench: --otel ${otel} is not a mode`);
+  // Before the row makes its platform: a meter taken earlier would stay the no-op.
+  await installOtel(otel);
   return runRow(row, mode, true);
 }
 

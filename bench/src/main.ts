@@ -1,12 +1,13 @@
 /**
  * `npm run bench [-- --quick | --smoke] [--only a,b] [--skip a,b] [--inline | --isolate]
- *   [--repeat N] [--profile] [--list] [--out file]`
+ *   [--repeat N] [--profile] [--list] [--out file] [--otel off|drop|metrics]`
  *
  * Runs every row (each tier beside its raw baseline), prints a Markdown table and writes
  * bench/results/latest.json (quick and smoke runs: latest-quick.json, latest-smoke.json). A full
  * run puts each row in its own child process so its peak RSS is its own; quick and smoke runs go
  * inline (one process, RSS sampled and shared) unless `--isolate`. `--profile` writes a V8 CPU
- * profile per row (see profile-top.ts).
+ * profile per row (see profile-top.ts). `--otel` runs the rows under an OpenTelemetry SDK that
+ * drops everything (see otel.ts; default `off`, no SDK).
  * Exits 1 when any row failed; it never judges speed.
  */
 import { fork } from 'node:child_process';
@@ -15,6 +16,7 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { installOtel, isOtelMode, OTEL_MODES, type OtelMode } from './otel.js';
 import { attachRatios, table } from './report.js';
 import { rows } from './rows/index.js';
 import { failedResult, runRow, type RowResult } from './run-row.js';
@@ -36,6 +38,7 @@ const { values } = parseArgs({
     list: { type: 'boolean', default: false },
     repeat: { type: 'string', default: '1' },
     out: { type: 'string' },
+    otel: { type: 'string', default: 'off' },
   },
   allowPositionals: false,
 });
@@ -45,6 +48,12 @@ const terms = (list: string[] | undefined): string[] => (list ?? []).flatMap((s)
 const only = terms(values.only);
 const skip = terms(values.skip);
 const selected = rows.filter((r) => (only.length === 0 || only.some((t) => r.id.includes(t))) && !skip.some((t) => r.id.includes(t)));
+
+if (!isOtelMode(values.otel)) {
+  console.error(`bench: --otel ${values.otel} is not a mode; valid values: ${OTEL_MODES.join(', ')}`);
+  process.exit(2);
+}
+const otel: OtelMode = values.otel;
 
 if (values.list) {
   for (const r of rows) console.log(r.id);
@@ -69,7 +78,7 @@ function runIsolated(row: RowDef): Promise<RowResult> {
   if (values.profile) execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(profileDir, row.id.replaceAll('/', '_'))}`);
   return new Promise((resolve) => {
     let result: RowResult | undefined;
-    const child = fork(join(here, 'child.ts'), [row.id, mode], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(join(here, 'child.ts'), [row.id, mode, otel], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const timer = setTimeout(() => {
       result ??= failedResult(row, new Error(`child did not finish within ${hardMs} ms; killed`), 'child-maxrss');
       child.kill('SIGKILL');
@@ -110,7 +119,9 @@ function best(runs: RowResult[]): RowResult {
 
 async function main(): Promise<number> {
   const startedAt = new Date();
-  console.error(`bench: ${selected.length} rows${repeat > 1 ? ` x ${repeat} rounds` : ''}, mode ${mode}, ${isolate ? 'one child process per row' : 'inline'}${values.profile ? `, CPU profiles in ${profileDir}` : ''}`);
+  console.error(`bench: ${selected.length} rows${repeat > 1 ? ` x ${repeat} rounds` : ''}, mode ${mode}, ${isolate ? 'one child process per row' : 'inline'}, otel ${otel}${values.profile ? `, CPU profiles in ${profileDir}` : ''}`);
+  // Inline rows share this process: its SDK (a child installs its own, see child.ts).
+  if (!isolate) await installOtel(otel);
   if (values.profile) await mkdir(profileDir, { recursive: true });
   const runs = new Map<string, RowResult[]>();
   for (let round = 1; round <= repeat; round += 1) {
@@ -136,6 +147,7 @@ async function main(): Promise<number> {
     durationMs: Date.now() - startedAt.getTime(),
     mode,
     isolation: isolate ? 'child process per row' : 'inline',
+    otel,
     repeat,
     command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, loadavgAtEnd: loadavg() },
