@@ -48,9 +48,13 @@ function stepRow(step) {
 }
 
 function nodeItem(node) {
-  const replay =
+  // A dead letter already replayed shows its replay (a child with a replay step) instead of the button.
+  const replayed = node.children.some((c) => c.steps.some((s) => s.kind === 'replay'));
+  const replayButton =
     node.deadLetter && node.tier === 'queue' && node.jobId
-      ? h('button', { type: 'button', class: 'replay', onclick: () => replay(node.jobId) }, 'Replay')
+      ? replayed
+        ? h('span', { class: 'muted' }, 'replayed below')
+        : h('button', { type: 'button', class: 'replay', onclick: () => replay(node.jobId) }, 'Replay')
       : '';
   return h(
     'li',
@@ -67,7 +71,7 @@ function nodeItem(node) {
       h('span', { class: 'muted' }, ` ${node.system} · +${ms(node.offsetMs)} · ${ms(node.durationMs)}`),
       node.deadLetter ? h('span', { class: 'badge s-dead' }, 'dead letter') : '',
       ' ',
-      replay,
+      replayButton,
     ),
     h('ol', { class: 'steps' }, ...node.steps.map(stepRow)),
     node.children.length ? h('ol', { class: 'tree' }, ...node.children.map(nodeItem)) : '',
