@@ -112,6 +112,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
       // Without a worker here, the dashboard needs the job events of the worker processes.
       events: roles.queueWorker ? 'local' : 'all',
     },
+    // The dashboard's journeys are searchable by the user's email (the event and the job carry it;
+    // the notifications share their correlation id, the user id).
+    journey: { keys: (_name, payload) => emailKey(payload) },
   });
   log(`platform up: ${platform.describe()}; roles: ${Object.entries(roles).filter(([, on]) => on).map(([r]) => r).join(', ')}`);
 
@@ -262,6 +265,11 @@ export async function startDemo(options: DemoOptions = {}): Promise<Demo> {
     loginUrl: url && auth ? `${url}${auth.loginPath()}` : undefined,
     close: (closeOptions) => (closing ??= close(closeOptions)),
   };
+}
+
+function emailKey(payload: unknown): readonly string[] {
+  const email = payload !== null && typeof payload === 'object' ? (payload as { email?: unknown }).email : undefined;
+  return typeof email === 'string' ? [email] : [];
 }
 
 /** A URL a person can open: `localhost` when listening on every interface. */

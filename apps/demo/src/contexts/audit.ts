@@ -43,7 +43,7 @@ export async function registerAudit(platform: Platform<DemoMaps>, log: Logger, o
         context: 'audit',
         at: new Date().toISOString(),
         text: `Audit log recorded ${envelope.name}`,
-      });
+      }, { correlationId: envelope.correlationId ?? envelope.id });
     },
     { group: AUDIT_GROUP, concurrency: 4 },
   );

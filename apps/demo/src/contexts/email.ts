@@ -43,7 +43,7 @@ export async function registerEmailWorker(platform: Platform<DemoMaps>, options:
           context: 'email',
           attempt: ctx.attempt,
           at: new Date().toISOString(),
-        });
+        }, { correlationId: ctx.envelope.correlationId ?? ctx.envelope.id });
       await notify('email-attempt', `Sending welcome email (attempt ${ctx.attempt} of ${ctx.maxAttempts})`);
       await sleep(sendMs, ctx.signal);
       if (poisonRate > 0 && ctx.attempt === 1 && ctx.envelope.headers.replayOf === undefined && random() < poisonRate) {

@@ -57,7 +57,7 @@ export async function registerNotifications(platform: Platform<DemoMaps>, option
         context: 'notifications',
         at,
         text: 'Welcome email queued',
-      });
+      }, { correlationId: envelope.correlationId ?? envelope.id });
     },
     { group: NOTIFICATIONS_GROUP, concurrency: 4 },
   );

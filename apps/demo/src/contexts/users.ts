@@ -74,7 +74,7 @@ export function createUsersContext(platform: Platform<DemoMaps>, log: Logger, op
       // The user id correlates every message of this story: the event, the job, the notifications.
       await platform.bus.emit('UserSignedUp', { userId, email, tenant }, { correlationId: userId, headers: { tenant } });
       const channel = notificationChannel(tenant, userId);
-      await platform.pubsub.broadcast(channel, { tenant, userId, step: 'signed-up', context: 'users', at, text: `Signed up as ${email}` });
+      await platform.pubsub.broadcast(channel, { tenant, userId, step: 'signed-up', context: 'users', at, text: `Signed up as ${email}` }, { correlationId: userId });
       return { userId, tenant, email, channel };
     },
   };
