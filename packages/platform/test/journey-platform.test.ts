@@ -36,7 +36,7 @@ it('a signup is one journey: the event, its handler, both attempts of the job (t
     if (failures++ === 0) throw new Error('SMTP 421 try again later');
     await platform.pubsub.broadcast('user:ada:notifications', { text: 'welcome' }, { ...(ctx.envelope.correlationId ? { correlationId: ctx.envelope.correlationId } : {}) });
   });
-  const eventId = await platform.bus.emit('UserSignedUp', { email: 'ada@example.com' }, { correlationId: 'signup-ada' });
+  const { id: eventId } = await platform.bus.emit('UserSignedUp', { email: 'ada@example.com' }, { correlationId: 'signup-ada' });
 
   await waitFor(async () => {
     const found = await platform.journeys.search('ada@example.com');

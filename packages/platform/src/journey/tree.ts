@@ -67,7 +67,8 @@ export function summarize(correlationId: string, steps: readonly JourneyStep[]):
   let retries = 0;
   let deadLetters = 0;
   let errors = 0;
-  for (const s of steps) {
+  // Names in order of time: a step is recorded when it ends, so recording order is not time order.
+  for (const s of ordered(steps)) {
     if (names.length < 8 && !names.includes(s.name)) names.push(s.name);
     startedAt = Math.min(startedAt, s.at);
     lastAt = Math.max(lastAt, s.at + (s.durationMs ?? 0));
