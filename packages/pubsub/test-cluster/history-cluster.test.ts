@@ -1,17 +1,15 @@
 /**
  * The history and resume suite over the Redis Cluster, in sharded mode (XADD and SPUBLISH in one
- * script on the primary of the channel's slot) and classic mode. Each node reaches every cluster
- * node through its own cuttable TCP proxies (ioredis' natMap), so `cut` is a real outage.
+ * script on the primary of the channel's slot) and classic mode, on nodes behind their own cuttable
+ * proxies (proxied-nodes.ts), so `cut` is a real outage.
  */
 import { Cluster } from 'ioredis';
-import { startTcpProxy, waitFor, type TcpProxy } from '@events/testing';
-import { createPubSub, type PubSub } from '../src/index.js';
-import { redisPubSub } from '../src/adapters/redis.js';
 import { historyConformance, type HistoryContext } from '../test/history-conformance.js';
 import { NODES } from './cluster-context.js';
+import { proxiedNodes } from './proxied-nodes.js';
 
 function clusterHistoryContext(sharded: boolean): HistoryContext {
-  const nodes = new Map<PubSub, { proxies: TcpProxy[]; downs: number }>();
+  const nodes = proxiedNodes();
   let raw: Cluster | undefined;
   return {
     globs: !sharded,
@@ -20,34 +18,11 @@ function clusterHistoryContext(sharded: boolean): HistoryContext {
       const framed = Buffer.concat([Buffer.from(`\0h${position.offset}:${position.epoch}\n`, 'latin1'), data]);
       await (sharded ? raw.spublish(channel, framed) : raw.publish(channel, framed));
     },
-    async node(settings) {
-      const proxies = await Promise.all(NODES.map((n) => startTcpProxy(`redis://${n}`)));
-      const natMap = Object.fromEntries(NODES.map((n, i) => [n, { host: '127.0.0.1', port: proxies[i]!.port }]));
-      const pubsub = createPubSub({
-        adapter: redisPubSub({ cluster: { nodes: proxies.map((p) => `127.0.0.1:${p.port}`), clusterOptions: { natMap } }, sharded }),
-        ...settings,
-      });
-      await pubsub.start();
-      const entry = { proxies, downs: 0 };
-      pubsub.on('down', () => void (entry.downs += 1));
-      nodes.set(pubsub, entry);
-      return pubsub;
-    },
-    async cut(node) {
-      const entry = nodes.get(node)!;
-      const before = entry.downs;
-      for (const p of entry.proxies) {
-        p.refuse();
-        p.cut();
-      }
-      await waitFor(() => entry.downs > before, 10_000, 'the node to notice the cut');
-    },
-    async restore(node) {
-      for (const p of nodes.get(node)!.proxies) p.resume();
-    },
+    node: (settings) => nodes.node({ sharded, ...(settings ? { settings } : {}) }),
+    cut: (node) => nodes.cut(node),
+    restore: (node) => nodes.restore(node),
     async cleanup() {
-      await Promise.all([...nodes.keys()].map((n) => n.close({ timeoutMs: 1000 })));
-      await Promise.all([...nodes.values()].flatMap((n) => n.proxies.map((p) => p.close())));
+      await nodes.cleanup();
       raw?.disconnect();
     },
   };
