@@ -19,7 +19,7 @@ async function keysOf(prefix: string): Promise<string[]> {
   const found: string[] = [];
   let cursor = '0';
   do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `{${prefix}}:*`, 'COUNT', 1000);
+    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:{journey}:*`, 'COUNT', 1000);
     found.push(...keys);
     cursor = next;
   } while (cursor !== '0');
@@ -43,7 +43,7 @@ journeyStoreSuite('redis', async (bounds) => {
   return {
     store,
     held: async () => {
-      const journeys = await admin.zcard(`{${prefix}}:recent`);
+      const journeys = await admin.zcard(`${prefix}:{journey}:recent`);
       let maxPerKey = 0;
       for (const key of await keysOf(prefix)) if (key.includes('}:i:')) maxPerKey = Math.max(maxPerKey, await admin.zcard(key));
       return { journeys, maxPerKey };
@@ -71,7 +71,7 @@ it('redis: every key has a TTL, and an evicted journey takes its list and index 
     expect(ttl, key).toBeLessThanOrEqual(60_000);
   }
   expect(keys.filter((k) => k.includes(':j:') || k.includes(':x:') || k.includes('a@x.io') || k.includes('a-evt'))).toEqual(
-    expect.not.arrayContaining([`{${prefix}}:j:a`, `{${prefix}}:x:a`, `{${prefix}}:i:a@x.io`, `{${prefix}}:i:a-evt`]),
+    expect.not.arrayContaining([`${prefix}:{journey}:j:a`, `${prefix}:{journey}:x:a`, `${prefix}:{journey}:i:a@x.io`, `${prefix}:{journey}:i:a-evt`]),
   );
   expect(await store.search('a@x.io')).toEqual([]);
   expect((await store.search('c@x.io')).map((s) => s.correlationId)).toEqual(['c']);
@@ -122,9 +122,11 @@ it('redis: a stalled Redis fails reads within their deadline, and record neither
     await expect(store.get('s')).rejects.toThrow(/reading a journey/);
     // Two reads of 300 ms each; generous for a loaded machine, far below "hangs".
     expect(Date.now() - started).toBeLessThan(2000);
+    const steps = Array.from({ length: 1000 }, (_, i) => ({ ...signupSteps(`r${i}`, 'r@x.io')[0]! }));
     const recordStart = performance.now();
-    for (let i = 0; i < 1000; i += 1) store.record({ ...signupSteps(`r${i}`, 'r@x.io')[0]! });
-    expect(performance.now() - recordStart).toBeLessThan(200);
+    // Synchronous (nothing to await) and cheap while Redis stalls; a loose bound on a loaded machine.
+    for (const step of steps) expect(store.record(step)).toBeUndefined();
+    expect(performance.now() - recordStart).toBeLessThan(500);
     expect(store.stats().pending).toBeLessThanOrEqual(50);
     await waitFor(() => store.stats().dropped >= 950, 5000, 'steps past the buffer dropped and counted');
     proxy.release();

@@ -33,7 +33,8 @@ export async function journeyStoreFor(config: ResolvedPlatformConfig, options: P
   const { redisJourneyStore } = await import('./redis.js');
   return redisJourneyStore({
     ...(redis.cluster ? { cluster: redis.cluster } : { url: redis.url }),
-    prefix: `${config.namespace ?? 'events'}:journey`,
+    // Beside the application's other keys: its namespace, else its BullMQ prefix.
+    prefix: config.namespace ?? (config.queue.adapter === 'bullmq' ? config.queue.prefix : undefined) ?? 'events',
     ...(keysOf ? { keysOf } : {}),
     ...(options.onError ? { onError: options.onError } : {}),
   });

@@ -1,14 +1,15 @@
 /**
  * The Redis journey store's one write: a batch of steps grouped by journey, applied atomically in
  * one round trip, with every bound kept inside Redis. Every key of the store shares one hash tag
- * (`{<prefix>}`), so on a Redis Cluster the script touches one slot; the keys it builds from the
- * prefix are in that slot too.
+ * (`{journey}`), so on a Redis Cluster the script touches one slot; the keys it builds from the
+ * prefix are in that slot too (P is `<prefix>:{journey}`, the prefix being the platform's
+ * namespace, else its BullMQ prefix, else `events`):
  *
- *   {P}:j:<correlation id>  list of the journey's steps (JSON), the newest `maxSteps` kept
- *   {P}:x:<correlation id>  set of the index values pointing at the journey (for eviction), at most `maxValues`
- *   {P}:i:<value>           sorted set value -> correlation ids by last time, at most `perKey`
- *   {P}:recent              sorted set of journeys by last time, at most `maxJourneys`: past it
- *                           the least recent journeys are deleted with their index entries
+ *   P:j:<correlation id>  list of the journey's steps (JSON), the newest `maxSteps` kept
+ *   P:x:<correlation id>  set of the index values pointing at the journey (for eviction), at most `maxValues`
+ *   P:i:<value>           sorted set value -> correlation ids by last touch, at most `perKey`
+ *   P:recent              sorted set of journeys by last touch, at most `maxJourneys`: past it
+ *                         the least recently touched are deleted with their index entries
  *
  * Every key gets the TTL again at each write, so a quiet store empties itself.
  */

@@ -17,7 +17,7 @@ export interface RedisJourneyOptions extends JourneyBounds {
   url?: string;
   /** A Redis Cluster's seed nodes (`host:port`) instead of `url`. Default: none. */
   cluster?: { readonly nodes: readonly string[] };
-  /** Key prefix; every key is `{<prefix>}:...` (one hash tag: one cluster slot). Default: `events:journey`. */
+  /** Key prefix; every key is `<prefix>:{journey}:...` (one hash tag: one cluster slot). Default: `events`. */
   prefix?: string;
   /** How long a journey and its index entries live after their last step. Default: 24 h. */
   ttlMs?: number;
@@ -56,7 +56,7 @@ export async function redisJourneyStore(options: RedisJourneyOptions = {}): Prom
   const reporter = createErrorReporter('platform', options.onError ?? consoleErrorHook());
   client.on('error', (error: Error) => reporter.report('journey', error));
 
-  const tag = `{${options.prefix ?? 'events:journey'}}:`;
+  const tag = `${options.prefix ?? 'events'}:{journey}:`;
   const key = { journey: (id: string) => `${tag}j:${id}`, index: (value: string) => `${tag}i:${value}`, recent: `${tag}recent` };
   const maxSteps = options.maxStepsPerJourney ?? JOURNEY_DEFAULTS.maxStepsPerJourney;
   const maxIndex = options.maxIndexPerStep ?? JOURNEY_DEFAULTS.maxIndexPerStep;
