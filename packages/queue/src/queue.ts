@@ -15,6 +15,7 @@ import {
   createLifecycle,
   drainWithin,
   endSpan,
+  journeyKeys,
   startProducerSpan,
   validateJobName,
   validatePayload,
@@ -25,13 +26,14 @@ import {
   type QueueAdapter,
   type QueueAdapterEvent,
   type SchemaMap,
-  type Span,
 } from '@events/core';
 import { createMemoryAdapter } from './adapters/memory.js';
 import { createDeadLetters } from './dead-letters.js';
 import { addOptions, bounded, decodeKind } from './enqueue-bounds.js';
 import { createWorkerHandle, type WorkerHandle } from './handles.js';
 import { IdleSignal } from './idle.js';
+import { recordEnqueue } from './journal.js';
+import { createQueueMetrics } from './metrics.js';
 import { createQueueAdmin } from './admin.js';
 import { RateRecorder } from './rates.js';
 import { runJob, type JobHandler } from './run-job.js';
@@ -71,6 +73,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
   let attempted = false;
   // Rates for the dashboard's charts (rates.ts): counted here, added to the backend's series each second.
   const journal = options.journal;
+  const metrics = createQueueMetrics({ system: adapter.kind, adapter, ready: () => lifecycle.phase === 'ready', names: () => names });
   const rates = new RateRecorder(() => adapter.admin, (error) => reporter.report('transport', error, { detail: { op: 'rates' } }));
 
   const lifecycle = createLifecycle({
@@ -78,6 +81,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
     async open() {
       attempted = true;
       await adapter.start({ report: (kind, error, facts) => reporter.report(kind, error, facts), names: () => [...names], signal: lifecycle.closing });
+      metrics.observe();
       // Events then come back from the backend, our own workers' included: no local forwarding.
       if (options.events === 'all' && adapter.watch) unwatch = await adapter.watch((event) => emitEvent(event));
     },
@@ -90,6 +94,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
   async function shutdown(closeOptions: CloseOptions): Promise<void> {
     const timeoutMs = closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
+    metrics.close();
     try {
       // Registrations in flight finish first (each refuses itself with ClosedError): none escapes the snapshot.
       await drainWithin(Promise.allSettled([...registering]), timeoutMs);
@@ -127,25 +132,69 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
     // The producer span's context travels in the job's envelope (a no-op without an OpenTelemetry SDK).
     const span = spec.traced ? startProducerSpan({ operation: 'enqueue', tier: 'queue', system: adapter.kind, destination: name, messageId: id, conversationId: jobOptions.correlationId ?? id }, headers) : undefined;
     const envelope = createEnvelope(name, value, { id, headers, correlationId: jobOptions.correlationId, causationId: jobOptions.causationId });
-    return { job: { id: envelope.id, name, data: envelope, options: resolved }, span };
+    // The operator's search keys, asked once per enqueue (a schedule's template is none).
+    const keys = journal && spec.traced ? journeyKeys(journal, name, value) : undefined;
+    return { job: { id: envelope.id, name, data: envelope, options: resolved }, envelope, span, keys };
   }
 
-  /** Ends the enqueue spans with the outcome of `work` and returns its result. */
-  async function traced<T>(spans: ReadonlyArray<Span | undefined>, work: () => Promise<T>): Promise<T> {
+  type Prepared = Awaited<ReturnType<typeof prepare>>;
+
+  /** Ends the enqueue spans with the outcome of `work` (the jobs' ids), measures it and records each job's step. */
+  async function stored(prepared: readonly Prepared[], work: () => Promise<string[]>): Promise<string[]> {
+    const started = performance.now();
     try {
-      const result = await work();
-      for (const span of spans) span?.end();
-      return result;
+      const ids = await work();
+      prepared.forEach((p, index) => settle(p, { kind: 'enqueue', started, id: ids[index] }));
+      return ids;
     } catch (error) {
-      for (const span of spans) if (span) endSpan(span, error);
+      for (const p of prepared) settle(p, { kind: 'enqueue', started, error });
+      throw error;
+    }
+  }
+
+  /** One job's store ended (stored: its id; refused: the error): its span, its metrics, its journal step. */
+  function settle(p: Prepared, outcome: { kind: 'enqueue' | 'replay'; started: number; id?: string | undefined; error?: unknown }): void {
+    const { error } = outcome;
+    if (p.span) endSpan(p.span, error);
+    const durationMs = performance.now() - outcome.started;
+    metrics.sent(p.envelope.name, durationMs / 1000, error);
+    if (!journal) return;
+    const facts = { kind: outcome.kind, system: adapter.kind, envelope: p.envelope, jobId: outcome.id ?? p.envelope.id, keys: p.keys, at: Date.now() - durationMs, durationMs, span: p.span };
+    recordEnqueue(journal, error === undefined ? facts : { ...facts, error });
+  }
+
+  /** One job stored: an `enqueue`, or a dead letter's `replay` (its journal step says which). */
+  async function enqueueOne(name: string, payload: unknown, spec: { jobOptions: JobOptions; kind: 'enqueue' | 'replay' }): Promise<string> {
+    const { jobOptions } = spec;
+    lifecycle.assertOpen('enqueue');
+    const started = performance.now();
+    const prepared = await prepare(name, payload, { jobOptions, traced: true });
+    const { job } = prepared;
+    try {
+      const timeoutMs = jobOptions.timeoutMs ?? enqueueTimeoutMs;
+      const a = await bounded(ready('enqueue'), `queue.enqueue("${name}") waiting for the ${adapter.kind} backend to start`, { timeoutMs, signal: jobOptions.signal });
+      names.add(name);
+      const add = a.add([job], addOptions(a, jobOptions, timeoutMs));
+      const [added] = await bounded(add, `queue.enqueue("${name}") on ${adapter.kind}`, { timeoutMs: timeoutMs + 100, signal: jobOptions.signal });
+      rates.count(name, 'enqueued');
+      const id = added ?? job.id;
+      settle(prepared, { kind: spec.kind, started, id });
+      return id;
+    } catch (error) {
+      settle(prepared, { kind: spec.kind, started, error });
       throw error;
     }
   }
 
   /** Events of this process's workers: reported, woken idle waiters, and emitted unless the backend feed does. */
   function local(event: QueueAdapterEvent): void {
-    if (event.type === 'completed') rates.count(event.name, 'completed');
-    else if (event.type === 'failed' && event.final) rates.count(event.name, 'failed');
+    if (event.type === 'completed') {
+      rates.count(event.name, 'completed');
+      metrics.finished(event.name, event.attempt, false);
+    } else if (event.type === 'failed' && event.final) {
+      rates.count(event.name, 'failed');
+      metrics.finished(event.name, event.attempt, true);
+    }
     if (event.type === 'failed' && event.final) {
       reporter.report(decodeKind(event.error) ? 'decode' : 'handler', event.error, { name: event.name, id: event.id, detail: { attempt: event.attempt } });
     }
@@ -164,7 +213,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
     names.add(name);
     const abort = new AbortController();
     const isFinal = (error: unknown): boolean => isFinalError(error) || error instanceof ValidationError;
-    const run = { name, handler, timeoutMs: processOptions.timeoutMs, shutdown: abort.signal, schemas: options.schemas as SchemaMap<MessageMap> | undefined, system: a.kind, isFinal, journal };
+    const run = { name, handler, timeoutMs: processOptions.timeoutMs, shutdown: abort.signal, schemas: options.schemas as SchemaMap<MessageMap> | undefined, system: a.kind, isFinal, journal, metrics };
     const consumer = await a.consume(name, (job) => runJob(job, run), {
       concurrency: processOptions.concurrency ?? 1,
       limiter: processOptions.limiter,
@@ -188,25 +237,13 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
     },
     start: () => lifecycle.start(),
     ready: () => lifecycle.start(),
-    async enqueue(name, payload, jobOptions = {}) {
-      lifecycle.assertOpen('enqueue');
-      const { job, span } = await prepare(name, payload, { jobOptions, traced: true });
-      return traced([span], async () => {
-        const timeoutMs = jobOptions.timeoutMs ?? enqueueTimeoutMs;
-        const a = await bounded(ready('enqueue'), `queue.enqueue("${name}") waiting for the ${adapter.kind} backend to start`, { timeoutMs, signal: jobOptions.signal });
-        names.add(name);
-        const add = a.add([job], addOptions(a, jobOptions, timeoutMs));
-        const [id] = await bounded(add, `queue.enqueue("${name}") on ${adapter.kind}`, { timeoutMs: timeoutMs + 100, signal: jobOptions.signal });
-        rates.count(name, 'enqueued');
-        return id ?? job.id;
-      });
-    },
+    enqueue: (name, payload, jobOptions = {}) => enqueueOne(name, payload, { jobOptions, kind: 'enqueue' }),
     async enqueueMany(items, manyOptions = {}) {
       lifecycle.assertOpen('enqueue');
       const prepared = await Promise.all(items.map((item) => prepare(item.name, item.payload, { jobOptions: item.options, traced: true })));
       const jobs = prepared.map((p) => p.job);
-      return traced(
-        prepared.map((p) => p.span),
+      return stored(
+        prepared,
         async () => {
           const timeoutMs = manyOptions.timeoutMs ?? enqueueTimeoutMs;
           const a = await bounded(ready('enqueue'), `queue.enqueueMany waiting for the ${adapter.kind} backend to start`, { timeoutMs, signal: manyOptions.signal });
@@ -264,11 +301,11 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
     },
     deadLetters: createDeadLetters(
       async () => (await ready('deadLetters')).deadLetters,
+      // A replay is caused by its dead letter, in its flow: the journey shows it under the failed job.
       (letter) =>
-        queue.enqueue(letter.name as NameOf<Jobs>, letter.payload as Jobs[NameOf<Jobs>], {
-          headers: { ...letter.envelope.headers, replayOf: letter.id },
-          correlationId: letter.envelope.correlationId,
-          causationId: letter.envelope.causationId,
+        enqueueOne(letter.name, letter.payload, {
+          kind: 'replay',
+          jobOptions: { headers: { ...letter.envelope.headers, replayOf: letter.id }, correlationId: letter.envelope.correlationId ?? letter.envelope.id, causationId: letter.envelope.id },
         }),
     ),
     admin: createQueueAdmin((action) => ready(action)),

@@ -3,9 +3,11 @@
  * validate the payload, run the handler with its context, and enforce the timeout (the signal
  * aborts at the deadline and the attempt fails with JobTimeoutError).
  */
-import { validatePayload, withConsumerSpan, type Envelope, type Journal, type JobProgress, type MessageMap, type QueueAdapterActiveJob, type SchemaMap } from '@events/core';
+import { validatePayload, withConsumerSpan, type Envelope, type Journal, type JourneyOutcome, type JobProgress, type MessageMap, type QueueAdapterActiveJob, type SchemaMap, type Span } from '@events/core';
 import { JobTimeoutError, UnknownJobError } from './errors.js';
 import { decodeJobData } from './job-format.js';
+import { recordAttempt } from './journal.js';
+import type { QueueMetrics } from './metrics.js';
 
 export interface JobContext {
   readonly id: string;
@@ -36,6 +38,8 @@ export interface RunOptions {
   isFinal: (error: unknown) => boolean;
   /** Where each attempt is recorded as an `attempt` step. Default: none. */
   journal?: Journal | undefined;
+  /** The queue's instruments (attempts delivered and timed). Default: none. */
+  metrics?: QueueMetrics | undefined;
 }
 
 /**
@@ -108,13 +112,29 @@ export function runJob(job: QueueAdapterActiveJob, run: RunOptions): Promise<unk
   }
   const facts = { operation: 'process', tier: 'queue', system: run.system, destination: job.name, messageId: job.id, conversationId: envelope?.correlationId, attempt: job.attempt } as const;
   return withConsumerSpan(facts, envelope?.headers, async (span) => {
+    const started = performance.now();
     try {
-      return await runAttempt(job, run, envelope);
+      const result = await runAttempt(job, run, envelope);
+      ended({ job, run, envelope, span, started }, 'ok');
+      return result;
     } catch (error) {
-      if (span.isRecording()) span.addEvent(run.isFinal(error) || job.attempt >= job.maxAttempts ? 'dead_letter' : 'retry', { 'events.attempt': job.attempt });
+      const outcome = run.isFinal(error) || job.attempt >= job.maxAttempts ? 'dead_letter' : 'retry';
+      if (span.isRecording()) span.addEvent(outcome, { 'events.attempt': job.attempt });
+      ended({ job, run, envelope, span, started }, outcome, error);
       throw error;
     }
   });
+}
+
+/** Measures one attempt and records its `attempt` step. */
+function ended(facts: { job: QueueAdapterActiveJob; run: RunOptions; envelope: Envelope | undefined; span: Span; started: number }, outcome: JourneyOutcome, error?: unknown): void {
+  const { job, run } = facts;
+  const durationMs = performance.now() - facts.started;
+  // The consumer's own name: a stray job name from the backend adds no series.
+  run.metrics?.processed(run.name, durationMs / 1000, error);
+  if (!run.journal) return;
+  const at = Date.now() - durationMs;
+  recordAttempt(run.journal, { system: run.system, name: job.name, jobId: job.id, envelope: facts.envelope, attempt: job.attempt, at, durationMs, outcome, span: facts.span, ...(error === undefined ? {} : { error }) });
 }
 
 async function runAttempt(job: QueueAdapterActiveJob, run: RunOptions, known: Envelope | undefined): Promise<unknown> {

@@ -1,0 +1,140 @@
+/**
+ * The queue's metrics with an OpenTelemetry MeterProvider registered (an in-memory exporter read on
+ * demand), on memory, BullMQ and PostgreSQL: enqueues counted and timed, attempts delivered and
+ * timed, dead letters and attempts per finished job, per job name; the depth and head-of-line age
+ * gauges read from the backend in the background, and unregistered when the queue closes.
+ */
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DATABASE_URL, dropSchema, inMemoryMetrics, metricNamed, randomSchema, REDIS_URL, waitFor } from '@events/testing';
+import { METRICS, type QueueAdapter } from '@events/core';
+import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
+import { createQueue } from '../src/queue.js';
+import { memoryQueue } from '../src/adapters/memory.js';
+import { bullmqQueue } from '../src/adapters/bullmq.js';
+import { postgresQueue } from '../src/adapters/postgres.js';
+import { deletePrefix, randomPrefix } from './helpers.js';
+
+const telemetry = inMemoryMetrics();
+beforeAll(telemetry.install);
+afterAll(telemetry.uninstall);
+
+type Jobs = { sendWelcomeEmail: { email: string }; neverWorks: { n: number }; backlog: { n: number } };
+
+const targets: Array<[string, () => { adapter: QueueAdapter; cleanup: () => Promise<void> }]> = [
+  ['memory', () => ({ adapter: memoryQueue(), cleanup: async () => undefined })],
+  [
+    'bullmq',
+    () => {
+      const prefix = randomPrefix();
+      return { adapter: bullmqQueue({ url: REDIS_URL, prefix }), cleanup: () => deletePrefix(prefix) };
+    },
+  ],
+  [
+    'postgres',
+    () => {
+      const schema = randomSchema();
+      return { adapter: postgresQueue({ connectionString: DATABASE_URL, schema, migrate: true }), cleanup: () => dropSchema(schema) };
+    },
+  ],
+];
+
+/** The points of `metric` (checked for its unit) whose attributes include `match`. */
+function pointsOf(collected: readonly MetricData[], metric: { name: string; unit: string }, match: Record<string, string>): Array<DataPoint<unknown>> {
+  const found = metricNamed(collected, metric.name);
+  if (!found) return [];
+  expect(found.metric.descriptor.unit).toBe(metric.unit);
+  return found.points.filter((p) => Object.entries(match).every(([k, v]) => p.attributes[k] === v));
+}
+
+const count = (points: ReadonlyArray<DataPoint<unknown>>): number => points.reduce((total, p) => total + (typeof p.value === 'number' ? p.value : (p.value as Histogram).count), 0);
+const histogramSum = (points: ReadonlyArray<DataPoint<unknown>>): number => points.reduce((total, p) => total + ((p.value as Histogram).sum ?? 0), 0);
+
+describe.each(targets)('queue metrics on %s', (system, make) => {
+  it('counts and times enqueues and attempts, dead letters and attempts per job, with the semantic-convention names, units and attributes', async () => {
+    const { adapter, cleanup } = make();
+    const queue = createQueue<Jobs>({ adapter, onError: () => undefined });
+    let calls = 0;
+    const retry = { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } } as const;
+    try {
+      await queue.process('sendWelcomeEmail', async () => {
+        calls += 1;
+        if (calls === 1) throw new TypeError('smtp down');
+      });
+      await queue.process('neverWorks', async () => {
+        throw new Error('always');
+      });
+      await queue.enqueue('sendWelcomeEmail', { email: 'a@example.com' }, retry);
+      await queue.enqueue('neverWorks', { n: 1 }, retry);
+      // Refused to its caller (the job may still be stored: no worker serves `backlog` here).
+      const aborted = AbortSignal.abort(new Error('caller gave up'));
+      await expect(queue.enqueue('backlog', { n: 1 }, { signal: aborted })).rejects.toThrow('caller gave up');
+      await waitFor(async () => count(pointsOf(await telemetry.collect(), METRICS.queueAttempts, { 'messaging.system': system })) === 2, 20_000, 'both jobs finished');
+    } finally {
+      await queue.close({ timeoutMs: 5_000 });
+      await cleanup();
+    }
+    const collected = await telemetry.collect();
+    const at = (name: string) => ({ 'messaging.system': system, 'messaging.destination.name': name, 'events.tier': 'queue' });
+
+    const sent = pointsOf(collected, METRICS.sent, at('sendWelcomeEmail'));
+    expect(sent.map((p) => [p.attributes['error.type'], p.value])).toEqual([[undefined, 1]]);
+    expect(pointsOf(collected, METRICS.sent, at('backlog')).map((p) => [p.attributes['error.type'], p.value])).toEqual([['Error', 1]]);
+    expect(count(pointsOf(collected, METRICS.operationDuration, at('neverWorks')))).toBe(1);
+    expect(histogramSum(pointsOf(collected, METRICS.operationDuration, at('neverWorks')))).toBeLessThan(30); // seconds
+
+    expect(count(pointsOf(collected, METRICS.consumed, at('sendWelcomeEmail')))).toBe(2);
+    expect(count(pointsOf(collected, METRICS.consumed, at('neverWorks')))).toBe(2);
+    const welcomeTimes = pointsOf(collected, METRICS.processDuration, at('sendWelcomeEmail'));
+    expect(welcomeTimes.map((p) => [p.attributes['error.type'] ?? 'none', (p.value as Histogram).count]).sort()).toEqual([
+      ['TypeError', 1],
+      ['none', 1],
+    ]);
+    expect(count(pointsOf(collected, METRICS.processDuration, { ...at('neverWorks'), 'error.type': 'Error' }))).toBe(2);
+
+    expect(count(pointsOf(collected, METRICS.queueDeadLetters, at('neverWorks')))).toBe(1);
+    expect(count(pointsOf(collected, METRICS.queueDeadLetters, at('sendWelcomeEmail')))).toBe(0);
+    for (const name of ['sendWelcomeEmail', 'neverWorks']) {
+      const attempts = pointsOf(collected, METRICS.queueAttempts, at(name));
+      expect(count(attempts)).toBe(1);
+      expect(histogramSum(attempts)).toBe(2);
+    }
+  });
+
+  it('the depth gauge shows the jobs waiting with no worker running (delayed included), the age gauge the head of the line; both stop with the queue', async () => {
+    const { adapter, cleanup } = make();
+    const queue = createQueue<Jobs>({ adapter, onError: () => undefined });
+    const enqueuedFrom = Date.now();
+    const readsOf = vi.fn();
+    const observe = async () => {
+      const collected = await telemetry.collect();
+      const where = { 'messaging.system': system, 'messaging.destination.name': 'backlog', 'events.tier': 'queue' };
+      return { depth: pointsOf(collected, METRICS.queueDepth, where).map((p) => p.value), age: pointsOf(collected, METRICS.queueOldestAge, where).map((p) => p.value as number) };
+    };
+    try {
+      for (let n = 0; n < 4; n += 1) await queue.enqueue('backlog', { n });
+      await queue.enqueue('backlog', { n: 4 }, { delay: 60_000 });
+      await waitFor(async () => (await observe()).depth[0] === 5, 20_000, 'a depth of 5');
+      const { age } = await observe();
+      expect(age).toHaveLength(1);
+      expect(age[0]).toBeGreaterThanOrEqual(0);
+      expect(age[0]).toBeLessThanOrEqual((Date.now() - enqueuedFrom) / 1000 + 1);
+      // Reads go to the backend's admin seam in the background of collections.
+      const admin = adapter.admin!;
+      const counts = vi.spyOn(admin, 'counts').mockImplementation(async (name) => {
+        readsOf(name);
+        return { waiting: 0, prioritized: 0, delayed: 0, active: 0, completed: 0, failed: 0, paused: false };
+      });
+      await waitFor(async () => (await observe()).depth[0] === 0, 20_000, 'the next refresh read by a collection');
+      expect(readsOf).toHaveBeenCalledWith('backlog');
+      await queue.close({ timeoutMs: 5_000 });
+      readsOf.mockClear();
+      counts.mockClear();
+      await telemetry.collect();
+      await telemetry.collect();
+      expect(counts).not.toHaveBeenCalled();
+    } finally {
+      await queue.close({ timeoutMs: 5_000 });
+      await cleanup();
+    }
+  });
+});
