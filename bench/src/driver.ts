@@ -135,6 +135,9 @@ export class Recorder {
   }
 }
 
+/** Promise-returning sends between two yields to the microtask queue. */
+const YIELD_EVERY = 256;
+
 async function phase(
   rec: Recorder,
   spec: DriveSpec,
@@ -151,6 +154,7 @@ async function phase(
   rec.lastHitAt = start;
   let sent = 0;
   let loops = 0;
+  let unsettled = 0;
   while (sent < limits.messages && rec.error === undefined && !rec.stalled) {
     // The clock costs about as much as an in-memory emit: look at it every 32 sends only.
     if ((loops++ & 31) === 0 && now() - start >= limits.maxMs) break;
@@ -166,6 +170,13 @@ async function phase(
         result.then(() => rec.hitMany(stamp, batch), (error: unknown) => rec.fail(error));
       } else {
         result.then(undefined, (error: unknown) => rec.fail(error));
+      }
+      // A transport that completes within `send` (memory) never fills the window, so the loop
+      // would never yield and every promise it was handed would wait, and pile up, until the
+      // phase ends. Let them settle as an application's event loop would.
+      if (++unsettled >= YIELD_EVERY) {
+        unsettled = 0;
+        await Promise.resolve();
       }
     }
   }

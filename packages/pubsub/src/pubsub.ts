@@ -27,10 +27,12 @@ import {
   createEnvelope,
   createId,
   drainWithin,
+  jsonSerializer,
   validateChannelName,
   validatePayload,
 } from '@events/core';
 import { Dispatcher, Listeners, type Report } from './dispatch.js';
+import { assertHeaders, deepFreeze, jsonCopy } from './in-process.js';
 import { Interest } from './interest.js';
 import { Receiver } from './receive.js';
 import { Registry } from './registry.js';
@@ -84,6 +86,10 @@ export interface PubSubCoreOptions<M extends MessageMap> {
   journal?: Journal;
 }
 
+const NO_BYTES = Buffer.alloc(0);
+/** The options of a `broadcast` that names none: shared, never written. */
+const REMOTE: SendOptions = Object.freeze({ local: false });
+
 interface SendOptions extends BroadcastOptions {
   local: boolean;
   exclude?: string;
@@ -119,6 +125,8 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   private readonly telemetry: PubSubTelemetry;
   /** The adapter's start has resolved and close has not begun: `send` may skip awaiting it. */
   private sending = false;
+  /** The channel name `send` validated last. */
+  private checkedChannel: string | undefined;
   /** False between a transport `down` and the following `resubscribed`. */
   private connected = false;
 
@@ -213,8 +221,8 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     };
   }
 
-  broadcast<K extends NameOf<M>>(channel: K, message: M[K], options: BroadcastOptions = {}): Promise<number> {
-    return this.send(channel, message, { ...options, local: false });
+  broadcast<K extends NameOf<M>>(channel: K, message: M[K], options?: BroadcastOptions): Promise<number> {
+    return this.send(channel, message, options === undefined ? REMOTE : { ...options, local: false });
   }
 
   broadcastFrom<K extends NameOf<M>>(from: Subscription | string, channel: K, message: M[K]): Promise<number> {
@@ -308,7 +316,11 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   private send(channel: string, message: unknown, options: SendOptions): Promise<number> {
     try {
       this.life.assertOpen('broadcast');
-      validateChannelName(channel);
+      // A stream of messages on one channel checks its name once.
+      if (channel !== this.checkedChannel) {
+        validateChannelName(channel);
+        this.checkedChannel = channel;
+      }
       if (this.sending && !this.schemas?.[channel as NameOf<M>]) return this.emit(channel, message, options);
     } catch (err) {
       return Promise.reject(err as Error);
@@ -324,9 +336,12 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
 
   /** Stamps, encodes and delivers locally (synchronously), then hands the bytes to the adapter. */
   private emit(channel: string, payload: unknown, options: SendOptions): Promise<number> {
-    // Refuse before a sequence number is spent, so a bad payload never shows up as a gap.
-    assertSerializable(payload);
-    const headers: Record<string, string> = { ...options.headers, [NODE_HEADER]: this.nodeId };
+    const inProcess = this.adapter.inProcess;
+    // Refuse before a sequence number is spent, so a bad payload never shows up as a gap. A
+    // zero-copy adapter carries any value, as the bus's does.
+    if (inProcess?.zeroCopy !== true) assertSerializable(payload);
+    if (inProcess !== undefined && options.headers !== undefined) assertHeaders(options.headers);
+    const headers: Record<string, string> = options.headers === undefined ? { [NODE_HEADER]: this.nodeId } : { ...options.headers, [NODE_HEADER]: this.nodeId };
     if (!options.local) headers[SEQ_HEADER] = String(this.sequence.next(channel));
     const id = createId();
     // The producer span (its context written into `headers`) and journal step: undefined, and
@@ -337,6 +352,9 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       headers,
       ...(options.correlationId !== undefined ? { correlationId: options.correlationId } : {}),
     });
+    if (inProcess !== undefined && (inProcess.zeroCopy || this.serializer === jsonSerializer) && (options.local || !this.history.windowFor(channel))) {
+      return this.emitInProcess(envelope, options, traced);
+    }
     let data: Buffer;
     try {
       data = this.serializer.encode(envelope);
@@ -369,6 +387,31 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
         return received;
       },
     );
+  }
+
+  /**
+   * In process (memoryPubSub): local handlers, then the other nodes of the hub, all within this
+   * call. Bytes are made only when another node listens, zero-copy makes none (and freezes the
+   * envelope first when asked): the count is known at once, so nothing waits on the adapter.
+   */
+  private emitInProcess(envelope: Envelope, options: SendOptions, traced: BroadcastRecord | undefined): Promise<number> {
+    const inProcess = this.adapter.inProcess!;
+    if (inProcess.freeze) deepFreeze(envelope);
+    const received = this.dispatchLocal(envelope, undefined, options);
+    let count = received;
+    if (!options.local) {
+      const wire = this.ns.wire(envelope.name);
+      try {
+        if (inProcess.receivers(wire) > 0) count += inProcess.send(wire, inProcess.zeroCopy ? { data: NO_BYTES, envelope } : { data: this.serializer.encode(envelope) });
+      } catch (err) {
+        // At-most-once, as in emit: the remote part is lost; the count says who really got it.
+        this.report('publish', err, { name: envelope.name, id: envelope.id });
+        this.telemetry.failed(traced, envelope, err);
+        return Promise.resolve(received);
+      }
+    }
+    this.telemetry.sent(traced, envelope, count);
+    return Promise.resolve(count);
   }
 
   /**
@@ -407,14 +450,18 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
    * would, and one handler mutating its message never reaches the sender. Decoded at most once per
    * message (the handlers of one node share that copy, as on a remote node), and not at all when
    * nothing here matches or every match only reads the sender's envelope (LocalSubscription.shared).
+   * Without `data` (in process) the copy is a JSON round trip of the payload (in-process.ts), or
+   * with zero-copy the sender's envelope itself.
    */
-  private dispatchLocal(envelope: Envelope, data: Buffer, { exclude, position }: { exclude?: string | undefined; position?: StreamPosition }): number {
+  private dispatchLocal(envelope: Envelope, data: Buffer | undefined, { exclude, position }: { exclude?: string | undefined; position?: StreamPosition }): number {
     const channel = envelope.name;
     const exact = this.registry.exactFor(channel);
     const globs = this.registry.patternsMatching(channel);
     if (exact === undefined && globs === undefined) return 0;
     let copy: Envelope | undefined;
-    if ((exact?.copying ?? 0) > 0 || globs?.some(([, subs]) => subs.copying > 0)) copy = this.serializer.decode(data);
+    if ((exact?.copying ?? 0) > 0 || globs?.some(([, subs]) => subs.copying > 0)) {
+      copy = data !== undefined ? this.serializer.decode(data) : this.adapter.inProcess?.zeroCopy === true ? envelope : jsonCopy(envelope);
+    }
     let count = 0;
     if (exact) count += this.dispatcher.deliver(exact.list(), { envelope: copy ?? envelope, shared: envelope, pattern: undefined, exclude, position });
     if (globs) {

@@ -57,7 +57,8 @@ export class Receiver {
     if (!subs || subs.set.size === 0) return;
     let envelope: Envelope;
     try {
-      envelope = decodeRemote(this.parts.serializer, message.data, channel);
+      // A zero-copy sender in this process hands over its envelope: nothing to decode.
+      envelope = message.envelope ?? decodeRemote(this.parts.serializer, message.data, channel);
     } catch (err) {
       report('decode', err, { name: channel, detail: { topic } });
       return;

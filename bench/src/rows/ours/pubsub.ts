@@ -1,5 +1,6 @@
 /** Our PubSub tier in the memory and Redis rows (their raw baselines are beside the row shapes). */
 import { createPubSub, type PubSub } from '@events/pubsub';
+import { memoryPubSub } from '@events/pubsub/memory';
 import { redisPubSub } from '@events/pubsub/redis';
 import { withTimeout } from '@events/core';
 import { makePayload, stampOf } from '../../payload.js';
@@ -15,8 +16,9 @@ import { acquireFarm } from '../../ws-farm.js';
 
 const CHANNEL = 'user:42:notifications';
 
-async function oursMemory(ctx: RowContext, size: number, subscribers: number): Promise<PhaseResult> {
-  const pubsub = createPubSub({ onError: (event) => ctx.rec.fail(event.error) });
+/** `zeroCopy` measures production settings: no freezing (that is for development). */
+async function oursMemory(ctx: RowContext, size: number, subscribers: number, zeroCopy: boolean): Promise<PhaseResult> {
+  const pubsub = createPubSub({ adapter: memoryPubSub({ zeroCopy, freeze: false }), onError: (event) => ctx.rec.fail(event.error) });
   try {
     for (let s = 0; s < subscribers; s += 1) await pubsub.subscribe(CHANNEL, (message) => ctx.rec.hit(stampOf(message)));
     return await ctx.measure({
@@ -75,6 +77,9 @@ async function oursWebSocket(ctx: RowContext, size: number, clients: number): Pr
 }
 
 export const oursPubSubWsRows = pubsubWsRows('ours', oursWebSocket);
-export const oursPubSubMemoryRows = pubsubMemoryRows('ours', oursMemory);
+export const oursPubSubMemoryRows = [
+  ...pubsubMemoryRows('ours', (ctx, size, subscribers) => oursMemory(ctx, size, subscribers, true), false),
+  ...pubsubMemoryRows('ours', (ctx, size, subscribers) => oursMemory(ctx, size, subscribers, false), true),
+];
 export const oursPubSubRedisRows = pubsubRedisRows('ours', (ctx, size, subscribers) => oursRedis(ctx, size, subscribers));
 export const oursPubSubRedisHistoryRows = [pubsubRedisHistoryRow((ctx, size, subscribers) => oursRedis(ctx, size, subscribers, true))];

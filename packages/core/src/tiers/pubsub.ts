@@ -15,6 +15,7 @@
  *   after a failed start, `close({ force: true })`; `close` releases every connection within
  *   `timeoutMs` (then cuts them) and never rejects for a connection that is already gone.
  */
+import type { Envelope } from '../envelope.js';
 import type { CloseOptions } from '../lifecycle.js';
 
 export interface PubSubAdapterMessage {
@@ -23,6 +24,11 @@ export interface PubSubAdapterMessage {
   /** The pattern subscription that matched, when the message arrived through one. */
   readonly pattern?: string;
   readonly data: Buffer;
+  /**
+   * The sender's envelope itself, from an in-process zero-copy sender (then `data` is empty): the
+   * tier hands it to handlers as it is, never decoded (see PubSubInProcess).
+   */
+  readonly envelope?: Envelope;
   /** Where the message sits in its channel's history, when the channel keeps one (see PubSubAdapterHistory). */
   readonly position?: PubSubStreamPosition;
 }
@@ -106,6 +112,27 @@ export interface PubSubAdapter {
   readonly history?: PubSubAdapterHistory;
   /** Presence storage shared by every node of this transport; absent when the adapter keeps none. */
   readonly presence?: PubSubPresenceStore;
+  /** Present on an adapter that never leaves the process (memoryPubSub): see PubSubInProcess. */
+  readonly inProcess?: PubSubInProcess;
+}
+
+/**
+ * The optional part of an in-process adapter. Its deliveries are synchronous, so the tier sends
+ * through `send` (not `publish`) and makes bytes only when another node listens; with `zeroCopy`
+ * it makes none: every handler receives the sender's envelope object.
+ */
+export interface PubSubInProcess {
+  /** Handlers receive the sender's envelope object, never a copy (memoryPubSub({ zeroCopy: true })). */
+  readonly zeroCopy: boolean;
+  /** With `zeroCopy`: the tier deep-freezes each envelope before any handler sees it. */
+  readonly freeze: boolean;
+  /** How many subscriptions of other nodes a message on `channel` would reach now; throws when this node cannot send. */
+  receivers(channel: string): number;
+  /**
+   * Delivers synchronously to the other nodes and returns how many subscriptions got it: `data`,
+   * or with `zeroCopy` the `envelope` itself. Throws when this node cannot send.
+   */
+  send(channel: string, message: { readonly data: Buffer; readonly envelope?: Envelope }): number;
 }
 
 /** One presence member as stored: an id unique across nodes and its encoded description. */

@@ -7,9 +7,13 @@
  * within `publish`; nothing is buffered or persisted. `hub.cut(adapter)` / `hub.restore(adapter)`
  * simulate an outage of one node (what it misses is lost, then it reports `resubscribed`), so an
  * application can test its handling of loss without Redis.
+ *
+ * By default every handler gets a copy, as from a broker (bytes only when another node listens).
+ * `zeroCopy` hands every handler, on every node of the hub, the sender's envelope object itself:
+ * unsafe to mutate, frozen outside production (see docs/pubsub.md, "Zero-copy mode").
  */
 import { EventEmitter } from 'eventemitter3';
-import { compileChannelPattern, type PubSubAdapter, type PubSubAdapterHandlers, type PubSubTopicKind } from '@events/core';
+import { compileChannelPattern, type Envelope, type PubSubAdapter, type PubSubAdapterHandlers, type PubSubInProcess, type PubSubTopicKind } from '@events/core';
 import type { PubSubStreamPosition } from '@events/core';
 import { memoryHistory } from './memory-history.js';
 import { memoryPresenceStore } from './memory-presence.js';
@@ -21,10 +25,18 @@ interface Node {
   downAt: number | undefined;
 }
 
+/** One message on the hub: bytes, or the sender's envelope from a zero-copy sender. */
+interface Sent {
+  readonly channel: string;
+  readonly data: Buffer;
+  readonly envelope?: Envelope | undefined;
+  readonly position?: PubSubStreamPosition | undefined;
+}
+
 /** The shared medium memory adapters publish through. */
 export class MemoryHub {
   /** One event per published message; each node filters by its own interest. */
-  readonly emitter = new EventEmitter<{ message: [from: Node, sent: { channel: string; data: Buffer; position: PubSubStreamPosition | undefined }] }>();
+  readonly emitter = new EventEmitter<{ message: [from: Node, sent: Sent] }>();
   readonly nodes = new Set<Node>();
   /** @internal */
   readonly byAdapter = new WeakMap<PubSubAdapter, Node>();
@@ -53,33 +65,79 @@ export function createMemoryHub(): MemoryHub {
 export interface MemoryPubSubOptions {
   /** Adapters on one hub reach each other. Default: a private hub (this node alone). */
   hub?: MemoryHub;
+  /**
+   * Hands every handler (this node's and other nodes' on the hub) the sender's envelope object
+   * instead of a copy: no JSON round trip, for apps that never leave one process. UNSAFE TO
+   * MUTATE: the sender and every handler share one object; payloads need not be JSON (a Map
+   * arrives as the same Map), and moving to Redis later changes what handlers receive. Channels
+   * that keep history are still stored, and delivered, as bytes. Default: false (a copy, as a
+   * broker would).
+   */
+  zeroCopy?: boolean;
+  /**
+   * With `zeroCopy`: deep-freeze each envelope (and its payload) before any handler sees it, so a
+   * mutating handler throws. Default: true unless NODE_ENV is `production` (freezing walks the
+   * payload of every message).
+   */
+  freeze?: boolean;
 }
 
+/** What `memoryPubSub` returns: an adapter value that says which copy mode it is in. */
+export interface MemoryPubSubAdapter extends PubSubAdapter {
+  readonly inProcess: PubSubInProcess;
+}
+
+const NO_BYTES = Buffer.alloc(0);
+
 /** The in-process adapter: `createPubSub({ adapter: memoryPubSub({ hub }) })`. The default adapter. */
-export function memoryPubSub(options: MemoryPubSubOptions = {}): PubSubAdapter {
+export function memoryPubSub(options: MemoryPubSubOptions = {}): MemoryPubSubAdapter {
   const hub = options.hub ?? createMemoryHub();
   const node: Node = { channels: new Set(), patterns: new Map(), handlers: undefined, downAt: undefined };
+  const zeroCopy = options.zeroCopy === true;
+  const freeze = zeroCopy && (options.freeze ?? process.env.NODE_ENV !== 'production');
 
-  const listener = (from: Node, { channel, data, position }: { channel: string; data: Buffer; position: PubSubStreamPosition | undefined }): void => {
+  const listener = (from: Node, { channel, data, envelope, position }: Sent): void => {
     if (from === node || !node.handlers || node.downAt !== undefined) return;
-    if (node.channels.has(channel)) node.handlers.message(position ? { channel, data, position } : { channel, data });
-    for (const [pattern, match] of node.patterns) if (match(channel)) node.handlers.message(position ? { channel, pattern, data, position } : { channel, pattern, data });
+    const extra = envelope === undefined ? (position === undefined ? undefined : { position }) : position === undefined ? { envelope } : { envelope, position };
+    if (node.channels.has(channel)) node.handlers.message(extra === undefined ? { channel, data } : { channel, data, ...extra });
+    for (const [pattern, match] of node.patterns) if (match(channel)) node.handlers.message({ channel, pattern, data, ...extra });
   };
 
-  /** Hands the bytes to every other node on the hub; returns how many subscriptions matched. */
-  const send = (channel: string, data: Buffer, position?: PubSubStreamPosition): number => {
-    let receivers = 0;
+  /** Subscriptions of other live nodes that match `channel`. */
+  const receivers = (channel: string): number => {
+    let count = 0;
     for (const other of hub.nodes) {
       if (other === node || other.downAt !== undefined) continue;
-      if (other.channels.has(channel)) receivers += 1;
-      for (const match of other.patterns.values()) if (match(channel)) receivers += 1;
+      if (other.channels.has(channel)) count += 1;
+      for (const match of other.patterns.values()) if (match(channel)) count += 1;
     }
-    hub.emitter.emit('message', node, { channel, data, position });
-    return receivers;
+    return count;
   };
 
-  const adapter: PubSubAdapter = {
+  /** Hands the message to every other node on the hub; returns how many subscriptions matched. */
+  const sendOnHub = (sent: Sent): number => {
+    const count = receivers(sent.channel);
+    if (count > 0) hub.emitter.emit('message', node, sent);
+    return count;
+  };
+  const send = (channel: string, data: Buffer, position?: PubSubStreamPosition): number => sendOnHub({ channel, data, position });
+
+  const inProcess: PubSubInProcess = {
+    zeroCopy,
+    freeze,
+    receivers(channel) {
+      if (node.downAt !== undefined) throw new Error('memory hub: node cut, message not sent');
+      return receivers(channel);
+    },
+    send(channel, message) {
+      if (node.downAt !== undefined) throw new Error('memory hub: node cut, message not sent');
+      return sendOnHub(zeroCopy && message.envelope !== undefined ? { channel, data: NO_BYTES, envelope: message.envelope } : { channel, data: message.data });
+    },
+  };
+
+  const adapter: MemoryPubSubAdapter = {
     kind: 'memory',
+    inProcess,
     history: memoryHistory(hub, { online: () => node.downAt === undefined, send }),
     presence: memoryPresenceStore(hub, () => node.handlers !== undefined && node.downAt === undefined),
     start(handlers) {
