@@ -31,7 +31,7 @@ beforeAll(async () => {
         throw new Error(HOSTILE);
       }
     },
-    { group: 'audit', retry: { attempts: 2, delayMs: 1 } },
+    { group: 'audit', retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 1 } } },
   );
   await h.platform.bus.emit('UserSignedUp', { email: 'ada@example.com' }, { correlationId: 'signup-1' });
   await h.platform.bus.emit('UserSignedUp', { email: 'bob@example.com' }, { correlationId: HOSTILE });
