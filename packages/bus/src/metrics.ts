@@ -8,7 +8,7 @@
  * removed when the bus closes. Attribute sets are cached per name and group, bounded (names past
  * the bound are still measured, with a fresh attribute object each time).
  */
-import { METRICS, platformMeter, type BusConsumerStats } from '@events/core';
+import { EventsError, METRICS, platformMeter, type BusConsumerStats } from '@events/core';
 import type { Attributes, Counter, Histogram, ObservableGauge, ObservableResult } from '@opentelemetry/api';
 
 /** Attribute sets kept per bus (event names x groups are normally a small fixed set). */
@@ -42,8 +42,9 @@ interface Instruments {
   readonly lag: ObservableGauge;
 }
 
-/** `error.type`: the error's class name (low cardinality), as the semantic conventions ask. */
+/** `error.type` (low cardinality, as the semantic conventions ask): our errors' stable code, else the error's class name. */
 export function errorType(error: unknown): string {
+  if (error instanceof EventsError) return error.code;
   return error instanceof Error && typeof error.name === 'string' && error.name.length > 0 ? error.name.slice(0, 100) : '_OTHER';
 }
 

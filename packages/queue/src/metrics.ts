@@ -12,7 +12,7 @@
  * a refresh reads it (no stale figure), and no refresh starts while an earlier one's reads are
  * still out (a slow backend is not piled on). The callback is removed when the queue closes.
  */
-import { METRICS, platformMeter, type QueueAdapter } from '@events/core';
+import { EventsError, METRICS, platformMeter, type QueueAdapter } from '@events/core';
 import type { Attributes, BatchObservableResult, Counter, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
 
 /** Job names a refresh reads at most (the first ones this queue knows). */
@@ -66,8 +66,9 @@ interface Reading {
   readonly headAt?: number | undefined;
 }
 
-/** `error.type`: the error's class name (low cardinality), as the semantic conventions ask. */
+/** `error.type` (low cardinality, as the semantic conventions ask): our errors' stable code, else the error's class name. */
 export function errorType(error: unknown): string {
+  if (error instanceof EventsError) return error.code;
   return error instanceof Error && typeof error.name === 'string' && error.name.length > 0 ? error.name.slice(0, 100) : '_OTHER';
 }
 
