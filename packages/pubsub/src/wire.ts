@@ -34,14 +34,30 @@ export class Namespace {
     this.prefix = `${name}:`;
   }
 
+  /** The last topic `wire` named and its transport name: a stream on one channel concatenates once. */
+  private lastTopic: string | undefined;
+  private lastWireName = '';
+
   /** Transport name of a channel or glob (the prefix holds no glob character, so a glob stays one). */
   wire(topic: string): string {
-    return this.prefix + topic;
+    if (topic !== this.lastTopic) {
+      this.lastTopic = topic;
+      this.lastWireName = this.prefix + topic;
+    }
+    return this.lastWireName;
   }
+
+  /** The last transport name `local` read and its answer: a stream on one channel slices once. */
+  private lastWire: string | undefined;
+  private lastLocal: string | undefined;
 
   /** The tier name of a transport name, or undefined when it lies outside this namespace. */
   local(wire: string): string | undefined {
-    return wire.startsWith(this.prefix) && wire.length > this.prefix.length ? wire.slice(this.prefix.length) : undefined;
+    if (wire === this.lastWire) return this.lastLocal;
+    const local = wire.startsWith(this.prefix) && wire.length > this.prefix.length ? wire.slice(this.prefix.length) : undefined;
+    this.lastWire = wire;
+    this.lastLocal = local;
+    return local;
   }
 }
 
@@ -50,8 +66,14 @@ export class Namespace {
  * fraction or leading zero. Anything else (a foreign or forged value) gives undefined.
  */
 export function parseSeq(value: string | undefined): number | undefined {
-  if (value === undefined || !/^[1-9][0-9]{0,15}$/.test(value)) return undefined;
-  const n = Number(value);
+  // Read on every message: a character loop, no regular expression.
+  if (value === undefined || value.length === 0 || value.length > 16) return undefined;
+  let n = 0;
+  for (let i = 0; i < value.length; i += 1) {
+    const digit = value.charCodeAt(i) - 48;
+    if (digit < 0 || digit > 9 || (i === 0 && digit === 0)) return undefined;
+    n = n * 10 + digit;
+  }
   return Number.isSafeInteger(n) ? n : undefined;
 }
 
@@ -113,12 +135,21 @@ export interface Gap {
  */
 export class GapDetector {
   private readonly topics = new Map<string, Recent<number>>();
+  /** The stream checked last and its key: a stream of messages builds its key once. */
+  private lastNode: string | undefined;
+  private lastChannel: string | undefined;
+  private lastKey = '';
 
   /** A gap, `implausible` for a jump past MAX_PLAUSIBLE_GAP (no gap raised), or undefined. */
   check(stream: { topic: string; node: string; channel: string }, seq: number): Gap | 'implausible' | undefined {
     let last = this.topics.get(stream.topic);
     if (!last) this.topics.set(stream.topic, (last = new Recent()));
-    const key = `${stream.node}\u0000${stream.channel}`;
+    if (stream.node !== this.lastNode || stream.channel !== this.lastChannel) {
+      this.lastNode = stream.node;
+      this.lastChannel = stream.channel;
+      this.lastKey = `${stream.node}\u0000${stream.channel}`;
+    }
+    const key = this.lastKey;
     const previous = last.get(key);
     last.set(key, seq);
     if (previous === undefined || seq <= previous) return undefined;

@@ -25,6 +25,7 @@ import {
 } from '@events/core';
 import { redisClusterPubSub, type RedisClusterPubSubOptions } from './redis-cluster.js';
 import { redisHistory, type RedisHistoryClient, unframe } from './redis-history.js';
+import { TickCork } from './redis-cork.js';
 import { redisPresenceStore } from './redis-presence.js';
 
 /** The commands this adapter uses: a `Redis` or a `Cluster` from ioredis fits. */
@@ -108,6 +109,7 @@ export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
   let downAt: number | undefined;
   let lastError: Error | undefined;
   let generation = 0;
+  const cork = new TickCork();
 
   const subscriber = (): RedisPubSubClient => {
     if (!sub) throw new Error('the Redis pubsub adapter is not started');
@@ -198,8 +200,12 @@ export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
     },
     publish(channel, data) {
       if (!pub) return Promise.reject(new Error('the Redis pubsub adapter is not started'));
+      cork.hold(pub);
       const sent = sharded ? pub.spublish(channel, data) : pub.publish(channel, data);
-      return sent.then((total) => Math.max(0, total - ownDeliveries(channel)));
+      // Redis counts this node's own subscriptions too; a node that does not hear the channel
+      // (the usual publisher) needs no second promise to take them off.
+      const own = ownDeliveries(channel);
+      return own === 0 ? sent : sent.then((total) => Math.max(0, total - own));
     },
     async subscribe(topic, kind) {
       if (kind === 'pattern') {
@@ -231,6 +237,7 @@ export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
       const timeoutMs = closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
       const clients = [pub, sub].filter((c): c is RedisPubSubClient => c !== undefined);
       pub = sub = undefined;
+      cork.flush();
       // QUIT waits behind whatever the client still has to send; past the deadline (or with
       // `force`, or while not connected) the connection is cut instead.
       await Promise.all(

@@ -1,0 +1,43 @@
+/**
+ * One system call per tick for the publishes of that tick. ioredis writes every command to its
+ * socket at once: a burst of N broadcasts made N `write` calls, each a system call, and as many
+ * reads on Redis' side. Corking the publisher's socket on the first publish of a tick and
+ * uncorking it on the next `process.nextTick` sends the whole burst in one `writev`, in order.
+ *
+ * Nothing waits longer than the current tick (no timer), and a publish that fails fails the same
+ * way (ioredis rejects it when the connection goes, corked or not). A client without a corkable
+ * `stream` (a Cluster, a custom client) is left alone.
+ */
+
+interface Corkable {
+  cork(): void;
+  uncork(): void;
+}
+
+function corkable(value: unknown): value is Corkable {
+  return typeof value === 'object' && value !== null && typeof (value as Corkable).cork === 'function' && typeof (value as Corkable).uncork === 'function';
+}
+
+export class TickCork {
+  private corked: Corkable | undefined;
+  private readonly release = (): void => {
+    const stream = this.corked;
+    this.corked = undefined;
+    stream?.uncork();
+  };
+
+  /** Corks `client`'s socket until the next tick, unless a publish of this tick already did. */
+  hold(client: unknown): void {
+    if (this.corked !== undefined) return;
+    const stream = (client as { stream?: unknown } | null | undefined)?.stream;
+    if (!corkable(stream)) return;
+    stream.cork();
+    this.corked = stream;
+    process.nextTick(this.release);
+  }
+
+  /** Sends what is corked now (before QUIT, or when the connection is replaced). */
+  flush(): void {
+    this.release();
+  }
+}
