@@ -1,7 +1,7 @@
 /**
  * Seams between the modules of this package that are not public API.
  */
-import type { SubscribeOptions } from './types.js';
+import type { BroadcastOptions, SubscribeOptions } from './types.js';
 
 /**
  * Subscribe option for a handler that only reads each message and never keeps or mutates it (the
@@ -14,4 +14,14 @@ export const SHARE_ENVELOPE: unique symbol = Symbol.for('@events/pubsub:share-en
 
 export interface InternalSubscribeOptions extends SubscribeOptions {
   readonly [SHARE_ENVELOPE]?: boolean;
+}
+
+/**
+ * Broadcast option: the id of the envelope to send (request/reply keys its waiters by it, so it
+ * must know the id before the request leaves). A registered symbol, as SHARE_ENVELOPE.
+ */
+export const ENVELOPE_ID: unique symbol = Symbol.for('@events/pubsub:envelope-id');
+
+export interface InternalBroadcastOptions extends BroadcastOptions {
+  readonly [ENVELOPE_ID]?: string;
 }

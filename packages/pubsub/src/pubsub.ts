@@ -33,6 +33,7 @@ import {
 } from '@events/core';
 import { Dispatcher, Listeners, type Report } from './dispatch.js';
 import { assertHeaders, deepFreeze, jsonCopy } from './in-process.js';
+import { ENVELOPE_ID, type InternalBroadcastOptions } from './internal.js';
 import { Interest } from './interest.js';
 import { Receiver } from './receive.js';
 import { Registry } from './registry.js';
@@ -217,7 +218,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       phase: this.life.phase,
       connected: this.life.phase === 'ready' && this.connected,
       ...(lastError ? { lastError } : {}),
-      counts: { subscriptions: size.handlers, topics: size.topics, pendingRequests: this.requests.size, inFlight: this.dispatcher.size },
+      counts: { subscriptions: size.handlers, topics: size.topics, pendingRequests: this.requests.size, repliesDropped: this.requests.repliesDropped, inFlight: this.dispatcher.size },
     };
   }
 
@@ -343,7 +344,8 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     if (inProcess !== undefined && options.headers !== undefined) assertHeaders(options.headers);
     const headers: Record<string, string> = options.headers === undefined ? { [NODE_HEADER]: this.nodeId } : { ...options.headers, [NODE_HEADER]: this.nodeId };
     if (!options.local) headers[SEQ_HEADER] = String(this.sequence.next(channel));
-    const id = createId();
+    // Request/reply names the id in advance (internal.ts ENVELOPE_ID).
+    const id = (options as InternalBroadcastOptions)[ENVELOPE_ID] ?? createId();
     // The producer span (its context written into `headers`) and journal step: undefined, and
     // nothing allocated, without an OpenTelemetry SDK and a journal (telemetry.ts).
     const traced = options.untraced ? undefined : this.telemetry.begin({ channel, id, correlationId: options.correlationId, payload }, headers);

@@ -1,17 +1,34 @@
 /**
- * Request/response over channels. Each request listens on its own reply inbox
- * (`_pubsub:reply:<node>:<id>`, inside the PubSub's namespace like every channel), sends the
- * request with a `pubsub-reply-to` header, takes the first reply and removes the inbox subscription
- * whatever happens (reply, timeout, abort, close), so a finished request leaves nothing subscribed.
+ * Request/response over channels, through ONE reply inbox per PubSub instance (node):
+ * `_pubsub:reply:<node>:<token>`, inside the PubSub's namespace like every channel, subscribed on
+ * the first request and kept until close (the adapter resubscribes it after a reconnect, as any
+ * channel). A request is sent with a `pubsub-reply-to` header naming the inbox; the replier
+ * answers there with `correlationId` = the request's envelope id, and the requester hands the
+ * reply to the waiter of that id. So a request costs one publish, not a subscribe and an
+ * unsubscribe (two Redis round trips) around it.
  *
  * Bounded: at most `maxPending` requests wait at once (the next gets BackpressureError at once),
- * each with a deadline. A replier answers only to a reply inbox: a `pubsub-reply-to` naming any
- * other channel is refused and reported (kind `request`), so a request cannot make a node publish
- * into an application channel (another tenant's, say).
+ * each with its deadline; its waiter leaves the map whatever ends it (reply, timeout, abort,
+ * close). A reply naming no waiting request (late, duplicate, forged) is dropped and counted
+ * (`health().counts.repliesDropped`). A replier answers only to a reply inbox: a
+ * `pubsub-reply-to` naming any other channel is refused and reported (kind `request`), so a
+ * request cannot make a node publish into an application channel (another tenant's, say).
+ *
+ * Threat model (replies): anyone who can publish into this namespace on the transport can put
+ * bytes on any channel, as before; what keeps a reply from being injected is that it must name
+ * both the inbox and a waiting request id. The inbox ends in 128 random bits drawn per instance,
+ * so it cannot be guessed from the node id that every envelope carries; the request ids are
+ * UUIDv7 with 62 random bits each. A party that sees a request (a subscriber of its channel)
+ * learns its inbox and id and can answer that request, exactly as it could answer the per-request
+ * channel before; knowing the inbox gives it nothing against the node's other requests, whose ids
+ * it has not seen (a reply with a wrong id is dropped and counted). Websocket clients cannot name
+ * `_pubsub:` channels at all (websocket/reserved.ts).
  */
+import { randomBytes } from 'node:crypto';
 import { BackpressureError, ClosedError, createId, type MessageMap, TimeoutError } from '@events/core';
 import type { Report } from './dispatch.js';
-import type { PubSub, ReplyHandler, RequestOptions, Subscription, Topics } from './types.js';
+import { ENVELOPE_ID, type InternalBroadcastOptions } from './internal.js';
+import type { MessageMeta, PubSub, ReplyHandler, RequestOptions, Subscription, Topics } from './types.js';
 import { isReplyInbox, REPLY_CHANNEL_PREFIX, REPLY_TO_HEADER } from './wire.js';
 
 /** Set on a reply whose handler threw; the requester rejects with a ReplyError carrying the message. */
@@ -38,52 +55,61 @@ export interface RequestLimits {
   readonly maxPending: number;
 }
 
+interface Waiter {
+  readonly channel: string;
+  resolve(value: unknown): void;
+  reject(error: Error): void;
+}
+
 export class RequestReply {
-  private readonly pending = new Set<(err: Error) => void>();
+  /** Waiting requests by their envelope id: at most `maxPending`. */
+  private readonly waiting = new Map<string, Waiter>();
+  private readonly inboxChannel: string;
+  private inbox: Promise<Subscription> | undefined;
+  private dropped = 0;
 
   constructor(
     private readonly host: Host,
     private readonly limits: RequestLimits,
-  ) {}
+  ) {
+    this.inboxChannel = `${REPLY_CHANNEL_PREFIX}${host.nodeId}:${randomBytes(16).toString('hex')}`;
+  }
 
   get size(): number {
-    return this.pending.size;
+    return this.waiting.size;
+  }
+
+  /** Replies dropped because no request waited for their id (late, duplicate or forged). */
+  get repliesDropped(): number {
+    return this.dropped;
   }
 
   async request(channel: string, message: unknown, options: RequestOptions): Promise<unknown> {
     const timeoutMs = options.timeoutMs ?? this.limits.timeoutMs;
     const signal = options.signal;
     signal?.throwIfAborted();
-    if (this.pending.size >= this.limits.maxPending) {
+    if (this.waiting.size >= this.limits.maxPending) {
       throw new BackpressureError(`pubsub.request: ${this.limits.maxPending} requests already wait for a reply (raise maxPendingRequests, or retry later)`);
     }
-    const replyChannel = `${REPLY_CHANNEL_PREFIX}${this.host.nodeId}:${createId()}`;
-    let settle!: { resolve: (v: unknown) => void; reject: (e: Error) => void };
-    const answer = new Promise<unknown>((resolve, reject) => (settle = { resolve, reject }));
-    // Counted from now: the inbox subscription is part of the wait.
-    this.pending.add(settle.reject);
-    const timer = setTimeout(() => settle.reject(new TimeoutError(`request on "${channel}"`, timeoutMs)), timeoutMs);
-    const onAbort = (): void => settle.reject(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
+    const id = createId();
+    let waiter!: Waiter;
+    const answer = new Promise<unknown>((resolve, reject) => (waiter = { channel, resolve, reject }));
+    // Counted from now: subscribing the inbox (first request) is part of the wait.
+    this.waiting.set(id, waiter);
+    const timer = setTimeout(() => waiter.reject(new TimeoutError(`request on "${channel}"`, timeoutMs)), timeoutMs);
+    const onAbort = (): void => waiter.reject(signal!.reason instanceof Error ? signal!.reason : new Error(String(signal!.reason)));
     signal?.addEventListener('abort', onAbort, { once: true });
     // Settled by every path below; this only keeps an answer nobody awaits any more from being unhandled.
     answer.catch(() => undefined);
-    const subscribing = this.host.subscribe(replyChannel, (payload, meta) => {
-      const failure = meta.envelope.headers[REPLY_ERROR_HEADER];
-      if (failure !== undefined) settle.reject(new ReplyError(channel, failure));
-      else settle.resolve(payload);
-    });
-    let sub: Subscription | undefined;
     try {
-      sub = await Promise.race([subscribing, answer.then(() => undefined)]);
-      await Promise.race([this.host.broadcast(channel, message, { headers: { ...options.headers, [REPLY_TO_HEADER]: replyChannel } }), answer]);
+      await Promise.race([this.openInbox(), answer]);
+      const sendOptions: InternalBroadcastOptions = { headers: { ...options.headers, [REPLY_TO_HEADER]: this.inboxChannel }, [ENVELOPE_ID]: id };
+      await Promise.race([this.host.broadcast(channel, message, sendOptions), answer]);
       return await answer;
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
-      this.pending.delete(settle.reject);
-      // The request may have ended before the inbox subscription was confirmed: close it once it is.
-      if (sub) await sub.close({ drain: false });
-      else void subscribing.then((s) => s.close({ drain: false }), () => undefined);
+      this.waiting.delete(id);
     }
   }
 
@@ -113,8 +139,30 @@ export class RequestReply {
   }
 
   closeAll(): void {
-    for (const reject of this.pending) reject(new ClosedError('pubsub'));
-    this.pending.clear();
+    for (const waiter of this.waiting.values()) waiter.reject(new ClosedError('pubsub'));
+    this.waiting.clear();
+  }
+
+  /** The inbox subscription, made once; a failed subscribe is retried by the next request. */
+  private openInbox(): Promise<Subscription> {
+    this.inbox ??= this.host.subscribe(this.inboxChannel, (payload, meta) => this.onReply(payload, meta)).catch((err: unknown) => {
+      this.inbox = undefined;
+      throw err;
+    });
+    return this.inbox;
+  }
+
+  private onReply(payload: unknown, meta: MessageMeta): void {
+    const id = meta.envelope.correlationId;
+    const waiter = id === undefined ? undefined : this.waiting.get(id);
+    if (waiter === undefined) {
+      this.dropped += 1;
+      return;
+    }
+    this.waiting.delete(id!);
+    const failure = meta.envelope.headers[REPLY_ERROR_HEADER];
+    if (failure !== undefined) waiter.reject(new ReplyError(waiter.channel, failure));
+    else waiter.resolve(payload);
   }
 
   private async send(channel: string, payload: unknown, options: { correlationId: string; headers?: Record<string, string> }): Promise<void> {

@@ -140,7 +140,7 @@ export interface BroadcastOptions {
 export interface RequestOptions {
   /** How long to wait for the first reply. Default: the PubSub's `requestTimeoutMs` (5000 ms). */
   timeoutMs?: number;
-  /** Ends the wait early: the request rejects with the signal's reason and leaves nothing subscribed. */
+  /** Ends the wait early: the request rejects with the signal's reason and leaves nothing waiting. */
   signal?: AbortSignal;
   /** Extra envelope headers. Default: none. */
   headers?: Headers;
@@ -164,8 +164,8 @@ export interface PubSub<M extends MessageMap = MessageMap> extends Lifecycle {
   ready(): Promise<void>;
   /**
    * Phase, `connected` (false between a transport `down` and `resubscribed`), the last reported
-   * error and counts: `subscriptions` (handlers), `topics`, `pendingRequests`, `inFlight` (async
-   * handlers running).
+   * error and counts: `subscriptions` (handlers), `topics`, `pendingRequests`, `repliesDropped`
+   * (replies no request waited for: late, duplicate or forged), `inFlight` (async handlers running).
    */
   health(): Health;
   /** Sends to every subscriber of every node; resolves to how many received it (local handlers + remote subscriptions). */

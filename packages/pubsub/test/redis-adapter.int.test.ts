@@ -124,10 +124,11 @@ describe('redis adapter', () => {
     }
   });
 
-  it('request timeout leaves no reply subscription on Redis', async () => {
+  it('requests share one reply inbox per node on Redis: timeouts leave no other reply subscription', async () => {
     const node = await ctx.node();
     await expect(node.request(`${ns}:void`, 1, { timeoutMs: 30 })).rejects.toBeInstanceOf(TimeoutError);
-    expect(await admin.call('PUBSUB', 'CHANNELS', `events:_pubsub:reply:${node.nodeId}:*`)).toEqual([]);
+    await expect(node.request(`${ns}:void`, 2, { timeoutMs: 30 })).rejects.toBeInstanceOf(TimeoutError);
+    expect(await admin.call('PUBSUB', 'CHANNELS', `events:_pubsub:reply:${node.nodeId}:*`)).toHaveLength(1);
   });
 
   it('a broadcast while the publisher is cut reaches local handlers, reports the loss and does not hang', async () => {
