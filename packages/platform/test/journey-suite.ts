@@ -122,11 +122,18 @@ export function journeyStoreSuite(name: string, make: MakeStore): void {
     expect(find(journey.roots, 'y')).toBeDefined();
   });
 
-  it(`${name}: record never throws, whatever the step; hostile queries answer, never throw`, async () => {
+  it(`${name}: record never throws, whatever the step, and a malformed one costs only itself; hostile queries answer, never throw`, async () => {
     const store = await fresh();
-    const hostile = [null, undefined, 42, { kind: 'emit' }, { correlationId: 'h', envelopeId: 'h', at: 'x', keys: 'not-a-list' }, { correlationId: 'z'.repeat(10_000), envelopeId: '', at: 1, kind: 'emit', tier: 'bus', outcome: 'ok', name: '', system: '' }];
-    for (const step of hostile) expect(() => store.record(step as unknown as JourneyStep)).not.toThrow();
+    const malformed = [null, undefined, 42, { kind: 'emit' }, { correlationId: 'h', envelopeId: 'h', at: 'x', keys: 'not-a-list' }, { ...signupSteps('m', 'm@x.io')[0]!, keys: [1] }];
+    const odd = { correlationId: 'z'.repeat(10_000), envelopeId: '', at: 1, kind: 'emit', tier: 'bus', outcome: 'ok', name: '', system: '' };
+    const good = signupSteps('good', 'good@x.io');
+    for (const [i, step] of [...malformed, odd].entries()) {
+      expect(() => store.record(step as unknown as JourneyStep)).not.toThrow();
+      if (good[i]) store.record(good[i]);
+    }
     await store.flush();
+    expect(store.stats()).toMatchObject({ recorded: malformed.length + 1 + good.length, dropped: malformed.length });
+    expect((await store.get('good'))?.stepList).toHaveLength(good.length);
     await fc.assert(
       fc.asyncProperty(fc.string({ maxLength: 600 }), async (query) => {
         const found = await store.search(query, { limit: 5 });

@@ -6,7 +6,7 @@
  * journeys per id or key. `record` is a few map operations: it never throws and never waits.
  */
 import { ClosedError, type JourneyStep } from '@events/core';
-import { buildJourney, indexValues, summarize } from './tree.js';
+import { asStep, buildJourney, indexValues, summarize } from './tree.js';
 import { JOURNEY_DEFAULTS, type Journey, type JourneyBounds, type JourneySearchOptions, type JourneyStore, type JourneySummary } from './types.js';
 
 export interface MemoryJourneyOptions extends JourneyBounds {
@@ -98,14 +98,10 @@ export function memoryJourneyStore(options: MemoryJourneyOptions = {}): JourneyS
     kind: 'memory',
     ...(options.keysOf ? { keysOf: options.keysOf } : {}),
     record(step) {
-      if (closed) return void (dropped += 1);
       recorded += 1;
-      try {
-        add(step);
-      } catch {
-        // A malformed step (a foreign journal caller) is lost, never thrown into the tier.
-        dropped += 1;
-      }
+      // A malformed step (a foreign journal caller) is lost, never thrown into the tier.
+      if (closed || asStep(step) === undefined) return void (dropped += 1);
+      add(step);
     },
     search(query: string, searchOptions: JourneySearchOptions = {}): Promise<JourneySummary[]> {
       try {

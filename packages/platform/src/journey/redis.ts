@@ -153,8 +153,9 @@ export async function redisJourneyStore(options: RedisJourneyOptions = {}): Prom
     kind: 'redis',
     ...(options.keysOf ? { keysOf: options.keysOf } : {}),
     record(step) {
-      if (closed || buffer.length >= maxBuffered) return void (dropped += 1);
       recorded += 1;
+      // A malformed step (a foreign caller) is refused here, so it cannot fail a whole batch.
+      if (closed || buffer.length >= maxBuffered || asStep(step) === undefined) return void (dropped += 1);
       buffer.push(step);
       schedule();
       // A write loop already running picks the step up; a full batch does not wait for the timer.

@@ -75,9 +75,9 @@ export interface JourneyReader {
 }
 
 export interface JourneyStoreStats {
-  /** Steps accepted by `record`. */
+  /** Steps given to `record`. */
   readonly recorded: number;
-  /** Steps lost: the write buffer was full, a write failed, or a journey outgrew its bound. */
+  /** Steps lost: malformed, the write buffer was full, a write failed, or a journey or the store outgrew its bound. */
   readonly dropped: number;
   /** Steps waiting to be written (Redis). */
   readonly pending: number;
