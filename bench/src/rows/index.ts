@@ -13,6 +13,7 @@ import { oursQueuePostgresRows, oursQueueRedisExtraRows } from './queue-postgres
 import { peerQueueRows } from './peers/queue-pg.js';
 import { twoNodeWsRows } from './peers/pubsub-2nodes.js';
 import { scaleWsRows } from './scale-ws.js';
+import { pubsubRequestRows } from './pubsub-request.js';
 
 const ORDER = { raw: 0, ours: 1, peer: 2 } as const;
 
@@ -29,6 +30,7 @@ export const rows: RowDef[] = interleave(
   rawPubSubRedisRows,
   oursPubSubRedisRows,
   oursPubSubRedisHistoryRows,
+  pubsubRequestRows,
   rawPubSubWsRows,
   oursPubSubWsRows,
   twoNodeWsRows,
