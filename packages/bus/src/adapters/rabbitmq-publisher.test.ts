@@ -130,6 +130,20 @@ describe('rabbitmq publisher', () => {
     for (const e of await Promise.all(outcomes.slice(0, 5))) expect(e).toBeInstanceOf(ClosedError);
   });
 
+  it('tells the adapter once per flush, after the writes, so one turn of publishes leaves in one socket write', async () => {
+    const told: number[] = [];
+    const ch = new FakeChannel();
+    const p = new Publisher({ exchange: 'ex', max: 10, maxWaiting: 100, broker: 'RabbitMQ test', wrote: (c) => told.push((c as unknown as FakeChannel).writes.length) });
+    p.publish(message('held'), WAIT).catch(() => undefined);
+    expect(told).toEqual([]); // nothing written while detached
+    p.attach(asChannel(ch));
+    expect(told).toEqual([1]);
+    p.publish(message('b'), WAIT).catch(() => undefined);
+    p.publish(message('c'), WAIT).catch(() => undefined);
+    expect(told).toEqual([1, 2, 3]);
+    p.failAll(new ClosedError('test'));
+  });
+
   it('gives every publish a deadline: held events are dropped unsent, waiters time out', async () => {
     const p = new Publisher({ exchange: 'ex', max: 2, maxWaiting: 10, broker: 'RabbitMQ test' });
     // Detached (the broker is down): two held, one waiting for room.

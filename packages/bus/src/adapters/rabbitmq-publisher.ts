@@ -49,6 +49,8 @@ export interface PublisherOptions {
   readonly broker: string;
   /** Called when the current channel nacked NACK_STREAK publishes in a row (at most once a second). Default: none. */
   readonly onNackStreak?: (channel: ConfirmChannel) => void;
+  /** Called after frames were written to `channel` (the adapter batches them into one socket write). Default: none. */
+  readonly wrote?: (channel: ConfirmChannel) => void;
 }
 
 const NACK_RETRY_FIRST_MS = 100;
@@ -75,12 +77,14 @@ export class Publisher {
   private readonly max: number;
   private readonly broker: string;
   private readonly onNackStreak: ((channel: ConfirmChannel) => void) | undefined;
+  private readonly wrote: ((channel: ConfirmChannel) => void) | undefined;
   /** Nacks in a row on the current channel, and when onNackStreak last ran. */
   private nackStreak = 0;
   private streakCalledAt = -Infinity;
 
   constructor(options: PublisherOptions) {
     this.onNackStreak = options.onNackStreak;
+    this.wrote = options.wrote;
     this.exchange = options.exchange;
     this.max = options.max;
     this.broker = options.broker;
@@ -176,7 +180,13 @@ export class Publisher {
 
   private flush(): void {
     const ch = this.channel;
-    while (ch && this.writable && this.held.length > 0) {
+    if (!ch || !this.writable || this.held.length === 0) return;
+    this.writeHeld(ch);
+    this.wrote?.(ch);
+  }
+
+  private writeHeld(ch: ConfirmChannel): void {
+    while (this.writable && this.held.length > 0) {
       const e = this.held.shift()!;
       e.channel = ch;
       this.unconfirmed.add(e);

@@ -19,6 +19,7 @@ import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type Consum
 import { backoffDelay, ClosedError, DEFAULT_CLOSE_TIMEOUT_MS, drainWithin, InvalidOptionError, redactUrl, sleep, toError, type BusAdapter, type BusAdapterHooks, type BusAdapterStats, type BusConsumer, type BusConsumerSpec, type BusDelivery, type BusMessage, type BusPublishOptions, type CloseOptions } from '@events/core';
 import type { RabbitMqBusOptions, RabbitMqConnectionEvent } from './rabbitmq-options.js';
 import { RabbitDelivery, type DeliverySettler } from './rabbitmq-delivery.js';
+import { FrameCork } from './rabbitmq-cork.js';
 import { Publisher } from './rabbitmq-publisher.js';
 import { createTopology, deadLetterQueueName, declareExchanges, declareSubscription, declareTransientSubscription, queueName, transientQueueName, withHeartbeat, type Topology } from './rabbitmq-topology.js';
 import { connectionLost, publishDeadLetter } from './rabbitmq-causes.js';
@@ -44,6 +45,8 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
   private readonly shown: string[];
   private urlIndex = 0;
   private readonly publisher: Publisher;
+  /** Publishes and acks of one turn leave in one socket write (rabbitmq-cork.ts). */
+  private readonly cork = new FrameCork();
   private readonly consumers = new Set<ConsumerState>();
   private readonly queues = new Set<string>();
   private readonly closedChannels = new WeakSet<Channel>();
@@ -73,6 +76,7 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
       maxWaiting: options.maxWaitingPublishes ?? 1000,
       broker: `RabbitMQ ${this.shown.join(', ')}`,
       onNackStreak: (ch) => void this.replacePublishChannel(ch),
+      wrote: (ch) => this.cork.hold(ch),
     });
   }
 
@@ -289,7 +293,9 @@ class RabbitMqAdapter implements RabbitMqBusAdapter, DeliverySettler<ConsumerSta
   /** Acks on the channel that delivered the message, and only while it lives. */
   ack(ch: Channel, msg: ConsumeMessage): void {
     // A delivery tag means nothing on another channel. A dropped ack means a redelivery, never a wrong ack.
-    if (!this.closedChannels.has(ch)) ch.ack(msg);
+    if (this.closedChannels.has(ch)) return;
+    ch.ack(msg);
+    this.cork.hold(ch);
   }
 
   async deadLetter(source: { c: ConsumerState; ch: Channel; msg: ConsumeMessage }, reason: string): Promise<void> {
