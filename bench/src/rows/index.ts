@@ -14,6 +14,7 @@ import { peerQueueRows } from './peers/queue-pg.js';
 import { twoNodeWsRows } from './peers/pubsub-2nodes.js';
 import { scaleWsRows } from './scale-ws.js';
 import { pubsubRequestRows } from './pubsub-request.js';
+import { scaleChannelRows } from './scale-channels.js';
 
 const ORDER = { raw: 0, ours: 1, peer: 2 } as const;
 
@@ -31,6 +32,7 @@ export const rows: RowDef[] = interleave(
   oursPubSubRedisRows,
   oursPubSubRedisHistoryRows,
   pubsubRequestRows,
+  scaleChannelRows,
   rawPubSubWsRows,
   oursPubSubWsRows,
   twoNodeWsRows,
