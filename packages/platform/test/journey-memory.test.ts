@@ -39,3 +39,15 @@ it('memory: evicts the least recently touched journey, with its index entries; k
   await small.close();
   await expect(store.search('')).rejects.toThrow(/closed/);
 });
+
+it('memory: record only buffers (bounded, drops counted); a read sees every step recorded before it', async () => {
+  const store = memoryJourneyStore({ maxBuffered: 100 });
+  const steps = Array.from({ length: 1000 }, (_, i) => ({ ...signupSteps(`b${i}`, 'b@x.io')[0]! }));
+  for (const step of steps) expect(store.record(step)).toBeUndefined();
+  expect(store.stats()).toMatchObject({ recorded: 1000, pending: 100, dropped: 900 });
+  // No flush: the read indexes the buffer first.
+  expect((await store.search('b0')).map((s) => s.correlationId)).toEqual(['b0']);
+  expect(store.stats().pending).toBe(0);
+  expect(await store.search('b100')).toEqual([]);
+  await store.close();
+});

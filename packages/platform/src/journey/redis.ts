@@ -86,13 +86,20 @@ export async function redisJourneyStore(options: RedisJourneyOptions = {}): Prom
   async function writeBatch(steps: JourneyStep[]): Promise<void> {
     const byJourney = new Map<string, { at: number; steps: string[]; values: Set<string> }>();
     for (const step of steps) {
+      // A malformed step (a foreign caller) is dropped alone: it must not fail the batch it is in.
+      const text = asStep(step) === undefined ? undefined : encode(step);
+      if (text === undefined) {
+        dropped += 1;
+        continue;
+      }
       const entry = byJourney.get(step.correlationId) ?? { at: 0, steps: [], values: new Set<string>() };
       // Recency is when a step arrived here (not the step's own time), so eviction is least recently touched.
       entry.at = touch();
-      entry.steps.push(JSON.stringify(step));
+      entry.steps.push(text);
       for (const value of indexValues(step, maxIndex)) entry.values.add(value);
       byJourney.set(step.correlationId, entry);
     }
+    if (byJourney.size === 0) return;
     const batch = [...byJourney].map(([id, e]) => [id, e.at, e.steps.slice(-maxSteps), [...e.values]]);
     evicted += await withTimeout(client.journeyWrite(key.recent, ...args, JSON.stringify(batch)), writeTimeoutMs, 'writing journey steps to Redis');
   }
@@ -154,8 +161,7 @@ export async function redisJourneyStore(options: RedisJourneyOptions = {}): Prom
     ...(options.keysOf ? { keysOf: options.keysOf } : {}),
     record(step) {
       recorded += 1;
-      // A malformed step (a foreign caller) is refused here, so it cannot fail a whole batch.
-      if (closed || buffer.length >= maxBuffered || asStep(step) === undefined) return void (dropped += 1);
+      if (closed || buffer.length >= maxBuffered) return void (dropped += 1);
       buffer.push(step);
       schedule();
       // A write loop already running picks the step up; a full batch does not wait for the timer.
@@ -200,6 +206,14 @@ export async function redisJourneyStore(options: RedisJourneyOptions = {}): Prom
       client.disconnect();
     },
   };
+}
+
+function encode(step: JourneyStep): string | undefined {
+  try {
+    return JSON.stringify(step);
+  } catch {
+    return undefined;
+  }
 }
 
 function hostPort(node: string): { host: string; port: number } {
