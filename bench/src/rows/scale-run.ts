@@ -41,7 +41,8 @@ function startServer(kind: ScaleServerKind, namespace: string, onError: (error: 
         if (reply.type === 'ready') {
           resolve({
             url: reply.url,
-            usage: () => ask({ type: 'usage' }, 'usage', 30_000),
+            // A full GC of 10,000 sockets' heap on a loaded machine can take a while.
+            usage: () => ask({ type: 'usage' }, 'usage', 120_000),
             broadcast: (rate, durationMs, size) => ask({ type: 'broadcast', rate, durationMs, size }, 'broadcast-done', durationMs + 60_000),
             close() {
               if (child.connected) child.send({ type: 'close' } satisfies ScaleServerRequest);

@@ -40,7 +40,10 @@ export type ScaleServerReply =
   | { type: 'error'; message: string };
 
 const [kind, namespace] = process.argv.slice(2) as [ScaleServerKind, string];
-const send = (reply: ScaleServerReply): void => void process.send?.(reply);
+// The coordinator may be gone (a killed row): a reply then goes nowhere, never to an 'error' event.
+const send = (reply: ScaleServerReply): void => {
+  if (process.connected) process.send?.(reply, undefined, {}, () => undefined);
+};
 const gc = (globalThis as { gc?: () => void }).gc;
 
 interface Node {

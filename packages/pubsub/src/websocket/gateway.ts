@@ -27,6 +27,7 @@ import type { AuthorizeResult } from './session-presence.js';
 import { type BufferPolicy, CLOSE_CODES, type FramePosition, type ServerFrame } from './protocol.js';
 import type { SendQueueLimits, SendQueueStats } from './send-queue.js';
 import { FanOutScheduler, type FanOutOptions, forEachSliced } from './fan-out.js';
+import { framed } from './wire-frame.js';
 import { type AllowedOrigins, judgeUpgrade, refuseUpgrade } from './upgrade.js';
 import { addTraceContext, createGatewayTelemetry } from './telemetry.js';
 import { type AuthorizePublish, type PublishRate, type PublishSchema, resolvePublishRate } from './publish.js';
@@ -142,7 +143,13 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
   const maxConnections = options.maxConnections ?? 10_000;
   const reporter = createErrorReporter('gateway', options.onError);
   // `closeTimeout` (ws 8.18+, not in @types/ws yet): how long a closing client may take before ws cuts it.
-  const serverOptions: ServerOptions & { closeTimeout: number } = { noServer: true, maxPayload: options.maxPayloadBytes ?? 16 * 1024, closeTimeout: closeTimeoutMs };
+  // No permessage-deflate (ws' server default, said here because wire-frame.ts relies on it).
+  const serverOptions: ServerOptions & { closeTimeout: number } = {
+    noServer: true,
+    perMessageDeflate: false,
+    maxPayload: options.maxPayloadBytes ?? 16 * 1024,
+    closeTimeout: closeTimeoutMs,
+  };
   const wss = new WebSocketServer(serverOptions);
   const sessions = new Set<ClientSession>();
   const counts = { upgradesRefused: 0, clientsClosedForLimits: 0, framesDroppedGone: 0, handshakes: 0 };
@@ -235,13 +242,13 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
   });
 
   // One envelope goes to many clients, one after the other within one dispatch: its frame is built
-  // once per subscription topic, as UTF-8 bytes that every client's socket shares. Only the
-  // envelope being dispatched is kept.
-  let framed: Envelope | undefined;
+  // once per subscription topic, as a whole websocket frame that every client's socket shares
+  // (wire-frame.ts). Only the envelope being dispatched is kept.
+  let current: Envelope | undefined;
   const frames = new Map<string, Buffer>();
   function frameOf(envelope: Envelope, topic: string, position?: FramePosition): Buffer {
-    if (envelope !== framed) {
-      framed = envelope;
+    if (envelope !== current) {
+      current = envelope;
       frames.clear();
     }
     let frame = frames.get(topic);
@@ -249,7 +256,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
       const message: ServerFrame = { type: 'message', topic, channel: envelope.name, id: envelope.id, occurredAt: envelope.occurredAt, data: envelope.payload };
       if (position) Object.assign(message, { offset: position.offset, epoch: position.epoch });
       addTraceContext(message, envelope.headers);
-      frames.set(topic, (frame = Buffer.from(JSON.stringify(message))));
+      frames.set(topic, (frame = framed(JSON.stringify(message))));
     }
     return frame;
   }

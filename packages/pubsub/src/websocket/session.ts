@@ -27,6 +27,7 @@ import {
 } from './session-presence.js';
 import { answerWithin } from './hook-deadline.js';
 import type { FanOutScheduler } from './fan-out.js';
+import { wireOf } from './wire-frame.js';
 import { createPublisher, type PublishHost } from './publish.js';
 import type { GatewayTelemetry } from './telemetry.js';
 
@@ -88,7 +89,12 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
   const flusher = { flush: () => queue.flush() };
   const queue = new SendQueue(
     {
-      write: (frame, done) => ws.send(frame, TEXT, done),
+      write: (frame, done) => {
+        // A broadcast's frame was built whole once (wire-frame.ts): one buffer to the socket.
+        const wire = typeof frame === 'string' ? undefined : wireOf(frame);
+        if (wire !== undefined && ws.readyState === ws.OPEN) socket.write(wire, done);
+        else ws.send(frame, TEXT, done);
+      },
       buffered: () => ws.bufferedAmount,
       cork: () => socket.cork(),
       uncork: () => socket.uncork(),
