@@ -35,11 +35,15 @@ for _, j in ipairs(batch) do
   redis.call('PEXPIRE', list, ttl)
   local xkey = p .. 'x:' .. cid
   for _, v in ipairs(j[4]) do
-    if redis.call('SISMEMBER', xkey, v) == 1 or redis.call('SCARD', xkey) < maxValues then
-      redis.call('SADD', xkey, v)
+    local keep = true
+    if redis.call('SADD', xkey, v) == 1 and redis.call('SCARD', xkey) > maxValues then
+      redis.call('SREM', xkey, v)
+      keep = false
+    end
+    if keep then
       local ikey = p .. 'i:' .. v
-      redis.call('ZADD', ikey, at, cid)
-      redis.call('ZREMRANGEBYRANK', ikey, 0, -perKey - 1)
+      -- Only a new member can push the key past its bound.
+      if redis.call('ZADD', ikey, at, cid) == 1 then redis.call('ZREMRANGEBYRANK', ikey, 0, -perKey - 1) end
       redis.call('PEXPIRE', ikey, ttl)
     end
   end
