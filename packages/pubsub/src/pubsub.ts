@@ -88,6 +88,9 @@ export interface PubSubCoreOptions<M extends MessageMap> {
 }
 
 const NO_BYTES = Buffer.alloc(0);
+/** Fulfilled promises of small receiver counts, shared: an in-process broadcast allocates none. */
+const SETTLED: ReadonlyArray<Promise<number>> = Array.from({ length: 65 }, (_, n) => Promise.resolve(n));
+const settled = (count: number): Promise<number> => SETTLED[count] ?? Promise.resolve(count);
 /** The options of a `broadcast` that names none: shared, never written. */
 const REMOTE: SendOptions = Object.freeze({ local: false });
 
@@ -349,11 +352,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     // The producer span (its context written into `headers`) and journal step: undefined, and
     // nothing allocated, without an OpenTelemetry SDK and a journal (telemetry.ts).
     const traced = options.untraced ? undefined : this.telemetry.begin({ channel, id, correlationId: options.correlationId, payload }, headers);
-    const envelope = createEnvelope(channel, payload, {
-      id,
-      headers,
-      ...(options.correlationId !== undefined ? { correlationId: options.correlationId } : {}),
-    });
+    const envelope = createEnvelope(channel, payload, options.correlationId === undefined ? { id, headers } : { id, headers, correlationId: options.correlationId });
     if (inProcess !== undefined && (inProcess.zeroCopy || this.serializer === jsonSerializer) && (options.local || !this.history.windowFor(channel))) {
       return this.emitInProcess(envelope, options, traced);
     }
@@ -409,11 +408,11 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
         // At-most-once, as in emit: the remote part is lost; the count says who really got it.
         this.report('publish', err, { name: envelope.name, id: envelope.id });
         this.telemetry.failed(traced, envelope, err);
-        return Promise.resolve(received);
+        return settled(received);
       }
     }
     this.telemetry.sent(traced, envelope, count);
-    return Promise.resolve(count);
+    return settled(count);
   }
 
   /**
