@@ -8,11 +8,11 @@ export const NODE_HEADER = 'pubsub-node';
 export const SEQ_HEADER = 'pubsub-seq';
 export const REPLY_TO_HEADER = 'pubsub-reply-to';
 
-/** Reply channels are ordinary channels under this prefix, one per request. */
+/** Reply inboxes are ordinary channels under this prefix, one per node (request-reply.ts). */
 export const REPLY_CHANNEL_PREFIX = '_pubsub:reply:';
 
 /**
- * What a `pubsub-reply-to` header may name: a reply inbox (`_pubsub:reply:<node>:<request id>`),
+ * What a `pubsub-reply-to` header may name: a reply inbox (`_pubsub:reply:<node>:<token>`),
  * never an application channel, so a request cannot make a replier publish where it likes.
  */
 const REPLY_INBOX = /^_pubsub:reply:[A-Za-z0-9_.:-]{1,200}$/;
