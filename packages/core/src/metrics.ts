@@ -7,14 +7,28 @@
  * `messaging.consumer.group.name`, `messaging.operation.name`, `events.tier`, and
  * `error.type` on failures.
  */
-import { metrics, type Meter } from '@opentelemetry/api';
+import { metrics, type Meter, type MetricOptions } from '@opentelemetry/api';
 import { TELEMETRY_SCOPE } from './telemetry.js';
 
-let meter: Meter | undefined;
-
-/** The platform's meter (a proxy: a MeterProvider registered later is still used). */
+/**
+ * The platform's meter, from the MeterProvider registered now. Unlike the tracer, the metrics API
+ * has no proxy: instruments made before the application registers its MeterProvider stay no-ops.
+ * So register the SDK before building the tiers (as OpenTelemetry asks of every library); each
+ * tier makes its instruments when it is built or on first use, never at import.
+ */
 export function platformMeter(): Meter {
-  return (meter ??= metrics.getMeter(TELEMETRY_SCOPE));
+  return metrics.getMeter(TELEMETRY_SCOPE);
+}
+
+/**
+ * Bucket boundaries, in seconds, for the duration histograms (those of the HTTP and messaging
+ * semantic conventions): the SDK's default ones (0 to 10,000) suit milliseconds, not seconds.
+ */
+export const DURATION_BUCKETS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60] as const;
+
+/** The options of an instrument from its row of METRICS: unit, description, and buckets for a duration. */
+export function instrumentOptions(m: { readonly unit: string; readonly description: string }): MetricOptions {
+  return m.unit === 's' ? { unit: m.unit, description: m.description, advice: { explicitBucketBoundaries: [...DURATION_BUCKETS_S] } } : { unit: m.unit, description: m.description };
 }
 
 /** Every instrument's name and unit, in one place. */
