@@ -1,7 +1,7 @@
 /**
  * Keeps the scale rows' detailed figures (connect time, event-loop delay, heap, RSS, every rate
  * step) in bench/results/scale[-mode].json, one entry per row id (the newest run of each), and
- * draws bench/results/scale[-mode].svg from them: delivery p99 and delivered msg/s against N,
+ * draws bench/results/scale.svg from a full run's: delivery p99 and delivered msg/s against N,
  * ours against Socket.IO, plus the highest sustained rates. Hand-written SVG, no dependency.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
@@ -37,7 +37,9 @@ export async function recordScale(mode: Mode, record: ScaleRecord): Promise<void
   }
   records = [...records.filter((r) => r.id !== record.id), record].sort((a, b) => a.id.localeCompare(b.id));
   await writeFile(fileOf(mode, 'json'), `${JSON.stringify(records, null, 2)}\n`);
-  await writeFile(fileOf(mode, 'svg'), chart(records, mode));
+  // Drawn in every mode (so a smoke run proves the chart too), kept only from a full run.
+  const svg = chart(records, mode);
+  if (mode === 'full') await writeFile(fileOf(mode, 'svg'), svg);
 }
 
 const COLORS: Record<string, string> = { ours: '#1f6feb', 'socket.io': '#d1242f', 'ours, 2 gateways': '#1a7f37' };
