@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TickCork } from './redis-cork.js';
+import { asWritten, TickCork } from './redis-writes.js';
 
 /** A stream that records cork depth and what left it, as a socket would. */
 class FakeStream {
@@ -63,5 +64,33 @@ describe('TickCork', () => {
     stream.write('a');
     await nextTick();
     expect(stream.sent).toEqual([['a']]);
+  });
+});
+
+describe('asWritten', () => {
+  // ioredis writes a string argument as UTF-8: whatever asWritten returns must become the same bytes.
+  const onTheWire = (written: Buffer | string): Buffer => (typeof written === 'string' ? Buffer.from(written, 'utf8') : written);
+
+  it('puts the very same bytes on the wire for any message, hostile bytes included', () => {
+    const bytes = fc.oneof(
+      fc.uint8Array({ maxLength: 3000 }),
+      fc.string({ unit: 'binary', maxLength: 500 }).map((s) => new TextEncoder().encode(s)),
+      fc.string({ maxLength: 2500 }).map((s) => new TextEncoder().encode(JSON.stringify({ s }))),
+    );
+    fc.assert(
+      fc.property(bytes, (raw) => {
+        const data = Buffer.from(raw);
+        expect(onTheWire(asWritten(data)).equals(data)).toBe(true);
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  it('hands small ASCII messages over as text and everything else as bytes', () => {
+    expect(asWritten(Buffer.from('{"a":1}'))).toBe('{"a":1}');
+    const accented = Buffer.from('{"a":"é"}');
+    expect(asWritten(accented)).toBe(accented);
+    const big = Buffer.from(`"${'x'.repeat(5000)}"`);
+    expect(asWritten(big)).toBe(big);
   });
 });

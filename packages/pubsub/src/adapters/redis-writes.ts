@@ -1,4 +1,6 @@
 /**
+ * How the Redis adapter hands its publishes to ioredis.
+ *
  * One system call per tick for the publishes of that tick. ioredis writes every command to its
  * socket at once: a burst of N broadcasts made N `write` calls, each a system call, and as many
  * reads on Redis' side. Corking the publisher's socket on the first publish of a tick and
@@ -8,6 +10,7 @@
  * way (ioredis rejects it when the connection goes, corked or not). A client without a corkable
  * `stream` (a Cluster, a custom client) is left alone.
  */
+import { isAscii } from 'node:buffer';
 
 interface Corkable {
   cork(): void;
@@ -40,4 +43,19 @@ export class TickCork {
   flush(): void {
     this.release();
   }
+}
+
+/**
+ * Below this size an ASCII message is cheaper to hand ioredis as a string: a Buffer puts ioredis
+ * in its buffer mode, which copies the command into a fresh Buffer (0.45 µs more per 100-300 B
+ * publish measured here); from about 2-3 KB on, copying the bytes once beats making a string.
+ */
+const STRING_BELOW = 2048;
+
+/**
+ * What to hand ioredis for a message: small ASCII bytes (JSON of ASCII text) as a one-byte string,
+ * which ioredis writes as it is, anything else as the bytes. The bytes on the wire are the same.
+ */
+export function asWritten(data: Buffer): Buffer | string {
+  return data.length < STRING_BELOW && isAscii(data) ? data.toString('latin1') : data;
 }

@@ -25,14 +25,14 @@ import {
 } from '@events/core';
 import { redisClusterPubSub, type RedisClusterPubSubOptions } from './redis-cluster.js';
 import { redisHistory, type RedisHistoryClient, unframe } from './redis-history.js';
-import { TickCork } from './redis-cork.js';
+import { asWritten, TickCork } from './redis-writes.js';
 import { redisPresenceStore } from './redis-presence.js';
 
 /** The commands this adapter uses: a `Redis` or a `Cluster` from ioredis fits. */
 export interface RedisPubSubClient {
   readonly status: string;
-  publish(channel: string, message: Buffer): Promise<number>;
-  spublish(channel: string, message: Buffer): Promise<number>;
+  publish(channel: string, message: Buffer | string): Promise<number>;
+  spublish(channel: string, message: Buffer | string): Promise<number>;
   subscribe(...channels: string[]): Promise<unknown>;
   psubscribe(...patterns: string[]): Promise<unknown>;
   ssubscribe(...channels: string[]): Promise<unknown>;
@@ -201,7 +201,8 @@ export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
     publish(channel, data) {
       if (!pub) return Promise.reject(new Error('the Redis pubsub adapter is not started'));
       cork.hold(pub);
-      const sent = sharded ? pub.spublish(channel, data) : pub.publish(channel, data);
+      const message = asWritten(data);
+      const sent = sharded ? pub.spublish(channel, message) : pub.publish(channel, message);
       // Redis counts this node's own subscriptions too; a node that does not hear the channel
       // (the usual publisher) needs no second promise to take them off.
       const own = ownDeliveries(channel);
