@@ -20,25 +20,40 @@ export function addOptions(a: QueueAdapter, o: EnqueueManyOptions, timeoutMs: nu
   return { ...(o.transaction ? { transaction: o.transaction } : {}), timeoutMs, ...(o.signal ? { signal: o.signal } : {}) };
 }
 
-/** Rejects at the deadline or on abort; the work itself may still complete (at-least-once). */
-export function bounded<T>(work: Promise<T>, what: string, limits: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<T> {
+/** Rejects at the deadline or on abort; the work itself may still complete (at-least-once). `what` is built only for the error. */
+export function bounded<T>(work: Promise<T>, what: string | (() => string), limits: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<T> {
   const { timeoutMs, signal } = limits;
-  if (signal?.aborted) return Promise.reject(signal.reason);
-  work.catch(() => undefined); // its outcome may arrive after ours
+  const timedOut = (): TimeoutError =>
+    new TimeoutError(`${typeof what === 'function' ? what() : what} (the job may still be stored: enqueue again with the same jobId to be sure)`, timeoutMs);
+  if (signal?.aborted) {
+    work.catch(() => undefined); // its outcome may arrive after ours
+    return Promise.reject(signal.reason);
+  }
+  // The handlers below take the work's outcome whenever it arrives: it is never left unhandled.
+  if (!signal) {
+    // The usual enqueue: one timer, no listener.
+    return new Promise<T>((resolve, reject) => {
+      const timer = setTimeout(() => reject(timedOut()), timeoutMs);
+      work.then(
+        (v) => (clearTimeout(timer), resolve(v)),
+        (e: unknown) => (clearTimeout(timer), reject(e)),
+      );
+    });
+  }
   return new Promise<T>((resolve, reject) => {
     const done = (): void => {
       clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
+      signal.removeEventListener('abort', onAbort);
     };
     const onAbort = (): void => {
       done();
-      reject(signal?.reason);
+      reject(signal.reason);
     };
     const timer = setTimeout(() => {
       done();
-      reject(new TimeoutError(`${what} (the job may still be stored: enqueue again with the same jobId to be sure)`, timeoutMs));
+      reject(timedOut());
     }, timeoutMs);
-    signal?.addEventListener('abort', onAbort, { once: true });
+    signal.addEventListener('abort', onAbort, { once: true });
     work.then(
       (v) => (done(), resolve(v)),
       (e: unknown) => (done(), reject(e)),

@@ -48,6 +48,11 @@ export class JobEvents {
     };
   }
 
+  /** Whether anyone listens to `event` (the caller can skip building its payload). */
+  listening(event: QueueEventName): boolean {
+    return (this.listeners.get(event)?.size ?? 0) > 0;
+  }
+
   emit<E extends QueueEventName>(event: E, payload: QueueEventMap[E]): void {
     for (const listener of this.listeners.get(event) ?? []) {
       try {

@@ -17,6 +17,7 @@ export class IdleSignal {
   /** A job finished somewhere we can see: wake every idle waiter (each rechecks its counts once). */
   notify(): void {
     this.generation += 1;
+    if (this.wakers.size === 0) return; // the usual case, once per job: no copy
     for (const wake of [...this.wakers]) wake();
   }
 

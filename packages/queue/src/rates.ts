@@ -16,6 +16,8 @@ type Kind = 'enqueued' | 'completed' | 'failed';
 export class RateRecorder {
   private pending = new Map<string, { name: string; minute: number; enqueued: number; completed: number; failed: number }>();
   private timer: NodeJS.Timeout | undefined;
+  /** The bucket the last count went to (it is in `pending` until the next flush). */
+  private last: { name: string; minute: number; enqueued: number; completed: number; failed: number } | undefined;
   private flushing: Promise<void> = Promise.resolve();
   /** Set by close(): later counts (events of workers still stopping) are ignored. */
   private closed = false;
@@ -31,6 +33,12 @@ export class RateRecorder {
   count(name: string, kind: Kind, n = 1): void {
     if (this.closed || !this.admin()) return;
     const minute = Math.floor(Date.now() / 60_000);
+    // Counted once per job: the bucket of the last call is kept, so the usual call builds no key.
+    const last = this.last;
+    if (last !== undefined && last.name === name && last.minute === minute) {
+      last[kind] += n;
+      return;
+    }
     const key = `${minute}\0${name}`;
     let bucket = this.pending.get(key);
     if (!bucket) {
@@ -42,6 +50,7 @@ export class RateRecorder {
       this.pending.set(key, bucket);
     }
     bucket[kind] += n;
+    this.last = bucket;
     if (!this.timer) {
       this.timer = setTimeout(() => {
         this.timer = undefined;
@@ -58,6 +67,7 @@ export class RateRecorder {
       if (this.pending.size === 0 || !admin) return;
       const buckets: RateBucket[] = [...this.pending.values()];
       this.pending = new Map();
+      this.last = undefined;
       try {
         await admin.recordRates(buckets);
       } catch (error) {

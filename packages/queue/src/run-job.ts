@@ -106,7 +106,8 @@ export function runJob(job: QueueAdapterActiveJob, run: RunOptions): Promise<unk
   let envelope: Envelope | undefined;
   try {
     const decoded = job.name === run.name ? decodeJobData(job.data, job) : undefined;
-    envelope = decoded && { ...decoded, id: job.id };
+    // The job id is the envelope's (ours store it so): copied only for a foreign envelope that differs.
+    envelope = decoded && (decoded.id === job.id ? decoded : { ...decoded, id: job.id });
   } catch {
     // runAttempt decodes again and fails the attempt with the decode error.
   }
@@ -141,7 +142,8 @@ async function runAttempt(job: QueueAdapterActiveJob, run: RunOptions, known: En
   const { name, handler } = run;
   if (job.name !== name) throw new UnknownJobError(job.name, name);
   const envelope: Envelope = known ?? { ...decodeJobData(job.data, job), id: job.id };
-  const payload = await validatePayload(run.schemas, name, envelope.payload);
+  // No schemas (the usual case): no promise hop.
+  const payload = run.schemas ? await validatePayload(run.schemas, name, envelope.payload) : envelope.payload;
   const abort = new JobAbort();
   const unfollow = follow(run.shutdown, abort);
   let timer: NodeJS.Timeout | undefined;

@@ -165,6 +165,15 @@ export class Connections {
   /** Runs `command` on a connected producer, waiting (bounded) for a reconnect when Redis is away. */
   async run<T>(command: () => Promise<T>, options: GateOptions): Promise<T> {
     const deadline = Date.now() + options.timeoutMs;
+    if (this.producerClient?.status === 'ready') {
+      // Connected (the usual case): run at once, no wait in the line; a drop falls through to it.
+      try {
+        return await command();
+      } catch (err) {
+        if (!this.retryable(err) || Date.now() >= deadline) throw err;
+        if (this.isCluster && isFailover(err)) await new Promise((r) => setTimeout(r, Math.min(FAILOVER_PAUSE_MS, Math.max(0, deadline - Date.now()))));
+      }
+    }
     for (;;) {
       await this.ready({ ...options, timeoutMs: Math.max(1, deadline - Date.now()), totalMs: options.totalMs ?? options.timeoutMs });
       try {
@@ -174,12 +183,16 @@ export class Connections {
         // On a cluster, a failover in progress (the slot's primary gone, no replica promoted yet)
         // is retried too, after a short pause: the client reports no signal for "promoted". A
         // retried add is safe: every job carries its id, and BullMQ adds an existing id once.
-        if (err instanceof EventsError) throw err; // ours, already decided (NotReplicatedError, a timeout)
-        const failover = this.isCluster && isFailover(err);
-        if (!(isOffline(err) || failover) || Date.now() >= deadline) throw err;
-        if (failover) await new Promise((r) => setTimeout(r, Math.min(FAILOVER_PAUSE_MS, Math.max(0, deadline - Date.now()))));
+        if (!this.retryable(err) || Date.now() >= deadline) throw err;
+        if (this.isCluster && isFailover(err)) await new Promise((r) => setTimeout(r, Math.min(FAILOVER_PAUSE_MS, Math.max(0, deadline - Date.now()))));
       }
     }
+  }
+
+  /** A command that failed because the connection was down, or (cluster) during a failover: worth another try. */
+  private retryable(err: unknown): boolean {
+    if (err instanceof EventsError) return false; // ours, already decided (NotReplicatedError, a timeout)
+    return isOffline(err) || (this.isCluster && isFailover(err));
   }
 
   /** Quits every connection within `timeoutMs`, then drops those still open. Never rejects. */
