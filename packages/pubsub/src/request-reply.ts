@@ -66,6 +66,8 @@ export class RequestReply {
   private readonly waiting = new Map<string, Waiter>();
   private readonly inboxChannel: string;
   private inbox: Promise<Subscription> | undefined;
+  /** The inbox subscription is confirmed: a request need not wait for it. */
+  private inboxReady = false;
   private dropped = 0;
 
   constructor(
@@ -102,9 +104,10 @@ export class RequestReply {
     // Settled by every path below; this only keeps an answer nobody awaits any more from being unhandled.
     answer.catch(() => undefined);
     try {
-      await Promise.race([this.openInbox(), answer]);
+      if (!this.inboxReady) await Promise.race([this.openInbox(), answer]);
       const sendOptions: InternalBroadcastOptions = { headers: { ...options.headers, [REPLY_TO_HEADER]: this.inboxChannel }, [ENVELOPE_ID]: id };
-      await Promise.race([this.host.broadcast(channel, message, sendOptions), answer]);
+      // A refused broadcast (closed, bad payload) ends the request; a lost remote part is reported by broadcast.
+      this.host.broadcast(channel, message, sendOptions).then(undefined, (err: unknown) => waiter.reject(err as Error));
       return await answer;
     } finally {
       clearTimeout(timer);
@@ -113,28 +116,37 @@ export class RequestReply {
     }
   }
 
+  /**
+   * The handler's answer (awaited when it is a promise) goes back to the inbox the request named.
+   * What this returns is tracked by the dispatcher, so `close()` lets replies being sent finish.
+   */
   reply(topics: Topics, handler: ReplyHandler<MessageMap, string>): Promise<Subscription> {
-    return this.host.subscribe(topics, async (payload, meta) => {
+    return this.host.subscribe(topics, (payload, meta): Promise<void> | undefined => {
       const replyTo = meta.envelope.headers[REPLY_TO_HEADER];
-      if (replyTo === undefined) return;
+      if (replyTo === undefined) return undefined;
       if (!isReplyInbox(replyTo)) {
         this.host.report('request', new Error(`refused a request whose ${REPLY_TO_HEADER} ${JSON.stringify(replyTo.slice(0, 80))} is not a reply inbox (${REPLY_CHANNEL_PREFIX}...)`), {
           name: meta.channel,
           id: meta.envelope.id,
         });
-        return;
+        return undefined;
       }
-      const correlation = { correlationId: meta.envelope.id };
-      let result: unknown;
-      try {
-        result = await handler(payload, meta);
-      } catch (err) {
+      const correlationId = meta.envelope.id;
+      const answer = (result: unknown): Promise<void> => this.send(replyTo, result === undefined ? null : result, { correlationId });
+      const failed = (err: unknown): Promise<void> => {
         this.host.report('reply', err, { name: meta.channel, id: meta.envelope.id });
         const text = err instanceof Error ? err.message : String(err);
-        await this.send(replyTo, null, { ...correlation, headers: { [REPLY_ERROR_HEADER]: text } });
-        return;
+        return this.send(replyTo, null, { correlationId, headers: { [REPLY_ERROR_HEADER]: text } });
+      };
+      let result: unknown;
+      try {
+        result = handler(payload, meta);
+      } catch (err) {
+        return failed(err);
       }
-      await this.send(replyTo, result === undefined ? null : result, correlation);
+      // A synchronous answer is sent at once, without a promise hop.
+      if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') return Promise.resolve(result).then(answer, failed);
+      return answer(result);
     });
   }
 
@@ -145,10 +157,16 @@ export class RequestReply {
 
   /** The inbox subscription, made once; a failed subscribe is retried by the next request. */
   private openInbox(): Promise<Subscription> {
-    this.inbox ??= this.host.subscribe(this.inboxChannel, (payload, meta) => this.onReply(payload, meta)).catch((err: unknown) => {
-      this.inbox = undefined;
-      throw err;
-    });
+    this.inbox ??= this.host.subscribe(this.inboxChannel, (payload, meta) => this.onReply(payload, meta)).then(
+      (sub) => {
+        this.inboxReady = true;
+        return sub;
+      },
+      (err: unknown) => {
+        this.inbox = undefined;
+        throw err;
+      },
+    );
     return this.inbox;
   }
 
@@ -165,11 +183,11 @@ export class RequestReply {
     else waiter.resolve(payload);
   }
 
-  private async send(channel: string, payload: unknown, options: { correlationId: string; headers?: Record<string, string> }): Promise<void> {
-    try {
-      await this.host.broadcast(channel, payload, options);
-    } catch (err) {
-      this.host.report('reply', err, { name: channel });
-    }
+  /** Sends a reply; never rejects (a failure is reported). */
+  private send(channel: string, payload: unknown, options: { correlationId: string; headers?: Record<string, string> }): Promise<void> {
+    return this.host.broadcast(channel, payload, options).then(
+      () => undefined,
+      (err: unknown) => this.host.report('reply', err, { name: channel }),
+    );
   }
 }
