@@ -204,12 +204,13 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     const timeoutMs = closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
     const left = (): number => Math.max(1, deadline - Date.now());
-    metrics.close();
     const drained = await subscriptions.closeAll({ force: closeOptions.force === true, timeoutMs });
     // Forced (or drain timed out): the adapter drops its consumers; RabbitMQ redelivers what was unacked.
     const released = adapter.close({ force: !drained, timeoutMs: left() });
     if (!(await drainWithin(released, left()))) reporter.report('close', new TimeoutError(`closing the ${adapter.kind} bus adapter`, timeoutMs));
     await released.catch((error: unknown) => reporter.report('close', error));
+    // After the drain: what the last handlers counted is still reported until here.
+    metrics.close();
   }
 
   const bus: Bus<E> = {

@@ -3,23 +3,26 @@
  * event name, deliveries, handler durations, retries and dead letters per consumer group, and the
  * lag of each group (events accepted for it and not yet handled) as an observable gauge.
  *
- * Instruments are made on first use, once per bus; with no MeterProvider they are the API's no-op
- * instruments, so a call costs a cached attribute lookup and an empty method. The lag callback is
- * removed when the bus closes. Attribute sets are cached per name and group, bounded (names past
- * the bound are still measured, with a fresh attribute object each time).
+ * Counts are kept here and reported when a reader collects (observable counters): an SDK counter
+ * hashes its attributes on every `add` (microseconds per call, measured), an increment here costs
+ * a map lookup. Durations are histograms, recorded per call. Instruments and the one collection
+ * callback are made on first use, once per bus, and the callback is removed when the bus closes;
+ * with no MeterProvider they are the API's no-op instruments. Per bus at most MAX_SERIES attribute
+ * sets per instrument are kept; counts past that go to one set marked `otel.metric.overflow`
+ * (the SDK's own convention for its cardinality limit).
  */
-import { EventsError, METRICS, platformMeter, type BusConsumerStats } from '@events/core';
-import type { Attributes, Counter, Histogram, ObservableGauge, ObservableResult } from '@opentelemetry/api';
+import { EventsError, instrumentOptions, METRICS, platformMeter, type BusConsumerStats } from '@events/core';
+import type { Attributes, BatchObservableResult, Histogram, Meter, ObservableCounter, ObservableGauge } from '@opentelemetry/api';
 
-/** Attribute sets kept per bus (event names x groups are normally a small fixed set). */
-const MAX_CACHED_ATTRIBUTES = 1000;
+/** Attribute sets kept per instrument per bus (event names x groups are normally a small fixed set). */
+export const MAX_SERIES = 1000;
 
 export interface BusMetrics {
   /** One emit ended: accepted (no error) or refused, after `seconds`. */
   sent(name: string, seconds: number, error?: unknown): void;
   /** The instruments of one consumer group (bound once per subscription). */
   group(group: string): GroupMetrics;
-  /** Removes the lag callback (the bus closed). Idempotent. */
+  /** Removes the collection callback (the bus closed). Idempotent. */
   close(): void;
 }
 
@@ -32,44 +35,73 @@ export interface GroupMetrics {
   deadLettered(name: string): void;
 }
 
-interface Instruments {
-  readonly sent: Counter;
-  readonly operation: Histogram;
-  readonly consumed: Counter;
-  readonly process: Histogram;
-  readonly retries: Counter;
-  readonly deadLetters: Counter;
-  readonly lag: ObservableGauge;
-}
-
 /** `error.type` (low cardinality, as the semantic conventions ask): our errors' stable code, else the error's class name. */
 export function errorType(error: unknown): string {
   if (error instanceof EventsError) return error.code;
   return error instanceof Error && typeof error.name === 'string' && error.name.length > 0 ? error.name.slice(0, 100) : '_OTHER';
 }
 
+interface Tally {
+  readonly attributes: Attributes;
+  value: number;
+}
+
+/** Counts per attribute set, bounded, reported at collection. */
+export class Tallies {
+  private readonly byKey = new Map<string, Tally>();
+  private overflow: Tally | undefined;
+
+  /** The tally of `key`, made with `attributes()` on first use (past the bound: the overflow tally). */
+  of(key: string, attributes: () => Attributes): Tally {
+    const hit = this.byKey.get(key);
+    if (hit) return hit;
+    if (this.byKey.size >= MAX_SERIES) return (this.overflow ??= { attributes: { 'otel.metric.overflow': true }, value: 0 });
+    const made = { attributes: attributes(), value: 0 };
+    this.byKey.set(key, made);
+    return made;
+  }
+
+  observe(result: BatchObservableResult, instrument: ObservableCounter): void {
+    for (const t of this.byKey.values()) result.observe(instrument, t.value, t.attributes);
+    if (this.overflow) result.observe(instrument, this.overflow.value, this.overflow.attributes);
+  }
+}
+
+interface Instruments {
+  readonly meter: Meter;
+  readonly sent: ObservableCounter;
+  readonly consumed: ObservableCounter;
+  readonly retries: ObservableCounter;
+  readonly deadLetters: ObservableCounter;
+  readonly lag: ObservableGauge;
+  readonly operation: Histogram;
+  readonly process: Histogram;
+}
+
+type Spec = { readonly name: string; readonly unit: string; readonly description: string };
+
 export function createBusMetrics(spec: { system: string; consumers: () => readonly BusConsumerStats[] }): BusMetrics {
   const { system } = spec;
   let instruments: Instruments | undefined;
   let closed = false;
-  const sendAttributes = new Map<string, Attributes>();
-  const groupAttributes = new Map<string, Attributes>();
+  const counts = { sent: new Tallies(), consumed: new Tallies(), retries: new Tallies(), deadLetters: new Tallies() };
+  // Attribute sets of the histograms (their failures add error.type to a copy).
+  const sendAttributes = new Tallies();
+  const groupAttributes = new Tallies();
 
-  function cached(cache: Map<string, Attributes>, key: string, make: () => Attributes): Attributes {
-    const hit = cache.get(key);
-    if (hit) return hit;
-    const made = make();
-    if (cache.size < MAX_CACHED_ATTRIBUTES) cache.set(key, made);
-    return made;
-  }
   const ofSend = (name: string): Attributes =>
-    cached(sendAttributes, name, () => ({ 'messaging.system': system, 'messaging.destination.name': name, 'messaging.operation.name': 'emit', 'events.tier': 'bus' }));
-  const ofGroup = (name: string, group: string): Attributes =>
-    cached(groupAttributes, `${group}\u0000${name}`, () => ({ 'messaging.system': system, 'messaging.destination.name': name, 'messaging.consumer.group.name': group, 'events.tier': 'bus' }));
+    sendAttributes.of(name, () => ({ 'messaging.system': system, 'messaging.destination.name': name, 'messaging.operation.name': 'emit', 'events.tier': 'bus' })).attributes;
+  const ofGroup = (key: string, name: string, group: string): Attributes =>
+    groupAttributes.of(key, () => ({ 'messaging.system': system, 'messaging.destination.name': name, 'messaging.consumer.group.name': group, 'events.tier': 'bus' })).attributes;
   const failed = (attributes: Attributes, error: unknown): Attributes => ({ ...attributes, 'error.type': errorType(error) });
 
-  /** Lag per (group, pattern): buffered in the adapter plus handed to a handler and not settled. */
-  function observeLag(result: ObservableResult): void {
+  function observe(result: BatchObservableResult): void {
+    const i = get();
+    counts.sent.observe(result, i.sent);
+    counts.consumed.observe(result, i.consumed);
+    counts.retries.observe(result, i.retries);
+    counts.deadLetters.observe(result, i.deadLetters);
+    // Lag per (group, pattern): buffered in the adapter plus handed to a handler and not settled.
     const lag = new Map<string, { group: string; pattern: string; value: number }>();
     for (const c of spec.consumers()) {
       const key = `${c.group}\u0000${c.pattern}`;
@@ -77,52 +109,75 @@ export function createBusMetrics(spec: { system: string; consumers: () => readon
       entry.value += c.buffered + c.inFlight;
       lag.set(key, entry);
     }
-    for (const { group, pattern, value } of lag.values()) result.observe(value, ofGroup(pattern, group));
+    for (const [key, { group, pattern, value }] of lag) result.observe(i.lag, value, ofGroup(key, pattern, group));
   }
 
   function get(): Instruments {
     if (instruments) return instruments;
     const meter = platformMeter();
-    const counter = (m: { name: string; unit: string; description: string }): Counter => meter.createCounter(m.name, { unit: m.unit, description: m.description });
-    const histogram = (m: { name: string; unit: string; description: string }): Histogram => meter.createHistogram(m.name, { unit: m.unit, description: m.description });
-    const lag = meter.createObservableGauge(METRICS.busLag.name, { unit: METRICS.busLag.unit, description: METRICS.busLag.description });
-    if (!closed) lag.addCallback(observeLag);
+    const counter = (m: Spec): ObservableCounter => meter.createObservableCounter(m.name, instrumentOptions(m));
+    const histogram = (m: Spec): Histogram => meter.createHistogram(m.name, instrumentOptions(m));
     instruments = {
+      meter,
       sent: counter(METRICS.sent),
-      operation: histogram(METRICS.operationDuration),
       consumed: counter(METRICS.consumed),
-      process: histogram(METRICS.processDuration),
       retries: counter(METRICS.busRetries),
       deadLetters: counter(METRICS.busDeadLetters),
-      lag,
+      lag: meter.createObservableGauge(METRICS.busLag.name, instrumentOptions(METRICS.busLag)),
+      operation: histogram(METRICS.operationDuration),
+      process: histogram(METRICS.processDuration),
     };
-    return instruments;
+    const i = instruments;
+    if (!closed) meter.addBatchObservableCallback(observe, [i.sent, i.consumed, i.retries, i.deadLetters, i.lag]);
+    return i;
   }
 
   return {
     sent(name, seconds, error) {
       const i = get();
       const attributes = error === undefined ? ofSend(name) : failed(ofSend(name), error);
-      i.sent.add(1, attributes);
+      if (error === undefined) counts.sent.of(name, () => attributes).value += 1;
+      else counts.sent.of(`${name}\u0000${String(attributes['error.type'])}`, () => attributes).value += 1;
       i.operation.record(seconds, attributes);
     },
-    group: (group) => ({
-      consumed(name) {
-        get().consumed.add(1, ofGroup(name, group));
-      },
-      processed(name, seconds, error) {
-        get().process.record(seconds, error === undefined ? ofGroup(name, group) : failed(ofGroup(name, group), error));
-      },
-      retried(name) {
-        get().retries.add(1, ofGroup(name, group));
-      },
-      deadLettered(name) {
-        get().deadLetters.add(1, ofGroup(name, group));
-      },
-    }),
+    group(group) {
+      // The keys of this group's names, made once per name (no string built per event).
+      const keys = new Map<string, string>();
+      const keyOf = (name: string): string => {
+        const hit = keys.get(name);
+        if (hit !== undefined) return hit;
+        const key = `${group}\u0000${name}`;
+        if (keys.size < MAX_SERIES) keys.set(name, key);
+        return key;
+      };
+      const tally = (t: Tallies, name: string): Tally => {
+        const key = keyOf(name);
+        return t.of(key, () => ofGroup(key, name, group));
+      };
+      return {
+        consumed(name) {
+          get();
+          tally(counts.consumed, name).value += 1;
+        },
+        processed(name, seconds, error) {
+          const key = keyOf(name);
+          const attributes = ofGroup(key, name, group);
+          get().process.record(seconds, error === undefined ? attributes : failed(attributes, error));
+        },
+        retried(name) {
+          get();
+          tally(counts.retries, name).value += 1;
+        },
+        deadLettered(name) {
+          get();
+          tally(counts.deadLetters, name).value += 1;
+        },
+      };
+    },
     close() {
       closed = true;
-      instruments?.lag.removeCallback(observeLag);
+      const i = instruments;
+      if (i) i.meter.removeBatchObservableCallback(observe, [i.sent, i.consumed, i.retries, i.deadLetters, i.lag]);
     },
   };
 }

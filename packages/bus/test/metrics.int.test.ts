@@ -44,6 +44,7 @@ describe.each(targets)('bus metrics on %s', (system, make) => {
     const bus = createBus<Events>({ adapter, retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } }, onError: () => undefined });
     let mailed = 0;
     let broken = 0;
+    let collected: MetricData[] = [];
     try {
       await bus.on('orders.Placed', async () => undefined, { group: 'audit' });
       await bus.on('orders.Placed', async () => {
@@ -56,12 +57,14 @@ describe.each(targets)('bus metrics on %s', (system, make) => {
       }, { group: 'audit' });
       await bus.emit('orders.Placed', { n: 1 });
       await bus.emit('orders.Broken', { n: 2 });
-      await waitFor(async () => sum(pointsOf(await telemetry.collect(), METRICS.busDeadLetters, {})) >= 1 && mailed === 2, 15_000, 'the retry and the dead letter');
+      const settled = (c: MetricData[]): boolean =>
+        sum(pointsOf(c, METRICS.busDeadLetters, { 'messaging.system': system })) === 1 && sum(pointsOf(c, METRICS.processDuration, { 'messaging.system': system, 'messaging.consumer.group.name': 'mail' })) === 2;
+      await waitFor(async () => settled(await telemetry.collect()), 15_000, 'the retry and the dead letter');
+      collected = await telemetry.collect();
     } finally {
       await bus.close();
       await cleanup();
     }
-    const collected = await telemetry.collect();
     const base = { 'messaging.system': system, 'events.tier': 'bus' };
     const placed = { ...base, 'messaging.destination.name': 'orders.Placed' };
     const brokenAt = { ...base, 'messaging.destination.name': 'orders.Broken', 'messaging.consumer.group.name': 'audit' };
@@ -72,6 +75,7 @@ describe.each(targets)('bus metrics on %s', (system, make) => {
     const sendTimes = pointsOf(collected, METRICS.operationDuration, placed);
     expect(sum(sendTimes)).toBe(1);
     expect((sendTimes[0]?.value as Histogram).sum).toBeLessThan(30); // seconds, not milliseconds
+    expect((sendTimes[0]?.value as Histogram).buckets.boundaries.slice(0, 2)).toEqual([0.001, 0.005]); // buckets in seconds
 
     expect(sum(pointsOf(collected, METRICS.consumed, { ...placed, 'messaging.consumer.group.name': 'audit' }))).toBe(1);
     expect(sum(pointsOf(collected, METRICS.consumed, { ...placed, 'messaging.consumer.group.name': 'mail' }))).toBe(1);
@@ -97,12 +101,13 @@ describe.each(targets)('bus metrics on %s', (system, make) => {
       await bus.start();
       const aborted = AbortSignal.abort(new Error('caller gave up'));
       await expect(bus.emit('orders.Slow', { n: 1 }, { signal: aborted })).rejects.toThrow('caller gave up');
+      // Counts are reported while the bus is open (its collection callback goes with it).
+      const refused = pointsOf(await telemetry.collect(), METRICS.sent, { 'messaging.system': system, 'messaging.destination.name': 'orders.Slow', 'error.type': 'Error' });
+      expect(sum(refused)).toBe(1);
     } finally {
       await bus.close();
       await cleanup();
     }
-    const refused = pointsOf(await telemetry.collect(), METRICS.sent, { 'messaging.system': system, 'messaging.destination.name': 'orders.Slow', 'error.type': 'Error' });
-    expect(sum(refused)).toBe(1);
   });
 
   it('consumer lag per group: events accepted and not yet handled, back to 0 once handled; the gauge stops with the bus', async () => {

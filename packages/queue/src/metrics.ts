@@ -4,29 +4,34 @@
  * name; and, as observable gauges, each name's depth (waiting + prioritized + delayed) and the age
  * of the job at the head of its line (waiting or prioritized, by enqueue time).
  *
- * Instruments are made on first use, once per queue; with no MeterProvider they are the API's
- * no-op instruments. The gauges never block a collection: it observes what the last refresh read,
+ * Counts are kept here and reported when a reader collects (observable counters): an SDK counter
+ * hashes its attributes on every `add` (microseconds per call, measured), an increment here costs
+ * a map lookup. Durations and attempts are histograms, recorded per call. Instruments and the one
+ * collection callback are made on first use, once per queue; with no MeterProvider they are the
+ * API's no-op instruments. At most MAX_SERIES attribute sets per instrument are kept; counts past
+ * that go to one set marked `otel.metric.overflow`. The gauges never block a collection: it observes what the last refresh read,
  * and starts a new refresh in the background when that one is older than `refreshMs` (the first
  * collection after start may therefore see nothing yet). A refresh reads at most MAX_GAUGE_NAMES
  * names, a few at a time, within `deadlineMs`; a name it could not read in time is left out until
  * a refresh reads it (no stale figure), and no refresh starts while an earlier one's reads are
- * still out (a slow backend is not piled on). The callback is removed when the queue closes.
+ * still out (a slow backend is not piled on), and none starts once the queue is closing. The
+ * callback is removed when the queue has closed.
  */
-import { EventsError, METRICS, platformMeter, type QueueAdapter } from '@events/core';
-import type { Attributes, BatchObservableResult, Counter, Histogram, Meter, ObservableGauge } from '@opentelemetry/api';
+import { EventsError, instrumentOptions, METRICS, platformMeter, type QueueAdapter } from '@events/core';
+import type { Attributes, BatchObservableResult, Histogram, Meter, Observable, ObservableCounter, ObservableGauge } from '@opentelemetry/api';
 
 /** Job names a refresh reads at most (the first ones this queue knows). */
 export const MAX_GAUGE_NAMES = 1000;
-/** Attribute sets kept per queue. */
-const MAX_CACHED_ATTRIBUTES = 1000;
+/** Attribute sets kept per instrument per queue. */
+export const MAX_SERIES = 1000;
 /** Names read at once during a refresh. */
 const READS_AT_ONCE = 4;
 
 export interface QueueMetricsSpec {
   readonly system: string;
   readonly adapter: QueueAdapter;
-  /** True once the backend is started (gauges read it only then). */
-  readonly ready: () => boolean;
+  /** True while the backend may be read: started (or starting) and the queue not closing. */
+  readonly open: () => boolean;
   /** The job names this queue knows (processed, enqueued, scheduled, `names`). */
   readonly names: () => Iterable<string>;
   /** Least time between two refreshes of the gauges. Default: 1 000 ms. */
@@ -44,20 +49,48 @@ export interface QueueMetrics {
   finished(name: string, attempts: number, deadLetter: boolean): void;
   /** Registers the depth and age gauges, once the backend has started (idempotent; not after close). */
   observe(): void;
-  /** Removes the gauges' callback. Idempotent. */
+  /** Removes the collection callback (the queue closed). Idempotent. */
   close(): void;
 }
 
 interface Instruments {
   readonly meter: Meter;
-  readonly sent: Counter;
-  readonly operation: Histogram;
-  readonly consumed: Counter;
-  readonly process: Histogram;
-  readonly deadLetters: Counter;
-  readonly attempts: Histogram;
+  readonly sent: ObservableCounter;
+  readonly consumed: ObservableCounter;
+  readonly deadLetters: ObservableCounter;
   readonly depth: ObservableGauge;
   readonly age: ObservableGauge;
+  readonly operation: Histogram;
+  readonly process: Histogram;
+  readonly attempts: Histogram;
+}
+
+type Spec = { readonly name: string; readonly unit: string; readonly description: string };
+
+interface Tally {
+  readonly attributes: Attributes;
+  value: number;
+}
+
+/** Counts per attribute set, bounded, reported at collection. */
+export class Tallies {
+  private readonly byKey = new Map<string, Tally>();
+  private overflow: Tally | undefined;
+
+  /** The tally of `key`, made with `attributes()` on first use (past the bound: the overflow tally). */
+  of(key: string, attributes: () => Attributes): Tally {
+    const hit = this.byKey.get(key);
+    if (hit) return hit;
+    if (this.byKey.size >= MAX_SERIES) return (this.overflow ??= { attributes: { 'otel.metric.overflow': true }, value: 0 });
+    const made = { attributes: attributes(), value: 0 };
+    this.byKey.set(key, made);
+    return made;
+  }
+
+  observe(result: BatchObservableResult, instrument: ObservableCounter): void {
+    for (const t of this.byKey.values()) result.observe(instrument, t.value, t.attributes);
+    if (this.overflow) result.observe(instrument, this.overflow.value, this.overflow.attributes);
+  }
 }
 
 interface Reading {
@@ -95,38 +128,39 @@ export function createQueueMetrics(spec: QueueMetricsSpec): QueueMetrics {
   let instruments: Instruments | undefined;
   let observing = false;
   let closed = false;
-  const attributeCache = new Map<string, Attributes>();
+  const attributeSets = new Tallies();
+  const counts = { sent: new Tallies(), consumed: new Tallies(), deadLetters: new Tallies() };
   let readings = new Map<string, Reading>();
   let refreshing: Promise<void> | undefined;
   let refreshedAt = -Infinity;
 
-  function attributesOf(name: string): Attributes {
-    const hit = attributeCache.get(name);
-    if (hit) return hit;
-    const made = { 'messaging.system': system, 'messaging.destination.name': name, 'events.tier': 'queue' };
-    if (attributeCache.size < MAX_CACHED_ATTRIBUTES) attributeCache.set(name, made);
-    return made;
-  }
+  const attributesOf = (name: string): Attributes => attributeSets.of(name, () => ({ 'messaging.system': system, 'messaging.destination.name': name, 'events.tier': 'queue' })).attributes;
   const failed = (name: string, error: unknown): Attributes => ({ ...attributesOf(name), 'error.type': errorType(error) });
+  const count = (tallies: Tallies, name: string): void => {
+    tallies.of(name, () => attributesOf(name)).value += 1;
+  };
 
   function get(): Instruments {
     if (instruments) return instruments;
     const meter = platformMeter();
-    const counter = (m: { name: string; unit: string; description: string }): Counter => meter.createCounter(m.name, { unit: m.unit, description: m.description });
-    const histogram = (m: { name: string; unit: string; description: string }): Histogram => meter.createHistogram(m.name, { unit: m.unit, description: m.description });
-    const gauge = (m: { name: string; unit: string; description: string }): ObservableGauge => meter.createObservableGauge(m.name, { unit: m.unit, description: m.description });
-    instruments = {
+    const counter = (m: Spec): ObservableCounter => meter.createObservableCounter(m.name, instrumentOptions(m));
+    const histogram = (m: Spec): Histogram => meter.createHistogram(m.name, instrumentOptions(m));
+    const gauge = (m: Spec): ObservableGauge => meter.createObservableGauge(m.name, instrumentOptions(m));
+    const i: Instruments = {
       meter,
       sent: counter(METRICS.sent),
-      operation: histogram(METRICS.operationDuration),
       consumed: counter(METRICS.consumed),
-      process: histogram(METRICS.processDuration),
       deadLetters: counter(METRICS.queueDeadLetters),
-      attempts: histogram(METRICS.queueAttempts),
       depth: gauge(METRICS.queueDepth),
       age: gauge(METRICS.queueOldestAge),
+      operation: histogram(METRICS.operationDuration),
+      process: histogram(METRICS.processDuration),
+      // Attempts are small whole numbers: buckets of their own (the SDK's default ones start at 0, 5, 10).
+      attempts: meter.createHistogram(METRICS.queueAttempts.name, { ...instrumentOptions(METRICS.queueAttempts), advice: { explicitBucketBoundaries: [1, 2, 3, 4, 5, 7, 10, 15, 25, 50, 100] } }),
     };
-    return instruments;
+    instruments = i;
+    if (!closed) meter.addBatchObservableCallback(observeAll, observables(i));
+    return i;
   }
 
   /** Reads every known name (bounded) within the deadline; what was not read in time is dropped. */
@@ -140,7 +174,7 @@ export function createQueueMetrics(spec: QueueMetricsSpec): QueueMetrics {
     let cursor = 0;
     let late = false;
     const reader = async (): Promise<void> => {
-      while (!late && !closed && cursor < names.length) {
+      while (!late && !closed && spec.open() && cursor < names.length) {
         const name = names[cursor++]!;
         try {
           const reading = await readLine(adapter, name);
@@ -175,10 +209,16 @@ export function createQueueMetrics(spec: QueueMetricsSpec): QueueMetrics {
       });
   }
 
-  function observeLines(result: BatchObservableResult): void {
+  const observables = (i: Instruments): Observable[] => [i.sent, i.consumed, i.deadLetters, i.depth, i.age];
+
+  function observeAll(result: BatchObservableResult): void {
     const i = get();
+    counts.sent.observe(result, i.sent);
+    counts.consumed.observe(result, i.consumed);
+    counts.deadLetters.observe(result, i.deadLetters);
+    if (!observing) return;
     const now = Date.now();
-    if (spec.ready() && now - refreshedAt >= refreshMs) kick();
+    if (spec.open() && now - refreshedAt >= refreshMs) kick();
     for (const [name, reading] of readings) {
       const attributes = attributesOf(name);
       result.observe(i.depth, reading.depth, attributes);
@@ -189,32 +229,37 @@ export function createQueueMetrics(spec: QueueMetricsSpec): QueueMetrics {
   return {
     sent(name, seconds, error) {
       const i = get();
-      const attributes = error === undefined ? attributesOf(name) : failed(name, error);
-      i.sent.add(1, attributes);
+      if (error === undefined) {
+        count(counts.sent, name);
+        i.operation.record(seconds, attributesOf(name));
+        return;
+      }
+      const attributes = failed(name, error);
+      counts.sent.of(`${name}\u0000${String(attributes['error.type'])}`, () => attributes).value += 1;
       i.operation.record(seconds, attributes);
     },
     processed(name, seconds, error) {
       const i = get();
-      i.consumed.add(1, attributesOf(name));
+      count(counts.consumed, name);
       i.process.record(seconds, error === undefined ? attributesOf(name) : failed(name, error));
     },
     finished(name, attempts, deadLetter) {
       const i = get();
       i.attempts.record(attempts, attributesOf(name));
-      if (deadLetter) i.deadLetters.add(1, attributesOf(name));
+      if (deadLetter) count(counts.deadLetters, name);
     },
     observe() {
       if (observing || closed) return;
       observing = true;
-      const i = get();
-      i.meter.addBatchObservableCallback(observeLines, [i.depth, i.age]);
+      get();
       // Called once the backend has started: warm the readings so the first collection has figures.
       kick();
     },
     close() {
       closed = true;
-      if (observing && instruments) instruments.meter.removeBatchObservableCallback(observeLines, [instruments.depth, instruments.age]);
       observing = false;
+      const i = instruments;
+      if (i) i.meter.removeBatchObservableCallback(observeAll, observables(i));
     },
   };
 }

@@ -73,7 +73,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
   let attempted = false;
   // Rates for the dashboard's charts (rates.ts): counted here, added to the backend's series each second.
   const journal = options.journal;
-  const metrics = createQueueMetrics({ system: adapter.kind, adapter, ready: () => lifecycle.phase === 'ready', names: () => names });
+  const metrics = createQueueMetrics({ system: adapter.kind, adapter, open: () => lifecycle.phase === 'ready' || lifecycle.phase === 'starting', names: () => names });
   const rates = new RateRecorder(() => adapter.admin, (error) => reporter.report('transport', error, { detail: { op: 'rates' } }));
 
   const lifecycle = createLifecycle({
@@ -94,7 +94,6 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
   async function shutdown(closeOptions: CloseOptions): Promise<void> {
     const timeoutMs = closeOptions.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     const deadline = Date.now() + timeoutMs;
-    metrics.close();
     try {
       // Registrations in flight finish first (each refuses itself with ClosedError): none escapes the snapshot.
       await drainWithin(Promise.allSettled([...registering]), timeoutMs);
@@ -110,6 +109,8 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
     } finally {
       idle.notify();
       events.clear();
+      // After the drain: what the last jobs counted is reported until here (the gauges stopped reading when close began).
+      metrics.close();
     }
   }
 

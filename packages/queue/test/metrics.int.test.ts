@@ -54,6 +54,7 @@ describe.each(targets)('queue metrics on %s', (system, make) => {
     const { adapter, cleanup } = make();
     const queue = createQueue<Jobs>({ adapter, onError: () => undefined });
     let calls = 0;
+    let collected: MetricData[] = [];
     const retry = { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } } as const;
     try {
       await queue.process('sendWelcomeEmail', async () => {
@@ -69,11 +70,12 @@ describe.each(targets)('queue metrics on %s', (system, make) => {
       const aborted = AbortSignal.abort(new Error('caller gave up'));
       await expect(queue.enqueue('backlog', { n: 1 }, { signal: aborted })).rejects.toThrow('caller gave up');
       await waitFor(async () => count(pointsOf(await telemetry.collect(), METRICS.queueAttempts, { 'messaging.system': system })) === 2, 20_000, 'both jobs finished');
+      // Counts are reported while the queue is open (its collection callback goes with it).
+      collected = await telemetry.collect();
     } finally {
       await queue.close({ timeoutMs: 5_000 });
       await cleanup();
     }
-    const collected = await telemetry.collect();
     const at = (name: string) => ({ 'messaging.system': system, 'messaging.destination.name': name, 'events.tier': 'queue' });
 
     const sent = pointsOf(collected, METRICS.sent, at('sendWelcomeEmail'));
@@ -81,6 +83,7 @@ describe.each(targets)('queue metrics on %s', (system, make) => {
     expect(pointsOf(collected, METRICS.sent, at('backlog')).map((p) => [p.attributes['error.type'], p.value])).toEqual([['Error', 1]]);
     expect(count(pointsOf(collected, METRICS.operationDuration, at('neverWorks')))).toBe(1);
     expect(histogramSum(pointsOf(collected, METRICS.operationDuration, at('neverWorks')))).toBeLessThan(30); // seconds
+    expect((pointsOf(collected, METRICS.processDuration, at('neverWorks'))[0]?.value as Histogram).buckets.boundaries.slice(0, 2)).toEqual([0.001, 0.005]);
 
     expect(count(pointsOf(collected, METRICS.consumed, at('sendWelcomeEmail')))).toBe(2);
     expect(count(pointsOf(collected, METRICS.consumed, at('neverWorks')))).toBe(2);
