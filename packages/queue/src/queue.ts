@@ -250,15 +250,17 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
     enqueue: (name, payload, jobOptions = {}) => enqueueOne(name, payload, { jobOptions, kind: 'enqueue' }),
     async enqueueMany(items, manyOptions = {}) {
       lifecycle.assertOpen('enqueue');
-      const prepared = await Promise.all(items.map((item) => prepare(item.name, item.payload, { jobOptions: item.options, traced: true })));
+      const prepared = options.schemas
+        ? await Promise.all(items.map((item) => prepare(item.name, item.payload, { jobOptions: item.options, traced: true })))
+        : items.map((item) => prepareNow(item.name, item.payload, { jobOptions: item.options, traced: true }));
       const jobs = prepared.map((p) => p.job);
       return stored(
         prepared,
         async () => {
           const timeoutMs = manyOptions.timeoutMs ?? enqueueTimeoutMs;
-          const a = await bounded(ready('enqueue'), `queue.enqueueMany waiting for the ${adapter.kind} backend to start`, { timeoutMs, signal: manyOptions.signal });
+          const a = lifecycle.phase === 'ready' ? adapter : await bounded(ready('enqueue'), () => `queue.enqueueMany waiting for the ${adapter.kind} backend to start`, { timeoutMs, signal: manyOptions.signal });
           for (const job of jobs) names.add(job.name);
-          const ids = await bounded(a.add(jobs, addOptions(a, manyOptions, timeoutMs)), `queue.enqueueMany(${jobs.length} jobs) on ${adapter.kind}`, { timeoutMs: timeoutMs + 100, signal: manyOptions.signal });
+          const ids = await bounded(a.add(jobs, addOptions(a, manyOptions, timeoutMs)), () => `queue.enqueueMany(${jobs.length} jobs) on ${adapter.kind}`, { timeoutMs: timeoutMs + 100, signal: manyOptions.signal });
           for (const job of jobs) rates.count(job.name, 'enqueued');
           return ids;
         },

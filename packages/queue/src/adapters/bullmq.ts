@@ -86,6 +86,9 @@ export interface BullmqAdapterOptions {
 
 export const BULLMQ_DEFAULTS = { url: 'redis://127.0.0.1:6379', prefix: 'bull', startTimeoutMs: 10_000, maxWaitingEnqueues: 1000, maxReaders: 32 } as const;
 
+/** Jobs one enqueueMany may store: one MULTI of that many scripts, held in memory while sent. */
+export const MAX_JOBS_PER_ADD = 10_000;
+
 /** Producer calls that are not enqueues (reads, schedules) wait for a reconnect at most this long. */
 const CALL_TIMEOUT_MS = 5_000;
 
@@ -172,6 +175,9 @@ export function bullmqQueue(options: BullmqAdapterOptions = {}): QueueAdapter {
       return { connected: c?.connected ?? false, counts: { waitingForConnection: c?.waiting ?? 0, ...(queues?.counts ?? { queues: 0, readers: 0 }) } };
     },
     async add(jobs, addOptions = {}) {
+      if (jobs.length > MAX_JOBS_PER_ADD) {
+        throw new InvalidOptionError('enqueueMany', `at most ${MAX_JOBS_PER_ADD} jobs per call, got ${jobs.length}; nothing was stored: split the batch`);
+      }
       const { queues: q } = open();
       const bounds = { ...(addOptions.timeoutMs !== undefined ? { timeoutMs: addOptions.timeoutMs } : {}), ...(addOptions.signal ? { signal: addOptions.signal } : {}) };
       for (const job of jobs) registered.add(job.name);

@@ -154,20 +154,65 @@ function createStatements(schema: string) {
 
 export type Sql = ReturnType<typeof createSql>;
 
-/** The query arrays of `sql.insert` for these jobs (queue = job name). */
+/** Jobs one enqueueMany may store (one INSERT, its arrays held in memory twice while sent). */
+export const MAX_JOBS_PER_ADD = 10_000;
+
+/** Refuses a bulk above MAX_JOBS_PER_ADD before anything is sent: nothing of it is stored. */
+export function checkBulk(count: number): void {
+  if (count > MAX_JOBS_PER_ADD) {
+    throw new InvalidOptionError('enqueueMany', `at most ${MAX_JOBS_PER_ADD} jobs per call, got ${count}; nothing was stored: split the batch`);
+  }
+}
+
+/**
+ * JSON text of option objects, by identity, within one call: they are usually the queue's
+ * defaults, shared by every job, so a bulk of 100 jobs stringifies them once instead of 300 times.
+ * Kept for one synchronous call only, so a caller that changes its options object between two
+ * enqueues is never given the old text.
+ */
+function jsonCache(): (value: unknown) => string {
+  let lastKey: unknown;
+  let lastText = '';
+  const texts = new Map<unknown, string>();
+  return (value) => {
+    if (typeof value !== 'object' || value === null) return JSON.stringify(value);
+    if (value === lastKey) return lastText;
+    let text = texts.get(value);
+    if (text === undefined) texts.set(value, (text = JSON.stringify(value)));
+    lastKey = value;
+    lastText = text;
+    return text;
+  };
+}
+
+/** The query arrays of `sql.insert` for these jobs (queue = job name): one pass over the jobs. */
 export function insertValues(jobs: readonly QueueAdapterJob[]): unknown[] {
-  return [
-    jobs.map((j) => j.name),
-    jobs.map((j) => j.id),
-    jobs.map((j) => j.name),
-    jobs.map((j) => JSON.stringify(j.data)),
-    jobs.map((j) => j.options.priority),
-    jobs.map((j) => j.options.delayMs),
-    jobs.map((j) => j.options.attempts),
-    jobs.map((j) => JSON.stringify(j.options.backoff)),
-    jobs.map((j) => JSON.stringify(j.options.removeOnComplete)),
-    jobs.map((j) => JSON.stringify(j.options.removeOnFail)),
-  ];
+  const n = jobs.length;
+  const jsonOf = jsonCache();
+  const names = new Array<string>(n);
+  const ids = new Array<string>(n);
+  const data = new Array<string>(n);
+  const priority = new Array<number>(n);
+  const delay = new Array<number>(n);
+  const attempts = new Array<number>(n);
+  const backoff = new Array<string>(n);
+  const keepCompleted = new Array<string>(n);
+  const keepFailed = new Array<string>(n);
+  for (let k = 0; k < n; k += 1) {
+    const j = jobs[k]!;
+    const o = j.options;
+    names[k] = j.name;
+    ids[k] = j.id;
+    data[k] = JSON.stringify(j.data);
+    priority[k] = o.priority;
+    delay[k] = o.delayMs;
+    attempts[k] = o.attempts;
+    backoff[k] = jsonOf(o.backoff);
+    keepCompleted[k] = jsonOf(o.removeOnComplete);
+    keepFailed[k] = jsonOf(o.removeOnFail);
+  }
+  // The queue column is the job name, sent once as the same array.
+  return [names, ids, names, data, priority, delay, attempts, backoff, keepCompleted, keepFailed];
 }
 
 /** A row of `getJob`. */

@@ -33,9 +33,10 @@ import { Listener, Notifier } from './postgres-listen.js';
 import { checkVersion, runMigrations } from './postgres-migrate.js';
 import { bounded, DEFAULT_SCHEMA, newPool, QUIET, type PostgresConnectionOptions } from './postgres-pool.js';
 import { fireDue, removeSchedule, upsertSchedule } from './postgres-schedules.js';
-import { channelOf, checkSchemaName, createSql, insertValues, toJobInfo, type JobRow } from './postgres-sql.js';
+import { channelOf, checkBulk, checkSchemaName, createSql, insertValues, toJobInfo, type JobRow } from './postgres-sql.js';
 
 export { DEFAULT_DATABASE_URL, DEFAULT_SCHEMA, migrate, type PostgresConnectionOptions } from './postgres-pool.js';
+export { MAX_JOBS_PER_ADD } from './postgres-sql.js';
 
 export interface PostgresQueueOptions extends PostgresConnectionOptions {
   /** Apply this package's migrations on start(). Default: false (start() then refuses an outdated schema). */
@@ -224,6 +225,7 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
     },
     async add(jobs, addOptions) {
       if (jobs.length === 0) return [];
+      checkBulk(jobs.length);
       if (addOptions?.transaction) {
         // Your session: the trigger notifies inside your transaction, delivered on your COMMIT.
         await addOptions.transaction.query(sql.insert, insertValues(jobs));
