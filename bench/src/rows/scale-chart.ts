@@ -20,8 +20,10 @@ export interface ScaleRecord {
   /** N as the row names it (full mode); `outcome.clients` is what this mode ran. */
   nominalClients: number;
   outcome: ScaleOutcome;
-  /** The step the row reports: the fixed-rate step, or the highest sustained rate. */
+  /** The step the row reports: the fixed-rate step, or the highest sustained rate (else the first step). */
   chosen: StepResult;
+  /** max-rate rows: whether `chosen` was sustained (false: not even the first rate was). */
+  sustained?: boolean;
   finishedAt: string;
 }
 
@@ -75,7 +77,8 @@ export function chart(records: ScaleRecord[], mode: Mode): string {
   const legend = labels.map((l, i) => `<rect x="${50 + i * 170}" y="300" width="12" height="12" fill="${COLORS[l] ?? '#666'}"/><text x="${66 + i * 170}" y="310" font-size="12">${esc(l)}</text>`);
   const rateLines = maxRate.map((r, i) => {
     const c = r.chosen;
-    return `<text x="50" y="${345 + i * 16}" font-size="12">${esc(r.label)}, N=${r.outcome.clients.toLocaleString('en-US')}: highest sustained ${c.rate}/s offered, ${fmt(c.perSecond)} msg/s delivered, p99 ${fmt(c.latencyMs.p99)} ms, loop delay p99 ${fmt(c.loopDelayMs.p99)} ms</text>`;
+    const what = r.sustained === false ? `none sustained; at ${c.rate}/s offered` : `highest sustained ${c.rate}/s offered`;
+    return `<text x="50" y="${345 + i * 16}" font-size="12">${esc(r.label)}, N=${r.outcome.clients.toLocaleString('en-US')}: ${what}, ${fmt(c.perSecond)} msg/s delivered, p99 ${fmt(c.latencyMs.p99)} ms, loop delay p99 ${fmt(c.loopDelayMs.p99)} ms</text>`;
   });
   const height = 360 + maxRate.length * 16;
   return [

@@ -23,8 +23,14 @@ interface ServerProc {
   close(): void;
 }
 
+/** Under `--profile` (this row's process has --cpu-prof): the servers are profiled too, in `<dir>/server`. */
+function profileArgs(): string[] {
+  const dir = process.execArgv.find((a) => a.startsWith('--cpu-prof-dir='))?.slice('--cpu-prof-dir='.length);
+  return dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(dir, 'server')}`];
+}
+
 function startServer(kind: ScaleServerKind, namespace: string, onError: (error: Error) => void): Promise<ServerProc> {
-  const child = spawnChild(join(here, 'scale-server-child.ts'), [kind, namespace], { fdLimit: FD_LIMIT, execArgv: ['--expose-gc'] });
+  const child = spawnChild(join(here, 'scale-server-child.ts'), [kind, namespace], { fdLimit: FD_LIMIT, execArgv: ['--expose-gc', ...profileArgs()] });
   const waiters: Array<{ type: ScaleServerReply['type']; resolve: (reply: ScaleServerReply) => void }> = [];
   const ask = <T extends ScaleServerReply['type']>(request: ScaleServerRequest, type: T, timeoutMs: number): Promise<Extract<ScaleServerReply, { type: T }>> =>
     withTimeout(

@@ -66,7 +66,17 @@ async function run(ctx: RowContext, row: { id: string; variant: Variant; clients
   const kept = outcome.steps.filter(sustained);
   const chosen = rising ? (kept.at(-1) ?? outcome.steps[0]!) : outcome.steps[0]!;
   for (const step of outcome.steps) console.error(line(row.id, clients, outcome.connectMs, step, outcome.heapMB, outcome.rssMB));
-  await recordScale(ctx.mode, { id: row.id, label: row.variant.label, kind: row.kind, nominalClients: row.clients, outcome, chosen, finishedAt: new Date().toISOString() });
+  if (rising && kept.length === 0) console.error(`scale ${row.id}: no rate sustained; the row shows the first step (${chosen.rate}/s)`);
+  await recordScale(ctx.mode, {
+    id: row.id,
+    label: row.variant.label,
+    kind: row.kind,
+    nominalClients: row.clients,
+    outcome,
+    chosen,
+    ...(rising ? { sustained: kept.length > 0 } : {}),
+    finishedAt: new Date().toISOString(),
+  });
   return {
     sent: chosen.sent,
     expected: chosen.expected,
