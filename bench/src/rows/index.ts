@@ -15,6 +15,7 @@ import { twoNodeWsRows } from './peers/pubsub-2nodes.js';
 import { scaleWsRows } from './scale-ws.js';
 import { pubsubRequestRows } from './pubsub-request.js';
 import { scaleChannelRows } from './scale-channels.js';
+import { scaleQueueRows } from './scale-queue.js';
 
 const ORDER = { raw: 0, ours: 1, peer: 2 } as const;
 
@@ -46,6 +47,7 @@ export const rows: RowDef[] = interleave(
   oursQueueRedisExtraRows,
   oursQueuePostgresRows,
   peerQueueRows,
+  scaleQueueRows,
   scaleWsRows,
 );
 
