@@ -4,9 +4,9 @@
  * `close()` can let them finish. With an OpenTelemetry SDK registered, each handler call runs in
  * its consumer span (telemetry.ts); without one, handlers are called as they are.
  */
-import { type Envelope, type ErrorReporter, type MessageSpanFacts, type PubSubStreamPosition, withConsumerSpan } from '@events/core';
+import type { Envelope, ErrorReporter, PubSubStreamPosition } from '@events/core';
 import type { LocalSubscription } from './registry.js';
-import { type PubSubTelemetry, tracingOn } from './telemetry.js';
+import { type ConsumerPlan, type PubSubTelemetry, runInConsumerSpan, tracingOn } from './telemetry.js';
 import type { PubSubErrorKind } from './types.js';
 
 /** The tier's error reporter (core's createErrorReporter), with the kinds of this tier. */
@@ -42,9 +42,9 @@ export class Dispatcher {
     let meta: object | undefined;
     let sharedMeta: object | undefined;
     let count = 0;
-    // Checked once per message; the span facts are built on first use and shared by its handlers.
+    // Checked once per message; the span plan is made on first use and shared by its handlers.
     const traced = this.telemetry !== undefined && tracingOn();
-    let facts: MessageSpanFacts | undefined;
+    let plan: ConsumerPlan | undefined;
     // `subs` is the registry's snapshot: a handler that (un)subscribes while we iterate changes the
     // next message's snapshot, never this one.
     for (const sub of subs) {
@@ -63,7 +63,7 @@ export class Dispatcher {
         // The gateway's per-client subscriptions (shared) get no span each: see telemetry.ts.
         const result =
           traced && !sub.shared
-            ? withConsumerSpan((facts ??= this.telemetry!.consumerFacts(envelope)), (m as { envelope: Envelope }).envelope.headers, () => handler(payload, m))
+            ? runInConsumerSpan((plan ??= this.telemetry!.consumerPlan((m as { envelope: Envelope }).envelope)), () => handler(payload, m))
             : handler(payload, m);
         if (result instanceof Promise) this.track(result, sub, channel);
       } catch (err) {

@@ -5,9 +5,16 @@
  * each (clients, conflations), summed over the gateways alive at collection time.
  */
 import { METRICS, platformMeter } from '@events/core';
-import type { Counter, Histogram } from '@opentelemetry/api';
+import { type Counter, createNoopMeter, type Histogram } from '@opentelemetry/api';
+
+const NoopMeter = createNoopMeter().constructor;
 
 export interface PubSubInstruments {
+  /**
+   * False when core's meter is the API's no-op one (no MeterProvider was registered before the
+   * platform first asked): then callers skip recording altogether.
+   */
+  readonly enabled: boolean;
   readonly sent: Counter;
   readonly receivers: Histogram;
   readonly consumed: Counter;
@@ -23,6 +30,7 @@ export function pubsubInstruments(): PubSubInstruments {
   const meter = platformMeter();
   const counter = (m: { name: string; unit: string; description: string }): Counter => meter.createCounter(m.name, { unit: m.unit, description: m.description });
   instruments = {
+    enabled: !(meter instanceof NoopMeter),
     sent: counter(METRICS.sent),
     receivers: meter.createHistogram(METRICS.pubsubReceivers.name, {
       unit: METRICS.pubsubReceivers.unit,

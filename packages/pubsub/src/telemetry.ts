@@ -15,8 +15,22 @@
  * objects built once per PubSub. Channels are not a metric attribute: applications name channels
  * per room or per user, which would make every channel a time series.
  */
-import { ProxyTracerProvider, trace } from '@opentelemetry/api';
 import {
+  type Attributes,
+  type Context,
+  context,
+  defaultTextMapSetter,
+  isSpanContextValid,
+  propagation,
+  ProxyTracerProvider,
+  SpanKind,
+  type SpanOptions,
+  trace,
+  TraceFlags,
+  type TracerProvider,
+} from '@opentelemetry/api';
+import {
+  contextFromHeaders,
   endSpan,
   type Envelope,
   EventsError,
@@ -25,6 +39,7 @@ import {
   journeyError,
   journeyKeys,
   type MessageSpanFacts,
+  platformTracer,
   recordStep,
   type Span,
   startProducerSpan,
@@ -34,14 +49,63 @@ import { REPLY_CHANNEL_PREFIX } from './wire.js';
 
 const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
 const INVALID_TRACE_ID = '00000000000000000000000000000000';
+/**
+ * The API's global provider, read once as core's platformTracer() is: the proxy an SDK registered
+ * later delegates through (after `trace.disable()` neither sees a new one, tests aside).
+ */
+let provider: TracerProvider | undefined;
 
 /**
- * True once the application registered a tracer provider. A provider that is not the API's proxy
- * (another copy of the API) counts as registered: traced rather than silently not.
+ * True once the application registered a tracer provider: two property reads per call. A provider
+ * that is not the API's proxy (another copy of the API) counts as registered: traced rather than
+ * silently not.
  */
 export function tracingOn(): boolean {
-  const provider = trace.getTracerProvider();
-  return !(provider instanceof ProxyTracerProvider) || provider.getDelegate() !== NOOP_PROVIDER;
+  const p = (provider ??= trace.getTracerProvider());
+  return !(p instanceof ProxyTracerProvider) || p.getDelegate() !== NOOP_PROVIDER;
+}
+
+/** What the consumer spans of one message share: their name, options and parent context. */
+export interface ConsumerPlan {
+  readonly name: string;
+  readonly options: SpanOptions;
+  readonly parent: Context;
+  /** The message's trace context says "not sampled": handlers run in it, with no span of their own. */
+  readonly unsampled: boolean;
+}
+
+/**
+ * Runs one handler call in its consumer span, active while it runs, ended when it returns or its
+ * promise settles. Unlike core's withConsumerSpan, a synchronous handler stays synchronous and a
+ * span that is not recording (a sampler dropped it) adds no promise: the cost of an SDK that
+ * samples nothing stays a span object and a context switch per handler.
+ */
+export function runInConsumerSpan(plan: ConsumerPlan, call: () => unknown): unknown {
+  // A child of a span that was not sampled is not sampled either (ParentBased, ratio by trace id,
+  // AlwaysOff): the sampler is not asked, which is what costs with an SDK that keeps nothing.
+  if (plan.unsampled) return context.with(plan.parent, call);
+  const span = platformTracer().startSpan(plan.name, plan.options, plan.parent);
+  let result: unknown;
+  try {
+    result = context.with(trace.setSpan(plan.parent, span), call);
+  } catch (error) {
+    endSpan(span, error);
+    throw error;
+  }
+  if (!(result instanceof Promise) || !span.isRecording()) {
+    span.end();
+    return result;
+  }
+  return result.then(
+    (value: unknown) => {
+      endSpan(span);
+      return value;
+    },
+    (error: unknown) => {
+      endSpan(span, error);
+      throw error;
+    },
+  );
 }
 
 /** One broadcast being traced or journaled, from its start until the adapter answered. */
@@ -77,6 +141,10 @@ export class PubSubTelemetry {
     const span = tracing
       ? startProducerSpan({ operation: 'broadcast', tier: 'pubsub', system: this.system, messageId: id, conversationId: correlationId ?? id, ...destinationOf(channel) }, headers)
       : undefined;
+    // Not sampled: the decision travels too (W3C flags 00), so no consumer asks its sampler again.
+    if (span !== undefined && !span.isRecording() && isSpanContextValid(span.spanContext())) {
+      propagation.inject(trace.setSpan(context.active(), span), headers, defaultTextMapSetter);
+    }
     const journaled = this.journal !== undefined;
     return { span, at: journaled ? Date.now() : 0, keys: journaled ? journeyKeys(this.journal, channel, message.payload) : undefined };
   }
@@ -84,8 +152,10 @@ export class PubSubTelemetry {
   /** The adapter accepted the broadcast; `receivers` as broadcast() resolves. */
   sent(record: BroadcastRecord | undefined, envelope: Envelope, receivers: number): void {
     const instruments = pubsubInstruments();
-    instruments.sent.add(1, this.sendAttributes);
-    instruments.receivers.record(receivers, this.sendAttributes);
+    if (instruments.enabled) {
+      instruments.sent.add(1, this.sendAttributes);
+      instruments.receivers.record(receivers, this.sendAttributes);
+    }
     if (record === undefined) return;
     if (record.span) {
       if (record.span.isRecording()) record.span.setAttribute('events.pubsub.receivers', receivers);
@@ -96,20 +166,39 @@ export class PubSubTelemetry {
 
   /** The broadcast failed (refused by the adapter, or its history step failed). */
   failed(record: BroadcastRecord | undefined, envelope: Envelope, error: unknown): void {
-    pubsubInstruments().sent.add(1, this.failureOf(error));
+    const instruments = pubsubInstruments();
+    if (instruments.enabled) instruments.sent.add(1, this.failureOf(error));
     if (record === undefined) return;
     if (record.span) endSpan(record.span, error);
     this.step(record, envelope, error);
   }
 
-  /** The facts of the consumer spans of one message (one object for every handler of a dispatch). */
-  consumerFacts(envelope: Envelope): MessageSpanFacts {
-    return { operation: 'handle', tier: 'pubsub', system: this.system, messageId: envelope.id, conversationId: envelope.correlationId ?? envelope.id, ...destinationOf(envelope.name) };
+  /**
+   * The consumer spans of one message, made once for every handler of a dispatch: children of the
+   * producer's context from the headers, linked to it, with the attributes core's spans carry.
+   */
+  consumerPlan(envelope: Envelope): ConsumerPlan {
+    const parent = contextFromHeaders(envelope.headers);
+    const producer = trace.getSpanContext(parent);
+    if (producer !== undefined && isSpanContextValid(producer) && (producer.traceFlags & TraceFlags.SAMPLED) === 0) return { name: '', options: {}, parent, unsampled: true };
+    const { destination, attributes: extra } = destinationOf(envelope.name);
+    const attributes: Attributes = {
+      'messaging.system': this.system,
+      'messaging.destination.name': destination,
+      'messaging.operation.type': 'process',
+      'messaging.operation.name': 'handle',
+      'events.tier': 'pubsub',
+      'messaging.message.id': envelope.id,
+      'messaging.message.conversation_id': envelope.correlationId ?? envelope.id,
+      ...extra,
+    };
+    return { name: `handle ${destination}`, parent, unsampled: false, options: { kind: SpanKind.CONSUMER, attributes, links: producer?.isRemote ? [{ context: producer }] : [] } };
   }
 
   /** `count` handlers of this process got a message. */
   consumed(count: number): void {
-    pubsubInstruments().consumed.add(count, this.consumeAttributes);
+    const instruments = pubsubInstruments();
+    if (instruments.enabled) instruments.consumed.add(count, this.consumeAttributes);
   }
 
   /** A gap was reported to subscribers: a publisher's sequence jumped, or the transport was down. */

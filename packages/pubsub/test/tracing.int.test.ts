@@ -136,6 +136,26 @@ describe.each(['memory', 'redis'])('pubsub tracing on %s', (system) => {
     expect(inbox.attributes['messaging.destination.template']).toBe('_pubsub:reply:*');
   });
 
+  it('a broadcast in a trace that is not sampled: no span is kept, the decision (flags 00) travels to every handler, which runs in that context', async () => {
+    exporter.reset();
+    const { a, b, close } = nodes(system);
+    const ch = `${randomId('room')}:quiet`;
+    const seen: Array<{ traceparent: string | undefined; active: string | undefined }> = [];
+    const handler = (_m: unknown, meta: { envelope: Envelope }) => void seen.push({ traceparent: meta.envelope.headers.traceparent, active: trace.getActiveSpan()?.spanContext().traceId });
+    await a.subscribe(ch, handler);
+    await b.subscribe(ch, handler);
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const upstream = propagation.extract(context.active(), { traceparent: `00-${traceId}-b7ad6b7169203331-00` });
+    await context.with(upstream, () => a.broadcast(ch, 1));
+    await waitFor(() => seen.length === 2, 10_000, 'both handlers');
+    await close();
+    expect(exporter.getFinishedSpans().filter((s) => s.name.endsWith(ch))).toEqual([]);
+    for (const { traceparent, active } of seen) {
+      expect(traceparent).toMatch(new RegExp(`^00-${traceId}-[0-9a-f]{16}-00$`));
+      expect(active).toBe(traceId);
+    }
+  });
+
   it('a handler that throws: its consumer span has the error status and exception; the other handler is unharmed', async () => {
     exporter.reset();
     const { a, b, close } = nodes(system);
