@@ -81,4 +81,20 @@ describe('sliced fan-out', () => {
     expect(slices).toBeGreaterThanOrEqual(CLIENTS / 250);
     expect(gateway.health().counts.framesDropped).toBe(0);
   }, 180_000);
+
+  it('a broadcast made just before close() reaches the client ahead of its 1001', async () => {
+    fx = await startGateway();
+    const topic = `${randomId('fan')}:bye`;
+    const c = new RawClient(fx.url);
+    sockets.push(c.ws);
+    await c.opened;
+    c.send({ type: 'subscribe', id: 1, topic });
+    await waitFor(() => c.of('subscribed').length === 1);
+    await fx.pubsub.broadcast(topic, { i: 1 });
+    const closing = fx.gateway.close();
+    await waitFor(() => c.closed !== undefined, 10_000, 'the close frame');
+    await closing;
+    expect(c.of('message').map((m) => m.data)).toEqual([{ i: 1 }]);
+    expect(c.closed?.code).toBe(1001);
+  });
 });

@@ -137,6 +137,8 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
   }
 
   function close(code: number, reason: string, limit = false): void {
+    // Going away: what a broadcast staged just before still leaves ahead of the close frame.
+    if (code === CLOSE_CODES.GOING_AWAY && !closed) queue.flush();
     drop(limit);
     try {
       // Close reasons are limited to 123 bytes; ws' closeTimeout cuts a peer that never answers.
