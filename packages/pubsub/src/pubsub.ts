@@ -91,6 +91,18 @@ const NO_BYTES = Buffer.alloc(0);
 /** Fulfilled promises of small receiver counts, shared: an in-process broadcast allocates none. */
 const SETTLED: ReadonlyArray<Promise<number>> = Array.from({ length: 65 }, (_, n) => Promise.resolve(n));
 const settled = (count: number): Promise<number> => SETTLED[count] ?? Promise.resolve(count);
+/**
+ * `{ ...options, local }`, written so V8 stays fast: in Node 20 a key added after a spread
+ * (`{ ...a, k }`, or a store of a new key into `{ ...a }`) takes a slow path, 1 to 2 µs a call
+ * (measured), where `{ k, ...a }` followed by a store to `k` costs a tenth of it. The spread keeps
+ * the symbol-keyed internal options and makes data properties (`__proto__` included).
+ */
+function sendOptions(options: BroadcastOptions, local: boolean): SendOptions {
+  const copy: SendOptions = { local, ...options };
+  copy.local = local;
+  return copy;
+}
+
 /** The options of a `broadcast` that names none: shared, never written. */
 const REMOTE: SendOptions = Object.freeze({ local: false });
 
@@ -226,7 +238,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   }
 
   broadcast<K extends NameOf<M>>(channel: K, message: M[K], options?: BroadcastOptions): Promise<number> {
-    return this.send(channel, message, options === undefined ? REMOTE : { ...options, local: false });
+    return this.send(channel, message, options === undefined ? REMOTE : sendOptions(options, false));
   }
 
   broadcastFrom<K extends NameOf<M>>(from: Subscription | string, channel: K, message: M[K]): Promise<number> {
@@ -234,7 +246,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   }
 
   localBroadcast<K extends NameOf<M>>(channel: K, message: M[K], options: BroadcastOptions = {}): Promise<number> {
-    return this.send(channel, message, { ...options, local: true });
+    return this.send(channel, message, sendOptions(options, true));
   }
 
   async subscribe<const T extends Topics>(topics: T, handler: MessageHandler<M, TopicOf<T>>, options: SubscribeOptions = {}): Promise<Subscription> {
@@ -345,7 +357,9 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     // zero-copy adapter carries any value, as the bus's does.
     if (inProcess?.zeroCopy !== true) assertSerializable(payload);
     if (inProcess !== undefined && options.headers !== undefined) assertHeaders(options.headers);
-    const headers: Record<string, string> = options.headers === undefined ? { [NODE_HEADER]: this.nodeId } : { ...options.headers, [NODE_HEADER]: this.nodeId };
+    // Set first and again after the caller's headers (which cannot replace it): see sendOptions.
+    const headers: Record<string, string> = { [NODE_HEADER]: this.nodeId, ...options.headers };
+    headers[NODE_HEADER] = this.nodeId;
     if (!options.local) headers[SEQ_HEADER] = String(this.sequence.next(channel));
     // Request/reply names the id in advance (internal.ts ENVELOPE_ID).
     const id = (options as InternalBroadcastOptions)[ENVELOPE_ID] ?? createId();

@@ -105,7 +105,10 @@ export class RequestReply {
     answer.catch(() => undefined);
     try {
       if (!this.inboxReady) await Promise.race([this.openInbox(), answer]);
-      const sendOptions: InternalBroadcastOptions = { headers: { ...options.headers, [REPLY_TO_HEADER]: this.inboxChannel }, [ENVELOPE_ID]: id };
+      // The key first, then the caller's headers, then the key again: see sendOptions in pubsub.ts.
+      const headers: Record<string, string> = { [REPLY_TO_HEADER]: this.inboxChannel, ...options.headers };
+      headers[REPLY_TO_HEADER] = this.inboxChannel;
+      const sendOptions: InternalBroadcastOptions = { headers, [ENVELOPE_ID]: id };
       // A refused broadcast (closed, bad payload) ends the request; a lost remote part is reported by broadcast.
       this.host.broadcast(channel, message, sendOptions).then(undefined, (err: unknown) => waiter.reject(err as Error));
       return await answer;
