@@ -7,12 +7,13 @@
  * hashes its attributes on every `add` (microseconds per call, measured), an increment here costs
  * a map lookup. Durations are histograms, recorded per call. Instruments and the one collection
  * callback are made on first use, once per bus, and the callback is removed when the bus closes;
- * with no MeterProvider they are the API's no-op instruments. Per bus at most MAX_SERIES attribute
+ * with no MeterProvider registered at that point nothing is kept or counted at all (a call returns
+ * at once). Per bus at most MAX_SERIES attribute
  * sets per instrument are kept; counts past that go to one set marked `otel.metric.overflow`
  * (the SDK's own convention for its cardinality limit).
  */
 import { EventsError, instrumentOptions, METRICS, platformMeter, type BusConsumerStats } from '@events/core';
-import type { Attributes, BatchObservableResult, Histogram, Meter, ObservableCounter, ObservableGauge } from '@opentelemetry/api';
+import { createNoopMeter, type Attributes, type BatchObservableResult, type Histogram, type Meter, type ObservableCounter, type ObservableGauge } from '@opentelemetry/api';
 
 /** Attribute sets kept per instrument per bus (event names x groups are normally a small fixed set). */
 export const MAX_SERIES = 1000;
@@ -84,6 +85,7 @@ export function createBusMetrics(spec: { system: string; consumers: () => readon
   const { system } = spec;
   let instruments: Instruments | undefined;
   let closed = false;
+  let off = false;
   const counts = { sent: new Tallies(), consumed: new Tallies(), retries: new Tallies(), deadLetters: new Tallies() };
   // Attribute sets of the histograms (their failures add error.type to a copy).
   const sendAttributes = new Tallies();
@@ -97,6 +99,7 @@ export function createBusMetrics(spec: { system: string; consumers: () => readon
 
   function observe(result: BatchObservableResult): void {
     const i = get();
+    if (!i) return;
     counts.sent.observe(result, i.sent);
     counts.consumed.observe(result, i.consumed);
     counts.retries.observe(result, i.retries);
@@ -112,9 +115,14 @@ export function createBusMetrics(spec: { system: string; consumers: () => readon
     for (const [key, { group, pattern, value }] of lag) result.observe(i.lag, value, ofGroup(key, pattern, group));
   }
 
-  function get(): Instruments {
-    if (instruments) return instruments;
+  /** The instruments, made on first use; undefined when no MeterProvider was registered then (the API has no proxy: it never will be). */
+  function get(): Instruments | undefined {
+    if (instruments || off) return instruments;
     const meter = platformMeter();
+    if (meter === createNoopMeter()) {
+      off = true;
+      return undefined;
+    }
     const counter = (m: Spec): ObservableCounter => meter.createObservableCounter(m.name, instrumentOptions(m));
     const histogram = (m: Spec): Histogram => meter.createHistogram(m.name, instrumentOptions(m));
     instruments = {
@@ -135,6 +143,7 @@ export function createBusMetrics(spec: { system: string; consumers: () => readon
   return {
     sent(name, seconds, error) {
       const i = get();
+      if (!i) return;
       const attributes = error === undefined ? ofSend(name) : failed(ofSend(name), error);
       if (error === undefined) counts.sent.of(name, () => attributes).value += 1;
       else counts.sent.of(`${name}\u0000${String(attributes['error.type'])}`, () => attributes).value += 1;
@@ -156,21 +165,20 @@ export function createBusMetrics(spec: { system: string; consumers: () => readon
       };
       return {
         consumed(name) {
-          get();
-          tally(counts.consumed, name).value += 1;
+          if (get()) tally(counts.consumed, name).value += 1;
         },
         processed(name, seconds, error) {
+          const i = get();
+          if (!i) return;
           const key = keyOf(name);
           const attributes = ofGroup(key, name, group);
-          get().process.record(seconds, error === undefined ? attributes : failed(attributes, error));
+          i.process.record(seconds, error === undefined ? attributes : failed(attributes, error));
         },
         retried(name) {
-          get();
-          tally(counts.retries, name).value += 1;
+          if (get()) tally(counts.retries, name).value += 1;
         },
         deadLettered(name) {
-          get();
-          tally(counts.deadLetters, name).value += 1;
+          if (get()) tally(counts.deadLetters, name).value += 1;
         },
       };
     },

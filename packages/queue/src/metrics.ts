@@ -8,7 +8,8 @@
  * hashes its attributes on every `add` (microseconds per call, measured), an increment here costs
  * a map lookup. Durations and attempts are histograms, recorded per call. Instruments and the one
  * collection callback are made on first use, once per queue; with no MeterProvider they are the
- * API's no-op instruments. At most MAX_SERIES attribute sets per instrument are kept; counts past
+ * API's no-op instruments; with no MeterProvider registered at that point nothing is kept, counted
+ * or read at all (a call returns at once, the backend is never asked). At most MAX_SERIES attribute sets per instrument are kept; counts past
  * that go to one set marked `otel.metric.overflow`. The gauges never block a collection: it observes what the last refresh read,
  * and starts a new refresh in the background when that one is older than `refreshMs` (the first
  * collection after start may therefore see nothing yet). A refresh reads at most MAX_GAUGE_NAMES
@@ -18,7 +19,7 @@
  * callback is removed when the queue has closed.
  */
 import { EventsError, instrumentOptions, METRICS, platformMeter, type QueueAdapter } from '@events/core';
-import type { Attributes, BatchObservableResult, Histogram, Meter, Observable, ObservableCounter, ObservableGauge } from '@opentelemetry/api';
+import { createNoopMeter, type Attributes, type BatchObservableResult, type Histogram, type Meter, type Observable, type ObservableCounter, type ObservableGauge } from '@opentelemetry/api';
 
 /** Job names a refresh reads at most (the first ones this queue knows). */
 export const MAX_GAUGE_NAMES = 1000;
@@ -127,6 +128,7 @@ export function createQueueMetrics(spec: QueueMetricsSpec): QueueMetrics {
   const deadlineMs = spec.deadlineMs ?? 5000;
   let instruments: Instruments | undefined;
   let observing = false;
+  let off = false;
   let closed = false;
   const attributeSets = new Tallies();
   const counts = { sent: new Tallies(), consumed: new Tallies(), deadLetters: new Tallies() };
@@ -140,9 +142,14 @@ export function createQueueMetrics(spec: QueueMetricsSpec): QueueMetrics {
     tallies.of(name, () => attributesOf(name)).value += 1;
   };
 
-  function get(): Instruments {
-    if (instruments) return instruments;
+  /** The instruments, made on first use; undefined when no MeterProvider was registered then (the API has no proxy: it never will be). */
+  function get(): Instruments | undefined {
+    if (instruments || off) return instruments;
     const meter = platformMeter();
+    if (meter === createNoopMeter()) {
+      off = true;
+      return undefined;
+    }
     const counter = (m: Spec): ObservableCounter => meter.createObservableCounter(m.name, instrumentOptions(m));
     const histogram = (m: Spec): Histogram => meter.createHistogram(m.name, instrumentOptions(m));
     const gauge = (m: Spec): ObservableGauge => meter.createObservableGauge(m.name, instrumentOptions(m));
@@ -213,6 +220,7 @@ export function createQueueMetrics(spec: QueueMetricsSpec): QueueMetrics {
 
   function observeAll(result: BatchObservableResult): void {
     const i = get();
+    if (!i) return;
     counts.sent.observe(result, i.sent);
     counts.consumed.observe(result, i.consumed);
     counts.deadLetters.observe(result, i.deadLetters);
@@ -229,6 +237,7 @@ export function createQueueMetrics(spec: QueueMetricsSpec): QueueMetrics {
   return {
     sent(name, seconds, error) {
       const i = get();
+      if (!i) return;
       if (error === undefined) {
         count(counts.sent, name);
         i.operation.record(seconds, attributesOf(name));
@@ -240,18 +249,19 @@ export function createQueueMetrics(spec: QueueMetricsSpec): QueueMetrics {
     },
     processed(name, seconds, error) {
       const i = get();
+      if (!i) return;
       count(counts.consumed, name);
       i.process.record(seconds, error === undefined ? attributesOf(name) : failed(name, error));
     },
     finished(name, attempts, deadLetter) {
       const i = get();
+      if (!i) return;
       i.attempts.record(attempts, attributesOf(name));
       if (deadLetter) count(counts.deadLetters, name);
     },
     observe() {
-      if (observing || closed) return;
+      if (observing || closed || !get()) return;
       observing = true;
-      get();
       // Called once the backend has started: warm the readings so the first collection has figures.
       kick();
     },

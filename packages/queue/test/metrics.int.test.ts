@@ -7,6 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DATABASE_URL, dropSchema, inMemoryMetrics, metricNamed, randomSchema, REDIS_URL, waitFor } from '@events/testing';
 import { METRICS, type QueueAdapter } from '@events/core';
+import { metrics } from '@opentelemetry/api';
 import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
 import { createQueue } from '../src/queue.js';
 import { memoryQueue } from '../src/adapters/memory.js';
@@ -18,7 +19,7 @@ const telemetry = inMemoryMetrics();
 beforeAll(telemetry.install);
 afterAll(telemetry.uninstall);
 
-type Jobs = { sendWelcomeEmail: { email: string }; neverWorks: { n: number }; backlog: { n: number } };
+type Jobs = { sendWelcomeEmail: { email: string }; neverWorks: { n: number }; backlog: { n: number }; quiet: { n: number } };
 
 const targets: Array<[string, () => { adapter: QueueAdapter; cleanup: () => Promise<void> }]> = [
   ['memory', () => ({ adapter: memoryQueue(), cleanup: async () => undefined })],
@@ -100,6 +101,26 @@ describe.each(targets)('queue metrics on %s', (system, make) => {
       const attempts = pointsOf(collected, METRICS.queueAttempts, at(name));
       expect(count(attempts)).toBe(1);
       expect(histogramSum(attempts)).toBe(2);
+    }
+  });
+
+  it('with no MeterProvider registered, the queue keeps no metrics and never reads its backend for them', async () => {
+    metrics.disable();
+    const { adapter, cleanup } = make();
+    const counts = vi.spyOn(adapter.admin!, 'counts');
+    const queue = createQueue<Jobs>({ adapter, onError: () => undefined });
+    let ran = 0;
+    try {
+      await queue.process('quiet', async () => void (ran += 1));
+      await queue.enqueue('quiet', { n: 1 });
+      await waitFor(() => ran === 1, 20_000, 'the job');
+      const collected = await telemetry.collect();
+      expect(pointsOf(collected, METRICS.sent, { 'messaging.system': system, 'messaging.destination.name': 'quiet' })).toEqual([]);
+      expect(counts).not.toHaveBeenCalled();
+    } finally {
+      telemetry.install(); // registered again for the tests after this one
+      await queue.close({ timeoutMs: 5_000 });
+      await cleanup();
     }
   });
 
