@@ -171,9 +171,10 @@ export class SendQueue {
     if (this.staged.length === 0 && (this.entries.length === 0 || this.sink.buffered() >= this.highWater)) return;
     this.sink.cork?.();
     try {
-      for (const frame of this.staged) this.write(frame);
-      this.staged.length = 0;
+      // Taken out first: should a write throw, nothing is written twice.
+      const staged = this.staged.splice(0);
       this.stagedBytes = 0;
+      for (const frame of staged) this.write(frame);
       while (this.entries.length > 0 && this.sink.buffered() < this.highWater) {
         const entry = this.entries.shift()!;
         this.queuedBytes -= entry.bytes;
