@@ -11,7 +11,7 @@ import type { ClientFrame, ServerFrame } from '../websocket/protocol.js';
 import { consoleHook, GatewayError } from './errors.js';
 import { acceptMessage, answerRecovery, answerSubscribed, type Resumable, sinceOf } from './history.js';
 import { PendingAnswers } from './pending-answers.js';
-import { readTraceContext } from '../trace-context.js';
+import { readTraceContext } from './trace-context.js';
 import type { ClientPresenceSnapshot } from './presence-requests.js';
 import type { ClientMessageMeta, ClientSubscribeOptions, PubSubClient, PubSubClientEvents, PubSubClientOptions, WebSocketConstructor, WebSocketLike } from './types.js';
 

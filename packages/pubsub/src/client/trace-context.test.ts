@@ -5,8 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { readTraceContext, readTraceparent, readTracestate } from './trace-context.js';
-import { createPubSubClient } from './client/index.js';
-import type { ClientMessageMeta, WebSocketLike } from './client/index.js';
+import { createPubSubClient } from './index.js';
+import type { ClientMessageMeta, WebSocketLike } from './index.js';
 
 const STRICT_PARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}$/;
 const MEMBER = /^(?:[a-z][_0-9a-z\-*/]{0,255}|[a-z0-9][_0-9a-z\-*/]{0,240}@[a-z][_0-9a-z\-*/]{0,13})=[\x20-\x2b\x2d-\x3c\x3e-\x7e]{0,255}[\x21-\x2b\x2d-\x3c\x3e-\x7e]$/;

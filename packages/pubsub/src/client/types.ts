@@ -5,7 +5,7 @@
 import type { ErrorHook, Health, MessageMap, NameOf, SubscriptionHandle } from '@events/core';
 import type { ChannelOf, MessageOf } from '../types.js';
 import type { BufferPolicy } from '../websocket/protocol.js';
-import type { TraceContextFields } from '../trace-context.js';
+import type { TraceContextFields } from './trace-context.js';
 import type { RecoveredEvent } from './history.js';
 import type { ClientPresenceEvent, ClientPresenceSnapshot } from './presence-requests.js';
 

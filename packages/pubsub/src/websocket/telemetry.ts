@@ -7,7 +7,7 @@
  */
 import type { Headers } from '@events/core';
 import { observeGateway, pubsubInstruments } from '../metrics.js';
-import { readTraceContext } from '../trace-context.js';
+import { readTraceContext } from '../client/trace-context.js';
 import type { BufferPolicy } from './protocol.js';
 import type { SendQueueStats } from './send-queue.js';
 
