@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { asWritten, TickCork } from './redis-writes.js';
+import { asWritten, MAX_CORKED_BYTES, TickCork } from './redis-writes.js';
 
 /** A stream that records cork depth and what left it, as a socket would. */
 class FakeStream {
@@ -30,7 +30,7 @@ describe('TickCork', () => {
     const client = { stream };
     const cork = new TickCork();
     for (const chunk of ['a', 'b', 'c']) {
-      cork.hold(client);
+      cork.hold(client, 10);
       stream.write(chunk);
     }
     expect(stream.sent).toEqual([]);
@@ -38,17 +38,32 @@ describe('TickCork', () => {
     expect(stream.sent).toEqual([['a', 'b', 'c']]);
     expect(stream.corks).toBe(1);
     expect(stream.depth).toBe(0);
-    cork.hold(client);
+    cork.hold(client, 10);
     stream.write('d');
     await nextTick();
     expect(stream.sent).toEqual([['a', 'b', 'c'], ['d']]);
     expect(stream.depth).toBe(0);
   });
 
+  it('lets a burst past MAX_CORKED_BYTES leave at once, so Redis starts on it while the tick goes on', async () => {
+    const stream = new FakeStream();
+    const cork = new TickCork();
+    const size = Math.floor(MAX_CORKED_BYTES / 3) + 1;
+    for (const chunk of ['a', 'b', 'c', 'd', 'e']) {
+      cork.hold({ stream }, size);
+      stream.write(chunk);
+    }
+    // Every third message would pass the bound: the two before it leave, it starts the next cork.
+    expect(stream.sent).toEqual([['a', 'b'], ['c', 'd']]);
+    await nextTick();
+    expect(stream.sent).toEqual([['a', 'b'], ['c', 'd'], ['e']]);
+    expect(stream.depth).toBe(0);
+  });
+
   it('flush sends at once, and the tick that follows uncorks nothing twice', async () => {
     const stream = new FakeStream();
     const cork = new TickCork();
-    cork.hold({ stream });
+    cork.hold({ stream }, 10);
     stream.write('a');
     cork.flush();
     expect(stream.sent).toEqual([['a']]);
@@ -58,9 +73,9 @@ describe('TickCork', () => {
 
   it('leaves a client without a corkable stream alone (a Cluster, a custom client)', async () => {
     const cork = new TickCork();
-    for (const client of [{}, { stream: null }, { stream: { cork: 1 } }, null, undefined]) cork.hold(client);
+    for (const client of [{}, { stream: null }, { stream: { cork: 1 } }, null, undefined]) cork.hold(client, 10);
     const stream = new FakeStream();
-    cork.hold({ stream });
+    cork.hold({ stream }, 10);
     stream.write('a');
     await nextTick();
     expect(stream.sent).toEqual([['a']]);

@@ -21,21 +21,42 @@ function corkable(value: unknown): value is Corkable {
   return typeof value === 'object' && value !== null && typeof (value as Corkable).cork === 'function' && typeof (value as Corkable).uncork === 'function';
 }
 
+/**
+ * Corked bytes past which the burst leaves at once, the rest of the tick going into a new cork:
+ * Redis starts on the first commands while this process is still making the next ones (a whole
+ * window of publishes held for one writev left Redis idle meanwhile). Redis reads 16 KB at a time.
+ */
+export const MAX_CORKED_BYTES = 16 * 1024;
+
 export class TickCork {
   private corked: Corkable | undefined;
+  private bytes = 0;
   private readonly release = (): void => {
     const stream = this.corked;
     this.corked = undefined;
     stream?.uncork();
   };
 
-  /** Corks `client`'s socket until the next tick, unless a publish of this tick already did. */
-  hold(client: unknown): void {
-    if (this.corked !== undefined) return;
+  /**
+   * Corks `client`'s socket until the next tick, unless a publish of this tick already did; call
+   * it before writing a message of `bytes`.
+   */
+  hold(client: unknown, bytes: number): void {
+    const corked = this.corked;
+    if (corked !== undefined) {
+      this.bytes += bytes;
+      if (this.bytes > MAX_CORKED_BYTES) {
+        corked.uncork();
+        corked.cork();
+        this.bytes = bytes;
+      }
+      return;
+    }
     const stream = (client as { stream?: unknown } | null | undefined)?.stream;
     if (!corkable(stream)) return;
     stream.cork();
     this.corked = stream;
+    this.bytes = bytes;
     process.nextTick(this.release);
   }
 

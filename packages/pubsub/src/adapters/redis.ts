@@ -200,7 +200,7 @@ export function redisPubSub(options: RedisPubSubOptions = {}): PubSubAdapter {
     },
     publish(channel, data) {
       if (!pub) return Promise.reject(new Error('the Redis pubsub adapter is not started'));
-      cork.hold(pub);
+      cork.hold(pub, data.length);
       const message = asWritten(data);
       const sent = sharded ? pub.spublish(channel, message) : pub.publish(channel, message);
       // Redis counts this node's own subscriptions too; a node that does not hear the channel
