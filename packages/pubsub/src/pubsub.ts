@@ -366,7 +366,11 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     // The producer span (its context written into `headers`) and journal step: undefined, and
     // nothing allocated, without an OpenTelemetry SDK and a journal (telemetry.ts).
     const traced = options.untraced ? undefined : this.telemetry.begin({ channel, id, correlationId: options.correlationId, payload }, headers);
-    const envelope = createEnvelope(channel, payload, options.correlationId === undefined ? { id, headers } : { id, headers, correlationId: options.correlationId });
+    const envelope = createEnvelope(
+      channel,
+      payload,
+      options.correlationId === undefined && options.causationId === undefined ? { id, headers } : { id, headers, correlationId: options.correlationId, causationId: options.causationId },
+    );
     if (inProcess !== undefined && (inProcess.zeroCopy || this.serializer === jsonSerializer) && (options.local || !this.history.windowFor(channel))) {
       return this.emitInProcess(envelope, options, traced);
     }

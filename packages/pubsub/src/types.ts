@@ -135,6 +135,11 @@ export interface BroadcastOptions {
   headers?: Headers;
   /** Correlation id carried by the envelope. Default: none. */
   correlationId?: string;
+  /**
+   * Id of the message that caused this one (a bus event, a job), so a journey shows the broadcast
+   * under its cause. `causedBy(envelope)` from @events/core gives both ids. Default: none.
+   */
+  causationId?: string;
 }
 
 export interface RequestOptions {

@@ -4,6 +4,7 @@
  * request/reply, so the API reads it the same way whether this context runs in the web process
  * or in a separate bus consumer process.
  */
+import { causedBy } from '@events/core';
 import type { Platform } from '@events/platform';
 import { notificationChannel } from '../channels.js';
 import type { Logger } from '../log.js';
@@ -43,7 +44,7 @@ export async function registerAudit(platform: Platform<DemoMaps>, log: Logger, o
         context: 'audit',
         at: new Date().toISOString(),
         text: `Audit log recorded ${envelope.name}`,
-      }, { correlationId: envelope.correlationId ?? envelope.id });
+      }, causedBy(envelope));
     },
     { group: AUDIT_GROUP, concurrency: 4 },
   );

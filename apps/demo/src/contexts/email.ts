@@ -6,7 +6,7 @@
  * DoNotRetryError (the mailbox does not exist), so the job is a dead letter at once, to be seen and
  * replayed from the dashboard; a replay (headers.replayOf) is sent like any other email.
  */
-import { sleep } from '@events/core';
+import { causedBy, sleep } from '@events/core';
 import { DoNotRetryError } from '@events/queue';
 import type { Platform } from '@events/platform';
 import { notificationChannel } from '../channels.js';
@@ -43,7 +43,7 @@ export async function registerEmailWorker(platform: Platform<DemoMaps>, options:
           context: 'email',
           attempt: ctx.attempt,
           at: new Date().toISOString(),
-        }, { correlationId: ctx.envelope.correlationId ?? ctx.envelope.id });
+        }, causedBy(ctx.envelope));
       await notify('email-attempt', `Sending welcome email (attempt ${ctx.attempt} of ${ctx.maxAttempts})`);
       await sleep(sendMs, ctx.signal);
       if (poisonRate > 0 && ctx.attempt === 1 && ctx.envelope.headers.replayOf === undefined && random() < poisonRate) {

@@ -3,6 +3,7 @@
  * every UserSignedUp. Sending an email is slow and may fail, so the reaction here is only to turn
  * the fact into a command on the queue, which owns retries and replay.
  */
+import { causedBy } from '@events/core';
 import type { Platform } from '@events/platform';
 import { notificationChannel } from '../channels.js';
 import type { Logger } from '../log.js';
@@ -57,7 +58,7 @@ export async function registerNotifications(platform: Platform<DemoMaps>, option
         context: 'notifications',
         at,
         text: 'Welcome email queued',
-      }, { correlationId: envelope.correlationId ?? envelope.id });
+      }, causedBy(envelope));
     },
     { group: NOTIFICATIONS_GROUP, concurrency: 4 },
   );
