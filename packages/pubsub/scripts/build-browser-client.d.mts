@@ -1,9 +1,11 @@
 /** Types of build-browser-client.mjs (the browser bundle of the websocket client). */
+import type { Metafile } from 'esbuild';
+
 export declare const BROWSER_CLIENT_ENTRY: string;
 export declare const BROWSER_CLIENT_OUTFILE: string;
 
 export interface BrowserClientBuild {
-  readonly metafile: unknown;
+  readonly metafile: Metafile;
   readonly outfile: string;
   /** The bundle's text, when built with `write: false`. */
   readonly js: string | undefined;
