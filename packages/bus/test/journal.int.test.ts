@@ -112,6 +112,17 @@ describe.each(targets)('bus journal on %s', (system, make) => {
       await expect(bus.emit('mail.Bounced', { email: 'c@example.com' }, { signal: AbortSignal.abort(new Error('caller gave up')) })).rejects.toThrow('caller gave up');
       const refused = journal.steps.at(-1)!;
       expect(refused).toMatchObject({ kind: 'emit', outcome: 'error', error: 'caller gave up', keys: ['c@example.com'] });
+
+      // Refused before any handler ran (its partition key threw): one dead_letter step of attempt 1.
+      await bus.on('mail.Queued', async () => undefined, {
+        group: 'keyed',
+        partitionBy: () => {
+          throw new Error('no key');
+        },
+      });
+      const keyed = await bus.emit('mail.Queued', { email: 'e@example.com' });
+      await waitFor(() => journal.steps.some((s) => s.group === 'keyed'), 15_000, 'the keyed step');
+      expect(journal.steps.filter((s) => s.group === 'keyed').map((s) => [s.kind, s.envelopeId, s.attempt, s.outcome, s.error])).toEqual([['handle', keyed.id, 1, 'dead_letter', 'no key']]);
     } finally {
       await bus.close();
       await cleanup();
