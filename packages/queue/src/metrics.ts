@@ -205,14 +205,20 @@ export function createQueueMetrics(spec: QueueMetricsSpec): QueueMetrics {
     await work;
   }
 
-  /** Starts a refresh in the background unless one is under way (never awaited by a collection). */
+  /**
+   * Starts a refresh in the background unless one is under way (never awaited by a collection).
+   * The next may start `refreshMs` after this one ends, or ten times as long as it took when that
+   * is more: reading the backend takes at most about a tenth of the time, however slow it is.
+   */
   function kick(): void {
     if (refreshing !== undefined || closed) return;
+    const started = Date.now();
     refreshing = refresh()
       .catch(() => undefined)
       .finally(() => {
         refreshing = undefined;
-        refreshedAt = Date.now();
+        const now = Date.now();
+        refreshedAt = now + Math.max(0, 9 * (now - started) - refreshMs);
       });
   }
 
