@@ -6,6 +6,15 @@
 import { journeyError, recordStep, type Envelope, type Journal, type JourneyOutcome } from '@events/core';
 import { trace, type Span } from '@opentelemetry/api';
 
+/** An error's text as a step keeps it; a hostile error (a throwing getter) never escapes into the tier. */
+export function errorText(error: unknown): string {
+  try {
+    return journeyError(error);
+  } catch {
+    return 'unreadable error';
+  }
+}
+
 /** The span's trace id when its context is valid (an SDK is installed, or a valid parent). */
 export function traceIdOf(span: Span | undefined): string | undefined {
   if (span === undefined) return undefined;
@@ -39,7 +48,7 @@ export function recordEmit(journal: Journal, facts: EmitFacts): void {
     at: facts.at,
     durationMs: facts.durationMs,
     outcome: facts.error === undefined ? 'ok' : 'error',
-    error: facts.error === undefined ? undefined : journeyError(facts.error),
+    error: facts.error === undefined ? undefined : errorText(facts.error),
     traceId: traceIdOf(facts.span),
     keys: facts.keys,
   });
@@ -72,7 +81,7 @@ export function recordHandle(journal: Journal, facts: HandleFacts): void {
     at: facts.at,
     durationMs: facts.durationMs,
     outcome: facts.outcome,
-    error: facts.error === undefined ? undefined : journeyError(facts.error),
+    error: facts.error === undefined ? undefined : errorText(facts.error),
     traceId: traceIdOf(facts.span),
   });
 }

@@ -38,8 +38,14 @@ export interface GroupMetrics {
 
 /** `error.type` (low cardinality, as the semantic conventions ask): our errors' stable code, else the error's class name. */
 export function errorType(error: unknown): string {
-  if (error instanceof EventsError) return error.code;
-  return error instanceof Error && typeof error.name === 'string' && error.name.length > 0 ? error.name.slice(0, 100) : '_OTHER';
+  try {
+    if (error instanceof EventsError) return error.code;
+    const name: unknown = error instanceof Error ? error.name : undefined;
+    return typeof name === 'string' && name.length > 0 ? name.slice(0, 100) : '_OTHER';
+  } catch {
+    // A hostile error (a throwing getter, a revoked proxy) is still counted.
+    return '_OTHER';
+  }
 }
 
 interface Tally {

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deferred, inMemoryMetrics, metricNamed, waitFor } from '@events/testing';
-import { METRICS, type BusAdapter } from '@events/core';
+import fc from 'fast-check';
+import { METRICS, type BusAdapter, type JourneyStep } from '@events/core';
 import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
 import { createBus } from '../src/create-bus.js';
 import { memoryBus } from '../src/adapters/memory.js';
@@ -144,5 +145,51 @@ describe.each(targets)('bus metrics on %s', (system, make) => {
     stats.mockClear();
     await telemetry.collect();
     expect(stats).not.toHaveBeenCalled();
+  });
+});
+
+describe('bus metrics and journal under hostile failures (memory)', () => {
+  it('whatever a handler throws, the attempt is counted with a string error.type and journaled with an error text, and the bus goes on', async () => {
+    const hostile = fc.oneof(
+      fc.anything(),
+      fc.string().map((name) => Object.assign(new Error('named'), { name })),
+      fc.constant(Object.create(null) as unknown),
+      fc.constant(
+        Object.defineProperty(new Error('getter'), 'name', {
+          get() {
+            throw new Error('no name');
+          },
+        }) as unknown,
+      ),
+    );
+    const steps: JourneyStep[] = [];
+    const bus = createBus<Events>({ adapter: memoryBus(), journal: { record: (s) => void steps.push(s) }, retry: false, onError: () => undefined });
+    let thrown: unknown;
+    let calls = 0;
+    try {
+      await bus.on('orders.Broken', async () => {
+        calls += 1;
+        throw thrown;
+      }, { group: 'hostile' });
+      await fc.assert(
+        fc.asyncProperty(hostile, async (value) => {
+          thrown = value;
+          const before = calls;
+          const event = await bus.emit('orders.Broken', { n: calls });
+          await waitFor(() => steps.some((s) => s.kind === 'handle' && s.envelopeId === event.id), 5_000, 'the handle step');
+          const step = steps.find((s) => s.kind === 'handle' && s.envelopeId === event.id)!;
+          expect(calls).toBe(before + 1);
+          expect(step.outcome).toBe('dead_letter');
+          expect(typeof step.error).toBe('string');
+        }),
+        { numRuns: 60 },
+      );
+      const times = pointsOf(await telemetry.collect(), METRICS.processDuration, { 'messaging.system': 'memory', 'messaging.consumer.group.name': 'hostile' });
+      expect(sum(times)).toBeGreaterThanOrEqual(60);
+      for (const p of times) expect(typeof p.attributes['error.type']).toBe('string');
+      expect(sum(pointsOf(await telemetry.collect(), METRICS.busDeadLetters, { 'messaging.consumer.group.name': 'hostile' }))).toBe(sum(times));
+    } finally {
+      await bus.close();
+    }
   });
 });
