@@ -163,7 +163,7 @@ describe('bus metrics and journal under hostile failures (memory)', () => {
       ),
     );
     const steps: JourneyStep[] = [];
-    const bus = createBus<Events>({ adapter: memoryBus(), journal: { record: (s) => void steps.push(s) }, retry: false, onError: () => undefined });
+    const bus = createBus<Events>({ adapter: memoryBus(), journal: { record: (s) => void steps.push(s) }, retry: { attempts: 1 }, onError: () => undefined });
     let thrown: unknown;
     let calls = 0;
     try {
