@@ -36,7 +36,10 @@ export function resumeOptions(
 }
 
 /** What a `subscribed` answer adds for a channel with history: where the client now is, and the outcome of its `since`. */
-export function subscribedFields(handle: Subscription): { position?: StreamPosition; recovery?: FrameRecovery } {
+export function subscribedFields(handle: { readonly position?: StreamPosition | undefined; readonly recovery?: Subscription['recovery'] | undefined }): {
+  position?: StreamPosition;
+  recovery?: FrameRecovery;
+} {
   const position = handle.position;
   return { ...(position ? { position } : {}), ...(handle.recovery ? { recovery: recoveryOf(handle.recovery) } : {}) };
 }

@@ -28,6 +28,7 @@ import { type BufferPolicy, CLOSE_CODES, type FramePosition, type ServerFrame } 
 import type { SendQueueLimits, SendQueueStats } from './send-queue.js';
 import { FanOutScheduler, type FanOutOptions, forEachSliced } from './fan-out.js';
 import { framed } from './wire-frame.js';
+import { TopicGroups } from './topic-groups.js';
 import { type AllowedOrigins, judgeUpgrade, refuseUpgrade } from './upgrade.js';
 import { addTraceContext, createGatewayTelemetry } from './telemetry.js';
 import { type AuthorizePublish, type PublishRate, type PublishSchema, resolvePublishRate } from './publish.js';
@@ -121,7 +122,9 @@ export interface WebSocketGateway extends Lifecycle {
   /**
    * Counts: `clients`, `subscriptions`, `pendingFrames`, `framesDropped`, `upgradesRefused`,
    * `clientsClosedForLimits`, `published`, `publishRefused`, `fanOutWaiting` (clients whose staged
-   * frames wait for their slice), `fanOutSlices` (event-loop turns that wrote frames).
+   * frames wait for their slice), `fanOutSlices` (event-loop turns that wrote frames),
+   * `topicSubscriptions` (PubSub subscriptions the gateway holds: one per topic its clients follow,
+   * shared by all of them; plus, briefly, one per client resuming with `since`).
    */
   health(): Health;
   /**
@@ -156,6 +159,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
   const publishCounts = { published: 0, publishRefused: 0 };
   const telemetry = createGatewayTelemetry(sessions);
   const fanOut = new FanOutScheduler(options.fanOut, (err) => reporter.report('listener', err, { detail: { listener: 'fan-out' } }));
+  const topics = new TopicGroups({ pubsub, report: reporter.report, frameOf });
   let nextId = 1;
   // A handshake ws itself refuses (bad method, key or version): answered here, so the hook hears it.
   wss.on('wsClientError', (error: Error, socket: Duplex, request: IncomingMessage) => {
@@ -180,6 +184,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
     defaultPolicy: options.defaultPolicy ?? 'drop-oldest',
     buffer: options.buffer,
     fanOut,
+    topics,
     frameOf,
     telemetry,
     onGone(session, limit) {
@@ -315,6 +320,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
           ...publishCounts,
           fanOutWaiting: fanOut.stats().waiting,
           fanOutSlices: fanOut.stats().slices,
+          topicSubscriptions: topics.stats().topics,
         },
       };
     },
