@@ -36,7 +36,7 @@ import {
 import { memoryBus } from './adapters/memory.js';
 import { within } from './deadline.js';
 import { recordEmit } from './journal.js';
-import { createBusMetrics } from './metrics.js';
+import { createBusMetrics, type Failure } from './metrics.js';
 import { DEFAULT_RETRY, GROUP, resolveRetry } from './options.js';
 import { createSubscriptions } from './subscriptions.js';
 import type { Bus, BusOptions, BusStats, EmitOptions } from './types.js';
@@ -128,18 +128,18 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
       return envelope;
     } catch (error) {
       endSpan(span, error);
-      sent({ name, id, opts, keys, started, span }, error);
+      sent({ name, id, opts, keys, started, span }, { error });
       throw error;
     }
   }
 
   /** Measures and records one emit the adapter accepted (no error) or refused. */
-  function sent(facts: { name: string; id: string; opts: EmitOptions; keys: readonly string[] | undefined; started: number; span: Span }, error?: unknown): void {
+  function sent(facts: { name: string; id: string; opts: EmitOptions; keys: readonly string[] | undefined; started: number; span: Span }, failure?: Failure): void {
     const durationMs = performance.now() - facts.started;
-    metrics.sent(facts.name, durationMs / 1000, error);
+    metrics.sent(facts.name, durationMs / 1000, failure);
     if (!journal) return;
     const { correlationId, causationId } = facts.opts;
-    recordEmit(journal, { system: adapter.kind, name: facts.name, id: facts.id, correlationId, causationId, keys: facts.keys, at: Date.now() - durationMs, durationMs, span: facts.span, ...(error === undefined ? {} : { error }) });
+    recordEmit(journal, { system: adapter.kind, name: facts.name, id: facts.id, correlationId, causationId, keys: facts.keys, at: Date.now() - durationMs, durationMs, span: facts.span, failure });
   }
 
   /** Builds, encodes and hands one event to the adapter (starting the bus first when needed). */

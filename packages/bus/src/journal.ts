@@ -5,6 +5,7 @@
  */
 import { journeyError, recordStep, type Envelope, type Journal, type JourneyOutcome } from '@events/core';
 import { trace, type Span } from '@opentelemetry/api';
+import type { Failure } from './metrics.js';
 
 /** An error's text as a step keeps it; a hostile error (a throwing getter) never escapes into the tier. */
 export function errorText(error: unknown): string {
@@ -33,7 +34,8 @@ export interface EmitFacts {
   readonly at: number;
   readonly durationMs: number;
   readonly span: Span;
-  readonly error?: unknown;
+  /** Set when the transport refused it (whatever was thrown). */
+  readonly failure?: Failure | undefined;
 }
 
 export function recordEmit(journal: Journal, facts: EmitFacts): void {
@@ -47,8 +49,8 @@ export function recordEmit(journal: Journal, facts: EmitFacts): void {
     causationId: facts.causationId,
     at: facts.at,
     durationMs: facts.durationMs,
-    outcome: facts.error === undefined ? 'ok' : 'error',
-    error: facts.error === undefined ? undefined : errorText(facts.error),
+    outcome: facts.failure === undefined ? 'ok' : 'error',
+    error: facts.failure === undefined ? undefined : errorText(facts.failure.error),
     traceId: traceIdOf(facts.span),
     keys: facts.keys,
   });
@@ -62,6 +64,7 @@ export interface HandleFacts {
   readonly at: number;
   readonly durationMs?: number;
   readonly outcome: JourneyOutcome;
+  /** What the attempt threw (read unless the outcome is `ok`). */
   readonly error?: unknown;
   readonly span?: Span;
 }
@@ -81,7 +84,7 @@ export function recordHandle(journal: Journal, facts: HandleFacts): void {
     at: facts.at,
     durationMs: facts.durationMs,
     outcome: facts.outcome,
-    error: facts.error === undefined ? undefined : errorText(facts.error),
+    error: facts.outcome === 'ok' ? undefined : errorText(facts.error),
     traceId: traceIdOf(facts.span),
   });
 }

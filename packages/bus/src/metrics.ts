@@ -18,9 +18,14 @@ import { createNoopMeter, type Attributes, type BatchObservableResult, type Hist
 /** Attribute sets kept per instrument per bus (event names x groups are normally a small fixed set). */
 export const MAX_SERIES = 1000;
 
+/** A failure, wrapped: whatever was thrown (`undefined` included) is a failure. */
+export interface Failure {
+  readonly error: unknown;
+}
+
 export interface BusMetrics {
-  /** One emit ended: accepted (no error) or refused, after `seconds`. */
-  sent(name: string, seconds: number, error?: unknown): void;
+  /** One emit ended: accepted (no failure) or refused, after `seconds`. */
+  sent(name: string, seconds: number, failure?: Failure): void;
   /** The instruments of one consumer group (bound once per subscription). */
   group(group: string): GroupMetrics;
   /** Removes the collection callback (the bus closed). Idempotent. */
@@ -31,7 +36,7 @@ export interface GroupMetrics {
   /** A delivery reached the subscription. */
   consumed(name: string): void;
   /** One handler invocation ended after `seconds`. */
-  processed(name: string, seconds: number, error?: unknown): void;
+  processed(name: string, seconds: number, failure?: Failure): void;
   retried(name: string): void;
   deadLettered(name: string): void;
 }
@@ -147,11 +152,11 @@ export function createBusMetrics(spec: { system: string; consumers: () => readon
   }
 
   return {
-    sent(name, seconds, error) {
+    sent(name, seconds, failure) {
       const i = get();
       if (!i) return;
-      const attributes = error === undefined ? ofSend(name) : failed(ofSend(name), error);
-      if (error === undefined) counts.sent.of(name, () => attributes).value += 1;
+      const attributes = failure === undefined ? ofSend(name) : failed(ofSend(name), failure.error);
+      if (failure === undefined) counts.sent.of(name, () => attributes).value += 1;
       else counts.sent.of(`${name}\u0000${String(attributes['error.type'])}`, () => attributes).value += 1;
       i.operation.record(seconds, attributes);
     },
@@ -173,12 +178,12 @@ export function createBusMetrics(spec: { system: string; consumers: () => readon
         consumed(name) {
           if (get()) tally(counts.consumed, name).value += 1;
         },
-        processed(name, seconds, error) {
+        processed(name, seconds, failure) {
           const i = get();
           if (!i) return;
           const key = keyOf(name);
           const attributes = ofGroup(key, name, group);
-          i.process.record(seconds, error === undefined ? attributes : failed(attributes, error));
+          i.process.record(seconds, failure === undefined ? attributes : failed(attributes, failure.error));
         },
         retried(name) {
           if (get()) tally(counts.retries, name).value += 1;

@@ -136,10 +136,10 @@ export function createDeliveryHandler<E extends MessageMap>(rt: SubscriptionRunt
   /** Measures one handler attempt and records its `handle` step. */
   function ended(facts: { envelope: Envelope; attempt: number; span: Span; started: number }, outcome: JourneyOutcome, error?: unknown): void {
     const durationMs = performance.now() - facts.started;
-    rt.metrics?.processed(facts.envelope.name, durationMs / 1000, error);
+    rt.metrics?.processed(facts.envelope.name, durationMs / 1000, outcome === 'ok' ? undefined : { error });
     if (!rt.journal) return;
     const { envelope, attempt, span } = facts;
-    recordHandle(rt.journal, { system: rt.system, group: rt.group, envelope, attempt, at: Date.now() - durationMs, durationMs, outcome, span, ...(error === undefined ? {} : { error }) });
+    recordHandle(rt.journal, { system: rt.system, group: rt.group, envelope, attempt, at: Date.now() - durationMs, durationMs, outcome, span, error });
   }
 
   /** Dead-letters an event; `unattempted`: refused before any handler ran (its schema, its partition key), so no handle step was recorded yet. */

@@ -39,6 +39,11 @@ export class JobTimeoutError extends EventsError {
 export function isFinalError(error: unknown): boolean {
   if (error instanceof DoNotRetryError || error instanceof DecodeError) return true;
   // Errors crossing a module boundary (two copies of this package) still carry their name.
-  const name = (error as { name?: unknown } | null)?.name;
+  let name: unknown;
+  try {
+    name = (error as { name?: unknown } | null)?.name;
+  } catch {
+    return false; // a throwing `name` getter: an ordinary failure
+  }
   return name === 'DoNotRetryError' || name === 'UnknownJobError' || name === 'UnrecoverableError' || name === 'DecodeError';
 }

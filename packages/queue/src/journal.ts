@@ -6,6 +6,7 @@
  */
 import { journeyError, recordStep, type Envelope, type Journal, type JourneyOutcome } from '@events/core';
 import { trace, type Span } from '@opentelemetry/api';
+import type { Failure } from './metrics.js';
 
 /** An error's text as a step keeps it; a hostile error (a throwing getter) never escapes into the tier. */
 export function errorText(error: unknown): string {
@@ -33,7 +34,8 @@ export interface EnqueueFacts {
   readonly at: number;
   readonly durationMs: number;
   readonly span: Span | undefined;
-  readonly error?: unknown;
+  /** Set when the transport refused it (whatever was thrown). */
+  readonly failure?: Failure | undefined;
 }
 
 export function recordEnqueue(journal: Journal, facts: EnqueueFacts): void {
@@ -49,8 +51,8 @@ export function recordEnqueue(journal: Journal, facts: EnqueueFacts): void {
     jobId: facts.jobId,
     at: facts.at,
     durationMs: facts.durationMs,
-    outcome: facts.error === undefined ? 'ok' : 'error',
-    error: facts.error === undefined ? undefined : errorText(facts.error),
+    outcome: facts.failure === undefined ? 'ok' : 'error',
+    error: facts.failure === undefined ? undefined : errorText(facts.failure.error),
     traceId: traceIdOf(facts.span),
     keys: facts.keys,
   });
@@ -66,6 +68,7 @@ export interface AttemptFacts {
   readonly at: number;
   readonly durationMs: number;
   readonly outcome: JourneyOutcome;
+  /** What the attempt threw (read unless the outcome is `ok`). */
   readonly error?: unknown;
   readonly span: Span;
 }
@@ -85,7 +88,7 @@ export function recordAttempt(journal: Journal, facts: AttemptFacts): void {
     at: facts.at,
     durationMs: facts.durationMs,
     outcome: facts.outcome,
-    error: facts.error === undefined ? undefined : errorText(facts.error),
+    error: facts.outcome === 'ok' ? undefined : errorText(facts.error),
     traceId: traceIdOf(facts.span),
   });
 }

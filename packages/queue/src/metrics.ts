@@ -41,11 +41,16 @@ export interface QueueMetricsSpec {
   readonly deadlineMs?: number;
 }
 
+/** A failure, wrapped: whatever was thrown (`undefined` included) is a failure. */
+export interface Failure {
+  readonly error: unknown;
+}
+
 export interface QueueMetrics {
-  /** One enqueue of a job ended: stored (no error) or refused, after `seconds`. */
-  sent(name: string, seconds: number, error?: unknown): void;
+  /** One enqueue of a job ended: stored (no failure) or refused, after `seconds`. */
+  sent(name: string, seconds: number, failure?: Failure): void;
   /** One attempt ended after `seconds`. */
-  processed(name: string, seconds: number, error?: unknown): void;
+  processed(name: string, seconds: number, failure?: Failure): void;
   /** A job of this queue's workers completed or dead-lettered after `attempts` attempts. */
   finished(name: string, attempts: number, deadLetter: boolean): void;
   /** Registers the depth and age gauges, once the backend has started (idempotent; not after close). */
@@ -247,23 +252,23 @@ export function createQueueMetrics(spec: QueueMetricsSpec): QueueMetrics {
   }
 
   return {
-    sent(name, seconds, error) {
+    sent(name, seconds, failure) {
       const i = get();
       if (!i) return;
-      if (error === undefined) {
+      if (failure === undefined) {
         count(counts.sent, name);
         i.operation.record(seconds, attributesOf(name));
         return;
       }
-      const attributes = failed(name, error);
+      const attributes = failed(name, failure.error);
       counts.sent.of(`${name}\u0000${String(attributes['error.type'])}`, () => attributes).value += 1;
       i.operation.record(seconds, attributes);
     },
-    processed(name, seconds, error) {
+    processed(name, seconds, failure) {
       const i = get();
       if (!i) return;
       count(counts.consumed, name);
-      i.process.record(seconds, error === undefined ? attributesOf(name) : failed(name, error));
+      i.process.record(seconds, failure === undefined ? attributesOf(name) : failed(name, failure.error));
     },
     finished(name, attempts, deadLetter) {
       const i = get();

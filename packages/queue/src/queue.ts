@@ -33,7 +33,7 @@ import { addOptions, bounded, decodeKind } from './enqueue-bounds.js';
 import { createWorkerHandle, type WorkerHandle } from './handles.js';
 import { IdleSignal } from './idle.js';
 import { recordEnqueue } from './journal.js';
-import { createQueueMetrics } from './metrics.js';
+import { createQueueMetrics, type Failure } from './metrics.js';
 import { createQueueAdmin } from './admin.js';
 import { RateRecorder } from './rates.js';
 import { runJob, type JobHandler } from './run-job.js';
@@ -154,20 +154,19 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
       prepared.forEach((p, index) => settle(p, { kind: 'enqueue', started, id: ids[index] }));
       return ids;
     } catch (error) {
-      for (const p of prepared) settle(p, { kind: 'enqueue', started, error });
+      for (const p of prepared) settle(p, { kind: 'enqueue', started, failure: { error } });
       throw error;
     }
   }
 
-  /** One job's store ended (stored: its id; refused: the error): its span, its metrics, its journal step. */
-  function settle(p: Prepared, outcome: { kind: 'enqueue' | 'replay'; started: number; id?: string | undefined; error?: unknown }): void {
-    const { error } = outcome;
-    if (p.span) endSpan(p.span, error);
+  /** One job's store ended (stored: its id; refused: whatever was thrown): its span, its metrics, its journal step. */
+  function settle(p: Prepared, outcome: { kind: 'enqueue' | 'replay'; started: number; id?: string | undefined; failure?: Failure }): void {
+    const { failure } = outcome;
+    if (p.span) endSpan(p.span, failure?.error);
     const durationMs = performance.now() - outcome.started;
-    metrics.sent(p.envelope.name, durationMs / 1000, error);
+    metrics.sent(p.envelope.name, durationMs / 1000, failure);
     if (!journal) return;
-    const facts = { kind: outcome.kind, system: adapter.kind, envelope: p.envelope, jobId: outcome.id ?? p.envelope.id, keys: p.keys, at: Date.now() - durationMs, durationMs, span: p.span };
-    recordEnqueue(journal, error === undefined ? facts : { ...facts, error });
+    recordEnqueue(journal, { kind: outcome.kind, system: adapter.kind, envelope: p.envelope, jobId: outcome.id ?? p.envelope.id, keys: p.keys, at: Date.now() - durationMs, durationMs, span: p.span, failure });
   }
 
   /** One job stored: an `enqueue`, or a dead letter's `replay` (its journal step says which). */
@@ -190,7 +189,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
       settle(prepared, { kind: spec.kind, started, id });
       return id;
     } catch (error) {
-      settle(prepared, { kind: spec.kind, started, error });
+      settle(prepared, { kind: spec.kind, started, failure: { error } });
       throw error;
     }
   }

@@ -132,10 +132,10 @@ function ended(facts: { job: QueueAdapterActiveJob; run: RunOptions; envelope: E
   const { job, run } = facts;
   const durationMs = performance.now() - facts.started;
   // The consumer's own name: a stray job name from the backend adds no series.
-  run.metrics?.processed(run.name, durationMs / 1000, error);
+  run.metrics?.processed(run.name, durationMs / 1000, outcome === 'ok' ? undefined : { error });
   if (!run.journal) return;
   const at = Date.now() - durationMs;
-  recordAttempt(run.journal, { system: run.system, name: job.name, jobId: job.id, envelope: facts.envelope, attempt: job.attempt, at, durationMs, outcome, span: facts.span, ...(error === undefined ? {} : { error }) });
+  recordAttempt(run.journal, { system: run.system, name: job.name, jobId: job.id, envelope: facts.envelope, attempt: job.attempt, at, durationMs, outcome, span: facts.span, error });
 }
 
 async function runAttempt(job: QueueAdapterActiveJob, run: RunOptions, known: Envelope | undefined): Promise<unknown> {

@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DATABASE_URL, dropSchema, inMemoryMetrics, metricNamed, randomSchema, REDIS_URL, waitFor } from '@events/testing';
-import { METRICS, type QueueAdapter } from '@events/core';
+import fc from 'fast-check';
+import { METRICS, type JourneyStep, type QueueAdapter } from '@events/core';
 import { metrics } from '@opentelemetry/api';
 import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
 import { createQueue } from '../src/queue.js';
@@ -159,6 +160,50 @@ describe.each(targets)('queue metrics on %s', (system, make) => {
     } finally {
       await queue.close({ timeoutMs: 5_000 });
       await cleanup();
+    }
+  });
+});
+
+describe('queue metrics and journal under hostile failures (memory)', () => {
+  it('whatever a handler throws (undefined included), the attempt is counted with a string error.type and journaled with an error text, and the worker goes on', async () => {
+    const hostile = fc.oneof(
+      fc.anything(),
+      fc.constant(undefined),
+      fc.string().map((name) => Object.assign(new Error('named'), { name })),
+      fc.constant(Object.create(null) as unknown),
+      fc.constant(
+        Object.defineProperty(new Error('getter'), 'name', {
+          get() {
+            throw new Error('no name');
+          },
+        }) as unknown,
+      ),
+    );
+    const steps: JourneyStep[] = [];
+    const queue = createQueue<Jobs>({ adapter: memoryQueue(), journal: { record: (s) => void steps.push(s) }, onError: () => undefined });
+    let thrown: unknown;
+    let runs = 0;
+    try {
+      await queue.process('quiet', async () => {
+        runs += 1;
+        throw thrown;
+      });
+      await fc.assert(
+        fc.asyncProperty(hostile, async (value) => {
+          thrown = value;
+          const id = await queue.enqueue('quiet', { n: runs }, { attempts: 1 });
+          await waitFor(() => steps.some((s) => s.kind === 'attempt' && s.jobId === id), 5_000, 'the attempt step');
+          const step = steps.find((s) => s.kind === 'attempt' && s.jobId === id)!;
+          expect(step.outcome).toBe('dead_letter');
+          expect(typeof step.error).toBe('string');
+        }),
+        { numRuns: 60 },
+      );
+      const times = pointsOf(await telemetry.collect(), METRICS.processDuration, { 'messaging.system': 'memory', 'messaging.destination.name': 'quiet' });
+      expect(count(times)).toBe(runs);
+      for (const p of times) expect(typeof p.attributes['error.type']).toBe('string');
+    } finally {
+      await queue.close({ timeoutMs: 5_000 });
     }
   });
 });
