@@ -8,13 +8,13 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import { compileChannelPattern, type Envelope, type ErrorReporter, isChannelPattern } from '@events/core';
 import { clientMessage, isReserved, reservedError, UNAVAILABLE_MESSAGE, validateClientChannel } from './reserved.js';
-import { type InternalSubscribeOptions, SHARE_ENVELOPE } from '../internal.js';
-import type { MessageMeta, PubSub, RecoveryEvent, StreamPosition, Subscription } from '../types.js';
+import type { PubSub, RecoveryEvent } from '../types.js';
 import { Inbox } from './inbox.js';
 import { BUFFER_POLICIES, type BufferPolicy, CLOSE_CODES, type ClientFrame, type ErrorCode, type FramePosition, type ServerFrame } from './protocol.js';
-import { readSince, resumeOptions, subscribedFields } from '../history-gateway.js';
-import { type Frame, type QueueOwner, SendQueue, type SendQueueLimits, type SendQueueStats } from './send-queue.js';
-import type { MemberSink, TopicGroups, TopicMember } from './topic-groups.js';
+import { readSince, subscribedFields } from '../history-gateway.js';
+import { type Frame, SendQueue, type SendQueueLimits, type SendQueueStats } from './send-queue.js';
+import type { TopicGroups } from './topic-groups.js';
+import { type ClientSub, createFollows } from './session-follow.js';
 import type { AuthorizeContext } from './gateway.js';
 import {
   type AuthorizeResult,
@@ -24,7 +24,6 @@ import {
   parsePresenceRequest,
   presenceOptionError,
   readVerdict,
-  type SubscriptionPresence,
 } from './session-presence.js';
 import { answerWithin } from './hook-deadline.js';
 import type { FanOutScheduler } from './fan-out.js';
@@ -62,23 +61,6 @@ export interface ClientSession {
   control(frame: string): void;
   close(code: number, reason: string): void;
   stats(): SendQueueStats & { id: number; topics: string[]; pendingFrames: number };
-}
-
-interface ClientSub extends QueueOwner, TopicMember {
-  readonly key: string | undefined;
-  /** Subscribed (answered or about to be): presence requests and recovery frames may follow. */
-  live: boolean;
-  /**
-   * Resuming with `since`: its messages come from a subscription of its own (`own`, once made)
-   * until that has handed over as far as the shared stream; then it moves to the shared one.
-   */
-  catching: boolean;
-  own?: Subscription;
-  /** Position of the last message its own subscription handed over. */
-  ownLast?: StreamPosition;
-  /** Just moved to the shared stream: its messages up to here were sent by the own one. */
-  through?: StreamPosition;
-  presence?: SubscriptionPresence;
 }
 
 interface Connection {
@@ -131,6 +113,15 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     },
   });
 
+  const follows = createFollows({
+    host,
+    closed: () => closed,
+    push,
+    send: (frame) => send(frame),
+    control: (frame) => control(frame),
+    detach: (part) => presence.detach(part),
+  });
+
   /** Forgets the client at once: pending frames dropped, authorize aborted, subscriptions closed, buffer released. */
   function drop(limit = false): void {
     if (closed) return;
@@ -141,7 +132,7 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     host.telemetry?.sessionGone(queue.stats());
     queue.clear();
     host.fanOut.cancel(flusher);
-    for (const sub of subs.values()) void release(sub);
+    for (const sub of subs.values()) void follows.release(sub);
     subs.clear();
     host.onGone(session, limit);
   }
@@ -218,7 +209,7 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     if (frame.type === 'unsubscribe') {
       const sub = subs.get(topic);
       subs.delete(topic);
-      if (sub) await release(sub);
+      if (sub) await follows.release(sub);
       return send({ type: 'unsubscribed', id, topic });
     }
     if (subs.has(topic)) return send({ type: 'subscribed', id, topic });
@@ -240,7 +231,7 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     if (closed || subs.has(topic)) return;
     const sub: ClientSub = {
       topic,
-      sink,
+      sink: follows.sink,
       policy: frame.policy ?? host.defaultPolicy,
       key: frame.key,
       dropped: 0,
@@ -255,12 +246,11 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     subs.set(topic, sub);
     let recovery: RecoveryEvent | undefined;
     try {
-      await host.topics.join(sub);
-      if (frame.since !== undefined && !closed && subs.get(topic) === sub) recovery = await resume(sub, frame);
+      recovery = await follows.follow(sub, frame.since);
     } catch (err) {
       if (subs.get(topic) === sub) {
         subs.delete(topic);
-        void release(sub);
+        void follows.release(sub);
       }
       const message = clientMessage(err);
       if (message === UNAVAILABLE_MESSAGE) host.report('subscribe', err, { name: topic, detail: { client: conn.id } });
@@ -274,108 +264,15 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
       if ('code' in part) {
         if (subs.get(topic) === sub) {
           subs.delete(topic);
-          await release(sub);
+          await follows.release(sub);
         }
         return fail({ id, topic, ...part });
       }
       if (closed || subs.get(topic) !== sub) return presence.detach(part);
       sub.presence = part;
     }
-    send({ type: 'subscribed', id, topic, ...subscribedFields({ position: positionOf(sub), recovery }) });
+    send({ type: 'subscribed', id, topic, ...subscribedFields({ position: follows.positionOf(sub), recovery }) });
   }
-
-  /**
-   * A `since` subscription: its own PubSub subscription replays what the client missed and carries
-   * it until it has handed over as far as the shared stream (caughtUp), then closes. Resolves to
-   * the outcome of `since`. Both subscriptions get every live message in the same dispatch, and
-   * offsets decide the seam: nothing missed, nothing twice.
-   */
-  async function resume(sub: ClientSub, frame: { since?: StreamPosition }): Promise<RecoveryEvent | undefined> {
-    const options: InternalSubscribeOptions = {
-      onGap: (gap) => {
-        if (sub.catching) send({ type: 'gap', topic: sub.topic, channel: gap.channel, missing: gap.missing });
-      },
-      ...resumeOptions(frame, sub.topic, {
-        send: (f) => {
-          if (sub.catching) send(f);
-        },
-        answered: () => sub.live,
-      }),
-      [SHARE_ENVELOPE]: true,
-    };
-    const own = await host.pubsub.subscribe(sub.topic, (_payload: unknown, meta: MessageMeta) => fromOwn(sub, meta), options);
-    // Moved to the shared stream already (or gone): the own subscription has done its part.
-    if (!sub.catching || closed) {
-      void own.close({ drain: false });
-      return own.recovery;
-    }
-    sub.own = own;
-    sub.ownLast = own.position;
-    caughtUp(sub);
-    return own.recovery;
-  }
-
-  function fromOwn(sub: ClientSub, meta: MessageMeta): void {
-    if (!sub.catching || closed || isReserved(meta.envelope.name)) return;
-    push(sub, host.frameOf(meta.envelope, sub.topic, meta.position), meta.envelope);
-    if (meta.position === undefined) return;
-    sub.ownLast = meta.position;
-    caughtUp(sub);
-  }
-
-  /**
-   * Moves a resuming subscription to the shared stream once its own one has handed over at least
-   * as far (same epoch); the shared stream's messages up to there are then skipped (`through`).
-   * Without history on either side, once the own subscription is confirmed: from then on both
-   * got the same messages.
-   */
-  function caughtUp(sub: ClientSub): boolean {
-    const shared = host.topics.position(sub.topic);
-    const own = sub.ownLast;
-    if (shared === undefined || own === undefined) {
-      if (shared !== undefined || own !== undefined || sub.own === undefined) return false;
-    } else if (shared.epoch !== own.epoch || shared.offset > own.offset) return false;
-    sub.catching = false;
-    sub.through = own;
-    const handle = sub.own;
-    sub.own = undefined;
-    void handle?.close({ drain: false });
-    return true;
-  }
-
-  /** Where the client now is, for its `subscribed` answer. */
-  function positionOf(sub: ClientSub): StreamPosition | undefined {
-    if (sub.catching) return sub.own?.position ?? sub.ownLast;
-    const shared = host.topics.position(sub.topic);
-    const through = sub.through;
-    if (through && shared && shared.epoch === through.epoch && shared.offset < through.offset) return through;
-    return shared;
-  }
-
-  /** Ends one subscription of the client: presence, own subscription, place in the shared one. */
-  function release(sub: ClientSub): Promise<void> | undefined {
-    if (sub.presence) presence.detach(sub.presence);
-    sub.catching = false;
-    const own = sub.own;
-    sub.own = undefined;
-    void own?.close({ drain: false });
-    return host.topics.leave(sub);
-  }
-
-  const sink: MemberSink<ClientSub> = {
-    message(sub, { frame, envelope, position }) {
-      if (closed || (sub.catching && !caughtUp(sub))) return;
-      const through = sub.through;
-      if (through !== undefined && position !== undefined) {
-        if (position.epoch === through.epoch && position.offset <= through.offset) return;
-        sub.through = undefined;
-      }
-      push(sub, frame, envelope);
-    },
-    notify(sub, frame) {
-      if (!closed && sub.live && !sub.catching) control(frame);
-    },
-  };
 
   function push(sub: ClientSub, frame: Frame, envelope: Envelope): void {
     if (!queue.push(frame, sub, sub.policy === 'conflate' ? conflationKey(sub, envelope) : undefined)) {
