@@ -3,18 +3,19 @@
  * path the benchmark work of issue 14 changed (one pass over the jobs, option text shared within a
  * call, no promise per job without schemas): N jobs land exactly N times under the ids returned;
  * ids given twice (in one call, or again later) are stored once; hostile payloads (any JSON,
- * control characters, NUL, lone surrogates) come back from the backend as they went in; and a bulk
- * above the adapters' bound is refused before anything is stored.
+ * control characters, NUL, lone surrogates) come back from the backend as they went in; a bulk
+ * above the adapters' bound is refused before anything is stored; and on PostgreSQL a burst of
+ * enqueues refreshes the table's statistics, so claims keep their indexed plan on a deep queue.
  */
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidOptionError } from '@events/core';
-import { REDIS_URL } from '@events/testing';
+import { REDIS_URL, waitFor } from '@events/testing';
 import { bullmqQueue, MAX_JOBS_PER_ADD as BULLMQ_MAX } from '../src/adapters/bullmq.js';
 import { MAX_JOBS_PER_ADD as POSTGRES_MAX } from '../src/adapters/postgres.js';
 import { createQueue, type Queue } from '../src/index.js';
 import { deletePrefix, randomPrefix } from './helpers.js';
-import { dropSchema, pgQueue, randomSchema } from './postgres-helpers.js';
+import { dropSchema, pgQueue, randomSchema, sql } from './postgres-helpers.js';
 
 type Jobs = Record<string, unknown>;
 
@@ -126,3 +127,28 @@ for (const make of [bullmqBackend, postgresBackend]) {
     });
   });
 }
+
+describe('a burst of enqueues on PostgreSQL', () => {
+  const schema = randomSchema();
+  const queue = pgQueue<Jobs>(schema);
+
+  afterAll(async () => {
+    await queue.close({ timeoutMs: 5000 });
+    await dropSchema(schema);
+  });
+
+  it('is followed by an ANALYZE of the jobs table, and the claim reads the head of the ready index instead of sorting the queue', async () => {
+    for (let i = 0; i < 4; i += 1) await queue.enqueueMany(Array.from({ length: 5_000 }, (_, k) => ({ name: 'burst', payload: { k } })));
+    const analyzed = async (): Promise<boolean> => {
+      const rows = await sql<{ n: number }>('SELECT analyze_count::int AS n FROM pg_stat_user_tables WHERE schemaname = $1 AND relname = $2', [schema, 'jobs']);
+      return (rows[0]?.n ?? 0) > 0;
+    };
+    await waitFor(analyzed, 10_000, 'an ANALYZE of the jobs table');
+    const plan = await sql<{ 'QUERY PLAN': string }>(
+      `EXPLAIN SELECT queue, id FROM "${schema}".jobs WHERE queue = 'burst' AND state = 'waiting' AND run_at <= now() ORDER BY priority, run_at, seq LIMIT 10 FOR UPDATE SKIP LOCKED`,
+    );
+    const text = plan.map((r) => r['QUERY PLAN']).join('\n');
+    expect(text).toContain('jobs_ready');
+    expect(text).not.toMatch(/\bSort\b/);
+  });
+});

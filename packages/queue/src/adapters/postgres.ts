@@ -25,6 +25,7 @@ import {
   type StoredJobInfo,
 } from '@events/core';
 import { AckBatcher, InsertBatcher } from './postgres-acks.js';
+import { Analyzer } from './postgres-analyze.js';
 import { PostgresConsumer, type ConsumerContext } from './postgres-consumer.js';
 import { createPostgresAdmin } from './postgres-admin.js';
 import { createPostgresDeadLetterStore } from './postgres-dead-letters.js';
@@ -98,6 +99,8 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
   const notifier = new Notifier(getPool, channel, report);
   // A few INSERTs at once, the rest gathered behind them: concurrent enqueues share commits.
   const inserts = new InsertBatcher<QueueAdapterJob>(async (jobs) => void (await getPool().query({ ...sql.prepared.insert, values: insertValues(jobs) })), 3);
+  // Statistics refreshed after bursts, so claims keep their indexed plan on a suddenly deep queue.
+  const analyzer = new Analyzer(getPool, `${sql.schema}.jobs`, report);
   const kick = (queue?: string): void => {
     for (const c of consumers) if (queue === undefined || c.name === queue) c.kick();
   };
@@ -229,9 +232,11 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
       if (addOptions?.transaction) {
         // Your session: the trigger notifies inside your transaction, delivered on your COMMIT.
         await addOptions.transaction.query(sql.insert, insertValues(jobs));
+        analyzer.added(jobs.length);
         return jobs.map((j) => j.id);
       }
       await bounded(inserts.add(jobs), addOptions);
+      analyzer.added(jobs.length);
       const names = new Set(jobs.map((j) => j.name));
       for (const name of names) kick(name);
       notifier.notify(names);
