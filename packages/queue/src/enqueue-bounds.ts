@@ -20,11 +20,14 @@ export function addOptions(a: QueueAdapter, o: EnqueueManyOptions, timeoutMs: nu
   return { ...(o.transaction ? { transaction: o.transaction } : {}), timeoutMs, ...(o.signal ? { signal: o.signal } : {}) };
 }
 
+/** The error of a bound that fired (a module function: no closure made per enqueue). */
+function timedOut(what: string | (() => string), timeoutMs: number): TimeoutError {
+  return new TimeoutError(`${typeof what === 'function' ? what() : what} (the job may still be stored: enqueue again with the same jobId to be sure)`, timeoutMs);
+}
+
 /** Rejects at the deadline or on abort; the work itself may still complete (at-least-once). `what` is built only for the error. */
 export function bounded<T>(work: Promise<T>, what: string | (() => string), limits: { timeoutMs: number; signal?: AbortSignal | undefined }): Promise<T> {
   const { timeoutMs, signal } = limits;
-  const timedOut = (): TimeoutError =>
-    new TimeoutError(`${typeof what === 'function' ? what() : what} (the job may still be stored: enqueue again with the same jobId to be sure)`, timeoutMs);
   if (signal?.aborted) {
     work.catch(() => undefined); // its outcome may arrive after ours
     return Promise.reject(signal.reason);
@@ -33,7 +36,7 @@ export function bounded<T>(work: Promise<T>, what: string | (() => string), limi
   if (!signal) {
     // The usual enqueue: one timer, no listener.
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(timedOut()), timeoutMs);
+      const timer = setTimeout(() => reject(timedOut(what, timeoutMs)), timeoutMs);
       work.then(
         (v) => (clearTimeout(timer), resolve(v)),
         (e: unknown) => (clearTimeout(timer), reject(e)),
@@ -51,7 +54,7 @@ export function bounded<T>(work: Promise<T>, what: string | (() => string), limi
     };
     const timer = setTimeout(() => {
       done();
-      reject(timedOut());
+      reject(timedOut(what, timeoutMs));
     }, timeoutMs);
     signal.addEventListener('abort', onAbort, { once: true });
     work.then(
