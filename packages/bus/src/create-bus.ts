@@ -17,6 +17,7 @@ import {
   InvalidOptionError,
   journeyKeys,
   jsonSerializer,
+  NO_SPAN,
   startProducerSpan,
   TimeoutError,
   validateEventName,
@@ -28,6 +29,7 @@ import {
   type CloseOptions,
   type Envelope,
   type EnvelopeOptions,
+  type Failure,
   type Headers,
   type Journal,
   type MessageMap,
@@ -36,7 +38,7 @@ import {
 import { memoryBus } from './adapters/memory.js';
 import { within } from './deadline.js';
 import { recordEmit } from './journal.js';
-import { createBusMetrics, type Failure } from './metrics.js';
+import { createBusMetrics } from './metrics.js';
 import { DEFAULT_RETRY, GROUP, resolveRetry } from './options.js';
 import { createSubscriptions } from './subscriptions.js';
 import type { Bus, BusOptions, BusStats, EmitOptions } from './types.js';
@@ -75,6 +77,8 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     throw new InvalidOptionError('adapter', `must be an adapter value such as memoryBus() from @events/bus/memory or rabbitmqBus({ url }) from @events/bus/rabbitmq, got ${JSON.stringify(adapter)}`);
   }
 
+  if (options.tracing !== undefined && typeof options.tracing !== 'boolean') throw new InvalidOptionError('tracing', `must be a boolean, got ${JSON.stringify(options.tracing)}`);
+  const tracing = options.tracing !== false;
   const zeroCopy = adapter.zeroCopy === true;
   const journal: Journal | undefined = options.journal;
   const metrics = createBusMetrics({ system: adapter.kind, consumers: () => adapter.stats().consumers });
@@ -118,8 +122,8 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     const checked = options.schemas?.[name] ? await validatePayload(options.schemas, name, payload) : payload;
     const id = createId();
     const headers = { ...opts.headers, [CAUSATION_DEPTH_HEADER]: String(depth) };
-    // The producer span's context travels in the headers (a no-op without an OpenTelemetry SDK).
-    const span = startProducerSpan({ operation: 'emit', tier: 'bus', system: adapter.kind, destination: name, messageId: id, conversationId: opts.correlationId ?? id }, headers);
+    // The producer span's context travels in the headers (a no-op without an OpenTelemetry SDK; none with `tracing: false`).
+    const span = !tracing ? NO_SPAN : startProducerSpan({ operation: 'emit', tier: 'bus', system: adapter.kind, destination: name, messageId: id, conversationId: opts.correlationId ?? id }, headers);
     const keys = journal ? journeyKeys(journal, name, checked) : undefined;
     try {
       const envelope = await send(name, checked, { id, headers, opts, deadline, timeoutMs });
@@ -127,7 +131,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
       sent({ name, id, opts, keys, started, span });
       return envelope;
     } catch (error) {
-      endSpan(span, error);
+      endSpan(span, { error });
       sent({ name, id, opts, keys, started, span }, { error });
       throw error;
     }
@@ -192,6 +196,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     registerTimeoutMs: DEFAULT_REGISTER_TIMEOUT_MS,
     metrics,
     ...(journal ? { journal } : {}),
+    ...(tracing ? {} : { tracing: false }),
     publishCaused: (parent, { name, payload, opts }) => {
       // Handlers may still emit while the bus drains; only a closed bus refuses them.
       if (lifecycle.phase === 'closed') lifecycle.assertOpen('ctx.emit');

@@ -3,25 +3,7 @@
  * event, a `handle` step per handler attempt per consumer group. Recording goes through core's
  * recordStep, so a journal that throws never reaches the bus; nothing here waits.
  */
-import { journeyError, recordStep, type Envelope, type Journal, type JourneyOutcome } from '@events/core';
-import { trace, type Span } from '@opentelemetry/api';
-import type { Failure } from './metrics.js';
-
-/** An error's text as a step keeps it; a hostile error (a throwing getter) never escapes into the tier. */
-export function errorText(error: unknown): string {
-  try {
-    return journeyError(error);
-  } catch {
-    return 'unreadable error';
-  }
-}
-
-/** The span's trace id when its context is valid (an SDK is installed, or a valid parent). */
-export function traceIdOf(span: Span | undefined): string | undefined {
-  if (span === undefined) return undefined;
-  const context = span.spanContext();
-  return trace.isSpanContextValid(context) ? context.traceId : undefined;
-}
+import { journeyError, recordStep, traceIdOf, type Envelope, type Failure, type Journal, type JourneyOutcome, type Span } from '@events/core';
 
 export interface EmitFacts {
   readonly system: string;
@@ -50,7 +32,7 @@ export function recordEmit(journal: Journal, facts: EmitFacts): void {
     at: facts.at,
     durationMs: facts.durationMs,
     outcome: facts.failure === undefined ? 'ok' : 'error',
-    error: facts.failure === undefined ? undefined : errorText(facts.failure.error),
+    error: facts.failure === undefined ? undefined : journeyError(facts.failure.error),
     traceId: traceIdOf(facts.span),
     keys: facts.keys,
   });
@@ -84,7 +66,7 @@ export function recordHandle(journal: Journal, facts: HandleFacts): void {
     at: facts.at,
     durationMs: facts.durationMs,
     outcome: facts.outcome,
-    error: facts.outcome === 'ok' ? undefined : errorText(facts.error),
+    error: facts.outcome === 'ok' ? undefined : journeyError(facts.error),
     traceId: traceIdOf(facts.span),
   });
 }

@@ -8,20 +8,13 @@
  * a map lookup. Durations are histograms, recorded per call. Instruments and the one collection
  * callback are made on first use, once per bus, and the callback is removed when the bus closes;
  * with no MeterProvider registered at that point nothing is kept or counted at all (a call returns
- * at once). Per bus at most MAX_SERIES attribute
+ * at once). Per bus at most MAX_METRIC_SERIES attribute
  * sets per instrument are kept; counts past that go to one set marked `otel.metric.overflow`
  * (the SDK's own convention for its cardinality limit).
  */
-import { EventsError, instrumentOptions, METRICS, platformMeter, type BusConsumerStats } from '@events/core';
+import { errorType, type Failure, instrumentOptions, MAX_METRIC_SERIES, METRICS, platformMeter, type BusConsumerStats, Tallies, type Tally } from '@events/core';
 import { createNoopMeter, type Attributes, type BatchObservableResult, type Histogram, type Meter, type ObservableCounter, type ObservableGauge } from '@opentelemetry/api';
 
-/** Attribute sets kept per instrument per bus (event names x groups are normally a small fixed set). */
-export const MAX_SERIES = 1000;
-
-/** A failure, wrapped: whatever was thrown (`undefined` included) is a failure. */
-export interface Failure {
-  readonly error: unknown;
-}
 
 export interface BusMetrics {
   /** One emit ended: accepted (no failure) or refused, after `seconds`. */
@@ -39,44 +32,6 @@ export interface GroupMetrics {
   processed(name: string, seconds: number, failure?: Failure): void;
   retried(name: string): void;
   deadLettered(name: string): void;
-}
-
-/** `error.type` (low cardinality, as the semantic conventions ask): our errors' stable code, else the error's class name. */
-export function errorType(error: unknown): string {
-  try {
-    if (error instanceof EventsError) return error.code;
-    const name: unknown = error instanceof Error ? error.name : undefined;
-    return typeof name === 'string' && name.length > 0 ? name.slice(0, 100) : '_OTHER';
-  } catch {
-    // A hostile error (a throwing getter, a revoked proxy) is still counted.
-    return '_OTHER';
-  }
-}
-
-interface Tally {
-  readonly attributes: Attributes;
-  value: number;
-}
-
-/** Counts per attribute set, bounded, reported at collection. */
-export class Tallies {
-  private readonly byKey = new Map<string, Tally>();
-  private overflow: Tally | undefined;
-
-  /** The tally of `key`, made with `attributes()` on first use (past the bound: the overflow tally). */
-  of(key: string, attributes: () => Attributes): Tally {
-    const hit = this.byKey.get(key);
-    if (hit) return hit;
-    if (this.byKey.size >= MAX_SERIES) return (this.overflow ??= { attributes: { 'otel.metric.overflow': true }, value: 0 });
-    const made = { attributes: attributes(), value: 0 };
-    this.byKey.set(key, made);
-    return made;
-  }
-
-  observe(result: BatchObservableResult, instrument: ObservableCounter): void {
-    for (const t of this.byKey.values()) result.observe(instrument, t.value, t.attributes);
-    if (this.overflow) result.observe(instrument, this.overflow.value, this.overflow.attributes);
-  }
 }
 
 interface Instruments {
@@ -167,7 +122,7 @@ export function createBusMetrics(spec: { system: string; consumers: () => readon
         const hit = keys.get(name);
         if (hit !== undefined) return hit;
         const key = `${group}\u0000${name}`;
-        if (keys.size < MAX_SERIES) keys.set(name, key);
+        if (keys.size < MAX_METRIC_SERIES) keys.set(name, key);
         return key;
       };
       const tally = (t: Tallies, name: string): Tally => {

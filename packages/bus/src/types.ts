@@ -149,6 +149,13 @@ export interface BusOptions<E extends MessageMap = AnyMessageMap> {
    * attempt per consumer group. Recording never throws into the bus and never waits. Default: none.
    */
   journal?: Journal;
+  /**
+   * `false`: no span is started and no trace context is written into or read from the envelope
+   * headers, even with an OpenTelemetry SDK registered (a dropped span still costs the SDK's
+   * work per message); handlers run in whatever context is active; metrics and the journal go on
+   * (its steps without `traceId`). Default: `true` (traced when an SDK is registered).
+   */
+  tracing?: boolean;
 }
 
 export interface BusStats extends BusAdapterStats {

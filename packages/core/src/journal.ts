@@ -79,10 +79,18 @@ export interface Journal {
 /** Longest error text a step keeps. */
 export const JOURNEY_ERROR_MAX = 1000;
 
-/** An error as a step keeps it: its message, cut to JOURNEY_ERROR_MAX characters. */
+/**
+ * An error as a step keeps it: its message, cut to JOURNEY_ERROR_MAX characters. Never throws: a
+ * hostile error (a throwing getter or toString, a revoked proxy) is `unreadable error`.
+ */
 export function journeyError(error: unknown): string {
-  const text = error instanceof Error ? error.message : String(error);
-  return text.length > JOURNEY_ERROR_MAX ? text.slice(0, JOURNEY_ERROR_MAX) : text;
+  try {
+    const text: unknown = error instanceof Error ? error.message : String(error);
+    const s = typeof text === 'string' ? text : String(text);
+    return s.length > JOURNEY_ERROR_MAX ? s.slice(0, JOURNEY_ERROR_MAX) : s;
+  } catch {
+    return 'unreadable error';
+  }
 }
 
 /** Records a step, containing whatever the journal does wrong: a journal never breaks a tier. */

@@ -7,8 +7,60 @@
  * `messaging.consumer.group.name`, `messaging.operation.name`, `events.tier`, and
  * `error.type` on failures.
  */
-import { metrics, type Meter, type MetricOptions } from '@opentelemetry/api';
+import { metrics, type Attributes, type BatchObservableResult, type Meter, type MetricOptions, type ObservableCounter } from '@opentelemetry/api';
+import { EventsError } from './errors.js';
 import { TELEMETRY_SCOPE } from './telemetry.js';
+
+/** A failure, wrapped: whatever was thrown (`undefined` included) is a failure. */
+export interface Failure {
+  readonly error: unknown;
+}
+
+/** `error.type` (low cardinality, as the semantic conventions ask): our errors' stable code, else the error's class name, else `_OTHER`. */
+export function errorType(error: unknown): string {
+  try {
+    if (error instanceof EventsError) return error.code;
+    const name: unknown = error instanceof Error ? error.name : undefined;
+    return typeof name === 'string' && name.length > 0 ? name.slice(0, 100) : '_OTHER';
+  } catch {
+    // A hostile error (a throwing getter, a revoked proxy) is still counted.
+    return '_OTHER';
+  }
+}
+
+/** Attribute sets a tier keeps per instrument (names x groups are normally a small fixed set). */
+export const MAX_METRIC_SERIES = 1000;
+
+/** One attribute set's count, reported at collection. */
+export interface Tally {
+  readonly attributes: Attributes;
+  value: number;
+}
+
+/**
+ * Counts per attribute set, bounded, reported at collection (observable counters): an SDK counter
+ * hashes its attributes on every `add`, an increment here is a map lookup. Past MAX_METRIC_SERIES
+ * sets, counts go to one set marked `otel.metric.overflow` (the SDK's own convention).
+ */
+export class Tallies {
+  private readonly byKey = new Map<string, Tally>();
+  private overflow: Tally | undefined;
+
+  /** The tally of `key`, made with `attributes()` on first use (past the bound: the overflow tally). */
+  of(key: string, attributes: () => Attributes): Tally {
+    const hit = this.byKey.get(key);
+    if (hit) return hit;
+    if (this.byKey.size >= MAX_METRIC_SERIES) return (this.overflow ??= { attributes: { 'otel.metric.overflow': true }, value: 0 });
+    const made = { attributes: attributes(), value: 0 };
+    this.byKey.set(key, made);
+    return made;
+  }
+
+  observe(result: BatchObservableResult, instrument: ObservableCounter): void {
+    for (const t of this.byKey.values()) result.observe(instrument, t.value, t.attributes);
+    if (this.overflow) result.observe(instrument, this.overflow.value, this.overflow.attributes);
+  }
+}
 
 /**
  * The platform's meter, from the MeterProvider registered now. Unlike the tracer, the metrics API

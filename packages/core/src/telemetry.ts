@@ -11,6 +11,7 @@
  */
 import {
   context,
+  INVALID_SPAN_CONTEXT,
   propagation,
   SpanKind,
   SpanStatusCode,
@@ -24,6 +25,7 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { Headers } from './envelope.js';
+import type { Failure } from './metrics.js';
 
 export type { Span } from '@opentelemetry/api';
 
@@ -89,7 +91,7 @@ function attributesOf(facts: MessageSpanFacts, operationType: 'send' | 'process'
 /**
  * Starts the producer span of one message (`broadcast`, `emit`, `enqueue`) as a child of the
  * active context and writes its context into `headers`, so consumers continue this trace. The
- * caller ends the span when the transport has accepted the message (or failed: `endSpan`).
+ * caller ends the span when the transport has accepted the message or failed (`endSpan`).
  */
 export function startProducerSpan(facts: MessageSpanFacts, headers: Headers): Span {
   const span = platformTracer().startSpan(`${facts.operation} ${facts.destination}`, {
@@ -106,13 +108,37 @@ export function contextFromHeaders(headers: Readonly<Headers> | undefined, base:
   return propagation.extract(base, headers, getter);
 }
 
-/** Ends a span, recording `error` (an exception event and an error status) when there is one. */
-export function endSpan(span: Span, error?: unknown): void {
-  if (error !== undefined) {
-    span.recordException(error instanceof Error ? error : String(error));
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error instanceof Error ? error.message : String(error) });
+/**
+ * Ends a span: a success without `failure`; with it (whatever was thrown, `undefined` included),
+ * an `exception` event and the error status.
+ */
+export function endSpan(span: Span, failure?: Failure): void {
+  if (failure !== undefined) {
+    const { error } = failure;
+    let message: string;
+    try {
+      message = error instanceof Error ? error.message : String(error);
+      span.recordException(error instanceof Error ? error : message);
+    } catch {
+      // A hostile error (a throwing getter or toString) still fails the span.
+      message = 'unreadable error';
+    }
+    span.setStatus({ code: SpanStatusCode.ERROR, message });
   }
   span.end();
+}
+
+/**
+ * A span that records nothing and carries no trace (an invalid context): what a tier built with
+ * `tracing: false` hands its code instead of a span. One shared object; no SDK is asked.
+ */
+export const NO_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
+/** The span's trace id when its context is valid (an SDK made it, or it continues a valid parent). */
+export function traceIdOf(span: Span | undefined): string | undefined {
+  if (span === undefined) return undefined;
+  const spanContext = span.spanContext();
+  return trace.isSpanContextValid(spanContext) ? spanContext.traceId : undefined;
 }
 
 /**
@@ -138,7 +164,7 @@ export async function withConsumerSpan<T>(
     endSpan(span);
     return result;
   } catch (error) {
-    endSpan(span, error);
+    endSpan(span, { error });
     throw error;
   }
 }

@@ -81,6 +81,12 @@ export interface PlatformConfig {
    * or `off`. Default: `redis` when pubsub or the queue runs on Redis, else `memory`.
    */
   journey?: JourneyMode;
+  /**
+   * `false`: the three tiers start no span and write or read no trace header, even with an
+   * OpenTelemetry SDK registered (see docs/tracing.md, "Cost"); metrics and journeys go on.
+   * Default: `true` (traced when the application registered an SDK).
+   */
+  tracing?: boolean;
 }
 
 /** Where journeys are kept (see PlatformConfig.journey). */
@@ -98,6 +104,8 @@ export interface ResolvedPlatformConfig {
   readonly redisCluster?: RedisClusterConfig;
   /** Where journeys are kept, the default decided. */
   readonly journey: JourneyMode;
+  /** Whether the tiers trace (PlatformConfig.tracing), the default decided. */
+  readonly tracing: boolean;
   /** Where each setting came from (`EVENTS_BUS`, `config.bus.url`...), so errors name the thing to edit. */
   readonly sources: ConfigSources;
 }
@@ -117,6 +125,8 @@ export interface ConfigSources {
   readonly redisCluster: string;
   /** Where the journey mode came from (`EVENTS_JOURNEY`, `config.journey`). Default: `config.journey`. */
   readonly journey?: string;
+  /** Where the tracing switch came from (`EVENTS_TRACING`, `config.tracing`). Default: `config.tracing`. */
+  readonly tracing?: string;
 }
 
 export const DEFAULT_START_TIMEOUT_MS = 5000;
@@ -141,6 +151,7 @@ const OBJECT_SOURCES: ConfigSources = {
   namespace: 'config.namespace',
   redisCluster: 'config.redisCluster.nodes',
   journey: 'config.journey',
+  tracing: 'config.tracing',
 };
 
 const REDIS_FORM = 'redis://[user:password@]host[:port][/db] (or rediss:// for TLS), e.g. redis://127.0.0.1:6379';
@@ -194,6 +205,8 @@ export function resolveConfig(config: PlatformConfig = {}, sources: ConfigSource
   }
   checkName(config.namespace, sources.namespace);
   const journey = resolveJourney(config.journey, { source: sources.journey ?? 'config.journey', onRedis: pubsub.adapter === 'redis' || queue.adapter === 'bullmq' });
+  const tracing = config.tracing ?? true;
+  if (typeof tracing !== 'boolean') throw new ConfigError(`${sources.tracing ?? 'config.tracing'} must be true or false (got ${describe(tracing)})`);
   const startTimeoutMs = config.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   if (typeof startTimeoutMs !== 'number' || !Number.isFinite(startTimeoutMs) || startTimeoutMs <= 0) {
     throw new ConfigError(`${sources.startTimeoutMs} must be a positive number of milliseconds (got ${describe(startTimeoutMs)}), e.g. 5000`);
@@ -206,6 +219,7 @@ export function resolveConfig(config: PlatformConfig = {}, sources: ConfigSource
     ...(config.namespace !== undefined ? { namespace: config.namespace } : {}),
     ...(redisCluster ? { redisCluster } : {}),
     journey,
+    tracing,
     sources,
   };
 }
@@ -260,6 +274,11 @@ export interface PlatformEnv {
    * EVENTS_QUEUE=bullmq, else memory.
    */
   EVENTS_JOURNEY?: string;
+  /**
+   * `off`: the tiers start no span and write or read no trace header, even with an OpenTelemetry
+   * SDK registered; metrics and journeys go on. `on` (default): traced when an SDK is registered.
+   */
+  EVENTS_TRACING?: string;
 }
 
 /**
@@ -296,6 +315,10 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
   const exchange = read('EVENTS_BUS_EXCHANGE');
   const journeyText = read('EVENTS_JOURNEY')?.toLowerCase();
   const timeoutText = read('EVENTS_START_TIMEOUT_MS');
+  const tracingText = read('EVENTS_TRACING');
+  if (tracingText !== undefined && !/^(on|off)$/i.test(tracingText)) {
+    throw new ConfigError(`EVENTS_TRACING must be on or off (got ${JSON.stringify(tracingText)}); unset means on`);
+  }
   let startTimeoutMs: number | undefined;
   if (timeoutText !== undefined) {
     startTimeoutMs = /^\d+$/.test(timeoutText) ? Number(timeoutText) : Number.NaN;
@@ -316,6 +339,7 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
     ...(namespace ? { namespace } : {}),
     ...(redisCluster ? { redisCluster } : {}),
     ...(journeyText !== undefined ? { journey: journeyText as JourneyMode } : {}),
+    ...(tracingText !== undefined ? { tracing: tracingText.toLowerCase() === 'on' } : {}),
   };
   return resolveConfig(config, {
     pubsubAdapter: 'EVENTS_PUBSUB',
@@ -330,6 +354,7 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
     namespace: 'EVENTS_NAMESPACE',
     redisCluster: 'REDIS_CLUSTER_NODES',
     journey: 'EVENTS_JOURNEY',
+    tracing: 'EVENTS_TRACING',
   });
 }
 

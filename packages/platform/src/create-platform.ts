@@ -112,15 +112,16 @@ export async function createPlatform<M extends PlatformMaps = PlatformMaps>(
   const queueAdapter = await adapterFor(QUEUE_ADAPTER_TABLE, resolved.queue, ns);
   // One journal for the three tiers, so one message's steps meet in one journey.
   const store = await journeyStoreFor(resolved, options.journey ?? {});
-  const journal = store ? { journal: store } : {};
+  // and one tracing switch (EVENTS_TRACING); a tier's own option wins.
+  const shared = { ...(store ? { journal: store } : {}), ...(resolved.tracing ? {} : { tracing: false }) };
   const pubsub = createPubSub<ChannelsOf<M>>({
-    ...journal,
+    ...shared,
     ...options.pubsub,
     ...(ns !== undefined && options.pubsub?.namespace === undefined ? { namespace: ns } : {}),
     ...(pubsubAdapter ? { adapter: pubsubAdapter } : {}),
   });
-  const bus = createBus<EventsOf<M>>({ ...journal, ...options.bus, ...(busAdapter ? { adapter: busAdapter } : {}) });
-  const queue = createQueue<JobsOf<M>>({ ...journal, ...options.queue, ...(queueAdapter ? { adapter: queueAdapter } : {}) });
+  const bus = createBus<EventsOf<M>>({ ...shared, ...options.bus, ...(busAdapter ? { adapter: busAdapter } : {}) });
+  const queue = createQueue<JobsOf<M>>({ ...shared, ...options.queue, ...(queueAdapter ? { adapter: queueAdapter } : {}) });
   // The store closes last: the tiers record their last steps while they drain.
   const closeables: Array<[string, { close(options?: CloseOptions): Promise<void> }]> = [['bus', bus], ['queue', queue], ['pubsub', pubsub]];
   if (store) closeables.push(['journey store', store]);

@@ -6,7 +6,7 @@
  */
 import type { Envelope, ErrorReporter, PubSubStreamPosition } from '@events/core';
 import type { LocalSubscription } from './registry.js';
-import { type ConsumerPlan, type PubSubTelemetry, runInConsumerSpan, tracingOn } from './telemetry.js';
+import { type ConsumerPlan, type PubSubTelemetry, runInConsumerSpan } from './telemetry.js';
 import type { PubSubErrorKind } from './types.js';
 
 /** The tier's error reporter (core's createErrorReporter), with the kinds of this tier. */
@@ -43,7 +43,7 @@ export class Dispatcher {
     let sharedMeta: object | undefined;
     let count = 0;
     // Checked once per message; the span plan is made on first use and shared by its handlers.
-    const traced = this.telemetry !== undefined && tracingOn();
+    const traced = this.telemetry !== undefined && this.telemetry.traced();
     let plan: ConsumerPlan | undefined;
     // `subs` is the registry's snapshot: a handler that (un)subscribes while we iterate changes the
     // next message's snapshot, never this one.

@@ -85,6 +85,8 @@ export interface PubSubCoreOptions<M extends MessageMap> {
   presence?: PresenceOptions;
   /** Where `broadcast` steps are recorded (see PubSubOptions). Default: none. */
   journal?: Journal;
+  /** `false`: no spans, no trace headers (see PubSubOptions). Default: true. */
+  tracing?: boolean;
 }
 
 const NO_BYTES = Buffer.alloc(0);
@@ -152,7 +154,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     this.serializer = options.serializer;
     this.schemas = options.schemas;
     this.journal = options.journal;
-    this.telemetry = new PubSubTelemetry(options.adapter.kind, options.journal);
+    this.telemetry = new PubSubTelemetry(options.adapter.kind, options.journal, options.tracing !== false);
     this.ns = new Namespace(options.namespace);
     this.namespace = this.ns.name;
     this.reporter = createErrorReporter('pubsub', options.onError);

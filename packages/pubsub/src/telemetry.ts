@@ -33,7 +33,8 @@ import {
   contextFromHeaders,
   endSpan,
   type Envelope,
-  EventsError,
+  errorType,
+  type Failure,
   type Headers,
   type Journal,
   journeyError,
@@ -43,12 +44,12 @@ import {
   recordStep,
   type Span,
   startProducerSpan,
+  traceIdOf,
 } from '@events/core';
 import { pubsubInstruments } from './metrics.js';
 import { REPLY_CHANNEL_PREFIX } from './wire.js';
 
 const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
-const INVALID_TRACE_ID = '00000000000000000000000000000000';
 /**
  * The API's global provider, read once as core's platformTracer() is: the proxy an SDK registered
  * later delegates through (after `trace.disable()` neither sees a new one, tests aside).
@@ -89,7 +90,7 @@ export function runInConsumerSpan(plan: ConsumerPlan, call: () => unknown): unkn
   try {
     result = context.with(trace.setSpan(plan.parent, span), call);
   } catch (error) {
-    endSpan(span, error);
+    endSpan(span, { error });
     throw error;
   }
   if (!(result instanceof Promise) || !span.isRecording()) {
@@ -102,7 +103,7 @@ export function runInConsumerSpan(plan: ConsumerPlan, call: () => unknown): unkn
       return value;
     },
     (error: unknown) => {
-      endSpan(span, error);
+      endSpan(span, { error });
       throw error;
     },
   );
@@ -125,6 +126,8 @@ export class PubSubTelemetry {
   constructor(
     readonly system: string,
     private readonly journal: Journal | undefined,
+    /** PubSubOptions.tracing: `false` starts no span and writes or reads no trace header. */
+    private readonly tracing: boolean = true,
   ) {
     this.sendAttributes = { 'messaging.system': system, 'messaging.operation.name': 'broadcast', 'events.tier': 'pubsub' };
     this.consumeAttributes = { 'messaging.system': system, 'messaging.operation.name': 'handle', 'events.tier': 'pubsub' };
@@ -135,7 +138,7 @@ export class PubSubTelemetry {
    * step's start. Undefined, and nothing allocated, when there is neither an SDK nor a journal.
    */
   begin(message: { channel: string; id: string; correlationId: string | undefined; payload: unknown }, headers: Headers): BroadcastRecord | undefined {
-    const tracing = tracingOn();
+    const tracing = this.tracing && tracingOn();
     if (!tracing && this.journal === undefined) return undefined;
     const { channel, id, correlationId } = message;
     const span = tracing
@@ -164,13 +167,19 @@ export class PubSubTelemetry {
     this.step(record, envelope, undefined);
   }
 
+  /** True when this PubSub traces (its `tracing` option) and an SDK is registered: checked once per message. */
+  traced(): boolean {
+    return this.tracing && tracingOn();
+  }
+
   /** The broadcast failed (refused by the adapter, or its history step failed). */
   failed(record: BroadcastRecord | undefined, envelope: Envelope, error: unknown): void {
     const instruments = pubsubInstruments();
     if (instruments.enabled) instruments.sent.add(1, this.failureOf(error));
     if (record === undefined) return;
-    if (record.span) endSpan(record.span, error);
-    this.step(record, envelope, error);
+    const failure = { error };
+    if (record.span) endSpan(record.span, failure);
+    this.step(record, envelope, failure);
   }
 
   /**
@@ -206,9 +215,10 @@ export class PubSubTelemetry {
     pubsubInstruments().gaps.add(1, reason === 'sequence' ? GAP_SEQUENCE : GAP_OUTAGE);
   }
 
-  private step(record: BroadcastRecord, envelope: Envelope, error: unknown): void {
+  /** Records the `broadcast` step: `failure` set when it failed (whatever was thrown, `undefined` included). */
+  private step(record: BroadcastRecord, envelope: Envelope, failure: Failure | undefined): void {
     if (this.journal === undefined) return;
-    const traceId = record.span?.spanContext().traceId;
+    const traceId = traceIdOf(record.span);
     recordStep(this.journal, {
       kind: 'broadcast',
       tier: 'pubsub',
@@ -219,15 +229,15 @@ export class PubSubTelemetry {
       causationId: envelope.causationId,
       at: record.at,
       durationMs: Date.now() - record.at,
-      outcome: error === undefined ? 'ok' : 'error',
-      ...(error === undefined ? {} : { error: journeyError(error) }),
-      ...(traceId !== undefined && traceId !== INVALID_TRACE_ID ? { traceId } : {}),
+      outcome: failure === undefined ? 'ok' : 'error',
+      ...(failure === undefined ? {} : { error: journeyError(failure.error) }),
+      ...(traceId !== undefined ? { traceId } : {}),
       ...(record.keys ? { keys: record.keys } : {}),
     });
   }
 
   private failureOf(error: unknown): Record<string, string> {
-    const type = error instanceof EventsError ? error.code : error instanceof Error ? error.name : '_OTHER';
+    const type = errorType(error);
     let attributes = this.failureAttributes.get(type);
     if (attributes === undefined) {
       attributes = { ...this.sendAttributes, 'error.type': type };

@@ -4,25 +4,7 @@
  * flow), an `attempt` step per attempt this queue's workers run. Recording goes through core's
  * recordStep, so a journal that throws never reaches the queue; nothing here waits.
  */
-import { journeyError, recordStep, type Envelope, type Journal, type JourneyOutcome } from '@events/core';
-import { trace, type Span } from '@opentelemetry/api';
-import type { Failure } from './metrics.js';
-
-/** An error's text as a step keeps it; a hostile error (a throwing getter) never escapes into the tier. */
-export function errorText(error: unknown): string {
-  try {
-    return journeyError(error);
-  } catch {
-    return 'unreadable error';
-  }
-}
-
-/** The span's trace id when its context is valid (an SDK is installed, or a valid parent). */
-export function traceIdOf(span: Span | undefined): string | undefined {
-  if (span === undefined) return undefined;
-  const context = span.spanContext();
-  return trace.isSpanContextValid(context) ? context.traceId : undefined;
-}
+import { journeyError, recordStep, traceIdOf, type Envelope, type Failure, type Journal, type JourneyOutcome, type Span } from '@events/core';
 
 export interface EnqueueFacts {
   readonly kind: 'enqueue' | 'replay';
@@ -52,7 +34,7 @@ export function recordEnqueue(journal: Journal, facts: EnqueueFacts): void {
     at: facts.at,
     durationMs: facts.durationMs,
     outcome: facts.failure === undefined ? 'ok' : 'error',
-    error: facts.failure === undefined ? undefined : errorText(facts.failure.error),
+    error: facts.failure === undefined ? undefined : journeyError(facts.failure.error),
     traceId: traceIdOf(facts.span),
     keys: facts.keys,
   });
@@ -88,7 +70,7 @@ export function recordAttempt(journal: Journal, facts: AttemptFacts): void {
     at: facts.at,
     durationMs: facts.durationMs,
     outcome: facts.outcome,
-    error: facts.outcome === 'ok' ? undefined : errorText(facts.error),
+    error: facts.outcome === 'ok' ? undefined : journeyError(facts.error),
     traceId: traceIdOf(facts.span),
   });
 }

@@ -9,7 +9,7 @@
  * a map lookup. Durations and attempts are histograms, recorded per call. Instruments and the one
  * collection callback are made on first use, once per queue; with no MeterProvider they are the
  * API's no-op instruments; with no MeterProvider registered at that point nothing is kept, counted
- * or read at all (a call returns at once, the backend is never asked). At most MAX_SERIES attribute sets per instrument are kept; counts past
+ * or read at all (a call returns at once, the backend is never asked). At most MAX_METRIC_SERIES attribute sets per instrument are kept; counts past
  * that go to one set marked `otel.metric.overflow`. The gauges never block a collection: it observes what the last refresh read,
  * and starts a new refresh in the background when that one is older than `refreshMs` (the first
  * collection after start may therefore see nothing yet). A refresh reads at most MAX_GAUGE_NAMES
@@ -18,13 +18,11 @@
  * still out (a slow backend is not piled on), and none starts once the queue is closing. The
  * callback is removed when the queue has closed.
  */
-import { EventsError, instrumentOptions, METRICS, platformMeter, type QueueAdapter } from '@events/core';
+import { errorType, type Failure, instrumentOptions, METRICS, platformMeter, type QueueAdapter, Tallies } from '@events/core';
 import { createNoopMeter, type Attributes, type BatchObservableResult, type Histogram, type Meter, type Observable, type ObservableCounter, type ObservableGauge } from '@opentelemetry/api';
 
 /** Job names a refresh reads at most (the first ones this queue knows). */
 export const MAX_GAUGE_NAMES = 1000;
-/** Attribute sets kept per instrument per queue. */
-export const MAX_SERIES = 1000;
 /** Names read at once during a refresh. */
 const READS_AT_ONCE = 4;
 
@@ -39,11 +37,6 @@ export interface QueueMetricsSpec {
   readonly refreshMs?: number;
   /** Longest a refresh may take. Default: 5 000 ms. */
   readonly deadlineMs?: number;
-}
-
-/** A failure, wrapped: whatever was thrown (`undefined` included) is a failure. */
-export interface Failure {
-  readonly error: unknown;
 }
 
 export interface QueueMetrics {
@@ -73,48 +66,10 @@ interface Instruments {
 
 type Spec = { readonly name: string; readonly unit: string; readonly description: string };
 
-interface Tally {
-  readonly attributes: Attributes;
-  value: number;
-}
-
-/** Counts per attribute set, bounded, reported at collection. */
-export class Tallies {
-  private readonly byKey = new Map<string, Tally>();
-  private overflow: Tally | undefined;
-
-  /** The tally of `key`, made with `attributes()` on first use (past the bound: the overflow tally). */
-  of(key: string, attributes: () => Attributes): Tally {
-    const hit = this.byKey.get(key);
-    if (hit) return hit;
-    if (this.byKey.size >= MAX_SERIES) return (this.overflow ??= { attributes: { 'otel.metric.overflow': true }, value: 0 });
-    const made = { attributes: attributes(), value: 0 };
-    this.byKey.set(key, made);
-    return made;
-  }
-
-  observe(result: BatchObservableResult, instrument: ObservableCounter): void {
-    for (const t of this.byKey.values()) result.observe(instrument, t.value, t.attributes);
-    if (this.overflow) result.observe(instrument, this.overflow.value, this.overflow.attributes);
-  }
-}
-
 interface Reading {
   readonly depth: number;
   /** Enqueue time of the job at the head of the line, when one waits. */
   readonly headAt?: number | undefined;
-}
-
-/** `error.type` (low cardinality, as the semantic conventions ask): our errors' stable code, else the error's class name. */
-export function errorType(error: unknown): string {
-  try {
-    if (error instanceof EventsError) return error.code;
-    const name: unknown = error instanceof Error ? error.name : undefined;
-    return typeof name === 'string' && name.length > 0 ? name.slice(0, 100) : '_OTHER';
-  } catch {
-    // A hostile error (a throwing getter, a revoked proxy) is still counted.
-    return '_OTHER';
-  }
 }
 
 /** What the backend says of one name's line: its depth and its head's enqueue time. */

@@ -50,6 +50,13 @@ export interface QueueOptions<Jobs extends MessageMap = AnyMessageMap> {
    * waits. Default: none.
    */
   journal?: Journal;
+  /**
+   * `false`: no span is started and no trace context is written into or read from the job's
+   * envelope, even with an OpenTelemetry SDK registered (a dropped span still costs the SDK's
+   * work per job); handlers run in whatever context is active; metrics and the journal go on (its
+   * steps without `traceId`). Default: `true` (traced when an SDK is registered).
+   */
+  tracing?: boolean;
 }
 
 export interface ScheduleOptions extends Omit<JobOptions, 'jobId' | 'delay' | 'transaction' | 'timeoutMs' | 'signal'> {

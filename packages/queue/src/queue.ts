@@ -21,6 +21,7 @@ import {
   validatePayload,
   type AnyMessageMap,
   type CloseOptions,
+  type Failure,
   type MessageMap,
   type NameOf,
   type QueueAdapter,
@@ -33,7 +34,7 @@ import { addOptions, bounded, decodeKind } from './enqueue-bounds.js';
 import { createWorkerHandle, type WorkerHandle } from './handles.js';
 import { IdleSignal } from './idle.js';
 import { recordEnqueue } from './journal.js';
-import { createQueueMetrics, type Failure } from './metrics.js';
+import { createQueueMetrics } from './metrics.js';
 import { createQueueAdmin } from './admin.js';
 import { RateRecorder } from './rates.js';
 import { runJob, type JobHandler } from './run-job.js';
@@ -73,6 +74,8 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
   let attempted = false;
   // Rates for the dashboard's charts (rates.ts): counted here, added to the backend's series each second.
   const journal = options.journal;
+  if (options.tracing !== undefined && typeof options.tracing !== 'boolean') throw new InvalidOptionError('tracing', `must be a boolean, got ${JSON.stringify(options.tracing)}`);
+  const tracing = options.tracing !== false;
   const metrics = createQueueMetrics({ system: adapter.kind, adapter, open: () => lifecycle.phase === 'ready' || lifecycle.phase === 'starting', names: () => names });
   const rates = new RateRecorder(() => adapter.admin, (error) => reporter.report('transport', error, { detail: { op: 'rates' } }));
 
@@ -137,7 +140,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
     const id = jobOptions.jobId ?? createId();
     const headers = { ...jobOptions.headers };
     // The producer span's context travels in the job's envelope (a no-op without an OpenTelemetry SDK).
-    const span = spec.traced ? startProducerSpan({ operation: 'enqueue', tier: 'queue', system: adapter.kind, destination: name, messageId: id, conversationId: jobOptions.correlationId ?? id }, headers) : undefined;
+    const span = spec.traced && tracing ? startProducerSpan({ operation: 'enqueue', tier: 'queue', system: adapter.kind, destination: name, messageId: id, conversationId: jobOptions.correlationId ?? id }, headers) : undefined;
     const envelope = createEnvelope(name, value, { id, headers, correlationId: jobOptions.correlationId, causationId: jobOptions.causationId });
     // The operator's search keys, asked once per enqueue (a schedule's template is none).
     const keys = journal && spec.traced ? journeyKeys(journal, name, value) : undefined;
@@ -162,7 +165,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
   /** One job's store ended (stored: its id; refused: whatever was thrown): its span, its metrics, its journal step. */
   function settle(p: Prepared, outcome: { kind: 'enqueue' | 'replay'; started: number; id?: string | undefined; failure?: Failure }): void {
     const { failure } = outcome;
-    if (p.span) endSpan(p.span, failure?.error);
+    if (p.span) endSpan(p.span, failure);
     const durationMs = performance.now() - outcome.started;
     metrics.sent(p.envelope.name, durationMs / 1000, failure);
     if (!journal) return;
@@ -222,7 +225,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
     names.add(name);
     const abort = new AbortController();
     const isFinal = (error: unknown): boolean => isFinalError(error) || error instanceof ValidationError;
-    const run = { name, handler, timeoutMs: processOptions.timeoutMs, shutdown: abort.signal, schemas: options.schemas as SchemaMap<MessageMap> | undefined, system: a.kind, isFinal, journal, metrics };
+    const run = { name, handler, timeoutMs: processOptions.timeoutMs, shutdown: abort.signal, schemas: options.schemas as SchemaMap<MessageMap> | undefined, system: a.kind, isFinal, journal, metrics, tracing };
     const consumer = await a.consume(name, (job) => runJob(job, run), {
       concurrency: processOptions.concurrency ?? 1,
       limiter: processOptions.limiter,

@@ -3,7 +3,7 @@
  * validate the payload, run the handler with its context, and enforce the timeout (the signal
  * aborts at the deadline and the attempt fails with JobTimeoutError).
  */
-import { validatePayload, withConsumerSpan, type Envelope, type Journal, type JourneyOutcome, type JobProgress, type MessageMap, type QueueAdapterActiveJob, type SchemaMap, type Span } from '@events/core';
+import { NO_SPAN, validatePayload, withConsumerSpan, type Envelope, type Journal, type JourneyOutcome, type JobProgress, type MessageMap, type QueueAdapterActiveJob, type SchemaMap, type Span } from '@events/core';
 import { JobTimeoutError, UnknownJobError } from './errors.js';
 import { decodeJobData } from './job-format.js';
 import { recordAttempt } from './journal.js';
@@ -40,6 +40,8 @@ export interface RunOptions {
   journal?: Journal | undefined;
   /** The queue's instruments (attempts delivered and timed). Default: none. */
   metrics?: QueueMetrics | undefined;
+  /** `false`: no consumer span, the envelope's trace context is not read (QueueOptions.tracing). Default: true. */
+  tracing?: boolean;
 }
 
 /**
@@ -111,20 +113,24 @@ export function runJob(job: QueueAdapterActiveJob, run: RunOptions): Promise<unk
   } catch {
     // runAttempt decodes again and fails the attempt with the decode error.
   }
+  if (run.tracing === false) return attemptIn(NO_SPAN, { job, run, envelope });
   const facts = { operation: 'process', tier: 'queue', system: run.system, destination: job.name, messageId: job.id, conversationId: envelope?.correlationId, attempt: job.attempt } as const;
-  return withConsumerSpan(facts, envelope?.headers, async (span) => {
-    const started = performance.now();
-    try {
-      const result = await runAttempt(job, run, envelope);
-      ended({ job, run, envelope, span, started }, 'ok');
-      return result;
-    } catch (error) {
-      const outcome = run.isFinal(error) || job.attempt >= job.maxAttempts ? 'dead_letter' : 'retry';
-      if (span.isRecording()) span.addEvent(outcome, { 'events.attempt': job.attempt });
-      ended({ job, run, envelope, span, started }, outcome, error);
-      throw error;
-    }
-  });
+  return withConsumerSpan(facts, envelope?.headers, (span) => attemptIn(span, { job, run, envelope }));
+}
+
+/** One attempt, measured and journaled (`span`: NO_SPAN when not traced). */
+async function attemptIn(span: Span, { job, run, envelope }: { job: QueueAdapterActiveJob; run: RunOptions; envelope: Envelope | undefined }): Promise<unknown> {
+  const started = performance.now();
+  try {
+    const result = await runAttempt(job, run, envelope);
+    ended({ job, run, envelope, span, started }, 'ok');
+    return result;
+  } catch (error) {
+    const outcome = run.isFinal(error) || job.attempt >= job.maxAttempts ? 'dead_letter' : 'retry';
+    if (span.isRecording()) span.addEvent(outcome, { 'events.attempt': job.attempt });
+    ended({ job, run, envelope, span, started }, outcome, error);
+    throw error;
+  }
 }
 
 /** Measures one attempt and records its `attempt` step. */

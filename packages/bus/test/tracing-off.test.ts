@@ -1,0 +1,89 @@
+/**
+ * `tracing: false` with an OpenTelemetry SDK registered: no span is started, no trace header is
+ * written into the envelope, an incoming `traceparent` is not continued, while metrics and the
+ * journal go on (steps without a traceId). The default still traces.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inMemoryMetrics, inMemoryTracing, metricNamed, waitFor } from '@events/testing';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { METRICS, type Envelope, type JourneyStep } from '@events/core';
+import type { MetricData } from '@opentelemetry/sdk-metrics';
+import { createBus } from '../src/create-bus.js';
+import { memoryBus } from '../src/adapters/memory.js';
+
+const tracing = inMemoryTracing();
+const telemetry = inMemoryMetrics();
+beforeAll(() => {
+  tracing.install();
+  telemetry.install();
+});
+afterAll(async () => {
+  await tracing.uninstall();
+  await telemetry.uninstall();
+});
+
+type Events = { 'orders.Placed': { n: number } };
+const PARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+async function run(options: { tracing?: boolean }): Promise<{ got: Envelope[]; steps: JourneyStep[]; collected: MetricData[] }> {
+  tracing.exporter.reset();
+  const steps: JourneyStep[] = [];
+  const bus = createBus<Events>({ adapter: memoryBus(), ...options, retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 1 } }, journal: { record: (s) => void steps.push(s) }, onError: () => undefined });
+  const got: Envelope[] = [];
+  let calls = 0;
+  await bus.on('orders.Placed', async (event) => {
+    calls += 1;
+    if (calls === 1) throw new Error('once');
+    got.push(event);
+  }, { group: 'audit' });
+  await bus.emit('orders.Placed', { n: 1 });
+  await bus.emit('orders.Placed', { n: 2 }, { headers: { traceparent: PARENT } });
+  await waitFor(() => got.length === 2 && steps.filter((s) => s.kind === 'handle').length === 3, 5000, 'both events handled');
+  const collected = await telemetry.collect(); // before close: a closed bus reports no more
+  await bus.close();
+  return { got, steps, collected };
+}
+
+describe('bus tracing: false', () => {
+  it('records no span and writes no trace header, even over an incoming traceparent; metrics and journal steps go on', async () => {
+    const { got, steps, collected } = await run({ tracing: false });
+    expect(tracing.exporter.getFinishedSpans()).toEqual([]);
+    expect(got[0]!.headers.traceparent).toBeUndefined();
+    expect(got[0]!.headers.tracestate).toBeUndefined();
+    expect(got[1]!.headers.traceparent).toBe(PARENT); // the application's own header travels untouched
+    expect(steps.map((s) => [s.kind, s.outcome])).toEqual(expect.arrayContaining([['emit', 'ok'], ['handle', 'retry'], ['handle', 'ok']]));
+    expect(steps.filter((s) => s.kind === 'emit')).toHaveLength(2);
+    expect(steps.every((s) => s.traceId === undefined)).toBe(true);
+    const sent = metricNamed(collected, METRICS.sent.name);
+    expect(sent?.points.some((p) => p.attributes['messaging.operation.name'] === 'emit')).toBe(true);
+    expect(metricNamed(collected, METRICS.processDuration.name)?.points.length).toBeGreaterThan(0);
+  });
+
+  it('by default the same bus traces: emit and handle spans, a traceparent written, steps naming the trace', async () => {
+    const { got, steps } = await run({});
+    const names = tracing.exporter.getFinishedSpans().map((s) => s.name);
+    expect(names.filter((n) => n === 'emit orders.Placed')).toHaveLength(2);
+    expect(names.filter((n) => n === 'handle orders.Placed')).toHaveLength(3);
+    expect(got[0]!.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(steps.every((s) => typeof s.traceId === 'string')).toBe(true);
+  });
+
+  it('refuses a tracing option that is not a boolean', () => {
+    expect(() => createBus({ tracing: 'off' as never })).toThrow(/tracing/);
+  });
+});
+
+describe('bus emit failing with undefined', () => {
+  it('a transport that throws undefined ends the emit span with the error status and journals an error step', async () => {
+    tracing.exporter.reset();
+    const steps: JourneyStep[] = [];
+    const adapter = memoryBus();
+    const bus = createBus<Events>({ adapter: { ...adapter, kind: adapter.kind, start: (o) => adapter.start(o), stats: () => adapter.stats(), close: (o) => adapter.close(o), consume: (...a) => adapter.consume(...a), publish: () => Promise.reject(undefined) }, journal: { record: (s) => void steps.push(s) }, onError: () => undefined });
+    await expect(bus.emit('orders.Placed', { n: 1 })).rejects.toBeUndefined();
+    await bus.close();
+    const [emit] = tracing.exporter.getFinishedSpans();
+    expect(emit!.name).toBe('emit orders.Placed');
+    expect(emit!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(steps.map((s) => [s.kind, s.outcome, s.error])).toEqual([['emit', 'error', 'undefined']]);
+  });
+});

@@ -1,0 +1,93 @@
+/**
+ * `tracing: false` with an OpenTelemetry SDK registered: no broadcast or handle span, no trace
+ * header in the envelope nor in the websocket frame, an incoming `traceparent` not continued,
+ * while metrics and the journal go on (steps without a traceId). The default still traces.
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inMemoryMetrics, inMemoryTracing, metricNamed, randomId, waitFor } from '@events/testing';
+import { METRICS, type Envelope, type JourneyStep } from '@events/core';
+import type { MetricData } from '@opentelemetry/sdk-metrics';
+import { createPubSub, memoryPubSub } from '../src/index.js';
+import { createWebSocketGateway } from '../src/websocket/index.js';
+import { RawClient } from './websocket-helpers.js';
+
+const tracing = inMemoryTracing();
+const telemetry = inMemoryMetrics();
+beforeAll(() => {
+  tracing.install();
+  telemetry.install();
+});
+afterAll(async () => {
+  await tracing.uninstall();
+  await telemetry.uninstall();
+});
+
+const PARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+
+interface Seen {
+  got: Envelope[];
+  frames: Array<Record<string, unknown>>;
+  steps: JourneyStep[];
+  collected: MetricData[];
+}
+
+/** A local subscriber and a websocket client on one channel; two broadcasts, the second over a foreign traceparent. */
+async function run(options: { tracing?: boolean }): Promise<Seen> {
+  tracing.exporter.reset();
+  const steps: JourneyStep[] = [];
+  const pubsub = createPubSub({ adapter: memoryPubSub(), ...options, journal: { record: (s) => void steps.push(s) }, onError: () => undefined });
+  const server = http.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const gateway = createWebSocketGateway({ pubsub, server, insecure: true, onError: () => undefined });
+  const raw = new RawClient(`ws://127.0.0.1:${(server.address() as AddressInfo).port}/pubsub`);
+  try {
+    await raw.opened;
+    const ch = `${randomId('off')}:room`;
+    const got: Envelope[] = [];
+    await pubsub.subscribe(ch, (_m, meta) => void got.push(meta.envelope));
+    raw.send({ type: 'subscribe', id: 1, topic: ch });
+    await waitFor(() => raw.of('subscribed').length === 1, 5000, 'subscribed');
+    await pubsub.broadcast(ch, { i: 1 });
+    await pubsub.broadcast(ch, { i: 2 }, { headers: { traceparent: PARENT } });
+    await waitFor(() => got.length === 2 && raw.of('message').length === 2, 5000, 'both messages, both sides');
+    const collected = await telemetry.collect();
+    return { got, frames: raw.of('message') as unknown as Array<Record<string, unknown>>, steps, collected };
+  } finally {
+    raw.ws.terminate();
+    await gateway.close();
+    await pubsub.close();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  }
+}
+
+describe('pubsub tracing: false', () => {
+  it('records no span, writes no trace header and sends none to the browser, even over an incoming traceparent; metrics and journal steps go on', async () => {
+    const { got, frames, steps, collected } = await run({ tracing: false });
+    expect(tracing.exporter.getFinishedSpans()).toEqual([]);
+    expect(got[0]!.headers.traceparent).toBeUndefined();
+    expect(got[0]!.headers.tracestate).toBeUndefined();
+    expect(frames[0]!.traceparent).toBeUndefined();
+    expect(frames[0]!.tracestate).toBeUndefined();
+    expect(got[1]!.headers.traceparent).toBe(PARENT); // the application's own header travels untouched
+    expect(steps.map((s) => [s.kind, s.outcome])).toEqual([['broadcast', 'ok'], ['broadcast', 'ok']]);
+    expect(steps.every((s) => s.traceId === undefined)).toBe(true);
+    expect(metricNamed(collected, METRICS.sent.name)?.points.some((p) => p.attributes['messaging.operation.name'] === 'broadcast')).toBe(true);
+    expect(metricNamed(collected, METRICS.consumed.name)?.points.length).toBeGreaterThan(0);
+  });
+
+  it('by default the same PubSub traces: broadcast and handle spans, a traceparent in the envelope and the frame, steps naming the trace', async () => {
+    const { got, frames, steps } = await run({});
+    const names = tracing.exporter.getFinishedSpans().map((s) => s.name);
+    expect(names.filter((n) => n.startsWith('broadcast '))).toHaveLength(2);
+    expect(names.filter((n) => n.startsWith('handle '))).toHaveLength(2);
+    expect(got[0]!.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
+    expect(frames[0]!.traceparent).toBe(got[0]!.headers.traceparent);
+    expect(steps.every((s) => typeof s.traceId === 'string')).toBe(true);
+  });
+
+  it('refuses a tracing option that is not a boolean', () => {
+    expect(() => createPubSub({ tracing: 'off' as never })).toThrow(/tracing/);
+  });
+});
