@@ -29,6 +29,7 @@ import type { SendQueueLimits, SendQueueStats } from './send-queue.js';
 import { FanOutScheduler, type FanOutOptions, forEachSliced } from './fan-out.js';
 import { framed } from './wire-frame.js';
 import { TopicGroups } from './topic-groups.js';
+import { createFollows } from './session-follow.js';
 import { type AllowedOrigins, judgeUpgrade, refuseUpgrade } from './upgrade.js';
 import { addTraceContext, createGatewayTelemetry } from './telemetry.js';
 import { type AuthorizePublish, type PublishRate, type PublishSchema, resolvePublishRate } from './publish.js';
@@ -184,7 +185,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
     defaultPolicy: options.defaultPolicy ?? 'drop-oldest',
     buffer: options.buffer,
     fanOut,
-    topics,
+    follows: createFollows({ pubsub, topics, frameOf }),
     frameOf,
     telemetry,
     onGone(session, limit) {

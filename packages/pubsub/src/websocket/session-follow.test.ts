@@ -10,7 +10,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Envelope } from '@events/core';
 import type { MessageMeta, PubSub, StreamPosition, Subscription } from '../types.js';
-import { type ClientSub, createFollows } from './session-follow.js';
+import { type ClientSub, createFollows, type FollowSession } from './session-follow.js';
 
 const EPOCH = 'e1';
 const envelopeOf = (n: number): Envelope => ({ id: `m${n}`, name: 'feed:1', payload: { n }, occurredAt: '', headers: {} }) as unknown as Envelope;
@@ -28,15 +28,15 @@ function harness(sharedFloor: number) {
       return new Promise<Subscription>((resolve) => (confirm = resolve));
     },
   } as unknown as PubSub;
-  const follows = createFollows({
-    host: { pubsub, topics: { join: () => Promise.resolve(), leave: () => undefined, position: () => shared }, frameOf: () => Buffer.alloc(0) },
+  const follows = createFollows({ pubsub, topics: { join: () => Promise.resolve(), leave: () => undefined, position: () => shared }, frameOf: () => Buffer.alloc(0) });
+  const session: FollowSession = {
     closed: () => false,
     push: (_sub, _frame, envelope) => void got.push((envelope.payload as { n: number }).n),
     send: () => undefined,
     control: () => undefined,
     detach: () => undefined,
-  });
-  const sub: ClientSub = { topic: 'feed:1', sink: follows.sink, key: undefined, policy: 'drop-oldest', dropped: 0, live: false, catching: true, notice: () => '' };
+  };
+  const sub: ClientSub = { topic: 'feed:1', sink: follows.sink, session, key: undefined, policy: 'drop-oldest', dropped: 0, live: false, catching: true, notice: () => '' };
   return {
     got,
     sub,

@@ -34,15 +34,19 @@ export interface ClientSub extends QueueOwner, TopicMember {
   /** Just moved to the shared stream: its messages up to here were sent by the own one. */
   through?: StreamPosition;
   presence?: SubscriptionPresence;
+  /** The client session the subscription belongs to. */
+  readonly session: FollowSession;
 }
 
-/** What the subscriptions need of their session. */
-export interface FollowContext {
-  readonly host: {
-    readonly pubsub: PubSub;
-    readonly topics: Pick<TopicGroups, 'join' | 'leave' | 'position'>;
-    frameOf(envelope: Envelope, topic: string, position?: FramePosition): Buffer;
-  };
+/** What the subscriptions share: one per gateway. */
+export interface FollowHost {
+  readonly pubsub: PubSub;
+  readonly topics: Pick<TopicGroups, 'join' | 'leave' | 'position'>;
+  frameOf(envelope: Envelope, topic: string, position?: FramePosition): Buffer;
+}
+
+/** What the subscriptions need of their session (its own functions: no closure per subscription). */
+export interface FollowSession {
   closed(): boolean;
   /** Queues a message frame under the subscription's policy. */
   push(sub: ClientSub, frame: Buffer, envelope: Envelope): void;
@@ -51,7 +55,8 @@ export interface FollowContext {
   detach(part: SubscriptionPresence): void;
 }
 
-export function createFollows(ctx: FollowContext) {
+/** The subscription logic, made once per gateway; each subscription names its session. */
+export function createFollows(host: FollowHost) {
   /**
    * A `since` subscription: its own PubSub subscription replays what the client missed and carries
    * it until it has handed over as far as the shared stream (caughtUp), then closes. Resolves to
@@ -61,19 +66,19 @@ export function createFollows(ctx: FollowContext) {
   async function resume(sub: ClientSub, frame: { since?: StreamPosition }): Promise<RecoveryEvent | undefined> {
     const options: InternalSubscribeOptions = {
       onGap: (gap) => {
-        if (sub.catching) ctx.send({ type: 'gap', topic: sub.topic, channel: gap.channel, missing: gap.missing });
+        if (sub.catching) sub.session.send({ type: 'gap', topic: sub.topic, channel: gap.channel, missing: gap.missing });
       },
       ...resumeOptions(frame, sub.topic, {
         send: (f) => {
-          if (sub.catching) ctx.send(f);
+          if (sub.catching) sub.session.send(f);
         },
         answered: () => sub.live,
       }),
       [SHARE_ENVELOPE]: true,
     };
-    const own = await ctx.host.pubsub.subscribe(sub.topic, (_payload: unknown, meta: MessageMeta) => fromOwn(sub, meta), options);
+    const own = await host.pubsub.subscribe(sub.topic, (_payload: unknown, meta: MessageMeta) => fromOwn(sub, meta), options);
     // Moved to the shared stream already (or gone): the own subscription has done its part.
-    if (!sub.catching || ctx.closed()) {
+    if (!sub.catching || sub.session.closed()) {
       void own.close({ drain: false });
       return own.recovery;
     }
@@ -84,8 +89,8 @@ export function createFollows(ctx: FollowContext) {
   }
 
   function fromOwn(sub: ClientSub, meta: MessageMeta): void {
-    if (!sub.catching || ctx.closed() || isReserved(meta.envelope.name)) return;
-    ctx.push(sub, ctx.host.frameOf(meta.envelope, sub.topic, meta.position), meta.envelope);
+    if (!sub.catching || sub.session.closed() || isReserved(meta.envelope.name)) return;
+    sub.session.push(sub, host.frameOf(meta.envelope, sub.topic, meta.position), meta.envelope);
     if (meta.position === undefined) return;
     sub.ownLast = meta.position;
     caughtUp(sub);
@@ -98,7 +103,7 @@ export function createFollows(ctx: FollowContext) {
    * got the same messages.
    */
   function caughtUp(sub: ClientSub): boolean {
-    const shared = ctx.host.topics.position(sub.topic);
+    const shared = host.topics.position(sub.topic);
     const own = sub.ownLast;
     if (shared === undefined || own === undefined) {
       if (shared !== undefined || own !== undefined || sub.own === undefined) return false;
@@ -114,7 +119,7 @@ export function createFollows(ctx: FollowContext) {
   /** Where the client now is, for its `subscribed` answer. */
   function positionOf(sub: ClientSub): StreamPosition | undefined {
     if (sub.catching) return sub.own?.position ?? sub.ownLast;
-    const shared = ctx.host.topics.position(sub.topic);
+    const shared = host.topics.position(sub.topic);
     const through = sub.through;
     if (through && shared && shared.epoch === through.epoch && shared.offset < through.offset) return through;
     return shared;
@@ -122,26 +127,26 @@ export function createFollows(ctx: FollowContext) {
 
   /** Ends one subscription of the client: presence, own subscription, place in the shared one. */
   function release(sub: ClientSub): Promise<void> | undefined {
-    if (sub.presence) ctx.detach(sub.presence);
+    if (sub.presence) sub.session.detach(sub.presence);
     sub.catching = false;
     const own = sub.own;
     sub.own = undefined;
     void own?.close({ drain: false });
-    return ctx.host.topics.leave(sub);
+    return host.topics.leave(sub);
   }
 
   const sink: MemberSink<ClientSub> = {
     message(sub, { frame, envelope, position }) {
-      if (ctx.closed() || (sub.catching && !caughtUp(sub))) return;
+      if (sub.session.closed() || (sub.catching && !caughtUp(sub))) return;
       const through = sub.through;
       if (through !== undefined && position !== undefined) {
         if (position.epoch === through.epoch && position.offset <= through.offset) return;
         sub.through = undefined;
       }
-      ctx.push(sub, frame, envelope);
+      sub.session.push(sub, frame, envelope);
     },
     notify(sub, frame) {
-      if (!ctx.closed() && sub.live && !sub.catching) ctx.control(frame);
+      if (!sub.session.closed() && sub.live && !sub.catching) sub.session.control(frame);
     },
   };
 
@@ -150,8 +155,8 @@ export function createFollows(ctx: FollowContext) {
     sink,
     /** Joins the shared subscription (and resumes first, given `since`); resolves to the outcome of `since`. */
     async follow(sub: ClientSub, since: StreamPosition | undefined): Promise<RecoveryEvent | undefined> {
-      await ctx.host.topics.join(sub);
-      return since !== undefined && sub.catching && !ctx.closed() ? resume(sub, { since }) : undefined;
+      await host.topics.join(sub);
+      return since !== undefined && sub.catching && !sub.session.closed() ? resume(sub, { since }) : undefined;
     },
     positionOf,
     release,

@@ -115,7 +115,8 @@ export function createSessionPresence(host: SessionPresenceHost) {
   };
 }
 
-function detach(part: SubscriptionPresence): void {
+/** Leaves the presence of a subscription and stops its events. */
+export function detach(part: SubscriptionPresence): void {
   // Leaving is announced by the member's node; a failure leaves it to expire after ttlMs.
   void part.member?.leave().catch(() => undefined);
   void part.events?.close({ drain: false });

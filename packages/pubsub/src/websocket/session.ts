@@ -10,24 +10,22 @@ import { compileChannelPattern, type Envelope, type ErrorReporter, isChannelPatt
 import { clientMessage, isReserved, reservedError, UNAVAILABLE_MESSAGE, validateClientChannel } from './reserved.js';
 import type { PubSub, RecoveryEvent } from '../types.js';
 import { Inbox } from './inbox.js';
-import { BUFFER_POLICIES, type BufferPolicy, CLOSE_CODES, type ClientFrame, type ErrorCode, type FramePosition, type ServerFrame } from './protocol.js';
-import { readSince, subscribedFields } from '../history-gateway.js';
+import { type BufferPolicy, CLOSE_CODES, type ClientFrame, type ErrorCode, type FramePosition, type ServerFrame } from './protocol.js';
+import { subscribedFields } from '../history-gateway.js';
 import { type Frame, SendQueue, type SendQueueLimits, type SendQueueStats } from './send-queue.js';
-import type { TopicGroups } from './topic-groups.js';
-import { type ClientSub, createFollows } from './session-follow.js';
+import { parseFrame, SocketSink } from './session-io.js';
+import type { ClientSub, createFollows, FollowSession } from './session-follow.js';
 import type { AuthorizeContext } from './gateway.js';
 import {
   type AuthorizeResult,
   type AuthorizeVerdict,
   createSessionPresence,
-  parsePresenceFlags,
-  parsePresenceRequest,
+  detach as detachPresence,
   presenceOptionError,
   readVerdict,
 } from './session-presence.js';
 import { answerWithin } from './hook-deadline.js';
 import type { FanOutScheduler } from './fan-out.js';
-import { wireOf } from './wire-frame.js';
 import { createPublisher, type PublishHost } from './publish.js';
 import type { GatewayTelemetry } from './telemetry.js';
 
@@ -45,8 +43,8 @@ export interface SessionHost extends PublishHost {
   readonly buffer: SendQueueLimits | undefined;
   /** Writes staged frames a slice of clients per event-loop turn (fan-out.ts). */
   readonly fanOut: Pick<FanOutScheduler, 'schedule' | 'cancel'>;
-  /** The one PubSub subscription per topic that every session of the topic shares (topic-groups.ts). */
-  readonly topics: Pick<TopicGroups, 'join' | 'leave' | 'position'>;
+  /** Subscriptions as members of the one PubSub subscription per topic (session-follow.ts, topic-groups.ts). */
+  readonly follows: ReturnType<typeof createFollows>;
   frameOf(envelope: Envelope, topic: string, position?: FramePosition): Buffer;
   /** The session is gone; `limit` when it was closed for exceeding a bound. */
   onGone(session: ClientSession, limit: boolean): void;
@@ -71,9 +69,6 @@ interface Connection {
   readonly request: IncomingMessage;
 }
 
-/** Frames are sent as text, also when they are the shared UTF-8 bytes of one message. */
-const TEXT = { binary: false } as const;
-
 export function createClientSession(host: SessionHost, conn: Connection): ClientSession {
   const { ws, socket, request } = conn;
   const subs = new Map<string, ClientSub>();
@@ -81,46 +76,25 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
   let closed = false;
   // Staged frames are written by the gateway's fan-out, a slice of clients per event-loop turn,
   // all of one client's in one corked write (the corked bytes count in ws' bufferedAmount).
-  const flusher = { flush: () => queue.flush() };
-  const queue = new SendQueue(
-    {
-      write: (frame, done) => {
-        // A broadcast's frame was built whole once (wire-frame.ts): one buffer to the socket.
-        const wire = typeof frame === 'string' ? undefined : wireOf(frame);
-        if (wire !== undefined && ws.readyState === ws.OPEN) socket.write(wire, done);
-        else ws.send(frame, TEXT, done);
-      },
-      buffered: () => ws.bufferedAmount,
-      cork: () => socket.cork(),
-      uncork: () => socket.uncork(),
-    },
-    host.buffer,
-    () => host.fanOut.schedule(flusher),
-  );
+  const queue: SendQueue = new SendQueue(new SocketSink(ws, socket), host.buffer, () => host.fanOut.schedule(queue));
   const inbox = new Inbox<ClientFrame>({ maxPending: host.maxPendingFrames, perSecond: host.maxFramesPerSecond }, (frame, signal) =>
     handle(frame, signal).catch((err: unknown) => host.report('listener', err, { name: 'channel' in frame ? frame.channel : frame.topic, detail: { client: conn.id } })),
   );
-  const publish = createPublisher(host, { request, client: conn.id });
-  const presence = createSessionPresence({
-    pubsub: host.pubsub,
-    report: host.report,
-    client: conn.id,
-    subscribed: (channel) => subs.get(channel)?.live === true,
-    authorized: (channel, signal) => authorized(channel, signal),
-    push: (topic, frame) => {
-      const sub = subs.get(topic);
-      if (!closed && sub && !queue.push(frame, sub)) close(CLOSE_CODES.SLOW_CONSUMER, 'slow consumer: send buffer full');
-    },
-  });
-
-  const follows = createFollows({
-    host,
-    closed: () => closed,
-    push,
-    send: (frame) => send(frame),
-    control: (frame) => control(frame),
-    detach: (part) => presence.detach(part),
-  });
+  // Made on a client's first publish / presence frame: most clients never send one (memory per client).
+  let publisher: ReturnType<typeof createPublisher> | undefined;
+  let presenceHelper: ReturnType<typeof createSessionPresence> | undefined;
+  const presence = (): ReturnType<typeof createSessionPresence> =>
+    (presenceHelper ??= createSessionPresence({
+      pubsub: host.pubsub,
+      report: host.report,
+      client: conn.id,
+      subscribed: (channel) => subs.get(channel)?.live === true,
+      authorized: (channel, signal) => authorized(channel, signal),
+      push: (topic, frame) => {
+        const sub = subs.get(topic);
+        if (!closed && sub && !queue.push(frame, sub)) close(CLOSE_CODES.SLOW_CONSUMER, 'slow consumer: send buffer full');
+      },
+    }));
 
   /** Forgets the client at once: pending frames dropped, authorize aborted, subscriptions closed, buffer released. */
   function drop(limit = false): void {
@@ -131,8 +105,8 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     for (const sub of subs.values()) host.telemetry?.dropped(sub.policy, sub.dropped);
     host.telemetry?.sessionGone(queue.stats());
     queue.clear();
-    host.fanOut.cancel(flusher);
-    for (const sub of subs.values()) void follows.release(sub);
+    host.fanOut.cancel(queue);
+    for (const sub of subs.values()) void host.follows.release(sub);
     subs.clear();
     host.onGone(session, limit);
   }
@@ -165,6 +139,7 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
   }
 
   const send = (frame: ServerFrame): void => control(JSON.stringify(frame));
+  const follow: FollowSession = { closed: () => closed, push, send, control, detach: detachPresence };
   const fail = (error: { id: string | number; topic: string; code: ErrorCode; message: string }): void => send({ type: 'error', ...error });
 
   function onMessage(data: WebSocket.RawData, isBinary: boolean): void {
@@ -203,13 +178,13 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
   }
 
   async function handle(frame: ClientFrame, signal: AbortSignal): Promise<void> {
-    if (frame.type === 'publish') return send(await publish(frame, signal));
-    if (frame.type === 'presence') return send(await presence.request(frame, signal));
+    if (frame.type === 'publish') return send(await (publisher ??= createPublisher(host, { request, client: conn.id }))(frame, signal));
+    if (frame.type === 'presence') return send(await presence().request(frame, signal));
     const { id, topic } = frame;
     if (frame.type === 'unsubscribe') {
       const sub = subs.get(topic);
       subs.delete(topic);
-      if (sub) await follows.release(sub);
+      if (sub) await host.follows.release(sub);
       return send({ type: 'unsubscribed', id, topic });
     }
     if (subs.has(topic)) return send({ type: 'subscribed', id, topic });
@@ -231,7 +206,8 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     if (closed || subs.has(topic)) return;
     const sub: ClientSub = {
       topic,
-      sink: follows.sink,
+      sink: host.follows.sink,
+      session: follow,
       policy: frame.policy ?? host.defaultPolicy,
       key: frame.key,
       dropped: 0,
@@ -246,11 +222,11 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     subs.set(topic, sub);
     let recovery: RecoveryEvent | undefined;
     try {
-      recovery = await follows.follow(sub, frame.since);
+      recovery = await host.follows.follow(sub, frame.since);
     } catch (err) {
       if (subs.get(topic) === sub) {
         subs.delete(topic);
-        void follows.release(sub);
+        void host.follows.release(sub);
       }
       const message = clientMessage(err);
       if (message === UNAVAILABLE_MESSAGE) host.report('subscribe', err, { name: topic, detail: { client: conn.id } });
@@ -260,18 +236,18 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     if (closed || subs.get(topic) !== sub) return;
     sub.live = true;
     if (frame.presence === true || frame.presenceEvents === true) {
-      const part = await presence.attach(topic, frame, verdict.presence);
+      const part = await presence().attach(topic, frame, verdict.presence);
       if ('code' in part) {
         if (subs.get(topic) === sub) {
           subs.delete(topic);
-          await follows.release(sub);
+          await host.follows.release(sub);
         }
         return fail({ id, topic, ...part });
       }
-      if (closed || subs.get(topic) !== sub) return presence.detach(part);
+      if (closed || subs.get(topic) !== sub) return detachPresence(part);
       sub.presence = part;
     }
-    send({ type: 'subscribed', id, topic, ...subscribedFields({ position: follows.positionOf(sub), recovery }) });
+    send({ type: 'subscribed', id, topic, ...subscribedFields({ position: host.follows.positionOf(sub), recovery }) });
   }
 
   function push(sub: ClientSub, frame: Frame, envelope: Envelope): void {
@@ -317,33 +293,4 @@ function conflationKey(sub: ClientSub, envelope: Envelope): string | undefined {
   const payload = envelope.payload;
   const value = typeof payload === 'object' && payload !== null ? (payload as Record<string, unknown>)[sub.key] : undefined;
   return `${envelope.name}\u0000${JSON.stringify(value ?? null)}`;
-}
-
-/** Reads one client frame; keeps only the known fields, so a padded frame holds no extra memory. */
-function parseFrame(text: string): ClientFrame {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new Error('frame is not JSON');
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error('frame is not a JSON object');
-  const frame = value as Record<string, unknown>;
-  const { type, id, topic, policy, key } = frame;
-  if (type !== 'subscribe' && type !== 'unsubscribe' && type !== 'publish' && type !== 'presence') throw new Error(`unknown frame type ${JSON.stringify(type)?.slice(0, 40)}`);
-  if (typeof id !== 'string' && typeof id !== 'number') throw new Error('"id" must be a string or a number');
-  if (type === 'publish') return parsePublish(id, frame);
-  if (type === 'presence') return parsePresenceRequest(id, frame);
-  if (typeof topic !== 'string') throw new Error('"topic" must be a string');
-  if (type === 'unsubscribe') return { type, id, topic };
-  if (policy !== undefined && !BUFFER_POLICIES.includes(policy as BufferPolicy)) throw new Error(`"policy" must be one of ${BUFFER_POLICIES.join(', ')}`);
-  if (key !== undefined && typeof key !== 'string') throw new Error('"key" must be a string');
-  return { type, id, topic, ...(policy !== undefined ? { policy: policy as BufferPolicy } : {}), ...(key !== undefined ? { key } : {}), ...parsePresenceFlags(frame), ...readSince(frame) };
-}
-
-function parsePublish(id: string | number, frame: Record<string, unknown>): ClientFrame {
-  const { channel, data } = frame;
-  if (typeof channel !== 'string') throw new Error('"channel" must be a string');
-  if (!Object.hasOwn(frame, 'data')) throw new Error('a publish needs "data"');
-  return { type: 'publish', id, channel, data };
 }
