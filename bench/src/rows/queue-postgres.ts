@@ -13,6 +13,7 @@ import { postgresQueue } from '@events/queue/postgres';
 import type { QueueAdapter } from '@events/core';
 import { withTimeout } from '@events/core';
 import { now } from '../clock.js';
+import { benchTracing } from '../otel.js';
 import { makePayload, sizeLabel, stampOf, type BenchPayload } from '../payload.js';
 import { REDIS_URL } from '../resources.js';
 import { uniqueName, type RowContext, type RowDef } from '../row.js';
@@ -52,7 +53,7 @@ function redisBackend(): Backend {
 }
 
 async function open(backend: Backend, ctx: RowContext): Promise<Queue<Jobs>> {
-  const queue = createQueue<Jobs>({ adapter: backend.adapter(), onError: (event) => ctx.rec.fail(event.error) });
+  const queue = createQueue<Jobs>({ adapter: backend.adapter(), onError: (event) => ctx.rec.fail(event.error), ...benchTracing() });
   await withTimeout(queue.start(), 10_000, 'queue start');
   return queue;
 }
@@ -74,7 +75,7 @@ async function drain(ctx: RowContext, backend: Backend, producer: Queue<Jobs>, s
       },
       send: (_stamp, i) => {
         if (i > 0) return;
-        worker = createQueue<Jobs>({ adapter: backend.adapter(), onError: (event) => ctx.rec.fail(event.error) });
+        worker = createQueue<Jobs>({ adapter: backend.adapter(), onError: (event) => ctx.rec.fail(event.error), ...benchTracing() });
         // The latency column of a drain is not a path latency: each hit is stamped now.
         return worker.process(JOB_NAME, () => void ctx.rec.hit(now()), { concurrency: 10 });
       },

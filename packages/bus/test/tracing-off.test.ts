@@ -11,16 +11,9 @@ import type { MetricData } from '@opentelemetry/sdk-metrics';
 import { createBus } from '../src/create-bus.js';
 import { memoryBus } from '../src/adapters/memory.js';
 
-const tracing = inMemoryTracing();
-const telemetry = inMemoryMetrics();
-beforeAll(() => {
-  tracing.install();
-  telemetry.install();
-});
-afterAll(async () => {
-  await tracing.uninstall();
-  await telemetry.uninstall();
-});
+const [tracing, telemetry] = [inMemoryTracing(), inMemoryMetrics()];
+beforeAll(() => [tracing, telemetry].forEach((sdk) => sdk.install()));
+afterAll(() => Promise.all([tracing.uninstall(), telemetry.uninstall()]));
 
 type Events = { 'orders.Placed': { n: number } };
 const PARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';

@@ -13,16 +13,9 @@ import { createPubSub, memoryPubSub } from '../src/index.js';
 import { createWebSocketGateway } from '../src/websocket/index.js';
 import { RawClient } from './websocket-helpers.js';
 
-const tracing = inMemoryTracing();
-const telemetry = inMemoryMetrics();
-beforeAll(() => {
-  tracing.install();
-  telemetry.install();
-});
-afterAll(async () => {
-  await tracing.uninstall();
-  await telemetry.uninstall();
-});
+const [tracing, telemetry] = [inMemoryTracing(), inMemoryMetrics()];
+beforeAll(() => [tracing, telemetry].forEach((sdk) => sdk.install()));
+afterAll(() => Promise.all([tracing.uninstall(), telemetry.uninstall()]));
 
 const PARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 

@@ -3,6 +3,7 @@ import { createBus, type Bus } from '@events/bus';
 import { memoryBus } from '@events/bus/memory';
 import { deleteRabbitMqBusTopology, rabbitmqBus } from '@events/bus/rabbitmq';
 import { withTimeout } from '@events/core';
+import { benchTracing } from '../../otel.js';
 import { makePayload, stampOf, type BenchPayload } from '../../payload.js';
 import { AMQP_URL } from '../../resources.js';
 import { uniqueName, type RowContext } from '../../row.js';
@@ -26,7 +27,7 @@ async function subscribeGroups(ctx: RowContext, bus: Bus<Events>, groups: number
 
 /** `zeroCopy` measures production settings: no freezing (that is for development). */
 async function oursMemory(ctx: RowContext, size: number, groups: number, zeroCopy: boolean): Promise<PhaseResult> {
-  const bus = createBus<Events>({ adapter: memoryBus({ zeroCopy, freeze: false }), onError: (event) => ctx.rec.fail(event.error) });
+  const bus = createBus<Events>({ adapter: memoryBus({ zeroCopy, freeze: false }), onError: (event) => ctx.rec.fail(event.error), ...benchTracing() });
   try {
     await subscribeGroups(ctx, bus, groups, BUS_CONCURRENCY);
     return await ctx.measure({
@@ -44,6 +45,7 @@ async function oursRabbit(ctx: RowContext, size: number, groups: number): Promis
   const bus = createBus<Events>({
     adapter: rabbitmqBus({ url: AMQP_URL, exchange, queueType: RABBIT_QUEUE_TYPE }),
     onError: (event) => ctx.rec.fail(event.error),
+    ...benchTracing(),
   });
   try {
     await withTimeout(bus.ready(), 15_000, 'bus rabbitmq ready');

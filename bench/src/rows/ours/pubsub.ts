@@ -3,6 +3,7 @@ import { createPubSub, type PubSub } from '@events/pubsub';
 import { memoryPubSub } from '@events/pubsub/memory';
 import { redisPubSub } from '@events/pubsub/redis';
 import { withTimeout } from '@events/core';
+import { benchTracing } from '../../otel.js';
 import { makePayload, stampOf } from '../../payload.js';
 import { REDIS_URL } from '../../resources.js';
 import { uniqueName, type RowContext } from '../../row.js';
@@ -18,7 +19,7 @@ const CHANNEL = 'user:42:notifications';
 
 /** `zeroCopy` measures production settings: no freezing (that is for development). */
 async function oursMemory(ctx: RowContext, size: number, subscribers: number, zeroCopy: boolean): Promise<PhaseResult> {
-  const pubsub = createPubSub({ adapter: memoryPubSub({ zeroCopy, freeze: false }), onError: (event) => ctx.rec.fail(event.error) });
+  const pubsub = createPubSub({ adapter: memoryPubSub({ zeroCopy, freeze: false }), onError: (event) => ctx.rec.fail(event.error), ...benchTracing() });
   try {
     for (let s = 0; s < subscribers; s += 1) await pubsub.subscribe(CHANNEL, (message) => ctx.rec.hit(stampOf(message)));
     return await ctx.measure({
@@ -38,7 +39,7 @@ async function oursMemory(ctx: RowContext, size: number, subscribers: number, ze
 async function oursRedis(ctx: RowContext, size: number, subscribers: number, history = false): Promise<PhaseResult> {
   const channel = `${uniqueName('bench')}:notifications`;
   const kept = history ? { history: { [channel]: { size: 1000, ttlMs: 30_000 } } } : {};
-  const node = (): PubSub => createPubSub({ adapter: redisPubSub({ url: REDIS_URL }), onError: (event) => ctx.rec.fail(event.error), ...kept });
+  const node = (): PubSub => createPubSub({ adapter: redisPubSub({ url: REDIS_URL }), onError: (event) => ctx.rec.fail(event.error), ...benchTracing(), ...kept });
   const publisher = node();
   const nodes = Array.from({ length: subscribers }, node);
   try {
@@ -57,7 +58,7 @@ async function oursRedis(ctx: RowContext, size: number, subscribers: number, his
 /** The gateway on a memory PubSub; every farm client subscribes to the channel with the documented protocol. */
 async function oursWebSocket(ctx: RowContext, size: number, clients: number): Promise<PhaseResult> {
   const server = createServer();
-  const pubsub = createPubSub({ onError: (event) => ctx.rec.fail(event.error) });
+  const pubsub = createPubSub({ onError: (event) => ctx.rec.fail(event.error), ...benchTracing() });
   // The farm's clients subscribe to one public channel: no authorization to measure here.
   const gateway = createWebSocketGateway({ pubsub, server, path: '/pubsub', insecure: true, onError: (event) => ctx.rec.fail(event.error) });
   const farm = acquireFarm((completed) => ctx.rec.setCompleted(completed));

@@ -6,6 +6,7 @@ import { createQueue, type Queue } from '@events/queue';
 import { bullmqQueue } from '@events/queue/bullmq';
 import { memoryQueue } from '@events/queue/memory';
 import { withTimeout } from '@events/core';
+import { benchTracing } from '../../otel.js';
 import { makePayload, stampOf, type BenchPayload } from '../../payload.js';
 import { REDIS_URL } from '../../resources.js';
 import { uniqueName, type RowContext } from '../../row.js';
@@ -40,7 +41,7 @@ async function drive(ctx: RowContext, queue: Queue<Jobs>, size: number, scenario
 
 async function oursBullmq(ctx: RowContext, size: number, scenario: QueueScenario): Promise<PhaseResult> {
   const prefix = uniqueName('bench');
-  const queue = createQueue<Jobs>({ adapter: bullmqQueue({ url: REDIS_URL, prefix }), onError: (event) => ctx.rec.fail(event.error) });
+  const queue = createQueue<Jobs>({ adapter: bullmqQueue({ url: REDIS_URL, prefix }), onError: (event) => ctx.rec.fail(event.error), ...benchTracing() });
   try {
     await withTimeout(queue.start(), 10_000, 'queue bullmq start');
     return await drive(ctx, queue, size, scenario);
@@ -51,7 +52,7 @@ async function oursBullmq(ctx: RowContext, size: number, scenario: QueueScenario
 }
 
 async function oursMemory(ctx: RowContext, size: number, scenario: QueueScenario): Promise<PhaseResult> {
-  const queue = createQueue<Jobs>({ adapter: memoryQueue(), onError: (event) => ctx.rec.fail(event.error) });
+  const queue = createQueue<Jobs>({ adapter: memoryQueue(), onError: (event) => ctx.rec.fail(event.error), ...benchTracing() });
   try {
     return await drive(ctx, queue, size, scenario);
   } finally {
