@@ -11,7 +11,6 @@ import {
   createErrorReporter,
   createLifecycle,
   DEFAULT_CLOSE_TIMEOUT_MS,
-  type Envelope,
   type ErrorHook,
   type ErrorReporter,
   type Health,
@@ -23,23 +22,19 @@ import {
   type PubSubConnectionEvent,
   type SchemaMap,
   type Serializer,
-  assertSerializable,
-  createEnvelope,
   createId,
   drainWithin,
-  jsonSerializer,
   validateChannelName,
   validatePayload,
 } from '@events/core';
 import { Dispatcher, Listeners, type Report } from './dispatch.js';
-import { assertHeaders, deepFreeze, jsonCopy } from './in-process.js';
-import { ENVELOPE_ID, type InternalBroadcastOptions } from './internal.js';
 import { Interest } from './interest.js';
 import { Receiver } from './receive.js';
 import { Registry } from './registry.js';
 import { RequestReply } from './request-reply.js';
 import { Subscriptions } from './subscriptions.js';
-import { type BroadcastRecord, PubSubTelemetry } from './telemetry.js';
+import { PubSubTelemetry } from './telemetry.js';
+import { REMOTE, SendPath, sendOptions, type SendOptions } from './send-path.js';
 import type { HistoryOptions, HistoryReplayOptions } from './history.js';
 import { HistorySubscriptions } from './history-subscribe.js';
 import { Presence, resolvePresenceOptions } from './presence.js';
@@ -57,13 +52,12 @@ import type {
   ReplyHandler,
   RequestOptions,
   ResubscribedEvent,
-  StreamPosition,
   SubscribeOptions,
   Subscription,
   TopicOf,
   Topics,
 } from './types.js';
-import { GapDetector, Namespace, NODE_HEADER, SEQ_HEADER, SequenceCounter } from './wire.js';
+import { GapDetector, Namespace, SequenceCounter } from './wire.js';
 
 export interface PubSubCoreOptions<M extends MessageMap> {
   adapter: PubSubAdapter;
@@ -87,32 +81,6 @@ export interface PubSubCoreOptions<M extends MessageMap> {
   journal?: Journal;
   /** `false`: no spans, no trace headers (see PubSubOptions). Default: true. */
   tracing?: boolean;
-}
-
-const NO_BYTES = Buffer.alloc(0);
-/** Fulfilled promises of small receiver counts, shared: an in-process broadcast allocates none. */
-const SETTLED: ReadonlyArray<Promise<number>> = Array.from({ length: 65 }, (_, n) => Promise.resolve(n));
-const settled = (count: number): Promise<number> => SETTLED[count] ?? Promise.resolve(count);
-/**
- * `{ ...options, local }`, written so V8 stays fast: in Node 20 a key added after a spread
- * (`{ ...a, k }`, or a store of a new key into `{ ...a }`) takes a slow path, 1 to 2 µs a call
- * (measured), where `{ k, ...a }` followed by a store to `k` costs a tenth of it. The spread keeps
- * the symbol-keyed internal options and makes data properties (`__proto__` included).
- */
-function sendOptions(options: BroadcastOptions, local: boolean): SendOptions {
-  const copy: SendOptions = { local, ...options };
-  copy.local = local;
-  return copy;
-}
-
-/** The options of a `broadcast` that names none: shared, never written. */
-const REMOTE: SendOptions = Object.freeze({ local: false });
-
-interface SendOptions extends BroadcastOptions {
-  local: boolean;
-  exclude?: string;
-  /** The platform's own messages (presence): no span, no journal step. */
-  untraced?: boolean;
 }
 
 export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
@@ -141,6 +109,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   /** @internal where broadcast steps go (telemetry.ts); undefined records nothing. */
   readonly journal: Journal | undefined;
   private readonly telemetry: PubSubTelemetry;
+  private readonly sender: SendPath;
   /** The adapter's start has resolved and close has not begun: `send` may skip awaiting it. */
   private sending = false;
   /** The channel name `send` validated last. */
@@ -171,6 +140,18 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       report: this.report,
       ...(options.history ? { history: options.history } : {}),
       ...(options.historyReplay ? { historyReplay: options.historyReplay } : {}),
+    });
+    this.sender = new SendPath({
+      nodeId: this.nodeId,
+      adapter: this.adapter,
+      serializer: this.serializer,
+      ns: this.ns,
+      registry: this.registry,
+      dispatcher: this.dispatcher,
+      sequence: this.sequence,
+      history: this.history,
+      telemetry: this.telemetry,
+      report: this.report,
     });
     this.receiver = new Receiver({
       ns: this.ns,
@@ -211,7 +192,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
         report: this.report,
         wire: (channel) => this.ns.wire(channel),
         // Not through broadcast(): a leave must still go out while close() runs.
-        publish: (channel, payload) => this.emit(channel, payload, { local: false, untraced: true }).catch((err: unknown) => this.report('presence', err, { name: channel })),
+        publish: (channel, payload) => this.sender.emit(channel, payload, { local: false, untraced: true }).catch((err: unknown) => this.report('presence', err, { name: channel })),
         subscribe: (channel, handler) => this.subscribe(channel, (payload, meta) => handler(payload, meta.channel)),
         topics: () => this.registry.counts().keys(),
         ready: () => this.start(),
@@ -339,7 +320,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
         validateChannelName(channel);
         this.checkedChannel = channel;
       }
-      if (this.sending && !this.schemas?.[channel as NameOf<M>]) return this.emit(channel, message, options);
+      if (this.sending && !this.schemas?.[channel as NameOf<M>]) return this.sender.emit(channel, message, options);
     } catch (err) {
       return Promise.reject(err as Error);
     }
@@ -349,148 +330,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   private async sendAfterChecks(channel: string, message: unknown, options: SendOptions): Promise<number> {
     const payload = await validatePayload(this.schemas, channel as NameOf<M>, message);
     await this.start();
-    return this.emit(channel, payload, options);
-  }
-
-  /** Stamps, encodes and delivers locally (synchronously), then hands the bytes to the adapter. */
-  private emit(channel: string, payload: unknown, options: SendOptions): Promise<number> {
-    const inProcess = this.adapter.inProcess;
-    // Refuse before a sequence number is spent, so a bad payload never shows up as a gap. A
-    // zero-copy adapter carries any value, as the bus's does.
-    if (inProcess?.zeroCopy !== true) assertSerializable(payload);
-    if (inProcess !== undefined && options.headers !== undefined) assertHeaders(options.headers);
-    // Set first and again after the caller's headers (which cannot replace it): see sendOptions.
-    const headers: Record<string, string> = { [NODE_HEADER]: this.nodeId, ...options.headers };
-    headers[NODE_HEADER] = this.nodeId;
-    if (!options.local) headers[SEQ_HEADER] = String(this.sequence.next(channel));
-    // Request/reply names the id in advance (internal.ts ENVELOPE_ID).
-    const id = (options as InternalBroadcastOptions)[ENVELOPE_ID] ?? createId();
-    // The producer span (its context written into `headers`) and journal step: undefined, and
-    // nothing allocated, without an OpenTelemetry SDK and a journal (telemetry.ts).
-    const traced = options.untraced ? undefined : this.telemetry.begin({ channel, id, correlationId: options.correlationId, payload }, headers);
-    const envelope = createEnvelope(
-      channel,
-      payload,
-      options.correlationId === undefined && options.causationId === undefined ? { id, headers } : { id, headers, correlationId: options.correlationId, causationId: options.causationId },
-    );
-    if (inProcess !== undefined && (inProcess.zeroCopy || this.serializer === jsonSerializer) && (options.local || !this.history.windowFor(channel))) {
-      return this.emitInProcess(envelope, options, traced);
-    }
-    let data: Buffer;
-    try {
-      data = this.serializer.encode(envelope);
-    } catch (err) {
-      this.telemetry.failed(traced, envelope, err);
-      throw err;
-    }
-    const stored = options.local ? undefined : this.history.windowFor(channel);
-    if (stored) return this.emitWithHistory(envelope, data, { stored, exclude: options.exclude, traced });
-    const received = this.dispatchLocal(envelope, data, options);
-    if (options.local) {
-      this.telemetry.sent(traced, envelope, received);
-      return Promise.resolve(received);
-    }
-    let published: Promise<number>;
-    try {
-      published = this.adapter.publish(this.ns.wire(channel), data);
-    } catch (err) {
-      published = Promise.reject(err as Error);
-    }
-    return published.then(
-      (remote) => {
-        this.telemetry.sent(traced, envelope, received + remote);
-        return received + remote;
-      },
-      (err: unknown) => {
-        // At-most-once: the remote part is lost; the count says who really got it.
-        this.report('publish', err, { name: channel, id: envelope.id });
-        this.telemetry.failed(traced, envelope, err);
-        return received;
-      },
-    );
-  }
-
-  /**
-   * In process (memoryPubSub): local handlers, then the other nodes of the hub, all within this
-   * call. Bytes are made only when another node listens, zero-copy makes none (and freezes the
-   * envelope first when asked): the count is known at once, so nothing waits on the adapter.
-   */
-  private emitInProcess(envelope: Envelope, options: SendOptions, traced: BroadcastRecord | undefined): Promise<number> {
-    const inProcess = this.adapter.inProcess!;
-    if (inProcess.freeze) deepFreeze(envelope);
-    const received = this.dispatchLocal(envelope, undefined, options);
-    let count = received;
-    if (!options.local) {
-      const wire = this.ns.wire(envelope.name);
-      try {
-        if (inProcess.receivers(wire) > 0) count += inProcess.send(wire, inProcess.zeroCopy ? { data: NO_BYTES, envelope } : { data: this.serializer.encode(envelope) });
-      } catch (err) {
-        // At-most-once, as in emit: the remote part is lost; the count says who really got it.
-        this.report('publish', err, { name: envelope.name, id: envelope.id });
-        this.telemetry.failed(traced, envelope, err);
-        return settled(received);
-      }
-    }
-    this.telemetry.sent(traced, envelope, count);
-    return settled(count);
-  }
-
-  /**
-   * On a channel with history the message is stored and published in one atomic step, and local
-   * handlers get it once that step gave it its offset. When the step fails nobody gets it: a
-   * message is never live without being in history.
-   */
-  private emitWithHistory(
-    envelope: Envelope,
-    data: Buffer,
-    { stored, exclude, traced }: { stored: NonNullable<ReturnType<HistorySubscriptions['windowFor']>>; exclude: string | undefined; traced: BroadcastRecord | undefined },
-  ): Promise<number> {
-    const channel = envelope.name;
-    let stepped: Promise<{ receivers: number; position: StreamPosition }>;
-    try {
-      stepped = stored.history.publishWithHistory(this.ns.wire(channel), data, stored.window);
-    } catch (err) {
-      stepped = Promise.reject(err as Error);
-    }
-    return stepped.then(
-      ({ receivers, position }) => {
-        const count = this.dispatchLocal(envelope, data, { exclude, position }) + receivers;
-        this.telemetry.sent(traced, envelope, count);
-        return count;
-      },
-      (err: unknown) => {
-        this.report('publish', err, { name: channel, id: envelope.id });
-        this.telemetry.failed(traced, envelope, err);
-        return 0;
-      },
-    );
-  }
-
-  /**
-   * Local handlers get a decoded copy of what was sent, so they see exactly what a remote node
-   * would, and one handler mutating its message never reaches the sender. Decoded at most once per
-   * message (the handlers of one node share that copy, as on a remote node), and not at all when
-   * nothing here matches or every match only reads the sender's envelope (LocalSubscription.shared).
-   * Without `data` (in process) the copy is a JSON round trip of the payload (in-process.ts), or
-   * with zero-copy the sender's envelope itself.
-   */
-  private dispatchLocal(envelope: Envelope, data: Buffer | undefined, { exclude, position }: { exclude?: string | undefined; position?: StreamPosition }): number {
-    const channel = envelope.name;
-    const exact = this.registry.exactFor(channel);
-    const globs = this.registry.patternsMatching(channel);
-    if (exact === undefined && globs === undefined) return 0;
-    let copy: Envelope | undefined;
-    if ((exact?.copying ?? 0) > 0 || globs?.some(([, subs]) => subs.copying > 0)) {
-      copy = data !== undefined ? this.serializer.decode(data) : this.adapter.inProcess?.zeroCopy === true ? envelope : jsonCopy(envelope);
-    }
-    let count = 0;
-    if (exact) count += this.dispatcher.deliver(exact.list(), { envelope: copy ?? envelope, shared: envelope, pattern: undefined, exclude, position });
-    if (globs) {
-      for (const [topic, subs] of globs) {
-        count += this.dispatcher.deliver(subs.list(), { envelope: copy ?? envelope, shared: envelope, pattern: topic, exclude, position });
-      }
-    }
-    return count;
+    return this.sender.emit(channel, payload, options);
   }
 
   private onConnection(event: PubSubConnectionEvent): void {
