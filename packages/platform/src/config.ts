@@ -5,8 +5,10 @@
  * ConfigError that says what to fix (which setting, what was given, what is expected).
  */
 import { ConfigError, redactUrl } from '@events/core';
+import { checkClusterNodes, checkName, checkUrl, describe, refuseDroppedAuth } from './config-checks.js';
 
 export { redactUrl };
+export { configFromEnv, type PlatformEnv } from './config-env.js';
 
 export type PubSubConfig =
   | { adapter: 'memory' }
@@ -156,7 +158,6 @@ const OBJECT_SOURCES: ConfigSources = {
 
 const REDIS_FORM = 'redis://[user:password@]host[:port][/db] (or rediss:// for TLS), e.g. redis://127.0.0.1:6379';
 const POSTGRES_FORM = 'postgres://[user[:password]@]host[:port]/database, e.g. postgres://postgres@127.0.0.1:5432/postgres';
-const CLUSTER_FORM = 'host:port,host:port,... (one or more nodes of the cluster), e.g. 127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002';
 const AMQP_FORM = 'amqp://[user:password@]host[:port][/vhost] (or amqps:// for TLS), e.g. amqp://guest:guest@127.0.0.1:5672';
 
 /**
@@ -235,136 +236,6 @@ function resolveJourney(value: unknown, { source, onRedis }: { source: string; o
   return value as JourneyMode;
 }
 
-/** Environment variables configFromEnv reads. Unset or empty means "use the default". */
-export interface PlatformEnv {
-  /** `memory` (default) or `redis`. */
-  EVENTS_PUBSUB?: string;
-  /** `memory` (default) or `rabbitmq`. */
-  EVENTS_BUS?: string;
-  /** `memory` (default), `bullmq` (BullMQ on Redis, REDIS_URL) or `postgres` (PostgreSQL, DATABASE_URL). */
-  EVENTS_QUEUE?: string;
-  /** Redis for pubsub and bullmq. Default: redis://127.0.0.1:6379. */
-  REDIS_URL?: string;
-  /**
-   * A Redis Cluster for pubsub and bullmq instead of REDIS_URL: `host:port,host:port,...` (one live
-   * seed node is enough; list several so a start survives one being down). Default: none.
-   */
-  REDIS_CLUSTER_NODES?: string;
-  /** `true`: pubsub uses sharded pub/sub (SPUBLISH/SSUBSCRIBE, no glob subscriptions). Default: false. */
-  EVENTS_PUBSUB_SHARDED?: string;
-  /** RabbitMQ for the bus. Default: amqp://guest:guest@127.0.0.1:5672. */
-  AMQP_URL?: string;
-  /** An alias of AMQP_URL, read when AMQP_URL is unset. */
-  RABBITMQ_URL?: string;
-  /** PostgreSQL for `EVENTS_QUEUE=postgres`. Default: postgres://postgres@127.0.0.1:5432/postgres. */
-  DATABASE_URL?: string;
-  /** `true` runs the PostgreSQL queue's migrations at start. Default: false. */
-  EVENTS_QUEUE_MIGRATE?: string;
-  /** Keeps this application apart on shared brokers (pubsub namespace, bus exchange, queue prefix or schema). Default: none. */
-  EVENTS_NAMESPACE?: string;
-  /** BullMQ key prefix. Default: the queue package's default (`bull`). */
-  EVENTS_QUEUE_PREFIX?: string;
-  /** RabbitMQ topic exchange of the bus. Default: the bus package's default (`events`). */
-  EVENTS_BUS_EXCHANGE?: string;
-  /** Milliseconds each broker may take to answer at start. Default: 5000. */
-  EVENTS_START_TIMEOUT_MS?: string;
-  /**
-   * Where the dashboard's journeys are kept: `redis` (the pubsub or queue Redis, shared by every
-   * process), `memory` (this process, bounded) or `off`. Default: redis when EVENTS_PUBSUB=redis or
-   * EVENTS_QUEUE=bullmq, else memory.
-   */
-  EVENTS_JOURNEY?: string;
-  /**
-   * `off`: the tiers start no span and write or read no trace header, even with an OpenTelemetry
-   * SDK registered; metrics and journeys go on. `on` (default): traced when an SDK is registered.
-   */
-  EVENTS_TRACING?: string;
-}
-
-/**
- * Reads the platform config from environment variables: memory everywhere when nothing is set, so
- * `npm run demo` needs no broker; `EVENTS_PUBSUB=redis EVENTS_BUS=rabbitmq EVENTS_QUEUE=bullmq`
- * switches all three to the local brokers (REDIS_URL / AMQP_URL override where they are).
- */
-export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env): ResolvedPlatformConfig {
-  const read = (key: keyof PlatformEnv): string | undefined => {
-    const value = (env as Record<string, string | undefined>)[key]?.trim();
-    return value ? value : undefined;
-  };
-  const redisUrl = read('REDIS_URL') ?? DEFAULT_REDIS_URL;
-  const amqpUrl = read('AMQP_URL') ?? read('RABBITMQ_URL') ?? DEFAULT_AMQP_URL;
-  const amqpSource = read('AMQP_URL') === undefined && read('RABBITMQ_URL') !== undefined ? 'RABBITMQ_URL' : 'AMQP_URL';
-  const databaseUrl = read('DATABASE_URL') ?? DEFAULT_DATABASE_URL;
-  const migrateText = read('EVENTS_QUEUE_MIGRATE');
-  if (migrateText !== undefined && !/^(true|false|1|0)$/i.test(migrateText)) {
-    throw new ConfigError(`EVENTS_QUEUE_MIGRATE must be true or false (got ${JSON.stringify(migrateText)})`);
-  }
-  const migrate = migrateText !== undefined && /^(true|1)$/i.test(migrateText);
-  const shardedText = read('EVENTS_PUBSUB_SHARDED');
-  if (shardedText !== undefined && !/^(true|false|1|0)$/i.test(shardedText)) {
-    throw new ConfigError(`EVENTS_PUBSUB_SHARDED must be true or false (got ${JSON.stringify(shardedText)})`);
-  }
-  const sharded = shardedText !== undefined && /^(true|1)$/i.test(shardedText);
-  const clusterText = read('REDIS_CLUSTER_NODES');
-  const redisCluster = clusterText === undefined ? undefined : { nodes: clusterText.split(',').map((node) => node.trim()) };
-  const namespace = read('EVENTS_NAMESPACE');
-  const pubsubName = pick('EVENTS_PUBSUB', read('EVENTS_PUBSUB'), PUBSUB_ADAPTERS);
-  const busName = pick('EVENTS_BUS', read('EVENTS_BUS'), BUS_ADAPTERS);
-  const queueName = pick('EVENTS_QUEUE', read('EVENTS_QUEUE'), QUEUE_ADAPTERS);
-  const prefix = read('EVENTS_QUEUE_PREFIX');
-  const exchange = read('EVENTS_BUS_EXCHANGE');
-  const journeyText = read('EVENTS_JOURNEY')?.toLowerCase();
-  const timeoutText = read('EVENTS_START_TIMEOUT_MS');
-  const tracingText = read('EVENTS_TRACING');
-  if (tracingText !== undefined && !/^(on|off)$/i.test(tracingText)) {
-    throw new ConfigError(`EVENTS_TRACING must be on or off (got ${JSON.stringify(tracingText)}); unset means on`);
-  }
-  let startTimeoutMs: number | undefined;
-  if (timeoutText !== undefined) {
-    startTimeoutMs = /^\d+$/.test(timeoutText) ? Number(timeoutText) : Number.NaN;
-    if (!(startTimeoutMs > 0)) {
-      throw new ConfigError(`EVENTS_START_TIMEOUT_MS must be a positive whole number of milliseconds (got ${JSON.stringify(timeoutText)}), e.g. 5000`);
-    }
-  }
-  const config: PlatformConfig = {
-    pubsub: pubsubName === 'redis' ? { adapter: 'redis', url: redisUrl, ...(sharded ? { sharded } : {}) } : { adapter: 'memory' },
-    bus: busName === 'rabbitmq' ? { adapter: 'rabbitmq', url: amqpUrl, ...(exchange ? { exchange } : {}) } : { adapter: 'memory' },
-    queue:
-      queueName === 'bullmq'
-        ? { adapter: 'bullmq', url: redisUrl, ...(prefix ? { prefix } : {}) }
-        : queueName === 'postgres'
-          ? { adapter: 'postgres', url: databaseUrl, migrate, ...(prefix ? { schema: prefix } : {}) }
-          : { adapter: 'memory' },
-    ...(startTimeoutMs !== undefined ? { startTimeoutMs } : {}),
-    ...(namespace ? { namespace } : {}),
-    ...(redisCluster ? { redisCluster } : {}),
-    ...(journeyText !== undefined ? { journey: journeyText as JourneyMode } : {}),
-    ...(tracingText !== undefined ? { tracing: tracingText.toLowerCase() === 'on' } : {}),
-  };
-  return resolveConfig(config, {
-    pubsubAdapter: 'EVENTS_PUBSUB',
-    pubsubUrl: 'REDIS_URL',
-    busAdapter: 'EVENTS_BUS',
-    busUrl: amqpSource,
-    queueAdapter: 'EVENTS_QUEUE',
-    queueUrl: queueName === 'postgres' ? 'DATABASE_URL' : 'REDIS_URL',
-    busExchange: 'EVENTS_BUS_EXCHANGE',
-    queuePrefix: 'EVENTS_QUEUE_PREFIX',
-    startTimeoutMs: 'EVENTS_START_TIMEOUT_MS',
-    namespace: 'EVENTS_NAMESPACE',
-    redisCluster: 'REDIS_CLUSTER_NODES',
-    journey: 'EVENTS_JOURNEY',
-    tracing: 'EVENTS_TRACING',
-  });
-}
-
-function pick<const T extends readonly string[]>(variable: string, value: string | undefined, valid: T): T[number] {
-  if (value === undefined) return 'memory';
-  const lower = value.toLowerCase();
-  if ((valid as readonly string[]).includes(lower)) return lower as T[number];
-  throw new ConfigError(`${variable}=${JSON.stringify(value)} is not a known adapter; valid values: ${valid.join(', ')} (unset means memory)`);
-}
-
 type LooseTier = { adapter: string; url?: unknown; prefix?: unknown; exchange?: unknown; schema?: unknown; migrate?: unknown; sharded?: unknown; cluster?: unknown };
 
 function resolveTier(tier: string, value: unknown, spec: { valid: readonly string[]; source: string }): LooseTier {
@@ -380,77 +251,3 @@ function resolveTier(tier: string, value: unknown, spec: { valid: readonly strin
   return value as { adapter: string };
 }
 
-function checkUrl(url: unknown, spec: { source: string; protocols: readonly string[]; form: string }): void {
-  const problem = urlProblem(url, spec.protocols);
-  if (problem) throw new ConfigError(`${spec.source} is malformed (${problem}); expected ${spec.form}`);
-}
-
-function urlProblem(url: unknown, protocols: readonly string[]): string | undefined {
-  if (typeof url !== 'string' || url.length === 0) return `got ${describe(url)}`;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return `${JSON.stringify(redactUrl(url))} is not a URL`;
-  }
-  if (!protocols.includes(parsed.protocol)) return `scheme "${parsed.protocol.replace(/:$/, '')}" in ${JSON.stringify(redactUrl(url))} is not ${protocols.map((p) => p.replace(/:$/, '')).join(' or ')}`;
-  if (!parsed.hostname) return `no host in ${JSON.stringify(redactUrl(url))}`;
-  if (parsed.port !== '' && !(Number(parsed.port) > 0)) return `bad port in ${JSON.stringify(redactUrl(url))}`;
-  return undefined;
-}
-
-/** Nodes of a Redis Cluster: `host:port` each (IPv6 in brackets), at least one, at most 100. */
-/**
- * On a cluster only host:port of each node is used: a tier URL that carries credentials or TLS
- * (`rediss://user:secret@...`) would silently lose them and talk to the cluster unauthenticated
- * and in plain text. Refused instead, saying what to do.
- */
-function refuseDroppedAuth(url: unknown, where: { source: string; cluster: string }): void {
-  if (typeof url !== 'string') return;
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    return;
-  }
-  if (parsed.username === '' && parsed.password === '' && parsed.protocol !== 'rediss:') return;
-  throw new ConfigError(
-    `${where.source} (${redactUrl(url)}) carries credentials or TLS, which a Redis Cluster set by ${where.cluster} would not use: ` +
-      'the platform config takes no cluster credentials yet. Build the adapter in code (redisPubSub({ cluster, redisOptions: { username, password, tls } })), ' +
-      'or leave the URL unset when the cluster needs no AUTH or TLS.',
-  );
-}
-
-function checkClusterNodes(value: unknown, source: string): RedisClusterConfig {
-  const nodes = value !== null && typeof value === 'object' ? (value as { nodes?: unknown }).nodes : undefined;
-  if (!Array.isArray(nodes) || nodes.length === 0 || nodes.length > 100) {
-    throw new ConfigError(`${source} must list 1 to 100 nodes (got ${describe(nodes)}); expected ${CLUSTER_FORM}`);
-  }
-  for (const node of nodes) {
-    const problem = clusterNodeProblem(node);
-    if (problem) throw new ConfigError(`${source} is malformed (${problem}); expected ${CLUSTER_FORM}`);
-  }
-  return { nodes: [...(nodes as string[])] };
-}
-
-function clusterNodeProblem(node: unknown): string | undefined {
-  if (typeof node !== 'string') return `a node is ${describe(node)}`;
-  const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(node);
-  if (!match) return node.includes('://') ? `${JSON.stringify(redactUrl(node))} is a URL, not host:port` : `${JSON.stringify(node.slice(0, 100))} is not host:port`;
-  const port = Number(match[2]);
-  if (!(port >= 1 && port <= 65535)) return `bad port in ${JSON.stringify(node)}`;
-  return undefined;
-}
-
-function checkName(value: unknown, source: string): void {
-  if (value !== undefined && (typeof value !== 'string' || !/^[A-Za-z0-9_.:-]{1,100}$/.test(value))) {
-    throw new ConfigError(`${source} must be 1-100 letters, digits or _.:- (got ${describe(value)})`);
-  }
-}
-
-function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
-}
