@@ -67,11 +67,15 @@ function createStatements(schema: string) {
   const ms = (p: string): string => `(${p} * interval '1 millisecond')`;
   return {
     schema: s,
-    /** $1..$10 per job column, as arrays: one INSERT for any number of jobs. */
+    /**
+     * $1: the jobs as one JSON array (see insertValues): one INSERT for any number of jobs, one
+     * parameter to send. `d` is the envelope's JSON text as a JSON string, so it arrives as exactly
+     * that text (a `json` field would be de-escaped by json_to_recordset, which refuses `\u0000`
+     * and lone surrogates that the text column stores).
+     */
     insert: `INSERT INTO ${jobs} (${JOB_COLUMNS})
-      SELECT q, i, n, d, p, now() + ${ms('dl')}, a, b::jsonb, kc::jsonb, kf::jsonb
-      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::float8[], $7::int[], $8::text[], $9::text[], $10::text[])
-        AS t(q, i, n, d, p, dl, a, b, kc, kf)
+      SELECT t.n, t.i, t.n, t.d, t.p, now() + ${ms('t.dl')}, t.a, t.b, t.kc, t.kf
+      FROM json_to_recordset($1::json) AS t(n text, i text, d text, p int, dl float8, a int, b jsonb, kc jsonb, kf jsonb)
       ON CONFLICT (queue, id) DO NOTHING`,
     /** $1 queue, $2 worker, $3 lease ms, $4 how many. */
     claim: `WITH ${ASYNC} UPDATE ${jobs} j SET state = 'active', attempt = j.attempt + 1, claims = j.claims + 1, locked_by = $2, locked_until = now() + ${ms('$3')},
@@ -164,55 +168,15 @@ export function checkBulk(count: number): void {
   }
 }
 
-/**
- * JSON text of option objects, by identity, within one call: they are usually the queue's
- * defaults, shared by every job, so a bulk of 100 jobs stringifies them once instead of 300 times.
- * Kept for one synchronous call only, so a caller that changes its options object between two
- * enqueues is never given the old text.
- */
-function jsonCache(): (value: unknown) => string {
-  let lastKey: unknown;
-  let lastText = '';
-  const texts = new Map<unknown, string>();
-  return (value) => {
-    if (typeof value !== 'object' || value === null) return JSON.stringify(value);
-    if (value === lastKey) return lastText;
-    let text = texts.get(value);
-    if (text === undefined) texts.set(value, (text = JSON.stringify(value)));
-    lastKey = value;
-    lastText = text;
-    return text;
-  };
-}
-
-/** The query arrays of `sql.insert` for these jobs (queue = job name): one pass over the jobs. */
+/** The one parameter of `sql.insert` for these jobs (queue = job name): a JSON array, one native stringify. */
 export function insertValues(jobs: readonly QueueAdapterJob[]): unknown[] {
-  const n = jobs.length;
-  const jsonOf = jsonCache();
-  const names = new Array<string>(n);
-  const ids = new Array<string>(n);
-  const data = new Array<string>(n);
-  const priority = new Array<number>(n);
-  const delay = new Array<number>(n);
-  const attempts = new Array<number>(n);
-  const backoff = new Array<string>(n);
-  const keepCompleted = new Array<string>(n);
-  const keepFailed = new Array<string>(n);
-  for (let k = 0; k < n; k += 1) {
+  const rows = new Array<unknown>(jobs.length);
+  for (let k = 0; k < jobs.length; k += 1) {
     const j = jobs[k]!;
     const o = j.options;
-    names[k] = j.name;
-    ids[k] = j.id;
-    data[k] = JSON.stringify(j.data);
-    priority[k] = o.priority;
-    delay[k] = o.delayMs;
-    attempts[k] = o.attempts;
-    backoff[k] = jsonOf(o.backoff);
-    keepCompleted[k] = jsonOf(o.removeOnComplete);
-    keepFailed[k] = jsonOf(o.removeOnFail);
+    rows[k] = { n: j.name, i: j.id, d: JSON.stringify(j.data), p: o.priority, dl: o.delayMs, a: o.attempts, b: o.backoff, kc: o.removeOnComplete, kf: o.removeOnFail };
   }
-  // The queue column is the job name, sent once as the same array.
-  return [names, ids, names, data, priority, delay, attempts, backoff, keepCompleted, keepFailed];
+  return [JSON.stringify(rows)];
 }
 
 /** A row of `getJob`. */
