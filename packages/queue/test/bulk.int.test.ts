@@ -1,7 +1,7 @@
 /**
  * The bulk enqueue path (`enqueueMany`) on BullMQ and on PostgreSQL, the two adapters whose bulk
- * path the benchmark work of issue 14 changed (one pass over the jobs, option text shared within a
- * call, no promise per job without schemas): N jobs land exactly N times under the ids returned;
+ * path the benchmark work of issue 14 changed (PostgreSQL: one JSON parameter per batch read with
+ * json_to_recordset; both: no promise per job without schemas): N jobs land exactly N times under the ids returned;
  * ids given twice (in one call, or again later) are stored once; hostile payloads (any JSON,
  * control characters, NUL, lone surrogates) come back from the backend as they went in; a bulk
  * above the adapters' bound is refused before anything is stored; and on PostgreSQL a burst of
