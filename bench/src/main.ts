@@ -73,7 +73,7 @@ const profileDir = join(benchDir, 'results', 'profiles');
 function runIsolated(row: RowDef): Promise<RowResult> {
   const settings = settingsFor(row, mode);
   const hardMs = settings.warmupMs + settings.maxMs + 3 * settings.stallMs + 45_000;
-  const execArgv = ['--import', 'tsx', '--conditions=@events/source'];
+  const execArgv = ['--import', 'tsx'];
   // One directory per row: the loader thread writes a profile of its own next to the main one.
   if (values.profile) execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(profileDir, row.id.replaceAll('/', '_'))}`);
   return new Promise((resolve) => {

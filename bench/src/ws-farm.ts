@@ -38,8 +38,12 @@ export interface Farm {
   close(): void;
 }
 
-/** The tsx loader and our source condition, for every bench child process. */
-export const CHILD_EXEC_ARGV = ['--import', 'tsx', '--conditions=@events/source'];
+/**
+ * The tsx loader for every bench child process (the bench's own TypeScript). Our packages load from
+ * their built dist, as an application runs them: tsx's transform of their sources (names kept on
+ * every closure) would cost ours per message what the raw libraries, plain JavaScript, never pay.
+ */
+export const CHILD_EXEC_ARGV = ['--import', 'tsx'];
 
 /**
  * Starts `script` under node with IPC, through bash when `fdLimit` is given so the child's soft

@@ -12,7 +12,7 @@ import { withTimeout } from '@events/core';
 import { makePayload, sizeLabel } from '../../payload.js';
 import { uniqueName, type RowContext, type RowDef } from '../../row.js';
 import type { PhaseResult } from '../../driver.js';
-import { acquireFarm } from '../../ws-farm.js';
+import { acquireFarm, CHILD_EXEC_ARGV } from '../../ws-farm.js';
 import { ROOM, startWsNode, type WsNodeKind } from './ws-node.js';
 import type { NodeReply, NodeRequest } from './ws-node-child.js';
 
@@ -26,7 +26,7 @@ interface ChildNode {
 
 function forkNode(kind: WsNodeKind, namespace: string, onError: (error: Error) => void): Promise<ChildNode> {
   const child: ChildProcess = fork(join(here, 'ws-node-child.ts'), [kind, namespace], {
-    execArgv: ['--import', 'tsx', '--conditions=@events/source'],
+    execArgv: CHILD_EXEC_ARGV,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   let waiting: ((reply: Extract<NodeReply, { type: 'usage' }>) => void) | undefined;
