@@ -13,6 +13,7 @@ import { randomId, waitFor } from '@events/testing';
 import { createPubSub, type PubSub } from '../src/index.js';
 import { createWebSocketGateway, type WebSocketGateway } from '../src/websocket/index.js';
 import type { FramePosition } from '../src/websocket/protocol.js';
+import { presenceEventChannel } from '../src/presence-codec.js';
 import { RawClient, startGateway, type GatewayFixture } from './websocket-helpers.js';
 
 type Message = { type: 'message'; topic: string; channel: string; data: { n: number }; offset?: number; epoch?: string };
@@ -77,6 +78,23 @@ describe('websocket gateway: one PubSub subscription per topic', () => {
     expect(await fx.pubsub.broadcast(topic, { n: 4 })).toBe(1);
     await waitFor(() => messagesOf(clients[0]!, topic).at(-1) === 4);
     for (const c of clients) c.ws.close();
+  });
+
+  it('clients asking for a channel\'s presence events share one onPresence subscription; each gets every join, the last one out closes it', async () => {
+    fx = await startGateway();
+    const room = randomId('room');
+    const events = presenceEventChannel(room);
+    const watchers = await Promise.all(Array.from({ length: 10 }, () => connect(fx!.url)));
+    await Promise.all(watchers.map((c) => subscribe(c, room, { presenceEvents: true })));
+    expect(fx.pubsub.subscriptions().get(events)).toBe(1);
+    expect(fx.pubsub.subscriptions().get(room)).toBe(1);
+    const member = await connect(fx.url);
+    await subscribe(member, room, { presence: true });
+    await waitFor(() => watchers.every((c) => c.of('join').length === 1), 5000, 'every watcher to see the join');
+    for (const c of watchers) c.ws.close();
+    await waitFor(() => fx!.pubsub.subscriptions().get(events) === undefined, 5000, 'the shared onPresence subscription to close');
+    expect(fx.pubsub.subscriptions().get(room)).toBe(1);
+    member.ws.close();
   });
 
   it('clients closed in the middle of a fan-out cost the others nothing', async () => {

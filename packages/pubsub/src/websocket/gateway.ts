@@ -30,6 +30,7 @@ import { FanOutScheduler, type FanOutOptions, forEachSliced } from './fan-out.js
 import { framed } from './wire-frame.js';
 import { TopicGroups } from './topic-groups.js';
 import { createFollows } from './session-follow.js';
+import { PresenceGroups } from './presence-groups.js';
 import { type AllowedOrigins, judgeUpgrade, refuseUpgrade } from './upgrade.js';
 import { addTraceContext, createGatewayTelemetry } from './telemetry.js';
 import { type AuthorizePublish, type PublishRate, type PublishSchema, resolvePublishRate } from './publish.js';
@@ -186,6 +187,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
     buffer: options.buffer,
     fanOut,
     follows: createFollows({ pubsub, topics, frameOf }),
+    presenceEvents: new PresenceGroups(pubsub, reporter.report),
     frameOf,
     telemetry,
     onGone(session, limit) {

@@ -9,7 +9,8 @@
  */
 import type { ErrorReporter } from '@events/core';
 import { isChannelPattern } from '@events/core';
-import type { PresenceEvent, PresenceHandle, PresenceInfo, PubSub, Subscription } from '../types.js';
+import type { PresenceHandle, PresenceInfo, PubSub } from '../types.js';
+import type { PresenceFollower, PresenceGroups } from './presence-groups.js';
 import type { ErrorCode, ServerFrame } from './protocol.js';
 import { clientMessage, validateClientChannel } from './reserved.js';
 
@@ -33,7 +34,8 @@ export function readVerdict(value: unknown): AuthorizeVerdict {
 /** The presence part of one client subscription; detach it when the subscription goes. */
 export interface SubscriptionPresence {
   member?: PresenceHandle;
-  events?: Subscription;
+  /** Leaves the gateway's shared `onPresence` subscription of the channel (presence-groups.ts). */
+  events?: () => void;
 }
 
 export interface PresenceRequestFrame {
@@ -47,6 +49,8 @@ export interface SessionPresenceHost {
   readonly pubsub: PubSub;
   readonly report: ErrorReporter['report'];
   readonly client: number;
+  /** The gateway's one `onPresence` subscription per channel, shared by its clients. */
+  readonly events: Pick<PresenceGroups, 'join' | 'leave'>;
   /** The client holds a live subscription to exactly this topic. */
   subscribed(channel: string): boolean;
   authorized(channel: string, signal: AbortSignal): Promise<AuthorizeVerdict>;
@@ -72,16 +76,15 @@ export function presenceOptionError(topic: string, options: { presence?: boolean
 }
 
 export function createSessionPresence(host: SessionPresenceHost) {
-  const frame = (topic: string, event: PresenceEvent): string =>
-    JSON.stringify({ type: event.type, topic, channel: topic, member: event.member, ...(event.reason ? { reason: event.reason } : {}) } satisfies ServerFrame);
-
   return {
     /** Joins and/or follows events for a subscription just made; a failure is the subscribe's error. */
     async attach(topic: string, options: { presence?: boolean; presenceEvents?: boolean }, identity: PresenceInfo | undefined): Promise<SubscriptionPresence | Failure> {
       const part: SubscriptionPresence = {};
       try {
         if (options.presenceEvents === true) {
-          part.events = await host.pubsub.onPresence(topic, (event) => host.push(topic, frame(topic, event)));
+          const follower: PresenceFollower = { topic, push: (frame) => host.push(topic, frame) };
+          await host.events.join(follower);
+          part.events = () => void host.events.leave(follower);
         }
         if (options.presence === true) part.member = await host.pubsub.join(topic, identity ?? {});
         return part;
@@ -119,7 +122,7 @@ export function createSessionPresence(host: SessionPresenceHost) {
 export function detach(part: SubscriptionPresence): void {
   // Leaving is announced by the member's node; a failure leaves it to expire after ttlMs.
   void part.member?.leave().catch(() => undefined);
-  void part.events?.close({ drain: false });
+  part.events?.();
 }
 
 /** Reads a `presence` request frame (see protocol.ts); throws on a malformed one. */

@@ -15,6 +15,7 @@ import { subscribedFields } from '../history-gateway.js';
 import { type Frame, SendQueue, type SendQueueLimits, type SendQueueStats } from './send-queue.js';
 import { parseFrame, SocketSink } from './session-io.js';
 import type { ClientSub, createFollows, FollowSession } from './session-follow.js';
+import type { PresenceGroups } from './presence-groups.js';
 import type { AuthorizeContext } from './gateway.js';
 import {
   type AuthorizeResult,
@@ -45,6 +46,8 @@ export interface SessionHost extends PublishHost {
   readonly fanOut: Pick<FanOutScheduler, 'schedule' | 'cancel'>;
   /** Subscriptions as members of the one PubSub subscription per topic (session-follow.ts, topic-groups.ts). */
   readonly follows: ReturnType<typeof createFollows>;
+  /** The one `onPresence` subscription per channel that the clients asking for presence events share. */
+  readonly presenceEvents: PresenceGroups;
   frameOf(envelope: Envelope, topic: string, position?: FramePosition): Buffer;
   /** The session is gone; `limit` when it was closed for exceeding a bound. */
   onGone(session: ClientSession, limit: boolean): void;
@@ -88,6 +91,7 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
       pubsub: host.pubsub,
       report: host.report,
       client: conn.id,
+      events: host.presenceEvents,
       subscribed: (channel) => subs.get(channel)?.live === true,
       authorized: (channel, signal) => authorized(channel, signal),
       push: (topic, frame) => {
