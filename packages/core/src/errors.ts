@@ -135,3 +135,40 @@ export class ConfigError extends EventsError {
     super('CONFIG', message, options);
   }
 }
+
+/** Text of any thrown value, never throwing itself (a null-prototype object, a throwing toString). */
+function thrownText(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      return 'unreadable thrown value';
+    }
+  }
+}
+
+/**
+ * What a handler threw, as an Error every layer below may read safely: an Error whose name,
+ * message and stack read as strings is returned as it is (its class kept, so a final-error check
+ * still sees it); anything else (`throw undefined`, a null-prototype object, an Error whose
+ * getters throw) becomes a plain Error with the best text that can be had.
+ */
+export function wellFormedError(caught: unknown): Error {
+  if (caught instanceof Error) {
+    try {
+      if (typeof caught.name === 'string' && typeof caught.message === 'string' && (caught.stack === undefined || typeof caught.stack === 'string')) return caught;
+    } catch {
+      // A getter threw: fall through to a copy.
+    }
+    let message = 'unreadable error';
+    try {
+      if (typeof caught.message === 'string') message = caught.message;
+    } catch {
+      // keep the placeholder
+    }
+    return new Error(message);
+  }
+  return new Error(thrownText(caught));
+}

@@ -3,7 +3,7 @@
  * validate the payload, run the handler with its context, and enforce the timeout (the signal
  * aborts at the deadline and the attempt fails with JobTimeoutError).
  */
-import { NO_SPAN, validatePayload, withConsumerSpan, type Envelope, type Journal, type JourneyOutcome, type JobProgress, type MessageMap, type QueueAdapterActiveJob, type SchemaMap, type Span } from '@events/core';
+import { wellFormedError, NO_SPAN, validatePayload, withConsumerSpan, type Envelope, type Journal, type JourneyOutcome, type JobProgress, type MessageMap, type QueueAdapterActiveJob, type SchemaMap, type Span } from '@events/core';
 import { JobTimeoutError, UnknownJobError } from './errors.js';
 import { decodeJobData } from './job-format.js';
 import { recordAttempt } from './journal.js';
@@ -125,7 +125,9 @@ async function attemptIn(span: Span, { job, run, envelope }: { job: QueueAdapter
     const result = await runAttempt(job, run, envelope);
     ended({ job, run, envelope, span, started }, 'ok');
     return result;
-  } catch (error) {
+  } catch (caught) {
+    // Whatever the handler threw, every layer below (metrics, journal, span, adapter) reads an Error.
+    const error = wellFormedError(caught);
     const outcome = run.isFinal(error) || job.attempt >= job.maxAttempts ? 'dead_letter' : 'retry';
     if (span.isRecording()) span.addEvent(outcome, { 'events.attempt': job.attempt });
     ended({ job, run, envelope, span, started }, outcome, error);

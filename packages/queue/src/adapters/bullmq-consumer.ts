@@ -6,7 +6,7 @@
  * Closing past the drain timeout moves the jobs still running back to waiting (BullMQ's
  * `moveToWait` + `WaitingError`): no attempt and no stall is counted for an interrupted job.
  */
-import { drainWithin, type CloseOptions, type JobProgress, type QueueAdapterActiveJob, type QueueAdapterConsumeOptions, type QueueAdapterConsumer, type QueueAdapterEvent, type StoredJobData } from '@events/core';
+import { drainWithin, type CloseOptions, type JobProgress, type QueueAdapterActiveJob, type QueueAdapterConsumeOptions, type QueueAdapterConsumer, type QueueAdapterEvent, type StoredJobData, wellFormedError } from '@events/core';
 import { UnrecoverableError, WaitingError, Worker, type Job, type JobJson } from 'bullmq';
 import type { Connections } from './bullmq-connection.js';
 import type { KeyLayout } from './bullmq-keys.js';
@@ -45,7 +45,7 @@ export interface ConsumerSettings {
 const WRITE_RETRIES_MS = [100, 500];
 
 function toError(caught: unknown): Error {
-  return caught instanceof Error ? caught : new Error(String(caught));
+  return wellFormedError(caught);
 }
 
 export function jobData(job: Job): StoredJobData {

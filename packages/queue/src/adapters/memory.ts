@@ -3,22 +3,7 @@
  * idempotency, retention, schedules, dead letters, concurrency, rate limits) in one process, for
  * development and tests. Nothing survives the process: it is not durable.
  */
-import {
-  backoffDelay,
-  drainWithin,
-  DEFAULT_CLOSE_TIMEOUT_MS,
-  type CloseOptions,
-  type JobCounts,
-  type JobRetention,
-  type QueueAdapter,
-  type QueueAdapterAdmin,
-  type QueueAdapterConsumeOptions,
-  type QueueAdapterConsumer,
-  type QueueAdapterJob,
-  type ResolvedJobOptions,
-  type ScheduleSpec,
-  type StoredJobInfo,
-} from '@events/core';
+import { backoffDelay, drainWithin, DEFAULT_CLOSE_TIMEOUT_MS, type CloseOptions, type JobCounts, type JobRetention, type QueueAdapter, type QueueAdapterAdmin, type QueueAdapterConsumeOptions, type QueueAdapterConsumer, type QueueAdapterJob, type ResolvedJobOptions, type ScheduleSpec, type StoredJobInfo, wellFormedError } from '@events/core';
 import { parseStored } from '../job-format.js';
 import { appendLog, MemoryAdmin } from './memory-admin.js';
 import type { Consumer, Handler, Lane, MemoryJob } from './memory-lane.js';
@@ -159,7 +144,7 @@ export class MemoryQueueAdapter implements QueueAdapter {
       this.finish(lane, job, 'completed');
       onEvent({ type: 'completed', id: job.id, name: job.name, attempt, result });
     } catch (caught) {
-      const error = caught instanceof Error ? caught : new Error(String(caught));
+      const error = wellFormedError(caught);
       if (!owned() || interrupted()) return;
       job.attemptsMade = attempt;
       job.failedReason = error.message;

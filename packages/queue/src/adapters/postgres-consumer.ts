@@ -4,17 +4,7 @@
  * told (a NOTIFY for its queue, a slot freed, the fallback poll, a delayed job coming due) and
  * never while a fetch is in flight; a failing fetch is retried with a growing pause.
  */
-import {
-  backoffDelay,
-  drainWithin,
-  DEFAULT_CLOSE_TIMEOUT_MS,
-  MAX_JOB_LOG_LINE,
-  type CloseOptions,
-  type JobRetention,
-  type BackoffOptions,
-  type QueueAdapterActiveJob,
-  type QueueAdapterConsumeOptions,
-} from '@events/core';
+import { backoffDelay, drainWithin, DEFAULT_CLOSE_TIMEOUT_MS, MAX_JOB_LOG_LINE, type CloseOptions, type JobRetention, type BackoffOptions, type QueueAdapterActiveJob, type QueueAdapterConsumeOptions, wellFormedError } from '@events/core';
 import type pg from 'pg';
 import { parseStored } from '../job-format.js';
 import { DEFAULT_JOB_OPTIONS } from '../options.js';
@@ -208,7 +198,7 @@ export class PostgresConsumer {
     } catch (caught) {
       // Handed back at close: its outcome is not this worker's to write any more.
       if (this.released.has(row.id)) return;
-      const error = caught instanceof Error ? caught : new Error(String(caught));
+      const error = wellFormedError(caught);
       const final = this.options.isFinal(error) || row.attempt >= row.max_attempts;
       try {
         if (final) await this.fail(row, error);
