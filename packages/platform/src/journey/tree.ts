@@ -50,11 +50,24 @@ export function asStep(value: unknown): JourneyStep | undefined {
   return ok ? (s as unknown as JourneyStep) : undefined;
 }
 
-/** The steps in time order (stable: steps of one millisecond keep their recorded order). */
+/** Steps that send a message: its first step, whatever the clocks say about the steps that consume it. */
+const SENDS: ReadonlySet<JourneyStep['kind']> = new Set(['emit', 'enqueue', 'replay', 'broadcast']);
+
+/**
+ * The steps in time order (stable: steps of one millisecond keep their recorded order). A step that
+ * consumes a message (a handle, an attempt) never comes before the step that sent it: their times
+ * come from different clocks and roundings (an attempt's start is its end minus a duration), so
+ * within a millisecond or two they may claim the wrong order.
+ */
 function ordered(steps: readonly JourneyStep[]): JourneyStep[] {
+  const sentAt = new Map<string, number>();
+  for (const step of steps) {
+    if (SENDS.has(step.kind)) sentAt.set(step.envelopeId, Math.min(sentAt.get(step.envelopeId) ?? Number.POSITIVE_INFINITY, step.at));
+  }
+  const when = (step: JourneyStep): number => (SENDS.has(step.kind) ? step.at : Math.max(step.at, sentAt.get(step.envelopeId) ?? step.at));
   return steps
-    .map((step, i) => ({ step, i }))
-    .sort((a, b) => a.step.at - b.step.at || a.i - b.i)
+    .map((step, i) => ({ step, i, at: when(step), send: SENDS.has(step.kind) ? 0 : 1 }))
+    .sort((a, b) => a.at - b.at || a.send - b.send || a.i - b.i)
     .map((x) => x.step);
 }
 
@@ -90,7 +103,7 @@ interface MutableNode {
 /** The journey of `steps` (any order) with its causal tree; `truncated` when the store left steps out. */
 export function buildJourney(correlationId: string, steps: readonly JourneyStep[], truncated = false): Journey {
   const sorted = ordered(steps);
-  const start = sorted[0]?.at ?? 0;
+  const start = sorted.reduce((min, s) => Math.min(min, s.at), sorted[0]?.at ?? 0);
   const views: JourneyStepView[] = sorted.map((s) => ({ ...s, offsetMs: s.at - start }));
   const nodes = new Map<string, MutableNode>();
   for (const view of views) {
