@@ -12,11 +12,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { randomId, waitFor } from '@events/testing';
 import { createPubSub, type PubSub } from '../src/index.js';
 import { createWebSocketGateway, type WebSocketGateway } from '../src/websocket/index.js';
-import type { FramePosition } from '../src/websocket/protocol.js';
+import type { FramePosition, ServerFrame } from '../src/websocket/protocol.js';
 import { presenceEventChannel } from '../src/presence-codec.js';
 import { RawClient, startGateway, type GatewayFixture } from './websocket-helpers.js';
 
-type Message = { type: 'message'; topic: string; channel: string; data: { n: number }; offset?: number; epoch?: string };
+type Message = Extract<ServerFrame, { type: 'message' }> & { data: { n: number } };
 
 const messagesOf = (c: RawClient, topic: string): number[] =>
   c.frames.filter((f): f is Message => f.type === 'message' && f.topic === topic).map((f) => f.data.n);
