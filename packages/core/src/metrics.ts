@@ -11,10 +11,7 @@ import { metrics, type Attributes, type BatchObservableResult, type Meter, type 
 import { EventsError } from './errors.js';
 import { TELEMETRY_SCOPE } from './telemetry.js';
 
-/** A failure, wrapped: whatever was thrown (`undefined` included) is a failure. */
-export interface Failure {
-  readonly error: unknown;
-}
+export type { Failure } from './telemetry.js';
 
 /** `error.type` (low cardinality, as the semantic conventions ask): our errors' stable code, else the error's class name, else `_OTHER`. */
 export function errorType(error: unknown): string {

@@ -25,12 +25,16 @@ import {
   type Tracer,
 } from '@opentelemetry/api';
 import type { Headers } from './envelope.js';
-import type { Failure } from './metrics.js';
 
 export type { Span } from '@opentelemetry/api';
 
 /** The instrumentation scope of every span and instrument of the platform. */
 export const TELEMETRY_SCOPE = '@events/platform';
+
+/** A failure, wrapped: whatever was thrown (`undefined` included) is a failure. */
+export interface Failure {
+  readonly error: unknown;
+}
 
 /** Header names of the W3C trace context in an envelope. */
 export const TRACE_HEADERS = ['traceparent', 'tracestate'] as const;

@@ -3,7 +3,6 @@
  * ConfigError that says which setting, what was given and what is expected.
  */
 import { ConfigError, redactUrl } from '@events/core';
-import type { RedisClusterConfig } from './config.js';
 
 export const CLUSTER_FORM = 'host:port,host:port,... (one or more nodes of the cluster), e.g. 127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002';
 
@@ -48,7 +47,7 @@ export function refuseDroppedAuth(url: unknown, where: { source: string; cluster
   );
 }
 
-export function checkClusterNodes(value: unknown, source: string): RedisClusterConfig {
+export function checkClusterNodes(value: unknown, source: string): { nodes: string[] } {
   const nodes = value !== null && typeof value === 'object' ? (value as { nodes?: unknown }).nodes : undefined;
   if (!Array.isArray(nodes) || nodes.length === 0 || nodes.length > 100) {
     throw new ConfigError(`${source} must list 1 to 100 nodes (got ${describe(nodes)}); expected ${CLUSTER_FORM}`);

@@ -5,7 +5,8 @@
 import { ConfigError } from '@events/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inMemoryTracing, waitFor } from '@events/testing';
-import { configFromEnv, resolveConfig } from './config.js';
+import { resolveConfig } from './config.js';
+import { configFromEnv } from './config-env.js';
 import { createPlatform } from './create-platform.js';
 
 const tracing = inMemoryTracing();

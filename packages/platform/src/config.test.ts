@@ -1,7 +1,8 @@
 import { ConfigError } from '@events/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { configFromEnv, resolveConfig, redactUrl, type PlatformConfig } from './config.js';
+import { resolveConfig, redactUrl, type PlatformConfig } from './config.js';
+import { configFromEnv } from './config-env.js';
 
 function configError(run: () => unknown): ConfigError {
   try {

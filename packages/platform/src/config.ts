@@ -8,7 +8,6 @@ import { ConfigError, redactUrl } from '@events/core';
 import { checkClusterNodes, checkName, checkUrl, describe, refuseDroppedAuth } from './config-checks.js';
 
 export { redactUrl };
-export { configFromEnv, type PlatformEnv } from './config-env.js';
 
 export type PubSubConfig =
   | { adapter: 'memory' }

@@ -2,7 +2,7 @@ import { createRequire } from 'node:module';
 import type pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { DATABASE_URL, randomId } from '@events/testing';
-import { configFromEnv } from './config.js';
+import { configFromEnv } from './config-env.js';
 import { createPlatform } from './create-platform.js';
 
 const { Client } = createRequire(import.meta.url)('pg') as typeof pg;

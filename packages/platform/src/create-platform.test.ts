@@ -1,6 +1,6 @@
 import { ConfigError } from '@events/core';
 import { describe, expect, it, vi } from 'vitest';
-import { configFromEnv } from './config.js';
+import { configFromEnv } from './config-env.js';
 import { createPlatform } from './create-platform.js';
 import { closedPort } from '@events/testing';
 

@@ -22,7 +22,8 @@ import {
 import { createBus, type Bus, type BusOptions } from '@events/bus';
 import { createPubSub, type PubSub, type PubSubOptions } from '@events/pubsub';
 import { createQueue, type Queue, type QueueOptions } from '@events/queue';
-import { configFromEnv, redactUrl, resolveConfig, type PlatformConfig, type ResolvedPlatformConfig } from './config.js';
+import { redactUrl, resolveConfig, type PlatformConfig, type ResolvedPlatformConfig } from './config.js';
+import { configFromEnv } from './config-env.js';
 import { probeBroker, type BrokerProbe } from './probe.js';
 import { BUS_ADAPTER_TABLE, PUBSUB_ADAPTER_TABLE, QUEUE_ADAPTER_TABLE, adapterFor } from './adapters.js';
 import { platformHealth } from './health.js';

@@ -6,7 +6,7 @@ import { deleteRabbitMqBusTopology } from '@events/bus/rabbitmq';
 import { randomId } from '@events/testing';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { configFromEnv } from '../src/config.js';
+import { configFromEnv } from '../src/config-env.js';
 import { createPlatform } from '../src/create-platform.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
