@@ -17,8 +17,8 @@ import { fileURLToPath } from 'node:url';
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** The publishable workspaces, dependencies first. */
 export const PACKAGES = ['packages/core', 'packages/pubsub', 'packages/bus', 'packages/queue', 'packages/platform', 'apps/dashboard'];
-/** Exports kept for the monorepo's own tests, never shipped. */
-const TEST_ONLY_EXPORTS = { '@events/dashboard': ['./hostile-http'] };
+/** Exports kept for the monorepo's own use (tests, the demo's in-memory browser build), never shipped. */
+const TEST_ONLY_EXPORTS = { '@events/dashboard': ['./hostile-http'], '@events/pubsub': ['./browser-build'] };
 const SOURCE_CONDITION = '@events/source';
 
 class PackError extends Error {}
