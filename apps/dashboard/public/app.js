@@ -213,6 +213,8 @@ function connect() {
 }
 
 async function start() {
+  // The journey search first: its form works from the moment the page shows, before any answer.
+  startJourneys();
   const [bus, channels, jobs] = await Promise.all([api('bus'), api('channels'), api('jobs')]);
   prepend($('bus-feed'), bus.events.reverse(), busRow);
   prepend($('channel-feed'), channels.messages.reverse(), channelRow);
@@ -228,7 +230,6 @@ async function start() {
   setInterval(tick, 1000);
   startJobs();
   startCharts();
-  startJourneys();
 }
 
 start().catch((error) => status(`dashboard failed to start: ${error.message}`, 'bad'));

@@ -55,6 +55,9 @@ it("finds a signup's journey by email in the dashboard and shows the tree with t
   page.on('pageerror', (error) => pageErrors.push(error));
   await page.goto(demo.loginUrl!);
   await page.goto(`${demo.url}/dashboard/`);
+  // The page's script is ready (its form handled, the recent journeys listed) before a user types:
+  // on a loaded machine a submit that came first was the browser's own, lost to the page.
+  await page.locator('#journey-status', { hasText: 'most recent journeys' }).waitFor({ timeout: 20_000 });
   await page.locator('#journey-q').fill(email);
   await page.locator('#journey-form button[type="submit"]').click();
 
