@@ -3,10 +3,10 @@
  * missed, msg/s and CPU ratios, the spread over repeats), and every peer row against the ours row
  * it faces.
  *
- *   npx tsx bench/src/summary.ts [bench/results/latest.json]
+ *   npx tsx bench/src/summary.ts [bench/results/latest.json] [--table]   (--table: every row too)
  */
 import { readFileSync } from 'node:fs';
-import { attachRatios } from './report.js';
+import { attachRatios, table } from './report.js';
 import { sizeLabel } from './payload.js';
 import type { RowResult } from './run-row.js';
 
@@ -18,7 +18,8 @@ interface ResultsFile {
   readonly rows: RowResult[];
 }
 
-const file = process.argv[2] ?? 'bench/results/latest.json';
+const args = process.argv.slice(2);
+const file = args.find((a) => !a.startsWith('--')) ?? 'bench/results/latest.json';
 const results = JSON.parse(readFileSync(file, 'utf8')) as ResultsFile;
 const rows = results.rows;
 attachRatios(rows);
@@ -60,4 +61,5 @@ for (const r of peers) {
 
 const failed = rows.filter((r) => r.status !== 'ok');
 if (failed.length > 0) out.push('', `Failed rows: ${failed.map((r) => r.id).join(', ')}`);
+if (args.includes('--table')) out.push('', table(rows));
 console.log(out.join('\n'));
