@@ -1,13 +1,13 @@
 /**
  * `npm run bench [-- --quick | --smoke] [--only a,b] [--skip a,b] [--inline | --isolate]
- *   [--repeat N] [--profile] [--list] [--out file] [--otel off|drop|metrics]`
+ *   [--repeat N] [--profile] [--list] [--out file] [--otel off|drop|drop-always|metrics]`
  *
  * Runs every row (each tier beside its raw baseline), prints a Markdown table and writes
  * bench/results/latest.json (quick and smoke runs: latest-quick.json, latest-smoke.json). A full
  * run puts each row in its own child process so its peak RSS is its own; quick and smoke runs go
  * inline (one process, RSS sampled and shared) unless `--isolate`. `--profile` writes a V8 CPU
  * profile per row (see profile-top.ts). `--otel` runs the rows under an OpenTelemetry SDK that
- * drops everything (see otel.ts; default `off`, no SDK).
+ * drops everything, or that counts metrics (see otel.ts; default `off`, no SDK).
  * Exits 1 when any row failed; it never judges speed.
  */
 import { fork } from 'node:child_process';

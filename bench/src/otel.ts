@@ -1,29 +1,29 @@
 /**
- * `--otel off|drop|drop-off|metrics`: what OpenTelemetry the bench process runs the rows under, to measure
- * what the tiers' tracing and metrics cost (issue 15: "tracing off costs under 3 %").
+ * `--otel off|drop|drop-always|metrics`: what OpenTelemetry the bench process runs the rows under,
+ * to measure what the tiers' tracing and metrics cost (issue 15: "tracing off costs under 3 %").
  *
  * - `off`: no SDK, as an application that never installs one: every API call is the no-op.
- * - `drop`: a real SDK that keeps nothing: a tracer provider sampling nothing (AlwaysOffSampler)
- *   with async context and the W3C propagator, and a MeterProvider without a reader. Every span
- *   and instrument call goes through the SDK and is dropped there: the cost of "tracing off" in an
- *   application that has an SDK installed.
- * - `drop-off`: `drop`, with our tiers built with `tracing: false` (BENCH_TRACING=off, read by the
- *   rows through `benchTracing()`): no span started, no header written or read; the SDK's async
- *   context and the MeterProvider stay (what EVENTS_TRACING=off costs beside an SDK).
- * - `metrics`: `drop` plus a metric reader that is never collected, so every measurement is
- *   aggregated (the cost of metrics on, without the export).
+ * - `drop`: a real tracing SDK that keeps nothing: a tracer provider sampling nothing
+ *   (AlwaysOffSampler) with async context and the W3C propagator; no MeterProvider. The tiers run
+ *   with their default tracing mode (`join`): the cost of "tracing off" in an application that
+ *   installed an SDK. The rows send outside any trace, as a timer or a consumer loop would.
+ * - `drop-always`: `drop`, with our tiers built with `tracing: 'always'` (BENCH_TRACING=always,
+ *   read by the rows through `benchTracing()`): every message asks the SDK for a root span, which
+ *   the sampler drops (what `always` costs beside an SDK that samples nothing).
+ * - `metrics`: a MeterProvider with a metric reader that is never collected, so every measurement
+ *   is aggregated (the cost of metrics on, without the export); no tracing SDK.
  *
  * Installed once per process before any row runs: the API has no proxy meter provider, so a meter
  * taken before the provider is registered stays a no-op.
  */
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 
-export const OTEL_MODES = ['off', 'drop', 'drop-off', 'metrics'] as const;
+export const OTEL_MODES = ['off', 'drop', 'drop-always', 'metrics'] as const;
 export type OtelMode = (typeof OTEL_MODES)[number];
 
-/** Our tiers' `tracing` option in this process: `{ tracing: false }` when BENCH_TRACING=off (mode `drop-off`). */
-export function benchTracing(): { tracing?: false } {
-  return process.env.BENCH_TRACING === 'off' ? { tracing: false } : {};
+/** Our tiers' `tracing` option in this process: `{ tracing: 'always' }` when BENCH_TRACING=always (mode `drop-always`). */
+export function benchTracing(): { tracing?: 'always' } {
+  return process.env.BENCH_TRACING === 'always' ? { tracing: 'always' } : {};
 }
 
 export function isOtelMode(value: unknown): value is OtelMode {
@@ -34,7 +34,7 @@ export function isOtelMode(value: unknown): value is OtelMode {
 export async function installOtel(mode: OtelMode): Promise<() => Promise<void>> {
   if (mode === 'off') return async () => undefined;
   // Read by the rows as they build our tiers (child processes get the mode and set it too).
-  if (mode === 'drop-off') process.env.BENCH_TRACING = 'off';
+  if (mode === 'drop-always') process.env.BENCH_TRACING = 'always';
   const [{ AlwaysOffSampler, BasicTracerProvider }, { AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }, { MeterProvider, MetricReader }] = await Promise.all([
     import('@opentelemetry/sdk-trace-base'),
     import('@opentelemetry/context-async-hooks'),
@@ -46,14 +46,14 @@ export async function installOtel(mode: OtelMode): Promise<() => Promise<void>> 
     protected override async onShutdown(): Promise<void> {}
     protected override async onForceFlush(): Promise<void> {}
   }
-  const tracerProvider = new BasicTracerProvider({ sampler: new AlwaysOffSampler() });
-  const meterProvider = new MeterProvider({ readers: mode === 'metrics' ? [new UncollectedReader()] : [] });
+  const tracerProvider = mode === 'metrics' ? undefined : new BasicTracerProvider({ sampler: new AlwaysOffSampler() });
+  const meterProvider = mode === 'metrics' ? new MeterProvider({ readers: [new UncollectedReader()] }) : undefined;
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  trace.setGlobalTracerProvider(tracerProvider);
-  metrics.setGlobalMeterProvider(meterProvider);
+  if (tracerProvider) trace.setGlobalTracerProvider(tracerProvider);
+  if (meterProvider) metrics.setGlobalMeterProvider(meterProvider);
   return async () => {
-    await Promise.allSettled([tracerProvider.shutdown(), meterProvider.shutdown()]);
+    await Promise.allSettled([tracerProvider?.shutdown(), meterProvider?.shutdown()]);
     trace.disable();
     metrics.disable();
     propagation.disable();

@@ -18,7 +18,9 @@ import {
   journeyKeys,
   jsonSerializer,
   NO_SPAN,
+  producerContext,
   startProducerSpan,
+  tracingModeOption,
   TimeoutError,
   validateEventName,
   validatePayload,
@@ -77,8 +79,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     throw new InvalidOptionError('adapter', `must be an adapter value such as memoryBus() from @events/bus/memory or rabbitmqBus({ url }) from @events/bus/rabbitmq, got ${JSON.stringify(adapter)}`);
   }
 
-  if (options.tracing !== undefined && typeof options.tracing !== 'boolean') throw new InvalidOptionError('tracing', `must be a boolean, got ${JSON.stringify(options.tracing)}`);
-  const tracing = options.tracing !== false;
+  const tracing = tracingModeOption(options.tracing);
   const zeroCopy = adapter.zeroCopy === true;
   const journal: Journal | undefined = options.journal;
   const metrics = createBusMetrics({ system: adapter.kind, consumers: () => adapter.stats().consumers });
@@ -122,8 +123,9 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     const checked = options.schemas?.[name] ? await validatePayload(options.schemas, name, payload) : payload;
     const id = createId();
     const headers = { ...opts.headers, [CAUSATION_DEPTH_HEADER]: String(depth) };
-    // The producer span's context travels in the headers (a no-op without an OpenTelemetry SDK; none with `tracing: false`).
-    const span = !tracing ? NO_SPAN : startProducerSpan({ operation: 'emit', tier: 'bus', system: adapter.kind, destination: name, messageId: id, conversationId: opts.correlationId ?? id }, headers);
+    // The producer span's context travels in the headers (none when this emit is not traced: TracingMode).
+    const parent = producerContext(tracing);
+    const span = parent === undefined ? NO_SPAN : startProducerSpan(parent, { operation: 'emit', tier: 'bus', system: adapter.kind, destination: name, messageId: id, conversationId: opts.correlationId ?? id }, headers);
     const keys = journal ? journeyKeys(journal, name, checked) : undefined;
     try {
       const envelope = await send(name, checked, { id, headers, opts, deadline, timeoutMs });
@@ -196,7 +198,7 @@ export function createBus<E extends MessageMap = AnyMessageMap>(options: BusOpti
     registerTimeoutMs: DEFAULT_REGISTER_TIMEOUT_MS,
     metrics,
     ...(journal ? { journal } : {}),
-    ...(tracing ? {} : { tracing: false }),
+    tracing,
     publishCaused: (parent, { name, payload, opts }) => {
       // Handlers may still emit while the bus drains; only a closed bus refuses them.
       if (lifecycle.phase === 'closed') lifecycle.assertOpen('ctx.emit');

@@ -3,7 +3,7 @@
  * with a bounded retry, then ack or dead-letter. Failures never escape to the adapter: they go to
  * the error hook, so one bad event or handler cannot stop a consumer.
  */
-import { backoffDelay, EventsError, NO_SPAN, sleep, validatePayload, withConsumerSpan, type BusDelivery, type Envelope, type ErrorReporter, type Journal, type JourneyOutcome, type MessageMap, type Span, type SchemaMap, type Serializer } from '@events/core';
+import { backoffDelay, consumerMayTrace, EventsError, NO_SPAN, sleep, validatePayload, withConsumerSpan, type BusDelivery, type Envelope, type ErrorReporter, type Journal, type JourneyOutcome, type MessageMap, type Span, type SchemaMap, type Serializer, type TracingMode } from '@events/core';
 import { decodeDelivery } from './decode.js';
 import { recordHandle } from './journal.js';
 import type { GroupMetrics } from './metrics.js';
@@ -29,8 +29,8 @@ export interface SubscriptionRuntime<E extends MessageMap> {
   readonly journal?: Journal;
   /** The bus's instruments for this subscription's group. Default: none. */
   readonly metrics?: GroupMetrics;
-  /** `false`: no consumer span, the envelope's trace context is not read (BusOptions.tracing). Default: true. */
-  readonly tracing?: boolean;
+  /** How deliveries are traced (BusOptions.tracing). Default: `join`. */
+  readonly tracing?: TracingMode;
 }
 
 /** Builds the context of one handler attempt for the event being handled. */
@@ -120,9 +120,10 @@ export function createDeliveryHandler<E extends MessageMap>(rt: SubscriptionRunt
 
   /** One handler invocation in its consumer span; a failure is marked `retry` or `dead_letter` on it. */
   function attemptOnce(envelope: Envelope, delivery: BusDelivery, attempt: number): Promise<void> {
-    if (rt.tracing === false) return attemptIn(NO_SPAN, { envelope, delivery, attempt });
+    const mode = rt.tracing ?? 'join';
+    if (!consumerMayTrace(mode, envelope.headers)) return attemptIn(NO_SPAN, { envelope, delivery, attempt });
     const facts = { operation: 'handle', tier: 'bus', system: rt.system, destination: envelope.name, messageId: envelope.id, conversationId: envelope.correlationId, group: rt.group, attempt } as const;
-    return withConsumerSpan(facts, envelope.headers, (span) => attemptIn(span, { envelope, delivery, attempt }));
+    return withConsumerSpan(facts, { mode, headers: envelope.headers }, (span) => attemptIn(span, { envelope, delivery, attempt }));
   }
 
   /** The handler invocation itself, measured and journaled (`span`: NO_SPAN when not traced). */

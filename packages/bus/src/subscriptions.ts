@@ -23,6 +23,7 @@ import {
   type MessageMap,
   type SchemaMap,
   type Serializer,
+  type TracingMode,
 } from '@events/core';
 import { within } from './deadline.js';
 import { GROUP, resolveRetry } from './options.js';
@@ -46,8 +47,8 @@ export interface SubscriptionsDeps {
   readonly journal?: Journal;
   /** The bus's instruments (deliveries, handler durations, retries, dead letters). */
   readonly metrics?: BusMetrics;
-  /** BusOptions.tracing: `false` starts no consumer span. */
-  readonly tracing?: boolean;
+  /** BusOptions.tracing. Default: `join`. */
+  readonly tracing?: TracingMode;
   /** Emits an event caused by `parent` (ctx.emit). */
   readonly publishCaused: (parent: Envelope, event: { name: string; payload: unknown; opts: Omit<EmitOptions, 'causationId'> }) => Promise<Envelope>;
 }
@@ -138,7 +139,7 @@ export function createSubscriptions<E extends MessageMap>(deps: SubscriptionsDep
       makeContext: contextsOf({ group, pattern, signal }),
       ...(deps.journal ? { journal: deps.journal } : {}),
       ...(deps.metrics ? { metrics: deps.metrics.group(group) } : {}),
-      ...(deps.tracing === false ? { tracing: false } : {}),
+      ...(deps.tracing !== undefined ? { tracing: deps.tracing } : {}),
     });
     const subInFlight = new InFlight();
     // Shared by every delivery of this subscription: no closures per delivery.

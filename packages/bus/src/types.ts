@@ -17,6 +17,7 @@ import type {
   SchemaMap,
   Serializer,
   SubscriptionHandle,
+  TracingMode,
 } from '@events/core';
 
 /** The envelopes a pattern can deliver, as a union discriminated by `name`. */
@@ -150,12 +151,13 @@ export interface BusOptions<E extends MessageMap = AnyMessageMap> {
    */
   journal?: Journal;
   /**
-   * `false`: no span is started and no trace context is written into or read from the envelope
-   * headers, even with an OpenTelemetry SDK registered (a dropped span still costs the SDK's
-   * work per message); handlers run in whatever context is active; metrics and the journal go on
-   * (its steps without `traceId`). Default: `true` (traced when an SDK is registered).
+   * How this tier traces its messages with an OpenTelemetry SDK registered (core's TracingMode;
+   * docs/tracing.md): `join` (default) traces a message sent inside a trace and nothing else,
+   * `always` also starts a trace for a message sent outside any, `off` starts no span and writes or
+   * reads no trace header. Metrics and the journal go on under every mode (steps without `traceId`
+   * when not traced).
    */
-  tracing?: boolean;
+  tracing?: TracingMode;
 }
 
 export interface BusStats extends BusAdapterStats {

@@ -2,7 +2,7 @@
  * The bus records a message's path in its journal (core's Journal), on memory and on RabbitMQ:
  * an emit step when the adapter accepted or refused the event (with the application's search
  * keys), a handle step per handler attempt per consumer group (attempt, duration, outcome, error),
- * every step of one flow under one correlation id and, with a tracing SDK, one trace id. A journal
+ * every step of one flow under one correlation id and, with a tracing SDK (tracing `always`: each flow starts its own trace), one trace id. A journal
  * that throws never breaks an emit or a handler.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -44,7 +44,7 @@ describe.each(targets)('bus journal on %s', (system, make) => {
   it('emit -> handle(retry, attempt 1) -> handle(ok, attempt 2) in one flow; an emit from the handler is caused by the event it handles', async () => {
     const { adapter, cleanup } = await make();
     const journal = recordingJournal();
-    const bus = createBus<Events>({ adapter, journal, retry, onError: () => undefined });
+    const bus = createBus<Events>({ adapter, journal, tracing: 'always', retry, onError: () => undefined });
     let calls = 0;
     let queued = 0;
     try {
@@ -95,7 +95,7 @@ describe.each(targets)('bus journal on %s', (system, make) => {
   it('a handler that never succeeds ends with handle(dead_letter) and its error; an explicit correlation id is kept; a refused emit is an error step', async () => {
     const { adapter, cleanup } = await make();
     const journal = recordingJournal();
-    const bus = createBus<Events>({ adapter, journal, retry, onError: () => undefined });
+    const bus = createBus<Events>({ adapter, journal, tracing: 'always', retry, onError: () => undefined });
     try {
       await bus.on('mail.Bounced', async () => {
         throw new Error('mailbox full');
@@ -144,7 +144,7 @@ describe.each(targets)('bus journal on %s', (system, make) => {
       },
     };
     const errors: unknown[] = [];
-    const bus = createBus<Events>({ adapter, journal, retry, onError: (event) => void errors.push(event) });
+    const bus = createBus<Events>({ adapter, journal, tracing: 'always', retry, onError: (event) => void errors.push(event) });
     let calls = 0;
     try {
       await bus.on('users.SignedUp', async () => {

@@ -1,12 +1,14 @@
 /**
- * `tracing: false` with an OpenTelemetry SDK registered: no span is started, no trace header is
- * written into the envelope, an incoming `traceparent` is not continued, while metrics and the
- * journal go on (steps without a traceId). The default still traces.
+ * The bus's tracing modes with an OpenTelemetry SDK registered. `off`: no span is started, no trace
+ * header is written into the envelope, an incoming `traceparent` is not continued, while metrics
+ * and the journal go on (steps without a traceId). `join` (the default) traces what is emitted
+ * inside a trace and asks nothing of the SDK for what is emitted outside one; `always` starts a
+ * trace for that too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inMemoryMetrics, inMemoryTracing, metricNamed, waitFor } from '@events/testing';
 import { SpanStatusCode } from '@opentelemetry/api';
-import { METRICS, type Envelope, type JourneyStep } from '@events/core';
+import { METRICS, type Envelope, type JourneyStep, type TracingMode } from '@events/core';
 import type { MetricData } from '@opentelemetry/sdk-metrics';
 import { createBus } from '../src/create-bus.js';
 import { memoryBus } from '../src/adapters/memory.js';
@@ -18,7 +20,10 @@ afterAll(() => Promise.all([tracing.uninstall(), telemetry.uninstall()]));
 type Events = { 'orders.Placed': { n: number } };
 const PARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
 
-async function run(options: { tracing?: boolean }): Promise<{ got: Envelope[]; steps: JourneyStep[]; collected: MetricData[] }> {
+/** The spans of the bus (the test's own `request` span left out). */
+const ours = () => tracing.exporter.getFinishedSpans().filter((s) => s.name !== 'request');
+
+async function run(options: { tracing?: TracingMode }): Promise<{ got: Envelope[]; steps: JourneyStep[]; collected: MetricData[] }> {
   tracing.exporter.reset();
   const steps: JourneyStep[] = [];
   const bus = createBus<Events>({ adapter: memoryBus(), ...options, retry: { attempts: 2, backoff: { type: 'fixed', delayMs: 1 } }, journal: { record: (s) => void steps.push(s) }, onError: () => undefined });
@@ -29,18 +34,21 @@ async function run(options: { tracing?: boolean }): Promise<{ got: Envelope[]; s
     if (calls === 1) throw new Error('once');
     got.push(event);
   }, { group: 'audit' });
-  await bus.emit('orders.Placed', { n: 1 });
-  await bus.emit('orders.Placed', { n: 2 }, { headers: { traceparent: PARENT } });
+  // Inside a trace: what an HTTP request handler emits.
+  await tracing.inSpan('request', async () => {
+    await bus.emit('orders.Placed', { n: 1 });
+    await bus.emit('orders.Placed', { n: 2 }, { headers: { traceparent: PARENT } });
+  });
   await waitFor(() => got.length === 2 && steps.filter((s) => s.kind === 'handle').length === 3, 5000, 'both events handled');
   const collected = await telemetry.collect(); // before close: a closed bus reports no more
   await bus.close();
   return { got, steps, collected };
 }
 
-describe('bus tracing: false', () => {
-  it('records no span and writes no trace header, even over an incoming traceparent; metrics and journal steps go on', async () => {
-    const { got, steps, collected } = await run({ tracing: false });
-    expect(tracing.exporter.getFinishedSpans()).toEqual([]);
+describe('bus tracing modes', () => {
+  it('off records no span and writes no trace header, even inside a trace and over an incoming traceparent; metrics and journal steps go on', async () => {
+    const { got, steps, collected } = await run({ tracing: 'off' });
+    expect(ours()).toEqual([]);
     expect(got[0]!.headers.traceparent).toBeUndefined();
     expect(got[0]!.headers.tracestate).toBeUndefined();
     expect(got[1]!.headers.traceparent).toBe(PARENT); // the application's own header travels untouched
@@ -52,17 +60,34 @@ describe('bus tracing: false', () => {
     expect(metricNamed(collected, METRICS.processDuration.name)?.points.length).toBeGreaterThan(0);
   });
 
-  it('by default the same bus traces: emit and handle spans, a traceparent written, steps naming the trace', async () => {
+  it('by default (join) the same bus traces what is emitted inside a trace: emit and handle spans, a traceparent written, steps naming the trace', async () => {
     const { got, steps } = await run({});
-    const names = tracing.exporter.getFinishedSpans().map((s) => s.name);
+    const names = ours().map((s) => s.name);
     expect(names.filter((n) => n === 'emit orders.Placed')).toHaveLength(2);
     expect(names.filter((n) => n === 'handle orders.Placed')).toHaveLength(3);
     expect(got[0]!.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     expect(steps.every((s) => typeof s.traceId === 'string')).toBe(true);
   });
 
-  it('refuses a tracing option that is not a boolean', () => {
-    expect(() => createBus({ tracing: 'off' as never })).toThrow(/tracing/);
+  it.each([[undefined, 0], ['join', 0], ['always', 2]] as const)('tracing %s, emitted outside any trace: %i spans per emit and its handler, the SDK asked only then', async (mode, perEvent) => {
+    tracing.exporter.reset();
+    tracing.sampled.count = 0;
+    const steps: JourneyStep[] = [];
+    const bus = createBus<Events>({ adapter: memoryBus(), ...(mode ? { tracing: mode } : {}), journal: { record: (s) => void steps.push(s) }, onError: () => undefined });
+    const got: Envelope[] = [];
+    await bus.on('orders.Placed', async (event) => void got.push(event), { group: 'audit' });
+    for (let n = 0; n < 3; n += 1) await bus.emit('orders.Placed', { n });
+    await waitFor(() => got.length === 3 && steps.filter((s) => s.kind === 'handle').length === 3, 5000, 'three events handled');
+    await bus.close();
+    expect(tracing.exporter.getFinishedSpans()).toHaveLength(3 * perEvent);
+    expect(tracing.sampled.count).toBe(3 * perEvent);
+    expect(got.every((e) => (e.headers.traceparent !== undefined) === (perEvent > 0))).toBe(true);
+    expect(steps.every((s) => (s.traceId !== undefined) === (perEvent > 0))).toBe(true);
+  });
+
+  it('refuses a tracing option that is not a mode', () => {
+    expect(() => createBus({ tracing: false as never })).toThrow(/tracing/);
+    expect(() => createBus({ tracing: 'on' as never })).toThrow(/join, always, off/);
   });
 });
 
@@ -72,9 +97,9 @@ describe('bus emit failing with undefined', () => {
     const steps: JourneyStep[] = [];
     const adapter = memoryBus();
     const bus = createBus<Events>({ adapter: { ...adapter, kind: adapter.kind, start: (o) => adapter.start(o), stats: () => adapter.stats(), close: (o) => adapter.close(o), consume: (...a) => adapter.consume(...a), publish: () => Promise.reject(undefined) }, journal: { record: (s) => void steps.push(s) }, onError: () => undefined });
-    await expect(bus.emit('orders.Placed', { n: 1 })).rejects.toBeUndefined();
+    await expect(tracing.inSpan('request', () => bus.emit('orders.Placed', { n: 1 }))).rejects.toBeUndefined();
     await bus.close();
-    const [emit] = tracing.exporter.getFinishedSpans();
+    const [emit] = tracing.exporter.getFinishedSpans(); // ended before the request span
     expect(emit!.name).toBe('emit orders.Placed');
     expect(emit!.status.code).toBe(SpanStatusCode.ERROR);
     expect(steps.map((s) => [s.kind, s.outcome, s.error])).toEqual([['emit', 'error', 'undefined']]);

@@ -1,6 +1,6 @@
 /**
  * The bus joins OpenTelemetry traces: with an SDK registered (the in-memory exporter here), an
- * emit is a producer span whose context travels in the envelope headers (through RabbitMQ's AMQP
+ * emit inside a trace (the test's `request` span, as an HTTP request would be) is a producer span whose context travels in the envelope headers (through RabbitMQ's AMQP
  * headers too), each handler attempt a consumer span parented by it, a retried attempt marked, and
  * an emit from inside a handler continues the same trace.
  */
@@ -46,15 +46,19 @@ describe.each(targets)('bus tracing on %s', (system, make) => {
       await ctx.emit('mail.Queued', { email: event.payload.email });
     }, { group: 'notifications' });
     await bus.on('mail.Queued', async () => void (mailed += 1), { group: 'mailer' });
-    await bus.emit('users.SignedUp', { email: 'a@example.com' });
-    await waitFor(() => mailed === 1 && exporter.getFinishedSpans().length >= 6, 15_000, 'every span of the journey');
+    const request = await tracing.inSpan('request', async (span) => {
+      await bus.emit('users.SignedUp', { email: 'a@example.com' });
+      return span;
+    });
+    await waitFor(() => mailed === 1 && exporter.getFinishedSpans().length >= 7, 15_000, 'every span of the journey');
     await bus.close();
     await cleanup();
 
     const spans = exporter.getFinishedSpans();
     const emit = spans.find((s) => s.name === 'emit users.SignedUp')!;
-    const traceId = emit.spanContext().traceId;
+    const traceId = request.spanContext().traceId;
     expect(spans.every((s) => s.spanContext().traceId === traceId)).toBe(true);
+    expect(emit.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
     expect(emit.kind).toBe(SpanKind.PRODUCER);
     expect(emit.attributes['messaging.system']).toBe(system);
 

@@ -12,19 +12,25 @@
 import {
   context,
   INVALID_SPAN_CONTEXT,
+  isSpanContextValid,
   propagation,
+  ProxyTracerProvider,
   SpanKind,
   SpanStatusCode,
   trace,
+  TraceFlags,
   type Attributes,
   type Context,
   type Link,
   type Span,
+  type SpanContext,
   type TextMapGetter,
   type TextMapSetter,
   type Tracer,
+  type TracerProvider,
 } from '@opentelemetry/api';
 import type { Headers } from './envelope.js';
+import { InvalidOptionError } from './errors.js';
 
 export type { Span } from '@opentelemetry/api';
 
@@ -51,6 +57,80 @@ const getter: TextMapGetter<Readonly<Headers>> = {
 };
 
 let tracer: Tracer | undefined;
+
+/**
+ * How a tier traces its messages: the `tracing` option of createPubSub, createBus and createQueue,
+ * EVENTS_TRACING for the platform (docs/tracing.md, "What is traced").
+ *
+ * - `join` (the default): a message sent inside a trace (an active span: an HTTP request, a job,
+ *   a handler) gets its producer span, and its handler calls and job attempts their consumer spans,
+ *   in that trace. A message sent outside any trace is not traced: no span, no header, and no call
+ *   into the SDK, so an SDK that samples little costs nothing per message where nothing traces.
+ * - `always`: as `join`, and a message sent outside any trace starts a trace of its own (a root
+ *   producer span); a handler or attempt of a message that carries no trace context starts a root
+ *   consumer span. For work that begins at the message: a queue fed by a scheduler, say.
+ * - `off`: no span, no trace header written or read, even with an SDK registered.
+ *
+ * Under every mode a trace whose sampler dropped it (W3C flags 00) makes no span of ours: a child
+ * of an unsampled span is unsampled under the parent-based samplers (the SDK's default), so the
+ * SDK is not asked again; the unsampled context still travels, so consumers learn the decision.
+ */
+export type TracingMode = 'join' | 'always' | 'off';
+export const TRACING_MODES = ['join', 'always', 'off'] as const;
+
+export function isTracingMode(value: unknown): value is TracingMode {
+  return value === 'join' || value === 'always' || value === 'off';
+}
+
+/** A tier's `tracing` option, checked: the mode, `join` when absent; anything else an InvalidOptionError. */
+export function tracingModeOption(value: unknown): TracingMode {
+  if (value === undefined) return 'join';
+  if (isTracingMode(value)) return value;
+  let shown: string;
+  try {
+    shown = JSON.stringify(value) ?? String(value);
+  } catch {
+    shown = typeof value;
+  }
+  throw new InvalidOptionError('tracing', `must be one of ${TRACING_MODES.join(', ')}, got ${shown}`);
+}
+
+const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
+/**
+ * The API's global provider, read once as platformTracer() is: the proxy an SDK registered later
+ * delegates through (after `trace.disable()` neither sees a new one, tests aside).
+ */
+let provider: TracerProvider | undefined;
+
+/**
+ * True once the application registered a tracer provider: two property reads. A provider that is
+ * not the API's proxy (another copy of the API) counts as registered: traced rather than silently
+ * not.
+ */
+export function tracingOn(): boolean {
+  const p = (provider ??= trace.getTracerProvider());
+  return !(p instanceof ProxyTracerProvider) || p.getDelegate() !== NOOP_PROVIDER;
+}
+
+/**
+ * The context a message sent now is traced in, per `mode`; undefined when it is not traced at all
+ * (mode `off`, no SDK registered, or `join` outside any trace): a few property reads, nothing
+ * allocated. Pass what it returns to startProducerSpan.
+ */
+export function producerContext(mode: TracingMode): Context | undefined {
+  if (mode === 'off' || !tracingOn()) return undefined;
+  const active = context.active();
+  if (mode === 'join') {
+    const span = trace.getSpan(active);
+    if (span === undefined || !isSpanContextValid(span.spanContext())) return undefined;
+  }
+  return active;
+}
+
+/** True when the span context says its trace was sampled. */
+function sampled(spanContext: SpanContext): boolean {
+  return (spanContext.traceFlags & TraceFlags.SAMPLED) !== 0;
+}
 
 /** The platform's tracer (a proxy: an SDK registered later is still used). */
 export function platformTracer(): Tracer {
@@ -93,16 +173,25 @@ function attributesOf(facts: MessageSpanFacts, operationType: 'send' | 'process'
 }
 
 /**
- * Starts the producer span of one message (`broadcast`, `emit`, `enqueue`) as a child of the
- * active context and writes its context into `headers`, so consumers continue this trace. The
- * caller ends the span when the transport has accepted the message or failed (`endSpan`).
+ * Starts the producer span of one message (`broadcast`, `emit`, `enqueue`) in `parent` (from
+ * producerContext) and writes its context into `headers`, so consumers continue this trace. In a
+ * trace that was not sampled no span is asked of the SDK: the parent's context is written as it is
+ * (flags 00) and the span returned records nothing. The caller ends the span when the transport
+ * has accepted the message or failed (`endSpan`).
  */
-export function startProducerSpan(facts: MessageSpanFacts, headers: Headers): Span {
-  const span = platformTracer().startSpan(`${facts.operation} ${facts.destination}`, {
-    kind: SpanKind.PRODUCER,
-    attributes: attributesOf(facts, 'send'),
-  });
-  if (span.isRecording()) propagation.inject(trace.setSpan(context.active(), span), headers, setter);
+export function startProducerSpan(parent: Context, facts: MessageSpanFacts, headers: Headers): Span {
+  const active = trace.getSpanContext(parent);
+  if (active !== undefined && isSpanContextValid(active) && !sampled(active)) {
+    propagation.inject(parent, headers, setter);
+    return trace.wrapSpanContext(active);
+  }
+  const span = platformTracer().startSpan(
+    `${facts.operation} ${facts.destination}`,
+    { kind: SpanKind.PRODUCER, attributes: attributesOf(facts, 'send') },
+    parent,
+  );
+  // A root the sampler dropped carries its decision (flags 00) too: no consumer asks again.
+  if (isSpanContextValid(span.spanContext())) propagation.inject(trace.setSpan(parent, span), headers, setter);
   return span;
 }
 
@@ -110,6 +199,46 @@ export function startProducerSpan(facts: MessageSpanFacts, headers: Headers): Sp
 export function contextFromHeaders(headers: Readonly<Headers> | undefined, base: Context = context.active()): Context {
   if (headers === undefined || headers.traceparent === undefined) return base;
   return propagation.extract(base, headers, getter);
+}
+
+/** How the consumer side traces one message (consumerTrace). */
+export interface ConsumerTrace {
+  /** The context handlers run in: the producer's, from the headers, or the active one. */
+  readonly parent: Context;
+  /** The producer's span context, when the headers carried a valid one. */
+  readonly producer: SpanContext | undefined;
+  /** False in a trace that was not sampled: handlers run in `parent`, with no span of their own. */
+  readonly span: boolean;
+}
+
+/**
+ * What the consumer side of one message does, per `mode` and the message's headers: undefined when
+ * it is not traced (mode `off`, no SDK, or `join` and the message carries no valid trace context):
+ * handlers then run as they are, with no context work.
+ */
+export function consumerTrace(mode: TracingMode, headers: Readonly<Headers> | undefined): ConsumerTrace | undefined {
+  if (!consumerMayTrace(mode, headers)) return undefined;
+  const base = context.active();
+  if (headers !== undefined && headers.traceparent !== undefined) {
+    const parent = propagation.extract(base, headers, getter);
+    const producer = trace.getSpanContext(parent);
+    if (producer !== undefined && isSpanContextValid(producer)) return { parent, producer, span: sampled(producer) };
+  }
+  return mode === 'always' ? { parent: base, producer: undefined, span: true } : undefined;
+}
+
+/**
+ * False when the consumer side of a message surely makes no span and needs no context (mode `off`,
+ * no SDK, or `join` and no trace header): a few reads, so a tier skips building a span's facts.
+ */
+export function consumerMayTrace(mode: TracingMode, headers: Readonly<Headers> | undefined): boolean {
+  if (mode === 'off' || (mode === 'join' && (headers === undefined || headers.traceparent === undefined))) return false;
+  return tracingOn();
+}
+
+/** The links of a consumer span: to the producer, when it ran elsewhere (a remote context). */
+export function producerLinks(producer: SpanContext | undefined): Link[] {
+  return producer !== undefined && producer.isRemote ? [{ context: producer }] : [];
 }
 
 /**
@@ -146,25 +275,27 @@ export function traceIdOf(span: Span | undefined): string | undefined {
 }
 
 /**
- * Runs one handler invocation or job attempt inside its consumer span: parented by the producer's
- * context from `headers` (and linked to it), active while `work` runs so spans the handler starts
- * (an HTTP call, an `emit`) nest under it, ended with the outcome. Returns what `work` returns.
+ * Runs one handler invocation or job attempt as `mode` says (consumerTrace): inside its consumer
+ * span, parented by the producer's context from the message's `headers` (and linked to it), active while `work`
+ * runs so spans the handler starts (an HTTP call, an `emit`) nest under it, ended with the outcome.
+ * Not traced, `work` gets NO_SPAN; in an unsampled trace it runs in that trace's context with
+ * NO_SPAN. Returns what `work` returns.
  */
 export async function withConsumerSpan<T>(
   facts: MessageSpanFacts,
-  headers: Readonly<Headers> | undefined,
+  { mode, headers }: { readonly mode: TracingMode; readonly headers: Readonly<Headers> | undefined },
   work: (span: Span) => Promise<T> | T,
 ): Promise<T> {
-  const parent = contextFromHeaders(headers);
-  const producer = trace.getSpanContext(parent);
-  const links: Link[] = producer && producer.isRemote ? [{ context: producer }] : [];
+  const plan = consumerTrace(mode, headers);
+  if (plan === undefined) return work(NO_SPAN);
+  if (!plan.span) return context.with(plan.parent, () => work(NO_SPAN));
   const span = platformTracer().startSpan(
     `${facts.operation} ${facts.destination}`,
-    { kind: SpanKind.CONSUMER, attributes: attributesOf(facts, 'process'), links },
-    parent,
+    { kind: SpanKind.CONSUMER, attributes: attributesOf(facts, 'process'), links: producerLinks(plan.producer) },
+    plan.parent,
   );
   try {
-    const result = await context.with(trace.setSpan(parent, span), () => work(span));
+    const result = await context.with(trace.setSpan(plan.parent, span), () => work(span));
     endSpan(span);
     return result;
   } catch (error) {

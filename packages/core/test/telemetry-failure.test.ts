@@ -56,7 +56,7 @@ describe('endSpan', () => {
   it('withConsumerSpan: a work that throws undefined fails its span and rethrows undefined', async () => {
     exporter.reset();
     await expect(
-      withConsumerSpan({ operation: 'process', tier: 'queue', system: 'memory', destination: 'job' }, undefined, () => {
+      withConsumerSpan({ operation: 'process', tier: 'queue', system: 'memory', destination: 'job' }, { mode: 'always', headers: undefined }, () => {
         throw undefined;
       }),
     ).rejects.toBeUndefined();

@@ -4,7 +4,7 @@
  * a call site. Everything is validated before a connection is opened, and every error is a
  * ConfigError that says what to fix (which setting, what was given, what is expected).
  */
-import { ConfigError, redactUrl } from '@events/core';
+import { ConfigError, isTracingMode, redactUrl, TRACING_MODES, type TracingMode } from '@events/core';
 import { checkClusterNodes, checkName, checkUrl, describe, refuseDroppedAuth } from './config-checks.js';
 
 export { redactUrl };
@@ -83,11 +83,12 @@ export interface PlatformConfig {
    */
   journey?: JourneyMode;
   /**
-   * `false`: the three tiers start no span and write or read no trace header, even with an
-   * OpenTelemetry SDK registered (see docs/tracing.md, "Cost"); metrics and journeys go on.
-   * Default: `true` (traced when the application registered an SDK).
+   * How the three tiers trace their messages with an OpenTelemetry SDK registered (core's
+   * TracingMode, docs/tracing.md): `join` (default) traces what is sent inside a trace, `always`
+   * also starts a trace for a message sent outside any, `off` starts no span and writes or reads no
+   * trace header. Metrics and journeys go on under every mode. A tier's own `tracing` option wins.
    */
-  tracing?: boolean;
+  tracing?: TracingMode;
 }
 
 /** Where journeys are kept (see PlatformConfig.journey). */
@@ -105,8 +106,8 @@ export interface ResolvedPlatformConfig {
   readonly redisCluster?: RedisClusterConfig;
   /** Where journeys are kept, the default decided. */
   readonly journey: JourneyMode;
-  /** Whether the tiers trace (PlatformConfig.tracing), the default decided. */
-  readonly tracing: boolean;
+  /** How the tiers trace (PlatformConfig.tracing), the default decided. */
+  readonly tracing: TracingMode;
   /** Where each setting came from (`EVENTS_BUS`, `config.bus.url`...), so errors name the thing to edit. */
   readonly sources: ConfigSources;
 }
@@ -205,8 +206,8 @@ export function resolveConfig(config: PlatformConfig = {}, sources: ConfigSource
   }
   checkName(config.namespace, sources.namespace);
   const journey = resolveJourney(config.journey, { source: sources.journey ?? 'config.journey', onRedis: pubsub.adapter === 'redis' || queue.adapter === 'bullmq' });
-  const tracing = config.tracing ?? true;
-  if (typeof tracing !== 'boolean') throw new ConfigError(`${sources.tracing ?? 'config.tracing'} must be true or false (got ${describe(tracing)})`);
+  const tracing = config.tracing ?? 'join';
+  if (!isTracingMode(tracing)) throw new ConfigError(`${sources.tracing ?? 'config.tracing'} must be one of ${TRACING_MODES.join(', ')} (got ${describe(tracing)})`);
   const startTimeoutMs = config.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   if (typeof startTimeoutMs !== 'number' || !Number.isFinite(startTimeoutMs) || startTimeoutMs <= 0) {
     throw new ConfigError(`${sources.startTimeoutMs} must be a positive number of milliseconds (got ${describe(startTimeoutMs)}), e.g. 5000`);

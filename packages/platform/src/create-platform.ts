@@ -114,7 +114,7 @@ export async function createPlatform<M extends PlatformMaps = PlatformMaps>(
   // One journal for the three tiers, so one message's steps meet in one journey.
   const store = await journeyStoreFor(resolved, options.journey ?? {});
   // and one tracing switch (EVENTS_TRACING); a tier's own option wins.
-  const shared = { ...(store ? { journal: store } : {}), ...(resolved.tracing ? {} : { tracing: false }) };
+  const shared = { ...(store ? { journal: store } : {}), tracing: resolved.tracing };
   const pubsub = createPubSub<ChannelsOf<M>>({
     ...shared,
     ...options.pubsub,

@@ -4,7 +4,7 @@
  * `@events/pubsub/redis`), so a memory-only application never loads ioredis and adding an adapter
  * touches no file of this tier.
  */
-import { type ErrorHook, InvalidOptionError, type Journal, jsonSerializer, type MessageMap, type PubSubAdapter, type SchemaMap, type Serializer } from '@events/core';
+import { type ErrorHook, type Journal, jsonSerializer, type MessageMap, type PubSubAdapter, type SchemaMap, type Serializer, type TracingMode, tracingModeOption } from '@events/core';
 import { memoryPubSub } from './adapters/memory.js';
 import { PubSubImpl } from './pubsub.js';
 import type { HistoryOptions, HistoryReplayOptions } from './history.js';
@@ -54,17 +54,17 @@ export interface PubSubOptions<M extends MessageMap = MessageMap> {
    */
   journal?: Journal;
   /**
-   * `false`: no span is started and no trace context is written into or read from the envelope
-   * headers (nor sent in websocket frames), even with an OpenTelemetry SDK registered (a dropped
-   * span still costs the SDK's work per message); handlers run in whatever context is active;
-   * metrics and the journal go on (its steps without `traceId`). Default: `true` (traced when an
-   * SDK is registered).
+   * How this tier traces its messages with an OpenTelemetry SDK registered (core's TracingMode;
+   * docs/tracing.md): `join` (default) traces a message sent inside a trace and nothing else,
+   * `always` also starts a trace for a message sent outside any, `off` starts no span and writes or
+   * reads no trace header. Metrics and the journal go on under every mode (steps without `traceId`
+   * when not traced).
    */
-  tracing?: boolean;
+  tracing?: TracingMode;
 }
 
 export function createPubSub<M extends MessageMap = MessageMap>(options: PubSubOptions<M> = {}): PubSub<M> {
-  if (options.tracing !== undefined && typeof options.tracing !== 'boolean') throw new InvalidOptionError('tracing', `must be a boolean, got ${JSON.stringify(options.tracing)}`);
+  const tracing = tracingModeOption(options.tracing);
   return new PubSubImpl<M>({
     adapter: options.adapter ?? memoryPubSub(),
     serializer: options.serializer ?? jsonSerializer,
@@ -78,7 +78,7 @@ export function createPubSub<M extends MessageMap = MessageMap>(options: PubSubO
     ...(options.historyReplay ? { historyReplay: options.historyReplay } : {}),
     ...(options.presence ? { presence: options.presence } : {}),
     ...(options.journal ? { journal: options.journal } : {}),
-    ...(options.tracing === false ? { tracing: false } : {}),
+    tracing,
   });
 }
 

@@ -42,9 +42,10 @@ export class Dispatcher {
     let meta: object | undefined;
     let sharedMeta: object | undefined;
     let count = 0;
-    // Checked once per message; the span plan is made on first use and shared by its handlers.
-    const traced = this.telemetry !== undefined && this.telemetry.traced();
-    let plan: ConsumerPlan | undefined;
+    // The span plan is made on first use and shared by the message's handlers (null: this message
+    // is not traced here; without an SDK, or a trace header under `join`, a few reads).
+    const telemetry = this.telemetry;
+    let plan: ConsumerPlan | null | undefined = telemetry === undefined ? null : undefined;
     // `subs` is the registry's snapshot: a handler that (un)subscribes while we iterate changes the
     // next message's snapshot, never this one.
     for (const sub of subs) {
@@ -61,10 +62,8 @@ export class Dispatcher {
       const handler = sub.handler as (m: unknown, meta: unknown) => unknown;
       try {
         // The gateway's per-client subscriptions (shared) get no span each: see telemetry.ts.
-        const result =
-          traced && !sub.shared
-            ? runInConsumerSpan((plan ??= this.telemetry!.consumerPlan((m as { envelope: Envelope }).envelope)), () => handler(payload, m))
-            : handler(payload, m);
+        if (plan === undefined && !sub.shared) plan = telemetry!.consumerPlan((m as { envelope: Envelope }).envelope) ?? null;
+        const result = plan && !sub.shared ? runInConsumerSpan(plan, () => handler(payload, m)) : handler(payload, m);
         if (result instanceof Promise) this.track(result, sub, channel);
       } catch (err) {
         this.report('handler', err, { name: channel, detail: { topic: sub.topic } });

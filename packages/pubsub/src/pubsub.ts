@@ -26,6 +26,7 @@ import {
   drainWithin,
   validateChannelName,
   validatePayload,
+  type TracingMode,
 } from '@events/core';
 import { Dispatcher, Listeners, type Report } from './dispatch.js';
 import { Interest } from './interest.js';
@@ -79,8 +80,8 @@ export interface PubSubCoreOptions<M extends MessageMap> {
   presence?: PresenceOptions;
   /** Where `broadcast` steps are recorded (see PubSubOptions). Default: none. */
   journal?: Journal;
-  /** `false`: no spans, no trace headers (see PubSubOptions). Default: true. */
-  tracing?: boolean;
+  /** How messages are traced (see PubSubOptions). Default: `join`. */
+  tracing?: TracingMode;
 }
 
 export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
@@ -123,7 +124,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     this.serializer = options.serializer;
     this.schemas = options.schemas;
     this.journal = options.journal;
-    this.telemetry = new PubSubTelemetry(options.adapter.kind, options.journal, options.tracing !== false);
+    this.telemetry = new PubSubTelemetry(options.adapter.kind, options.journal, options.tracing ?? 'join');
     this.ns = new Namespace(options.namespace);
     this.namespace = this.ns.name;
     this.reporter = createErrorReporter('pubsub', options.onError);

@@ -11,26 +11,14 @@
  * - counters through core's platformMeter (metrics.ts).
  *
  * Without an SDK (no tracer provider registered) and without a journal nothing is allocated per
- * message: `tracingOn()` is a few property reads, and metrics go to a no-op meter with attribute
+ * message: core's `producerContext` / `consumerTrace` are a few property reads (and under the
+ * default mode `join` a message sent outside any trace costs no more with an SDK), and metrics go to a no-op meter with attribute
  * objects built once per PubSub. Channels are not a metric attribute: applications name channels
  * per room or per user, which would make every channel a time series.
  */
+import { type Attributes, type Context, context, SpanKind, type SpanOptions, trace } from '@opentelemetry/api';
 import {
-  type Attributes,
-  type Context,
-  context,
-  defaultTextMapSetter,
-  isSpanContextValid,
-  propagation,
-  ProxyTracerProvider,
-  SpanKind,
-  type SpanOptions,
-  trace,
-  TraceFlags,
-  type TracerProvider,
-} from '@opentelemetry/api';
-import {
-  contextFromHeaders,
+  consumerTrace,
   endSpan,
   type Envelope,
   errorType,
@@ -41,30 +29,16 @@ import {
   journeyKeys,
   type MessageSpanFacts,
   platformTracer,
+  producerContext,
+  producerLinks,
   recordStep,
   type Span,
   startProducerSpan,
   traceIdOf,
+  type TracingMode,
 } from '@events/core';
 import { pubsubInstruments } from './metrics.js';
 import { REPLY_CHANNEL_PREFIX } from './wire.js';
-
-const NOOP_PROVIDER = new ProxyTracerProvider().getDelegate();
-/**
- * The API's global provider, read once as core's platformTracer() is: the proxy an SDK registered
- * later delegates through (after `trace.disable()` neither sees a new one, tests aside).
- */
-let provider: TracerProvider | undefined;
-
-/**
- * True once the application registered a tracer provider: two property reads per call. A provider
- * that is not the API's proxy (another copy of the API) counts as registered: traced rather than
- * silently not.
- */
-export function tracingOn(): boolean {
-  const p = (provider ??= trace.getTracerProvider());
-  return !(p instanceof ProxyTracerProvider) || p.getDelegate() !== NOOP_PROVIDER;
-}
 
 /** What the consumer spans of one message share: their name, options and parent context. */
 export interface ConsumerPlan {
@@ -126,8 +100,8 @@ export class PubSubTelemetry {
   constructor(
     readonly system: string,
     private readonly journal: Journal | undefined,
-    /** PubSubOptions.tracing: `false` starts no span and writes or reads no trace header. */
-    private readonly tracing: boolean = true,
+    /** PubSubOptions.tracing (core's TracingMode). */
+    private readonly tracing: TracingMode = 'join',
   ) {
     this.sendAttributes = { 'messaging.system': system, 'messaging.operation.name': 'broadcast', 'events.tier': 'pubsub' };
     this.consumeAttributes = { 'messaging.system': system, 'messaging.operation.name': 'handle', 'events.tier': 'pubsub' };
@@ -138,16 +112,13 @@ export class PubSubTelemetry {
    * step's start. Undefined, and nothing allocated, when there is neither an SDK nor a journal.
    */
   begin(message: { channel: string; id: string; correlationId: string | undefined; payload: unknown }, headers: Headers): BroadcastRecord | undefined {
-    const tracing = this.tracing && tracingOn();
-    if (!tracing && this.journal === undefined) return undefined;
+    const parent = producerContext(this.tracing);
+    if (parent === undefined && this.journal === undefined) return undefined;
     const { channel, id, correlationId } = message;
-    const span = tracing
-      ? startProducerSpan({ operation: 'broadcast', tier: 'pubsub', system: this.system, messageId: id, conversationId: correlationId ?? id, ...destinationOf(channel) }, headers)
-      : undefined;
-    // Not sampled: the decision travels too (W3C flags 00), so no consumer asks its sampler again.
-    if (span !== undefined && !span.isRecording() && isSpanContextValid(span.spanContext())) {
-      propagation.inject(trace.setSpan(context.active(), span), headers, defaultTextMapSetter);
-    }
+    const span =
+      parent !== undefined
+        ? startProducerSpan(parent, { operation: 'broadcast', tier: 'pubsub', system: this.system, messageId: id, conversationId: correlationId ?? id, ...destinationOf(channel) }, headers)
+        : undefined;
     const journaled = this.journal !== undefined;
     return { span, at: journaled ? Date.now() : 0, keys: journaled ? journeyKeys(this.journal, channel, message.payload) : undefined };
   }
@@ -167,11 +138,6 @@ export class PubSubTelemetry {
     this.step(record, envelope, undefined);
   }
 
-  /** True when this PubSub traces (its `tracing` option) and an SDK is registered: checked once per message. */
-  traced(): boolean {
-    return this.tracing && tracingOn();
-  }
-
   /** The broadcast failed (refused by the adapter, or its history step failed). */
   failed(record: BroadcastRecord | undefined, envelope: Envelope, error: unknown): void {
     const instruments = pubsubInstruments();
@@ -185,11 +151,13 @@ export class PubSubTelemetry {
   /**
    * The consumer spans of one message, made once for every handler of a dispatch: children of the
    * producer's context from the headers, linked to it, with the attributes core's spans carry.
+   * Undefined when the message is not traced here (core's consumerTrace).
    */
-  consumerPlan(envelope: Envelope): ConsumerPlan {
-    const parent = contextFromHeaders(envelope.headers);
-    const producer = trace.getSpanContext(parent);
-    if (producer !== undefined && isSpanContextValid(producer) && (producer.traceFlags & TraceFlags.SAMPLED) === 0) return { name: '', options: {}, parent, unsampled: true };
+  consumerPlan(envelope: Envelope): ConsumerPlan | undefined {
+    const plan = consumerTrace(this.tracing, envelope.headers);
+    if (plan === undefined) return undefined;
+    const { parent, producer } = plan;
+    if (!plan.span) return { name: '', options: {}, parent, unsampled: true };
     const { destination, attributes: extra } = destinationOf(envelope.name);
     const attributes: Attributes = {
       'messaging.system': this.system,
@@ -201,7 +169,7 @@ export class PubSubTelemetry {
       'messaging.message.conversation_id': envelope.correlationId ?? envelope.id,
       ...extra,
     };
-    return { name: `handle ${destination}`, parent, unsampled: false, options: { kind: SpanKind.CONSUMER, attributes, links: producer?.isRemote ? [{ context: producer }] : [] } };
+    return { name: `handle ${destination}`, parent, unsampled: false, options: { kind: SpanKind.CONSUMER, attributes, links: producerLinks(producer) } };
   }
 
   /** `count` handlers of this process got a message. */

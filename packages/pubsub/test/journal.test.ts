@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Envelope, JourneyStep, PubSubAdapter } from '@events/core';
 import { randomId, waitFor } from '@events/testing';
 import { createMemoryHub, createPubSub, memoryPubSub, type PubSub } from '../src/index.js';
-import { tracingOn } from '../src/telemetry.js';
+import { tracingOn } from '@events/core';
 
 describe('pubsub journal steps', () => {
   const open: PubSub[] = [];

@@ -1,13 +1,15 @@
 /**
- * `tracing: false` with an OpenTelemetry SDK registered: no broadcast or handle span, no trace
- * header in the envelope nor in the websocket frame, an incoming `traceparent` not continued,
- * while metrics and the journal go on (steps without a traceId). The default still traces.
+ * The pubsub tracing modes with an OpenTelemetry SDK registered. `off`: no broadcast or handle span,
+ * no trace header in the envelope nor in the websocket frame, an incoming `traceparent` not
+ * continued, while metrics and the journal go on (steps without a traceId). `join` (the default)
+ * traces what is broadcast inside a trace and asks nothing of the SDK for a broadcast outside one;
+ * `always` starts a trace for that too.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inMemoryMetrics, inMemoryTracing, metricNamed, randomId, waitFor } from '@events/testing';
-import { METRICS, type Envelope, type JourneyStep } from '@events/core';
+import { METRICS, type Envelope, type JourneyStep, type TracingMode } from '@events/core';
 import type { MetricData } from '@opentelemetry/sdk-metrics';
 import { createPubSub, memoryPubSub } from '../src/index.js';
 import { createWebSocketGateway } from '../src/websocket/index.js';
@@ -27,7 +29,10 @@ interface Seen {
 }
 
 /** A local subscriber and a websocket client on one channel; two broadcasts, the second over a foreign traceparent. */
-async function run(options: { tracing?: boolean }): Promise<Seen> {
+/** The spans of the PubSub (the test's own `request` span left out). */
+const ours = () => tracing.exporter.getFinishedSpans().filter((s) => s.name !== 'request');
+
+async function run(options: { tracing?: TracingMode }): Promise<Seen> {
   tracing.exporter.reset();
   const steps: JourneyStep[] = [];
   const pubsub = createPubSub({ adapter: memoryPubSub(), ...options, journal: { record: (s) => void steps.push(s) }, onError: () => undefined });
@@ -42,8 +47,11 @@ async function run(options: { tracing?: boolean }): Promise<Seen> {
     await pubsub.subscribe(ch, (_m, meta) => void got.push(meta.envelope));
     raw.send({ type: 'subscribe', id: 1, topic: ch });
     await waitFor(() => raw.of('subscribed').length === 1, 5000, 'subscribed');
-    await pubsub.broadcast(ch, { i: 1 });
-    await pubsub.broadcast(ch, { i: 2 }, { headers: { traceparent: PARENT } });
+    // Inside a trace: what an HTTP request handler broadcasts.
+    await tracing.inSpan('request', async () => {
+      await pubsub.broadcast(ch, { i: 1 });
+      await pubsub.broadcast(ch, { i: 2 }, { headers: { traceparent: PARENT } });
+    });
     await waitFor(() => got.length === 2 && raw.of('message').length === 2, 5000, 'both messages, both sides');
     const collected = await telemetry.collect();
     return { got, frames: raw.of('message') as unknown as Array<Record<string, unknown>>, steps, collected };
@@ -55,10 +63,10 @@ async function run(options: { tracing?: boolean }): Promise<Seen> {
   }
 }
 
-describe('pubsub tracing: false', () => {
-  it('records no span, writes no trace header and sends none to the browser, even over an incoming traceparent; metrics and journal steps go on', async () => {
-    const { got, frames, steps, collected } = await run({ tracing: false });
-    expect(tracing.exporter.getFinishedSpans()).toEqual([]);
+describe('pubsub tracing modes', () => {
+  it('off records no span, writes no trace header and sends none to the browser, even inside a trace and over an incoming traceparent; metrics and journal steps go on', async () => {
+    const { got, frames, steps, collected } = await run({ tracing: 'off' });
+    expect(ours()).toEqual([]);
     expect(got[0]!.headers.traceparent).toBeUndefined();
     expect(got[0]!.headers.tracestate).toBeUndefined();
     expect(frames[0]!.traceparent).toBeUndefined();
@@ -70,9 +78,9 @@ describe('pubsub tracing: false', () => {
     expect(metricNamed(collected, METRICS.consumed.name)?.points.length).toBeGreaterThan(0);
   });
 
-  it('by default the same PubSub traces: broadcast and handle spans, a traceparent in the envelope and the frame, steps naming the trace', async () => {
+  it('by default (join) the same PubSub traces what is broadcast inside a trace: broadcast and handle spans, a traceparent in the envelope and the frame, steps naming the trace', async () => {
     const { got, frames, steps } = await run({});
-    const names = tracing.exporter.getFinishedSpans().map((s) => s.name);
+    const names = ours().map((s) => s.name);
     expect(names.filter((n) => n.startsWith('broadcast '))).toHaveLength(2);
     expect(names.filter((n) => n.startsWith('handle '))).toHaveLength(2);
     expect(got[0]!.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
@@ -80,7 +88,24 @@ describe('pubsub tracing: false', () => {
     expect(steps.every((s) => typeof s.traceId === 'string')).toBe(true);
   });
 
-  it('refuses a tracing option that is not a boolean', () => {
-    expect(() => createPubSub({ tracing: 'off' as never })).toThrow(/tracing/);
+  it.each([[undefined, 0], ['join', 0], ['always', 2]] as const)('tracing %s, broadcast outside any trace: %i spans per broadcast and its handler, the SDK asked only then', async (mode, perMessage) => {
+    tracing.exporter.reset();
+    tracing.sampled.count = 0;
+    const steps: JourneyStep[] = [];
+    const pubsub = createPubSub({ adapter: memoryPubSub(), ...(mode ? { tracing: mode } : {}), journal: { record: (s) => void steps.push(s) }, onError: () => undefined });
+    const got: Envelope[] = [];
+    await pubsub.subscribe('room', (_m, meta) => void got.push(meta.envelope));
+    for (let i = 0; i < 3; i += 1) await pubsub.broadcast('room', { i });
+    await pubsub.close();
+    expect(got).toHaveLength(3);
+    expect(tracing.exporter.getFinishedSpans()).toHaveLength(3 * perMessage);
+    expect(tracing.sampled.count).toBe(3 * perMessage);
+    expect(got.every((e) => (e.headers.traceparent !== undefined) === (perMessage > 0))).toBe(true);
+    expect(steps.every((s) => (s.traceId !== undefined) === (perMessage > 0))).toBe(true);
+  });
+
+  it('refuses a tracing option that is not a mode', () => {
+    expect(() => createPubSub({ tracing: false as never })).toThrow(/tracing/);
+    expect(() => createPubSub({ tracing: 'on' as never })).toThrow(/join, always, off/);
   });
 });

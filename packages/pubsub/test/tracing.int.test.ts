@@ -1,6 +1,6 @@
 /**
  * Pubsub joins OpenTelemetry traces: with an SDK registered (the in-memory exporter here), a
- * broadcast is a producer span whose context travels in the envelope headers (through Redis too),
+ * broadcast inside a trace (a request span of the test) is a producer span whose context travels in the envelope headers (through Redis too),
  * each handler call of every node a consumer span parented by and linked to it, and the websocket
  * gateway hands the producer's trace context to the browser client. Hostile trace headers from
  * Redis never break a handler and never reach a client beyond what W3C allows.
@@ -119,7 +119,7 @@ describe.each(['memory', 'redis'])('pubsub tracing on %s', (system) => {
     const { a, b, close } = nodes(system);
     const ch = `${randomId('rpc')}:price`;
     await b.reply(ch, (symbol) => ({ symbol, price: 42 }));
-    const answer = await a.request(ch, 'ACME', { timeoutMs: 5000 });
+    const answer = await tracing.inSpan('GET /price', () => a.request(ch, 'ACME', { timeoutMs: 5000 }));
     expect(answer).toEqual({ symbol: 'ACME', price: 42 });
     await waitFor(() => spansNamed('handle _pubsub:reply').length === 1, 10_000, 'the inbox span');
     await close();
@@ -165,7 +165,7 @@ describe.each(['memory', 'redis'])('pubsub tracing on %s', (system) => {
       throw new Error('render failed');
     });
     await b.subscribe(ch, () => void (other += 1));
-    await a.broadcast(ch, 1);
+    await tracing.inSpan('request', () => a.broadcast(ch, 1));
     await waitFor(() => other === 1 && spansNamed(`handle ${ch}`).length === 2, 10_000, 'both handler spans');
     await close();
     const handles = spansNamed(`handle ${ch}`);
@@ -207,11 +207,12 @@ describe('websocket gateway with tracing', () => {
     }
   });
 
-  it('hostile traceparent / tracestate arriving from Redis: handlers still run in spans, nothing throws, and a client gets only a trace context W3C allows (or none)', async () => {
+  it('hostile traceparent / tracestate arriving from Redis: handlers still run in spans (tracing always), nothing throws, and a client gets only a trace context W3C allows (or none)', async () => {
     const namespace = randomId('hostile');
     const closers: Array<() => void> = [];
     const errors: ErrorEvent[] = [];
-    const pubsub = createPubSub({ adapter: redisPubSub({ url: REDIS_URL }), namespace, onError: (e) => void errors.push(e) });
+    // `always`: a message whose trace context is unreadable still gets a (root) handler span.
+    const pubsub = createPubSub({ adapter: redisPubSub({ url: REDIS_URL }), namespace, tracing: 'always', onError: (e) => void errors.push(e) });
     const server = http.createServer();
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const gateway = createWebSocketGateway({ pubsub, server, insecure: true, onError: (e) => void errors.push(e) });

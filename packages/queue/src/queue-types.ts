@@ -2,7 +2,7 @@
  * The queue tier's public types: its options and the Queue interface (a core Lifecycle whose
  * `process` returns a SubscriptionHandle).
  */
-import type { AnyMessageMap, CloseOptions, ErrorHook, Health, JobCounts, Journal, Lifecycle, MessageMap, NameOf, QueueAdapter, SchemaMap, StoredJobInfo } from '@events/core';
+import type { AnyMessageMap, CloseOptions, ErrorHook, Health, JobCounts, Journal, Lifecycle, MessageMap, NameOf, QueueAdapter, SchemaMap, StoredJobInfo, TracingMode } from '@events/core';
 import type { QueueAdmin } from './admin.js';
 import type { DeadLetters } from './dead-letters.js';
 import type { EnqueueManyOptions } from './enqueue-bounds.js';
@@ -51,12 +51,13 @@ export interface QueueOptions<Jobs extends MessageMap = AnyMessageMap> {
    */
   journal?: Journal;
   /**
-   * `false`: no span is started and no trace context is written into or read from the job's
-   * envelope, even with an OpenTelemetry SDK registered (a dropped span still costs the SDK's
-   * work per job); handlers run in whatever context is active; metrics and the journal go on (its
-   * steps without `traceId`). Default: `true` (traced when an SDK is registered).
+   * How this tier traces its messages with an OpenTelemetry SDK registered (core's TracingMode;
+   * docs/tracing.md): `join` (default) traces a message sent inside a trace and nothing else,
+   * `always` also starts a trace for a message sent outside any, `off` starts no span and writes or
+   * reads no trace header. Metrics and the journal go on under every mode (steps without `traceId`
+   * when not traced).
    */
-  tracing?: boolean;
+  tracing?: TracingMode;
 }
 
 export interface ScheduleOptions extends Omit<JobOptions, 'jobId' | 'delay' | 'transaction' | 'timeoutMs' | 'signal'> {

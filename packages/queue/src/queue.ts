@@ -16,7 +16,9 @@ import {
   drainWithin,
   endSpan,
   journeyKeys,
+  producerContext,
   startProducerSpan,
+  tracingModeOption,
   validateJobName,
   validatePayload,
   type AnyMessageMap,
@@ -74,8 +76,7 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
   let attempted = false;
   // Rates for the dashboard's charts (rates.ts): counted here, added to the backend's series each second.
   const journal = options.journal;
-  if (options.tracing !== undefined && typeof options.tracing !== 'boolean') throw new InvalidOptionError('tracing', `must be a boolean, got ${JSON.stringify(options.tracing)}`);
-  const tracing = options.tracing !== false;
+  const tracing = tracingModeOption(options.tracing);
   const metrics = createQueueMetrics({ system: adapter.kind, adapter, open: () => lifecycle.phase === 'ready' || lifecycle.phase === 'starting', names: () => names });
   const rates = new RateRecorder(() => adapter.admin, (error) => reporter.report('transport', error, { detail: { op: 'rates' } }));
 
@@ -139,8 +140,9 @@ export function createQueue<Jobs extends MessageMap = AnyMessageMap>(options: Qu
     assertSerializable(value);
     const id = jobOptions.jobId ?? createId();
     const headers = { ...jobOptions.headers };
-    // The producer span's context travels in the job's envelope (a no-op without an OpenTelemetry SDK).
-    const span = spec.traced && tracing ? startProducerSpan({ operation: 'enqueue', tier: 'queue', system: adapter.kind, destination: name, messageId: id, conversationId: jobOptions.correlationId ?? id }, headers) : undefined;
+    // The producer span's context travels in the job's envelope (none when this enqueue is not traced: TracingMode).
+    const parent = spec.traced ? producerContext(tracing) : undefined;
+    const span = parent !== undefined ? startProducerSpan(parent, { operation: 'enqueue', tier: 'queue', system: adapter.kind, destination: name, messageId: id, conversationId: jobOptions.correlationId ?? id }, headers) : undefined;
     const envelope = createEnvelope(name, value, { id, headers, correlationId: jobOptions.correlationId, causationId: jobOptions.causationId });
     // The operator's search keys, asked once per enqueue (a schedule's template is none).
     const keys = journal && spec.traced ? journeyKeys(journal, name, value) : undefined;

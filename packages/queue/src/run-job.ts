@@ -3,7 +3,7 @@
  * validate the payload, run the handler with its context, and enforce the timeout (the signal
  * aborts at the deadline and the attempt fails with JobTimeoutError).
  */
-import { wellFormedError, NO_SPAN, validatePayload, withConsumerSpan, type Envelope, type Journal, type JourneyOutcome, type JobProgress, type MessageMap, type QueueAdapterActiveJob, type SchemaMap, type Span } from '@events/core';
+import { consumerMayTrace, wellFormedError, NO_SPAN, validatePayload, withConsumerSpan, type Envelope, type Journal, type JourneyOutcome, type JobProgress, type MessageMap, type QueueAdapterActiveJob, type SchemaMap, type Span, type TracingMode } from '@events/core';
 import { JobTimeoutError, UnknownJobError } from './errors.js';
 import { decodeJobData } from './job-format.js';
 import { recordAttempt } from './journal.js';
@@ -40,8 +40,8 @@ export interface RunOptions {
   journal?: Journal | undefined;
   /** The queue's instruments (attempts delivered and timed). Default: none. */
   metrics?: QueueMetrics | undefined;
-  /** `false`: no consumer span, the envelope's trace context is not read (QueueOptions.tracing). Default: true. */
-  tracing?: boolean;
+  /** How attempts are traced (QueueOptions.tracing). Default: `join`. */
+  tracing?: TracingMode;
 }
 
 /**
@@ -113,9 +113,10 @@ export function runJob(job: QueueAdapterActiveJob, run: RunOptions): Promise<unk
   } catch {
     // runAttempt decodes again and fails the attempt with the decode error.
   }
-  if (run.tracing === false) return attemptIn(NO_SPAN, { job, run, envelope });
+  const mode = run.tracing ?? 'join';
+  if (!consumerMayTrace(mode, envelope?.headers)) return attemptIn(NO_SPAN, { job, run, envelope });
   const facts = { operation: 'process', tier: 'queue', system: run.system, destination: job.name, messageId: job.id, conversationId: envelope?.correlationId, attempt: job.attempt } as const;
-  return withConsumerSpan(facts, envelope?.headers, (span) => attemptIn(span, { job, run, envelope }));
+  return withConsumerSpan(facts, { mode, headers: envelope?.headers }, (span) => attemptIn(span, { job, run, envelope }));
 }
 
 /** One attempt, measured and journaled (`span`: NO_SPAN when not traced). */

@@ -2,7 +2,7 @@
  * The queue records a job's path in its journal (core's Journal), on memory, BullMQ and
  * PostgreSQL: an enqueue step per job (enqueueMany included) with its id and search keys, an
  * attempt step per attempt (attempt, duration, outcome, error), a replay step for a replayed dead
- * letter caused by it in the same flow, and, with a tracing SDK, one trace id per enqueue and its
+ * letter caused by it in the same flow, and, with a tracing SDK (tracing `always`: each flow starts its own trace), one trace id per enqueue and its
  * attempts. A journal that throws never breaks an enqueue or a worker.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,7 +56,7 @@ describe.each(targets)('queue journal on %s', (system, make) => {
   it('enqueue -> attempt(retry, 1) -> attempt(ok, 2) in one flow and one trace; enqueueMany records each job', async () => {
     const { adapter, cleanup } = make();
     const journal = recordingJournal();
-    const queue = createQueue<Jobs>({ adapter, journal, onError: () => undefined });
+    const queue = createQueue<Jobs>({ adapter, journal, tracing: 'always', onError: () => undefined });
     let calls = 0;
     try {
       await queue.process('sendWelcomeEmail', async () => {
@@ -97,7 +97,7 @@ describe.each(targets)('queue journal on %s', (system, make) => {
   it('a job that never succeeds ends with attempt(dead_letter); its replay is a replay step caused by the dead letter, in its flow', async () => {
     const { adapter, cleanup } = make();
     const journal = recordingJournal();
-    const queue = createQueue<Jobs>({ adapter, journal, onError: () => undefined });
+    const queue = createQueue<Jobs>({ adapter, journal, tracing: 'always', onError: () => undefined });
     let failing = true;
     try {
       await queue.process('neverWorks', async () => {
@@ -142,7 +142,7 @@ describe.each(targets)('queue journal on %s', (system, make) => {
       },
     };
     const errors: unknown[] = [];
-    const queue = createQueue<Jobs>({ adapter, journal, onError: (event) => void errors.push(event) });
+    const queue = createQueue<Jobs>({ adapter, journal, tracing: 'always', onError: (event) => void errors.push(event) });
     let calls = 0;
     try {
       await queue.process('sendWelcomeEmail', async () => {

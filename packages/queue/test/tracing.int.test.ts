@@ -1,5 +1,6 @@
 /**
- * The queue joins OpenTelemetry traces: an enqueue is a producer span whose context travels in the
+ * The queue joins OpenTelemetry traces: an enqueue inside a trace (the test's `request` span, as an
+ * HTTP request would be) is a producer span whose context travels in the
  * job's envelope (BullMQ job data, a PostgreSQL row), every attempt a consumer span under it, a
  * failed attempt marked retry (or dead_letter when none follows) with its error recorded.
  */
@@ -54,13 +55,17 @@ describe.each(targets)('queue tracing on %s', (system, make) => {
         lost += 1;
         throw new Error('always');
       });
-      const id = await queue.enqueue('sendWelcomeEmail', { email: 'a@example.com' }, { attempts: 3, backoff: { type: 'fixed', delayMs: 10 }, correlationId: 'signup-1' });
-      await queue.enqueue('neverWorks', { n: 1 }, { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } });
+      const { id, request } = await tracing.inSpan('request', async (request) => {
+        const id = await queue.enqueue('sendWelcomeEmail', { email: 'a@example.com' }, { attempts: 3, backoff: { type: 'fixed', delayMs: 10 }, correlationId: 'signup-1' });
+        await queue.enqueue('neverWorks', { n: 1 }, { attempts: 2, backoff: { type: 'fixed', delayMs: 10 } });
+        return { id, request };
+      });
       await waitFor(() => exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CONSUMER).length >= 4, 20_000, 'four attempts');
 
       const spans = exporter.getFinishedSpans();
       const enqueue = spans.find((s) => s.name === 'enqueue sendWelcomeEmail')!;
       expect(enqueue.kind).toBe(SpanKind.PRODUCER);
+      expect(enqueue.parentSpanContext?.spanId).toBe(request.spanContext().spanId);
       expect(enqueue.attributes).toMatchObject({ 'messaging.system': system, 'messaging.message.id': id, 'messaging.message.conversation_id': 'signup-1' });
       const attempts = spans
         .filter((s) => s.name === 'process sendWelcomeEmail')
