@@ -37,7 +37,7 @@ import {
   traceIdOf,
   type TracingMode,
 } from '@events/core';
-import { pubsubInstruments } from './metrics.js';
+import { pubsubCounts, pubsubInstruments, type SystemCounts } from './metrics.js';
 import { REPLY_CHANNEL_PREFIX } from './wire.js';
 
 /** What the consumer spans of one message share: their name, options and parent context. */
@@ -93,18 +93,18 @@ export interface BroadcastRecord {
 
 /** The telemetry of one PubSub: its adapter kind, its journal, its metric attributes. */
 export class PubSubTelemetry {
-  private readonly sendAttributes: Record<string, string>;
-  private readonly consumeAttributes: Record<string, string>;
-  private readonly failureAttributes = new Map<string, Record<string, string>>();
+  /** This adapter kind's counts, taken on first use (null: no MeterProvider, nothing counted). */
+  private counts: SystemCounts | null | undefined;
 
   constructor(
     readonly system: string,
     private readonly journal: Journal | undefined,
     /** PubSubOptions.tracing (core's TracingMode). */
     private readonly tracing: TracingMode = 'join',
-  ) {
-    this.sendAttributes = { 'messaging.system': system, 'messaging.operation.name': 'broadcast', 'events.tier': 'pubsub' };
-    this.consumeAttributes = { 'messaging.system': system, 'messaging.operation.name': 'handle', 'events.tier': 'pubsub' };
+  ) {}
+
+  private counted(): SystemCounts | null {
+    return (this.counts ??= pubsubCounts(this.system) ?? null);
   }
 
   /**
@@ -125,10 +125,10 @@ export class PubSubTelemetry {
 
   /** The adapter accepted the broadcast; `receivers` as broadcast() resolves. */
   sent(record: BroadcastRecord | undefined, envelope: Envelope, receivers: number): void {
-    const instruments = pubsubInstruments();
-    if (instruments.enabled) {
-      instruments.sent.add(1, this.sendAttributes);
-      instruments.receivers.record(receivers, this.sendAttributes);
+    const counts = this.counted();
+    if (counts !== null) {
+      counts.sent.value += 1;
+      counts.receivers.value += receivers;
     }
     if (record === undefined) return;
     if (record.span) {
@@ -140,8 +140,8 @@ export class PubSubTelemetry {
 
   /** The broadcast failed (refused by the adapter, or its history step failed). */
   failed(record: BroadcastRecord | undefined, envelope: Envelope, error: unknown): void {
-    const instruments = pubsubInstruments();
-    if (instruments.enabled) instruments.sent.add(1, this.failureOf(error));
+    const counts = this.counted();
+    if (counts !== null) counts.failed(errorType(error)).value += 1;
     if (record === undefined) return;
     const failure = { error };
     if (record.span) endSpan(record.span, failure);
@@ -174,8 +174,8 @@ export class PubSubTelemetry {
 
   /** `count` handlers of this process got a message. */
   consumed(count: number): void {
-    const instruments = pubsubInstruments();
-    if (instruments.enabled) instruments.consumed.add(count, this.consumeAttributes);
+    const counts = this.counted();
+    if (counts !== null) counts.consumed.value += count;
   }
 
   /** A gap was reported to subscribers: a publisher's sequence jumped, or the transport was down. */
@@ -202,17 +202,6 @@ export class PubSubTelemetry {
       ...(traceId !== undefined ? { traceId } : {}),
       ...(record.keys ? { keys: record.keys } : {}),
     });
-  }
-
-  private failureOf(error: unknown): Record<string, string> {
-    const type = errorType(error);
-    let attributes = this.failureAttributes.get(type);
-    if (attributes === undefined) {
-      attributes = { ...this.sendAttributes, 'error.type': type };
-      // Error names are few; a bound keeps a hostile stream of names from growing this.
-      if (this.failureAttributes.size < 64) this.failureAttributes.set(type, attributes);
-    }
-    return attributes;
   }
 }
 
