@@ -222,7 +222,7 @@ describe('a signup\'s journey as one trace, on Redis, RabbitMQ and BullMQ', () =
     // The signup's broadcasts in the same family: one instrument kind per name across the tiers,
     // so each family is declared once (Prometheus refuses a scrape that declares one twice).
     expect(text).toMatch(/^messaging_client_sent_messages(_total)?\{[^}]*events_tier="pubsub"[^}]*\} [1-9]/m);
-    const families = text.match(/^# TYPE \S+/gm) ?? [];
+    const families: string[] = text.match(/^# TYPE \S+/gm) ?? [];
     expect(families.length).toBeGreaterThan(5);
     expect(families.filter((f, i) => families.indexOf(f) !== i)).toEqual([]);
   });

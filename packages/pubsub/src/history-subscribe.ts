@@ -17,6 +17,8 @@ export interface HistoryParts {
   readonly serializer: Serializer;
   readonly dispatcher: Dispatcher;
   readonly report: Report;
+  /** A resume (`since`) that could not be filled: counted as a gap (metrics). */
+  readonly unrecovered?: () => void;
   readonly history?: HistoryOptions;
   readonly historyReplay?: HistoryReplayOptions;
 }
@@ -69,7 +71,7 @@ export class HistorySubscriptions {
       serializer: this.parts.serializer,
       dispatcher: this.parts.dispatcher,
       report: this.parts.report,
-      onRecovery: options.onRecovery,
+      onRecovery: this.recoveryHook(options),
     });
     // Holes are filled from history or reported through onRecovery: a sequence gap is no news here.
     const { onGap: _filled, ...registered } = options;
@@ -102,9 +104,20 @@ export class HistorySubscriptions {
     }
   }
 
+  /** The application's onRecovery, with every resume that could not be filled counted first. */
+  private recoveryHook(options: SubscribeOptions): ((event: RecoveryEvent) => void) | undefined {
+    const { unrecovered } = this.parts;
+    const app = options.onRecovery;
+    if (unrecovered === undefined) return app;
+    return (event) => {
+      if (!event.recovered) unrecovered();
+      app?.(event);
+    };
+  }
+
   private noHistory(handle: Subscription, event: RecoveryEvent, options: SubscribeOptions): Subscription {
     try {
-      options.onRecovery?.(event);
+      this.recoveryHook(options)?.(event);
     } catch (err) {
       this.parts.report('listener', err, { name: event.channel });
     }

@@ -139,6 +139,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
       serializer: this.serializer,
       dispatcher: this.dispatcher,
       report: this.report,
+      unrecovered: () => this.telemetry.gap('unrecovered'),
       ...(options.history ? { history: options.history } : {}),
       ...(options.historyReplay ? { historyReplay: options.historyReplay } : {}),
     });

@@ -178,9 +178,9 @@ export class PubSubTelemetry {
     if (counts !== null) counts.consumed.value += count;
   }
 
-  /** A gap was reported to subscribers: a publisher's sequence jumped, or the transport was down. */
-  gap(reason: 'sequence' | 'outage'): void {
-    pubsubInstruments().gaps.add(1, reason === 'sequence' ? GAP_SEQUENCE : GAP_OUTAGE);
+  /** A gap was reported to subscribers: a publisher's sequence jumped, the transport was down, or a resume was not filled. */
+  gap(reason: keyof typeof GAPS): void {
+    pubsubInstruments().gaps.add(1, GAPS[reason]);
   }
 
   /** Records the `broadcast` step: `failure` set when it failed (whatever was thrown, `undefined` included). */
@@ -220,5 +220,9 @@ function destinationOf(channel: string): Pick<MessageSpanFacts, 'destination' | 
 
 const REPLY_TEMPLATE = REPLY_CHANNEL_PREFIX.slice(0, -1);
 
-const GAP_SEQUENCE = { 'events.tier': 'pubsub', 'events.pubsub.gap.reason': 'sequence' } as const;
-const GAP_OUTAGE = { 'events.tier': 'pubsub', 'events.pubsub.gap.reason': 'outage' } as const;
+/** The attributes of a gap per reason: a publisher's sequence jumped, the transport was down, a resume was not filled. */
+const GAPS = {
+  sequence: { 'events.tier': 'pubsub', 'events.pubsub.gap.reason': 'sequence' },
+  outage: { 'events.tier': 'pubsub', 'events.pubsub.gap.reason': 'outage' },
+  unrecovered: { 'events.tier': 'pubsub', 'events.pubsub.gap.reason': 'unrecovered' },
+} as const;

@@ -119,6 +119,33 @@ describe('pubsub metrics', () => {
     );
     expect(outage).toBe(1);
   });
+
+  it('gaps: a resume that history could not fill counts once per resume (no history kept, too old)', async () => {
+    const ch = `${randomId('m')}:resume`;
+    const pubsub = createPubSub({ adapter: memoryPubSub(), history: { [ch]: { size: 2, ttlMs: 60_000 } }, onError: () => undefined });
+    closing.push(() => pubsub.close());
+    const unrecovered = (c: readonly MetricData[]) => sumOf(c, 'events.pubsub.gaps', { 'events.pubsub.gap.reason': 'unrecovered' });
+    const events: Array<{ recovered: boolean; reason?: string }> = [];
+    const onRecovery = (e: { recovered: boolean; reason?: string }) => void events.push(e);
+    const counted = await delta(unrecovered, async () => {
+      // A resume on a channel that keeps no history.
+      await pubsub.subscribe(`${randomId('m')}:plain`, () => undefined, { since: { offset: 1, epoch: 'e' }, onRecovery });
+      // A resume from offset 1 after 5 messages, 2 kept: too old.
+      const first = await pubsub.subscribe(ch, () => undefined);
+      const since = first.position!;
+      await first.close();
+      for (let i = 0; i < 5; i += 1) await pubsub.broadcast(ch, i);
+      await pubsub.subscribe(ch, () => undefined, { since, onRecovery });
+      // A resume that history fills is no gap.
+      const near = await pubsub.subscribe(ch, () => undefined);
+      const at = near.position!;
+      await near.close();
+      await pubsub.broadcast(ch, 5);
+      await pubsub.subscribe(ch, () => undefined, { since: at, onRecovery });
+    });
+    expect(events.map((e) => [e.recovered, e.reason])).toEqual([[false, 'no-history'], [false, 'too-old'], [true, undefined]]);
+    expect(counted).toBe(2);
+  });
 });
 
 describe('websocket gateway metrics', () => {
