@@ -4,38 +4,12 @@
  * what the default mode promises instead (an independent copy per node).
  */
 import { describe, expect, it } from 'vitest';
-import { SerializationError, type PubSubAdapter } from '@events/core';
+import { SerializationError } from '@events/core';
 import { randomId } from '@events/testing';
 import { createMemoryHub, createPubSub, memoryPubSub, type MemoryPubSubOptions, type PubSub } from '../src/index.js';
-import { type ConformanceContext, pubsubConformance } from './conformance.js';
+import { pubsubConformance } from './conformance.js';
+import { memoryContext } from './memory-context.js';
 import { pubsubSafetyConformance } from './conformance-safety.js';
-
-function memoryContext(options: MemoryPubSubOptions): () => Promise<ConformanceContext> {
-  return async () => {
-    const hub = createMemoryHub();
-    const nodes = new Map<PubSub, PubSubAdapter>();
-    // A foreign publisher on the hub: an adapter with no PubSub above it (it sends bytes).
-    const foreign = memoryPubSub({ hub });
-    return {
-      zeroCopy: { freeze: options.freeze ?? true },
-      async publishRaw(wireChannel, data) {
-        await foreign.publish(wireChannel, Buffer.from(data));
-      },
-      async node(nodeOptions = {}) {
-        const adapter = memoryPubSub({ hub, ...options });
-        const pubsub = createPubSub({ adapter, ...nodeOptions });
-        await pubsub.start();
-        nodes.set(pubsub, adapter);
-        return pubsub;
-      },
-      cut: async (node) => hub.cut(nodes.get(node)!),
-      restore: async (node) => hub.restore(nodes.get(node)!),
-      async cleanup() {
-        await Promise.all([...nodes.keys()].map((n) => n.close()));
-      },
-    };
-  };
-}
 
 pubsubConformance('memory, zero-copy', memoryContext({ zeroCopy: true }));
 pubsubSafetyConformance('memory, zero-copy', memoryContext({ zeroCopy: true }));

@@ -1,36 +1,13 @@
-import { createMemoryHub, createPubSub, memoryPubSub, type PubSub } from '../src/index.js';
+import { createPubSub } from '../src/index.js';
 import { describe, expect, it } from 'vitest';
-import { ClosedError, type Envelope, jsonSerializer, type PubSubAdapter, type Serializer, type StandardSchemaV1, ValidationError } from '@events/core';
+import { ClosedError, type Envelope, jsonSerializer, type Serializer, type StandardSchemaV1, ValidationError } from '@events/core';
 import { randomId } from '@events/testing';
-import { type ConformanceContext, pubsubConformance } from './conformance.js';
+import { pubsubConformance } from './conformance.js';
+import { memoryContext } from './memory-context.js';
 import { pubsubSafetyConformance } from './conformance-safety.js';
 
-async function memoryContext(): Promise<ConformanceContext> {
-  const hub = createMemoryHub();
-  const nodes = new Map<PubSub, PubSubAdapter>();
-  // A foreign publisher on the hub: an adapter with no PubSub above it.
-  const foreign = memoryPubSub({ hub });
-  return {
-    async publishRaw(wireChannel, data) {
-      await foreign.publish(wireChannel, Buffer.from(data));
-    },
-    async node(options = {}) {
-      const adapter = memoryPubSub({ hub });
-      const pubsub = createPubSub({ adapter, ...options });
-      await pubsub.start();
-      nodes.set(pubsub, adapter);
-      return pubsub;
-    },
-    cut: async (node) => hub.cut(nodes.get(node)!),
-    restore: async (node) => hub.restore(nodes.get(node)!),
-    async cleanup() {
-      await Promise.all([...nodes.keys()].map((n) => n.close()));
-    },
-  };
-}
-
-pubsubConformance('memory', memoryContext);
-pubsubSafetyConformance('memory', memoryContext);
+pubsubConformance('memory', memoryContext());
+pubsubSafetyConformance('memory', memoryContext());
 
 describe('memory pubsub: the send path', () => {
   /** Core's JSON serializer, counting how often each side runs. */
