@@ -7,27 +7,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inMemoryTracing, waitFor } from '@events/testing';
-import type { BusAdapter, Journal, JourneyStep } from '@events/core';
+import type { Journal, JourneyStep } from '@events/core';
 import { createBus } from '../src/create-bus.js';
-import { memoryBus } from '../src/adapters/memory.js';
-import { rabbitTarget } from './rabbitmq-harness.js';
+import { targets } from './targets.js';
 
 const tracing = inMemoryTracing();
 beforeAll(tracing.install);
 afterAll(tracing.uninstall);
 
 type Events = { 'users.SignedUp': { email: string }; 'mail.Queued': { email: string }; 'mail.Bounced': { email: string } };
-
-const targets: Array<[string, () => Promise<{ adapter: BusAdapter; cleanup: () => Promise<void> }>]> = [
-  ['memory', async () => ({ adapter: memoryBus(), cleanup: async () => undefined })],
-  [
-    'rabbitmq',
-    async () => {
-      const target = await rabbitTarget();
-      return { adapter: await target.makeAdapter(), cleanup: () => target.cleanup() };
-    },
-  ],
-];
 
 function recordingJournal(): Journal & { steps: JourneyStep[] } {
   const steps: JourneyStep[] = [];

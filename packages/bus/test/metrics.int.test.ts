@@ -6,28 +6,17 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { deferred, inMemoryMetrics, metricNamed, waitFor } from '@events/testing';
 import fc from 'fast-check';
-import { METRICS, type BusAdapter, type JourneyStep } from '@events/core';
+import { METRICS, type JourneyStep } from '@events/core';
 import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
 import { createBus } from '../src/create-bus.js';
 import { memoryBus } from '../src/adapters/memory.js';
-import { rabbitTarget } from './rabbitmq-harness.js';
+import { targets } from './targets.js';
 
 const telemetry = inMemoryMetrics();
 beforeAll(telemetry.install);
 afterAll(telemetry.uninstall);
 
 type Events = { 'orders.Placed': { n: number }; 'orders.Broken': { n: number }; 'orders.Slow': { n: number } };
-
-const targets: Array<[string, () => Promise<{ adapter: BusAdapter; cleanup: () => Promise<void> }>]> = [
-  ['memory', async () => ({ adapter: memoryBus(), cleanup: async () => undefined })],
-  [
-    'rabbitmq',
-    async () => {
-      const target = await rabbitTarget();
-      return { adapter: await target.makeAdapter(), cleanup: () => target.cleanup() };
-    },
-  ],
-];
 
 /** The points of `metric` (checked for its unit) whose attributes include `match`. */
 function pointsOf(collected: readonly MetricData[], metric: { name: string; unit: string }, match: Record<string, string>): Array<DataPoint<unknown>> {

@@ -8,9 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { inMemoryTracing, waitFor } from '@events/testing';
 import { createBus } from '../src/create-bus.js';
-import { memoryBus } from '../src/adapters/memory.js';
-import { rabbitTarget } from './rabbitmq-harness.js';
-import type { BusAdapter } from '@events/core';
+import { targets } from './targets.js';
 
 const tracing = inMemoryTracing();
 const { exporter } = tracing;
@@ -18,17 +16,6 @@ beforeAll(tracing.install);
 afterAll(tracing.uninstall);
 
 type Events = { 'users.SignedUp': { email: string }; 'mail.Queued': { email: string } };
-
-const targets: Array<[string, () => Promise<{ adapter: BusAdapter; cleanup: () => Promise<void> }>]> = [
-  ['memory', async () => ({ adapter: memoryBus(), cleanup: async () => undefined })],
-  [
-    'rabbitmq',
-    async () => {
-      const target = await rabbitTarget();
-      return { adapter: await target.makeAdapter(), cleanup: () => target.cleanup() };
-    },
-  ],
-];
 
 describe.each(targets)('bus tracing on %s', (system, make) => {
   it('one trace: emit -> both groups\' handlers (a retried attempt marked, its error recorded) -> an emit from a handler -> its handler', async () => {
