@@ -6,37 +6,16 @@
  * attempts. A journal that throws never breaks an enqueue or a worker.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DATABASE_URL, dropSchema, inMemoryTracing, randomSchema, REDIS_URL, waitFor } from '@events/testing';
-import type { Journal, JourneyStep, QueueAdapter } from '@events/core';
+import { inMemoryTracing, waitFor } from '@events/testing';
+import type { Journal, JourneyStep } from '@events/core';
 import { createQueue } from '../src/queue.js';
-import { memoryQueue } from '../src/adapters/memory.js';
-import { bullmqQueue } from '../src/adapters/bullmq.js';
-import { postgresQueue } from '../src/adapters/postgres.js';
-import { deletePrefix, randomPrefix } from './helpers.js';
+import { targets } from './targets.js';
 
 const tracing = inMemoryTracing();
 beforeAll(tracing.install);
 afterAll(tracing.uninstall);
 
 type Jobs = { sendWelcomeEmail: { email: string }; neverWorks: { email: string }; report: { n: number } };
-
-const targets: Array<[string, () => { adapter: QueueAdapter; cleanup: () => Promise<void> }]> = [
-  ['memory', () => ({ adapter: memoryQueue(), cleanup: async () => undefined })],
-  [
-    'bullmq',
-    () => {
-      const prefix = randomPrefix();
-      return { adapter: bullmqQueue({ url: REDIS_URL, prefix }), cleanup: () => deletePrefix(prefix) };
-    },
-  ],
-  [
-    'postgres',
-    () => {
-      const schema = randomSchema();
-      return { adapter: postgresQueue({ connectionString: DATABASE_URL, schema, migrate: true }), cleanup: () => dropSchema(schema) };
-    },
-  ],
-];
 
 function recordingJournal(): Journal & { steps: JourneyStep[] } {
   const steps: JourneyStep[] = [];

@@ -5,40 +5,20 @@
  * gauges read from the backend in the background, and unregistered when the queue closes.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { DATABASE_URL, dropSchema, inMemoryMetrics, metricNamed, randomSchema, REDIS_URL, waitFor } from '@events/testing';
+import { inMemoryMetrics, metricNamed, waitFor } from '@events/testing';
 import fc from 'fast-check';
-import { METRICS, type JourneyStep, type QueueAdapter } from '@events/core';
+import { METRICS, type JourneyStep } from '@events/core';
 import { metrics } from '@opentelemetry/api';
 import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
 import { createQueue } from '../src/queue.js';
 import { memoryQueue } from '../src/adapters/memory.js';
-import { bullmqQueue } from '../src/adapters/bullmq.js';
-import { postgresQueue } from '../src/adapters/postgres.js';
-import { deletePrefix, randomPrefix } from './helpers.js';
+import { targets } from './targets.js';
 
 const telemetry = inMemoryMetrics();
 beforeAll(telemetry.install);
 afterAll(telemetry.uninstall);
 
 type Jobs = { sendWelcomeEmail: { email: string }; neverWorks: { n: number }; backlog: { n: number }; quiet: { n: number } };
-
-const targets: Array<[string, () => { adapter: QueueAdapter; cleanup: () => Promise<void> }]> = [
-  ['memory', () => ({ adapter: memoryQueue(), cleanup: async () => undefined })],
-  [
-    'bullmq',
-    () => {
-      const prefix = randomPrefix();
-      return { adapter: bullmqQueue({ url: REDIS_URL, prefix }), cleanup: () => deletePrefix(prefix) };
-    },
-  ],
-  [
-    'postgres',
-    () => {
-      const schema = randomSchema();
-      return { adapter: postgresQueue({ connectionString: DATABASE_URL, schema, migrate: true }), cleanup: () => dropSchema(schema) };
-    },
-  ],
-];
 
 /** The points of `metric` (checked for its unit) whose attributes include `match`. */
 function pointsOf(collected: readonly MetricData[], metric: { name: string; unit: string }, match: Record<string, string>): Array<DataPoint<unknown>> {

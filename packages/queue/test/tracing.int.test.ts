@@ -6,13 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
-import { DATABASE_URL, dropSchema, inMemoryTracing, randomSchema, REDIS_URL, waitFor } from '@events/testing';
-import type { QueueAdapter } from '@events/core';
+import { inMemoryTracing, waitFor } from '@events/testing';
 import { createQueue } from '../src/queue.js';
-import { memoryQueue } from '../src/adapters/memory.js';
-import { bullmqQueue } from '../src/adapters/bullmq.js';
-import { postgresQueue } from '../src/adapters/postgres.js';
-import { deletePrefix, randomPrefix } from './helpers.js';
+import { targets } from './targets.js';
 
 const tracing = inMemoryTracing();
 const { exporter } = tracing;
@@ -20,24 +16,6 @@ beforeAll(tracing.install);
 afterAll(tracing.uninstall);
 
 type Jobs = { sendWelcomeEmail: { email: string }; neverWorks: { n: number } };
-
-const targets: Array<[string, () => { adapter: QueueAdapter; cleanup: () => Promise<void> }]> = [
-  ['memory', () => ({ adapter: memoryQueue(), cleanup: async () => undefined })],
-  [
-    'bullmq',
-    () => {
-      const prefix = randomPrefix();
-      return { adapter: bullmqQueue({ url: REDIS_URL, prefix }), cleanup: () => deletePrefix(prefix) };
-    },
-  ],
-  [
-    'postgres',
-    () => {
-      const schema = randomSchema();
-      return { adapter: postgresQueue({ connectionString: DATABASE_URL, schema, migrate: true }), cleanup: () => dropSchema(schema) };
-    },
-  ],
-];
 
 describe.each(targets)('queue tracing on %s', (system, make) => {
   it('one trace: enqueue -> a failed attempt (retry) -> a successful one; a job that never works ends in dead_letter', async () => {
