@@ -17,13 +17,12 @@
  * fresh namespace, removed afterwards.
  */
 import { SpanKind, SpanStatusCode, type Attributes } from '@opentelemetry/api';
-import { deleteRabbitMqBusTopology } from '@events/bus/rabbitmq';
 import { AMQP_URL, inMemoryTracing, randomId, REDIS_URL, waitFor } from '@events/testing';
-import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDemo, type Demo } from '../src/app.js';
 import { notificationChannel } from '../src/channels.js';
 import { startTelemetry, type DemoTelemetry } from '../src/telemetry.js';
+import { removeDemoNames, signUp } from './trace-fixture.js';
 
 type Span = ReturnType<ReturnType<typeof inMemoryTracing>['exporter']['getFinishedSpans']>[number];
 
@@ -58,35 +57,8 @@ afterAll(async () => {
   await demo?.close({ timeoutMs: 10_000 });
   await telemetry?.shutdown();
   await tracing.uninstall();
-  await deleteRabbitMqBusTopology({
-    url: AMQP_URL,
-    exchange: run,
-    subscriptions: [
-      { group: 'audit', pattern: 'UserSignedUp' },
-      { group: 'notifications', pattern: 'UserSignedUp' },
-    ],
-  });
-  const redis = new Redis(REDIS_URL);
-  try {
-    // The tiers' keys (`<run>:...`) and the journey index's (`{<run>:journey}:...`, hash-tagged).
-    for (const pattern of [`${run}:*`, `{${run}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== '0');
-    }
-  } finally {
-    await redis.quit();
-  }
+  await removeDemoNames(run);
 });
-
-async function signUp(email: string, tenant: string, headers: Record<string, string> = {}): Promise<string> {
-  const response = await fetch(`${demo.url}/api/signup`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ email, tenant }) });
-  expect(response.status).toBe(201);
-  return ((await response.json()) as { userId: string }).userId;
-}
 
 const idOf = (span: Span): string => span.spanContext().spanId;
 const parentOf = (span: Span | undefined): string | undefined => span?.parentSpanContext?.spanId;
@@ -102,7 +74,7 @@ describe('a signup\'s journey as one trace, on Redis, RabbitMQ and BullMQ', () =
     exporter.reset();
     const tenant = randomId('t').toLowerCase();
     const email = `${tenant}@example.com`;
-    const userId = await signUp(email, tenant);
+    const userId = await signUp(demo.url, email, tenant);
     const jobId = `welcome-${userId}`;
     const channel = notificationChannel(tenant, userId);
     await waitFor(async () => (await demo.platform.queue.getJob('sendWelcomeEmail', jobId))?.state === 'completed', 20_000, 'the welcome email job completed');
@@ -209,7 +181,7 @@ describe('a signup\'s journey as one trace, on Redis, RabbitMQ and BullMQ', () =
   });
 
   it('answers GET /metrics in the Prometheus text format with the dashboard\'s token only', async () => {
-    await signUp(`${randomId('m')}@example.com`, 'metrics');
+    await signUp(demo.url, `${randomId('m')}@example.com`, 'metrics');
     expect((await fetch(`${demo.url}/metrics`)).status).toBe(401);
     expect((await fetch(`${demo.url}/metrics`, { headers: { authorization: 'Bearer not-the-token-at-all' } })).status).toBe(401);
     const response = await fetch(`${demo.url}/metrics`, { headers: { authorization: `Bearer ${demo.dashboardToken}` } });

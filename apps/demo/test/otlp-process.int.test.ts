@@ -7,10 +7,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { deleteRabbitMqBusTopology } from '@events/bus/rabbitmq';
 import { AMQP_URL, randomId, REDIS_URL, spawnTs, waitFor, type SpawnedTs } from '@events/testing';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
+import { removeDemoNames, signUp } from './trace-fixture.js';
 
 const DEMO_DIR = fileURLToPath(new URL('..', import.meta.url));
 const run = randomId('demo-otlp');
@@ -59,27 +58,7 @@ afterAll(async () => {
   if (demo && demo.child.exitCode === null && demo.child.signalCode === null) process.kill(-demo.child.pid!, 'SIGKILL');
   collector?.server.closeAllConnections();
   collector?.server.close();
-  await deleteRabbitMqBusTopology({
-    url: AMQP_URL,
-    exchange: run,
-    subscriptions: [
-      { group: 'audit', pattern: 'UserSignedUp' },
-      { group: 'notifications', pattern: 'UserSignedUp' },
-    ],
-  });
-  const redis = new Redis(REDIS_URL);
-  try {
-    for (const pattern of [`${run}:*`, `{${run}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length > 0) await redis.unlink(...keys);
-      } while (cursor !== '0');
-    }
-  } finally {
-    await redis.quit();
-  }
+  await removeDemoNames(run);
 });
 
 describe('the demo as processes, exporting to an OTLP collector', () => {
@@ -116,8 +95,7 @@ describe('the demo as processes, exporting to an OTLP collector', () => {
     expect(url, spawned.output()).toBeDefined();
     expect(spawned.output()).toContain(`telemetry: traces to ${collector.url} as ${run}`);
 
-    const response = await fetch(`${url}/api/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: `${run}@example.com`, tenant: 'otlp' }) });
-    expect(response.status).toBe(201);
+    await signUp(url, `${run}@example.com`, 'otlp');
     const spans = collector.spans;
     const named = (name: string) => spans.filter((s) => s.name === name);
     await waitFor(() => named('POST /api/signup').length === 1 && named('process sendWelcomeEmail').length === 2, 30_000, 'the signup\'s spans at the collector').catch((error: unknown) => {
