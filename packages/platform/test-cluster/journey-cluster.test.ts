@@ -3,15 +3,15 @@
  * the one-slot layout (every key under the `{journey}` hash tag, the write script building its keys
  * from the prefix) holds on a real cluster. A random prefix; every key deleted after.
  */
-import { randomId, REDIS_CLUSTER_NODES } from '@events/testing';
+import { REDIS_CLUSTER_NODES } from '@events/testing';
 import { Cluster } from 'ioredis';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { redisJourneyStore } from '../src/journey/redis.js';
+import { redisJourneyFixture } from '../test/journey-redis-fixture.js';
 import { journeyStoreSuite, signupSteps } from '../test/journey-suite.js';
 
 const nodes = REDIS_CLUSTER_NODES.map((node) => ({ host: node.slice(0, node.lastIndexOf(':')), port: Number(node.slice(node.lastIndexOf(':') + 1)) }));
 const admin = new Cluster(nodes);
-const prefixes: string[] = [];
 
 /** Every key of one prefix: they share a slot, so one primary holds them all. */
 async function keysOf(prefix: string): Promise<string[]> {
@@ -27,38 +27,12 @@ async function keysOf(prefix: string): Promise<string[]> {
   return [...found];
 }
 
-async function removeKeys(prefix: string): Promise<void> {
-  const keys = await keysOf(prefix);
-  for (let i = 0; i < keys.length; i += 200) await admin.del(...keys.slice(i, i + 200));
-}
+const fixture = redisJourneyFixture({ admin, keysOf, deleteBatch: 200, connection: { cluster: { nodes: REDIS_CLUSTER_NODES } } });
 
-afterAll(async () => {
-  for (const prefix of prefixes) await removeKeys(prefix);
-  await admin.quit();
-});
-
-journeyStoreSuite('redis cluster', async (bounds) => {
-  const prefix = randomId('journey');
-  prefixes.push(prefix);
-  const store = await redisJourneyStore({ cluster: { nodes: REDIS_CLUSTER_NODES }, prefix, flushEveryMs: 5, ...bounds });
-  return {
-    store,
-    held: async () => {
-      const journeys = await admin.zcard(`${prefix}:{journey}:recent`);
-      let maxPerKey = 0;
-      for (const key of await keysOf(prefix)) if (key.includes('}:i:')) maxPerKey = Math.max(maxPerKey, await admin.zcard(key));
-      return { journeys, maxPerKey };
-    },
-    cleanup: async () => {
-      await store.close({ timeoutMs: 2000 });
-      await removeKeys(prefix);
-    },
-  };
-});
+journeyStoreSuite('redis cluster', fixture.make);
 
 it('redis cluster: every key of the store is in one slot', async () => {
-  const prefix = randomId('journey');
-  prefixes.push(prefix);
+  const prefix = fixture.prefix();
   const store = await redisJourneyStore({ cluster: { nodes: REDIS_CLUSTER_NODES }, prefix, flushEveryMs: 5 });
   for (const step of signupSteps('one-slot', 'ada@example.com')) store.record(step);
   await store.flush();

@@ -4,14 +4,14 @@
  * key, reads that meet their deadline when Redis stalls or is down, and a record that never waits.
  */
 import net from 'node:net';
-import { randomId, REDIS_URL, startTcpProxy, waitFor } from '@events/testing';
+import { REDIS_URL, startTcpProxy, waitFor } from '@events/testing';
 import { Redis } from 'ioredis';
-import { afterAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { redisJourneyStore } from '../src/journey/redis.js';
+import { redisJourneyFixture } from './journey-redis-fixture.js';
 import { journeyStoreSuite, signupSteps } from './journey-suite.js';
 
 const admin = new Redis(REDIS_URL);
-const prefixes: string[] = [];
 /** Connection errors the stores reported (a stalled or refused Redis makes some). */
 const errors: Error[] = [];
 
@@ -26,38 +26,12 @@ async function keysOf(prefix: string): Promise<string[]> {
   return found;
 }
 
-async function removeKeys(prefix: string): Promise<void> {
-  const keys = await keysOf(prefix);
-  for (let i = 0; i < keys.length; i += 500) await admin.del(...keys.slice(i, i + 500));
-}
+const fixture = redisJourneyFixture({ admin, keysOf, deleteBatch: 500, connection: { url: REDIS_URL } });
 
-afterAll(async () => {
-  for (const prefix of prefixes) await removeKeys(prefix);
-  await admin.quit();
-});
-
-journeyStoreSuite('redis', async (bounds) => {
-  const prefix = randomId('journey');
-  prefixes.push(prefix);
-  const store = await redisJourneyStore({ url: REDIS_URL, prefix, flushEveryMs: 5, ...bounds });
-  return {
-    store,
-    held: async () => {
-      const journeys = await admin.zcard(`${prefix}:{journey}:recent`);
-      let maxPerKey = 0;
-      for (const key of await keysOf(prefix)) if (key.includes('}:i:')) maxPerKey = Math.max(maxPerKey, await admin.zcard(key));
-      return { journeys, maxPerKey };
-    },
-    cleanup: async () => {
-      await store.close({ timeoutMs: 2000 });
-      await removeKeys(prefix);
-    },
-  };
-});
+journeyStoreSuite('redis', fixture.make);
 
 it('redis: every key has a TTL, and an evicted journey takes its list and index entries with it', async () => {
-  const prefix = randomId('journey');
-  prefixes.push(prefix);
+  const prefix = fixture.prefix();
   const store = await redisJourneyStore({ url: REDIS_URL, prefix, maxJourneys: 2, ttlMs: 60_000, flushEveryMs: 5 });
   for (const id of ['a', 'b', 'c']) {
     for (const step of signupSteps(id, `${id}@x.io`)) store.record(step);
@@ -108,8 +82,7 @@ async function stallingProxy(target: string): Promise<{ url: string; stall(): vo
 }
 
 it('redis: a stalled Redis fails reads within their deadline, and record neither waits nor grows past its buffer', async () => {
-  const prefix = randomId('journey');
-  prefixes.push(prefix);
+  const prefix = fixture.prefix();
   const proxy = await stallingProxy(REDIS_URL);
   const store = await redisJourneyStore({ url: proxy.url, prefix, readTimeoutMs: 300, writeTimeoutMs: 300, maxBuffered: 50, flushEveryMs: 5, onError: (e) => errors.push(e.error) });
   try {
@@ -137,8 +110,7 @@ it('redis: a stalled Redis fails reads within their deadline, and record neither
 });
 
 it('redis: a Redis that is down fails reads within their deadline (TCP proxy refusing), and the store recovers after', async () => {
-  const prefix = randomId('journey');
-  prefixes.push(prefix);
+  const prefix = fixture.prefix();
   const proxy = await startTcpProxy(REDIS_URL);
   const store = await redisJourneyStore({ url: proxy.url, prefix, readTimeoutMs: 500, writeTimeoutMs: 500, flushEveryMs: 5, onError: (e) => errors.push(e.error) });
   try {
