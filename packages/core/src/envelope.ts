@@ -30,8 +30,8 @@ export interface EnvelopeOptions {
   correlationId?: string;
   /** Default: none. */
   causationId?: string;
-  /** Default: now. */
-  occurredAt?: Date;
+  /** Default: now. A number is epoch milliseconds (what `Date.now()` gave the caller's createId). */
+  occurredAt?: Date | number;
 }
 
 // Formatting a date is most of what building an envelope costs; under load many envelopes share
@@ -39,13 +39,17 @@ export interface EnvelopeOptions {
 let isoMs = Number.NaN;
 let isoText = '';
 
-function nowIso(): string {
-  const ms = Date.now();
+function isoOf(ms: number): string {
   if (ms !== isoMs) {
     isoText = new Date(ms).toISOString();
     isoMs = ms;
   }
   return isoText;
+}
+
+function occurredText(at: Date | number | undefined): string {
+  if (at === undefined) return isoOf(Date.now());
+  return typeof at === 'number' ? isoOf(at) : at.toISOString();
 }
 
 export function createEnvelope<P, N extends string>(name: N, payload: P, options: EnvelopeOptions = {}): Envelope<P, N> {
@@ -55,7 +59,7 @@ export function createEnvelope<P, N extends string>(name: N, payload: P, options
     id: options.id ?? createId(),
     name,
     payload,
-    occurredAt: options.occurredAt ? options.occurredAt.toISOString() : nowIso(),
+    occurredAt: occurredText(options.occurredAt),
     headers: options.headers ? { ...options.headers } : {},
   };
   if (options.correlationId !== undefined) envelope.correlationId = options.correlationId;

@@ -76,14 +76,16 @@ export class SendPath {
     headers[NODE_HEADER] = this.parts.nodeId;
     if (!options.local) headers[SEQ_HEADER] = String(this.parts.sequence.next(channel));
     // Request/reply names the id in advance (internal.ts ENVELOPE_ID).
-    const id = (options as InternalBroadcastOptions)[ENVELOPE_ID] ?? createId();
+    // One clock read for the id and the envelope's time.
+    const now = Date.now();
+    const id = (options as InternalBroadcastOptions)[ENVELOPE_ID] ?? createId(now);
     // The producer span (its context written into `headers`) and journal step: undefined, and
     // nothing allocated, without an OpenTelemetry SDK and a journal (telemetry.ts).
     const traced = options.untraced ? undefined : this.parts.telemetry.begin({ channel, id, correlationId: options.correlationId, payload }, headers);
     const envelope = createEnvelope(
       channel,
       payload,
-      options.correlationId === undefined && options.causationId === undefined ? { id, headers } : { id, headers, correlationId: options.correlationId, causationId: options.causationId },
+      options.correlationId === undefined && options.causationId === undefined ? { id, headers, occurredAt: now } : { id, headers, occurredAt: now, correlationId: options.correlationId, causationId: options.causationId },
     );
     if (inProcess !== undefined && (inProcess.zeroCopy || this.parts.serializer === jsonSerializer) && (options.local || !this.parts.history.windowFor(channel))) {
       return this.emitInProcess(envelope, options, traced);
