@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick | --smoke] [--only a,b] [--skip a,b] [--inline | --isolate]
- *   [--repeat N] [--profile] [--list] [--out file] [--otel off|drop|drop-always|metrics]`
+ *   [--repeat N] [--profile] [--list] [--out file] [--otel off|load|drop|drop-off|drop-always|metrics]`
  *
  * Runs every row (each tier beside its raw baseline), prints a Markdown table and writes
  * bench/results/latest.json (quick and smoke runs: latest-quick.json, latest-smoke.json). A full

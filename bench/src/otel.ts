@@ -1,15 +1,20 @@
 /**
- * `--otel off|drop|drop-always|metrics`: what OpenTelemetry the bench process runs the rows under,
+ * `--otel off|load|drop|drop-off|drop-always|metrics`: what OpenTelemetry the bench process runs the rows under,
  * to measure what the tiers' tracing and metrics cost (issue 15: "tracing off costs under 3 %").
  *
  * - `off`: no SDK, as an application that never installs one: every API call is the no-op.
+ * - `load`: the SDK's modules loaded, nothing registered (every API call still the no-op): a
+ *   control for what loading them alone does to a row.
  * - `drop`: a real tracing SDK that keeps nothing: a tracer provider sampling nothing
  *   (AlwaysOffSampler) with async context and the W3C propagator; no MeterProvider. The tiers run
  *   with their default tracing mode (`join`): the cost of "tracing off" in an application that
  *   installed an SDK. The rows send outside any trace, as a timer or a consumer loop would.
- * - `drop-always`: `drop`, with our tiers built with `tracing: 'always'` (BENCH_TRACING=always,
- *   read by the rows through `benchTracing()`): every message asks the SDK for a root span, which
- *   the sampler drops (what `always` costs beside an SDK that samples nothing).
+ * - `drop-off`: `drop`, with our tiers built with `tracing: 'off'` (BENCH_TRACING=off, read by
+ *   the rows through `benchTracing()`): no context read, no span, no header (what `off` costs
+ *   beside an SDK: the SDK's async context alone).
+ * - `drop-always`: `drop`, with our tiers built with `tracing: 'always'` (BENCH_TRACING=always):
+ *   every message asks the SDK for a root span, which the sampler drops (what `always` costs beside
+ *   an SDK that samples nothing).
  * - `metrics`: a MeterProvider with a metric reader that is never collected, so every measurement
  *   is aggregated (the cost of metrics on, without the export); no tracing SDK.
  *
@@ -18,12 +23,13 @@
  */
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 
-export const OTEL_MODES = ['off', 'drop', 'drop-always', 'metrics'] as const;
+export const OTEL_MODES = ['off', 'load', 'drop', 'drop-off', 'drop-always', 'metrics'] as const;
 export type OtelMode = (typeof OTEL_MODES)[number];
 
-/** Our tiers' `tracing` option in this process: `{ tracing: 'always' }` when BENCH_TRACING=always (mode `drop-always`). */
-export function benchTracing(): { tracing?: 'always' } {
-  return process.env.BENCH_TRACING === 'always' ? { tracing: 'always' } : {};
+/** Our tiers' `tracing` option in this process: BENCH_TRACING (set by modes `drop-off` and `drop-always`), else the default. */
+export function benchTracing(): { tracing?: 'off' | 'always' } {
+  const mode = process.env.BENCH_TRACING;
+  return mode === 'off' || mode === 'always' ? { tracing: mode } : {};
 }
 
 export function isOtelMode(value: unknown): value is OtelMode {
@@ -35,12 +41,14 @@ export async function installOtel(mode: OtelMode): Promise<() => Promise<void>> 
   if (mode === 'off') return async () => undefined;
   // Read by the rows as they build our tiers (child processes get the mode and set it too).
   if (mode === 'drop-always') process.env.BENCH_TRACING = 'always';
+  if (mode === 'drop-off') process.env.BENCH_TRACING = 'off';
   const [{ AlwaysOffSampler, BasicTracerProvider }, { AsyncLocalStorageContextManager }, { W3CTraceContextPropagator }, { MeterProvider, MetricReader }] = await Promise.all([
     import('@opentelemetry/sdk-trace-base'),
     import('@opentelemetry/context-async-hooks'),
     import('@opentelemetry/core'),
     import('@opentelemetry/sdk-metrics'),
   ]);
+  if (mode === 'load') return async () => undefined;
   /** A pull reader nobody pulls: measurements are aggregated and kept, never exported. */
   class UncollectedReader extends MetricReader {
     protected override async onShutdown(): Promise<void> {}
