@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inMemoryMetrics, inMemoryTracing, metricNamed, waitFor } from '@events/testing';
-import { SpanStatusCode } from '@opentelemetry/api';
+import { context, propagation, SpanStatusCode } from '@opentelemetry/api';
 import { METRICS, type Envelope, type JourneyStep, type TracingMode } from '@events/core';
 import type { MetricData } from '@opentelemetry/sdk-metrics';
 import { createBus } from '../src/create-bus.js';
@@ -83,6 +83,24 @@ describe('bus tracing modes', () => {
     expect(tracing.sampled.count).toBe(3 * perEvent);
     expect(got.every((e) => (e.headers.traceparent !== undefined) === (perEvent > 0))).toBe(true);
     expect(steps.every((s) => (s.traceId !== undefined) === (perEvent > 0))).toBe(true);
+  });
+
+  it('in a trace its sampler dropped: no span, the SDK never asked, and every step (emit and handle) names that trace', async () => {
+    tracing.exporter.reset();
+    tracing.sampled.count = 0;
+    const steps: JourneyStep[] = [];
+    const bus = createBus<Events>({ adapter: memoryBus(), journal: { record: (s) => void steps.push(s) }, onError: () => undefined });
+    let handled = 0;
+    await bus.on('orders.Placed', async () => void (handled += 1), { group: 'audit' });
+    const traceId = '0af7651916cd43dd8448eb211c80319c';
+    const upstream = propagation.extract(context.active(), { traceparent: `00-${traceId}-b7ad6b7169203331-00` });
+    await context.with(upstream, () => bus.emit('orders.Placed', { n: 1 }));
+    await waitFor(() => handled === 1 && steps.some((s) => s.kind === 'handle'), 5000, 'the event handled');
+    await bus.close();
+    expect(tracing.exporter.getFinishedSpans()).toEqual([]);
+    expect(tracing.sampled.count).toBe(0);
+    expect(steps.map((s) => s.kind).sort()).toEqual(['emit', 'handle']);
+    expect(steps.every((s) => s.traceId === traceId)).toBe(true);
   });
 
   it('refuses a tracing option that is not a mode', () => {

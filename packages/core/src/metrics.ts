@@ -97,7 +97,7 @@ export const METRICS = {
   busDeadLetters: { name: 'events.bus.dead_letters', unit: '{event}', description: 'Events dead-lettered by a consumer group.' },
   busLag: { name: 'events.bus.consumer.lag', unit: '{event}', description: 'Events accepted but not yet handled, per consumer group.' },
   // Pubsub.
-  pubsubReceivers: { name: 'events.pubsub.receivers', unit: '{subscriber}', description: 'Subscribers broadcasts reached, summed (over messaging.client.sent.messages: the mean fan-out).' },
+  pubsubReceivers: { name: 'events.pubsub.receivers', unit: '{subscriber}', description: 'Subscribers broadcasts reached, summed (over the sent count without error.type: the mean fan-out).' },
   pubsubGaps: { name: 'events.pubsub.gaps', unit: '{gap}', description: 'Gaps reported to subscribers (transport down, resume refused).' },
   pubsubDrops: { name: 'events.pubsub.drops', unit: '{message}', description: 'Messages dropped by a slow-subscriber policy, per policy.' },
   pubsubConflations: { name: 'events.pubsub.conflations', unit: '{message}', description: 'Messages replaced by a newer one under the conflate policy.' },

@@ -224,7 +224,9 @@ export function consumerTrace(mode: TracingMode, headers: Readonly<Headers> | un
     const producer = trace.getSpanContext(parent);
     if (producer !== undefined && isSpanContextValid(producer)) return { parent, producer, span: sampled(producer) };
   }
-  return mode === 'always' ? { parent: base, producer: undefined, span: true } : undefined;
+  // `always`, and no trace context: a root span (the active context, whatever it holds, is not
+  // this message's: a timer's or a dispatcher's, not a producer's).
+  return mode === 'always' ? { parent: trace.deleteSpan(base), producer: undefined, span: true } : undefined;
 }
 
 /**
@@ -262,8 +264,8 @@ export function endSpan(span: Span, failure?: Failure): void {
 }
 
 /**
- * A span that records nothing and carries no trace (an invalid context): what a tier built with
- * `tracing: false` hands its code instead of a span. One shared object; no SDK is asked.
+ * A span that records nothing and carries no trace (an invalid context): what a tier hands its
+ * code for a message it does not trace. One shared object; no SDK is asked.
  */
 export const NO_SPAN: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
@@ -278,8 +280,8 @@ export function traceIdOf(span: Span | undefined): string | undefined {
  * Runs one handler invocation or job attempt as `mode` says (consumerTrace): inside its consumer
  * span, parented by the producer's context from the message's `headers` (and linked to it), active while `work`
  * runs so spans the handler starts (an HTTP call, an `emit`) nest under it, ended with the outcome.
- * Not traced, `work` gets NO_SPAN; in an unsampled trace it runs in that trace's context with
- * NO_SPAN. Returns what `work` returns.
+ * Not traced, `work` gets NO_SPAN; in an unsampled trace it runs in that trace's context with a
+ * span that records nothing and names the trace. Returns what `work` returns.
  */
 export async function withConsumerSpan<T>(
   facts: MessageSpanFacts,
@@ -288,7 +290,9 @@ export async function withConsumerSpan<T>(
 ): Promise<T> {
   const plan = consumerTrace(mode, headers);
   if (plan === undefined) return work(NO_SPAN);
-  if (!plan.span) return context.with(plan.parent, () => work(NO_SPAN));
+  // Unsampled: no span asked of the SDK; `work` gets the producer's context as a span that records
+  // nothing, so what it records (a journal step's traceId) still names the trace.
+  if (!plan.span) return context.with(plan.parent, () => work(plan.producer ? trace.wrapSpanContext(plan.producer) : NO_SPAN));
   const span = platformTracer().startSpan(
     `${facts.operation} ${facts.destination}`,
     { kind: SpanKind.CONSUMER, attributes: attributesOf(facts, 'process'), links: producerLinks(plan.producer) },

@@ -120,6 +120,15 @@ describe('producer and consumer spans in a sampled trace', () => {
     expect(consumer!.links).toEqual([]);
   });
 
+  it('always, a message without trace context handled inside some other span: the consumer span is a root, not a child of that span', async () => {
+    const ambient = platformTracer().startSpan('timer tick');
+    await within(ambient, () => withConsumerSpan({ ...facts, operation: 'handle' }, { mode: 'always', headers: {} }, () => undefined));
+    ambient.end();
+    const consumer = exporter.getFinishedSpans().find((s) => s.name === 'handle users.SignedUp')!;
+    expect(consumer.parentSpanContext).toBeUndefined();
+    expect(consumer.spanContext().traceId).not.toBe(ambient.spanContext().traceId);
+  });
+
   it('a failing handler ends its span with an error status and the exception, and the error reaches the caller', async () => {
     await expect(withConsumerSpan({ ...facts, operation: 'process', tier: 'queue', system: 'bullmq', destination: 'sendWelcomeEmail' }, { mode: 'always', headers: {} }, () => Promise.reject(new Error('smtp down')))).rejects.toThrow('smtp down');
     const [span] = exporter.getFinishedSpans();
@@ -163,12 +172,17 @@ describe('what is not traced asks nothing of the SDK', () => {
     expect(headers.traceparent).toBe(`00-${request.spanContext().traceId}-${request.spanContext().spanId}-00`);
     let traceId: string | undefined;
     let recording: boolean | undefined;
-    await withConsumerSpan({ ...facts, operation: 'handle' }, { mode, headers }, () => {
+    let given: Span | undefined;
+    await withConsumerSpan({ ...facts, operation: 'handle' }, { mode, headers }, (span) => {
+      given = span;
       traceId = trace.getActiveSpan()?.spanContext().traceId;
       recording = trace.getActiveSpan()?.isRecording();
     });
     expect(traceId).toBe(request.spanContext().traceId);
     expect(recording).toBe(false);
+    // The span `work` gets records nothing and still names the trace (a journal step's traceId).
+    expect(given!.isRecording()).toBe(false);
+    expect(given!.spanContext().traceId).toBe(request.spanContext().traceId);
     expect(asked).toBe(0);
     expect(exporter.getFinishedSpans()).toEqual([]);
   });

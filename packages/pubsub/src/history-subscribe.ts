@@ -17,7 +17,7 @@ export interface HistoryParts {
   readonly serializer: Serializer;
   readonly dispatcher: Dispatcher;
   readonly report: Report;
-  /** A resume (`since`) that could not be filled: counted as a gap (metrics). */
+  /** A resume (`since`) that could not be filled: counted as a gap (metrics), once per resume. */
   readonly unrecovered?: () => void;
   readonly history?: HistoryOptions;
   readonly historyReplay?: HistoryReplayOptions;
@@ -71,7 +71,7 @@ export class HistorySubscriptions {
       serializer: this.parts.serializer,
       dispatcher: this.parts.dispatcher,
       report: this.parts.report,
-      onRecovery: this.recoveryHook(options),
+      onRecovery: options.onRecovery,
     });
     // Holes are filled from history or reported through onRecovery: a sequence gap is no news here.
     const { onGap: _filled, ...registered } = options;
@@ -81,6 +81,8 @@ export class HistorySubscriptions {
       open: async (handle, local) => {
         this.track(stream, handle);
         const recovery = await stream.open({ ...local, handler: handler as LocalSubscription['handler'] }, since);
+        // The outcome of `since`, counted once per resume (a later catch-up's loss follows an outage, counted as such).
+        if (recovery !== undefined && !recovery.recovered) this.parts.unrecovered?.();
         return this.wrap(handle, stream, recovery);
       },
     };
@@ -104,20 +106,10 @@ export class HistorySubscriptions {
     }
   }
 
-  /** The application's onRecovery, with every resume that could not be filled counted first. */
-  private recoveryHook(options: SubscribeOptions): ((event: RecoveryEvent) => void) | undefined {
-    const { unrecovered } = this.parts;
-    const app = options.onRecovery;
-    if (unrecovered === undefined) return app;
-    return (event) => {
-      if (!event.recovered) unrecovered();
-      app?.(event);
-    };
-  }
-
   private noHistory(handle: Subscription, event: RecoveryEvent, options: SubscribeOptions): Subscription {
+    this.parts.unrecovered?.();
     try {
-      this.recoveryHook(options)?.(event);
+      options.onRecovery?.(event);
     } catch (err) {
       this.parts.report('listener', err, { name: event.channel });
     }

@@ -88,6 +88,7 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
   readonly nodeId: string;
   readonly kind: string;
   readonly namespace: string;
+  readonly tracing: TracingMode;
   private readonly adapter: PubSubAdapter;
   private readonly serializer: Serializer;
   private readonly schemas: SchemaMap<M> | undefined;
@@ -124,7 +125,8 @@ export class PubSubImpl<M extends MessageMap> implements PubSub<M> {
     this.serializer = options.serializer;
     this.schemas = options.schemas;
     this.journal = options.journal;
-    this.telemetry = new PubSubTelemetry(options.adapter.kind, options.journal, options.tracing ?? 'join');
+    this.tracing = options.tracing ?? 'join';
+    this.telemetry = new PubSubTelemetry(options.adapter.kind, options.journal, this.tracing);
     this.ns = new Namespace(options.namespace);
     this.namespace = this.ns.name;
     this.reporter = createErrorReporter('pubsub', options.onError);

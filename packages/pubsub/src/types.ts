@@ -2,7 +2,7 @@
  * Public types of the PubSub tier. A channel map (`{ 'user:${string}:notifications': { text: string } }`)
  * types every call site; without one any channel carries `unknown`.
  */
-import type { ChannelsMatching, CloseOptions, Envelope, Headers, Health, Lifecycle, MessageMap, NameOf, PubSubStreamPosition, SubscriptionHandle } from '@events/core';
+import type { ChannelsMatching, CloseOptions, Envelope, Headers, Health, Lifecycle, MessageMap, NameOf, PubSubStreamPosition, SubscriptionHandle, TracingMode } from '@events/core';
 
 import type { PresenceEvent, PresenceHandle, PresenceInfo, PresenceListOptions, PresenceSnapshot } from './presence-types.js';
 
@@ -163,6 +163,8 @@ export interface PubSub<M extends MessageMap = MessageMap> extends Lifecycle {
   readonly kind: string;
   /** The namespace every channel of this PubSub lives in on the transport (see PubSubOptions.namespace). */
   readonly namespace: string;
+  /** How this PubSub traces its messages (PubSubOptions.tracing); a websocket gateway on it sends no trace context under `off`. */
+  readonly tracing: TracingMode;
   /** Connects the adapter. Optional: every other method starts it on first use. Retried after a failure. */
   start(): Promise<void>;
   /** Resolves once started (starting if needed). */

@@ -72,6 +72,7 @@ describe('pubsub tracing modes', () => {
     expect(frames[0]!.traceparent).toBeUndefined();
     expect(frames[0]!.tracestate).toBeUndefined();
     expect(got[1]!.headers.traceparent).toBe(PARENT); // the application's own header travels untouched
+    expect(frames[1]!.traceparent).toBeUndefined(); // and is not read: not sent to the browser
     expect(steps.map((s) => [s.kind, s.outcome])).toEqual([['broadcast', 'ok'], ['broadcast', 'ok']]);
     expect(steps.every((s) => s.traceId === undefined)).toBe(true);
     expect(metricNamed(collected, METRICS.sent.name)?.points.some((p) => p.attributes['messaging.operation.name'] === 'broadcast')).toBe(true);

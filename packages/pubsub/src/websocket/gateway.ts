@@ -254,6 +254,7 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
   // (wire-frame.ts). Only the envelope being dispatched is kept.
   let current: Envelope | undefined;
   const frames = new Map<string, Buffer>();
+  const traced = pubsub.tracing !== 'off';
   function frameOf(envelope: Envelope, topic: string, position?: FramePosition): Buffer {
     if (envelope !== current) {
       current = envelope;
@@ -263,7 +264,8 @@ export function createWebSocketGateway<M extends MessageMap>(options: WebSocketG
     if (frame === undefined) {
       const message: ServerFrame = { type: 'message', topic, channel: envelope.name, id: envelope.id, occurredAt: envelope.occurredAt, data: envelope.payload };
       if (position) Object.assign(message, { offset: position.offset, epoch: position.epoch });
-      addTraceContext(message, envelope.headers);
+      // A PubSub that does not trace (`off`) sends no trace context to the browser either.
+      if (traced) addTraceContext(message, envelope.headers);
       frames.set(topic, (frame = framed(JSON.stringify(message))));
     }
     return frame;
