@@ -220,7 +220,7 @@ export function consumerTrace(mode: TracingMode, headers: Readonly<Headers> | un
   if (!consumerMayTrace(mode, headers)) return undefined;
   const base = context.active();
   if (headers !== undefined && headers.traceparent !== undefined) {
-    const parent = propagation.extract(base, headers, getter);
+    const parent = contextFromHeaders(headers, base);
     const producer = trace.getSpanContext(parent);
     if (producer !== undefined && isSpanContextValid(producer)) return { parent, producer, span: sampled(producer) };
   }

@@ -2,7 +2,7 @@
  * The platform config read from environment variables (`EVENTS_PUBSUB`, `REDIS_URL`, ...): the
  * same object resolveConfig validates, with each error naming the variable to fix.
  */
-import { ConfigError, type TracingMode } from '@events/core';
+import { ConfigError, isTracingMode } from '@events/core';
 import {
   BUS_ADAPTERS,
   DEFAULT_AMQP_URL,
@@ -97,7 +97,8 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
   const journeyText = read('EVENTS_JOURNEY')?.toLowerCase();
   const timeoutText = read('EVENTS_START_TIMEOUT_MS');
   const tracingText = read('EVENTS_TRACING');
-  if (tracingText !== undefined && !/^(join|always|off)$/i.test(tracingText)) {
+  const tracing = tracingText?.toLowerCase();
+  if (tracing !== undefined && !isTracingMode(tracing)) {
     throw new ConfigError(`EVENTS_TRACING must be join, always or off (got ${JSON.stringify(tracingText)}); unset means join`);
   }
   let startTimeoutMs: number | undefined;
@@ -120,7 +121,7 @@ export function configFromEnv(env: PlatformEnv | NodeJS.ProcessEnv = process.env
     ...(namespace ? { namespace } : {}),
     ...(redisCluster ? { redisCluster } : {}),
     ...(journeyText !== undefined ? { journey: journeyText as JourneyMode } : {}),
-    ...(tracingText !== undefined ? { tracing: tracingText.toLowerCase() as TracingMode } : {}),
+    ...(tracing !== undefined ? { tracing } : {}),
   };
   return resolveConfig(config, {
     pubsubAdapter: 'EVENTS_PUBSUB',
