@@ -4,7 +4,7 @@
  * letters per consumer group, and each group's lag, on memory and on RabbitMQ.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { deferred, inMemoryMetrics, metricNamed, waitFor } from '@events/testing';
+import { deferred, hostileThrown, inMemoryMetrics, metricNamed, waitFor } from '@events/testing';
 import fc from 'fast-check';
 import { METRICS, type JourneyStep } from '@events/core';
 import type { DataPoint, Histogram, MetricData } from '@opentelemetry/sdk-metrics';
@@ -139,18 +139,7 @@ describe.each(targets)('bus metrics on %s', (system, make) => {
 
 describe('bus metrics and journal under hostile failures (memory)', () => {
   it('whatever a handler throws, the attempt is counted with a string error.type and journaled with an error text, and the bus goes on', async () => {
-    const hostile = fc.oneof(
-      fc.anything(),
-      fc.string().map((name) => Object.assign(new Error('named'), { name })),
-      fc.constant(Object.create(null) as unknown),
-      fc.constant(
-        Object.defineProperty(new Error('getter'), 'name', {
-          get() {
-            throw new Error('no name');
-          },
-        }) as unknown,
-      ),
-    );
+    const hostile = hostileThrown();
     const steps: JourneyStep[] = [];
     const bus = createBus<Events>({ adapter: memoryBus(), journal: { record: (s) => void steps.push(s) }, retry: { attempts: 1 }, onError: () => undefined });
     let thrown: unknown;

@@ -5,7 +5,7 @@
  * gauges read from the backend in the background, and unregistered when the queue closes.
  */
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { inMemoryMetrics, metricNamed, waitFor } from '@events/testing';
+import { hostileThrown, inMemoryMetrics, metricNamed, waitFor } from '@events/testing';
 import fc from 'fast-check';
 import { METRICS, type JourneyStep } from '@events/core';
 import { metrics } from '@opentelemetry/api';
@@ -146,19 +146,7 @@ describe.each(targets)('queue metrics on %s', (system, make) => {
 
 describe('queue metrics and journal under hostile failures (memory)', () => {
   it('whatever a handler throws (undefined included), the attempt is counted with a string error.type and journaled with an error text, and the worker goes on', async () => {
-    const hostile = fc.oneof(
-      fc.anything(),
-      fc.constant(undefined),
-      fc.string().map((name) => Object.assign(new Error('named'), { name })),
-      fc.constant(Object.create(null) as unknown),
-      fc.constant(
-        Object.defineProperty(new Error('getter'), 'name', {
-          get() {
-            throw new Error('no name');
-          },
-        }) as unknown,
-      ),
-    );
+    const hostile = hostileThrown();
     const steps: JourneyStep[] = [];
     const queue = createQueue<Jobs>({ adapter: memoryQueue(), journal: { record: (s) => void steps.push(s) }, onError: () => undefined });
     let thrown: unknown;

@@ -10,3 +10,4 @@ export { deferred, delay, waitFor, type Deferred } from './wait.js';
 export { dropSchema, randomSchema, sql } from './postgres.js';
 export { inMemoryTracing, type InMemoryTracing } from './tracing.js';
 export { inMemoryMetrics, metricNamed, type InMemoryMetrics } from './metrics.js';
+export { hostileThrown } from './hostile.js';
