@@ -24,6 +24,7 @@ import {
   type Link,
   type Span,
   type SpanContext,
+  type SpanOptions,
   type TextMapGetter,
   type TextMapSetter,
   type Tracer,
@@ -239,8 +240,13 @@ export function consumerMayTrace(mode: TracingMode, headers: Readonly<Headers> |
 }
 
 /** The links of a consumer span: to the producer, when it ran elsewhere (a remote context). */
-export function producerLinks(producer: SpanContext | undefined): Link[] {
+function producerLinks(producer: SpanContext | undefined): Link[] {
   return producer !== undefined && producer.isRemote ? [{ context: producer }] : [];
+}
+
+/** The options of a consumer span: kind, the messaging attributes of `facts`, the link to `producer`. */
+export function consumerSpanOptions(facts: MessageSpanFacts, producer: SpanContext | undefined): SpanOptions {
+  return { kind: SpanKind.CONSUMER, attributes: attributesOf(facts, 'process'), links: producerLinks(producer) };
 }
 
 /**
@@ -293,11 +299,7 @@ export async function withConsumerSpan<T>(
   // Unsampled: no span asked of the SDK; `work` gets the producer's context as a span that records
   // nothing, so what it records (a journal step's traceId) still names the trace.
   if (!plan.span) return context.with(plan.parent, () => work(plan.producer ? trace.wrapSpanContext(plan.producer) : NO_SPAN));
-  const span = platformTracer().startSpan(
-    `${facts.operation} ${facts.destination}`,
-    { kind: SpanKind.CONSUMER, attributes: attributesOf(facts, 'process'), links: producerLinks(plan.producer) },
-    plan.parent,
-  );
+  const span = platformTracer().startSpan(`${facts.operation} ${facts.destination}`, consumerSpanOptions(facts, plan.producer), plan.parent);
   try {
     const result = await context.with(trace.setSpan(plan.parent, span), () => work(span));
     endSpan(span);

@@ -11,12 +11,12 @@
  * - counters through core's platformMeter (metrics.ts).
  *
  * Without an SDK (no tracer provider registered) and without a journal nothing is allocated per
- * message: core's `producerContext` / `consumerTrace` are a few property reads (and under the
- * default mode `join` a message sent outside any trace costs no more with an SDK), and metrics go to a no-op meter with attribute
- * objects built once per PubSub. Channels are not a metric attribute: applications name channels
+ * message: core's `producerContext` / `consumerTrace` are a few property reads (under the default
+ * mode `join` a message sent outside any trace asks the SDK nothing), and metrics are counted only
+ * with a MeterProvider (metrics.ts). Channels are not a metric attribute: applications name channels
  * per room or per user, which would make every channel a time series.
  */
-import { type Attributes, type Context, context, SpanKind, type SpanOptions, trace } from '@opentelemetry/api';
+import { type Context, context, type SpanOptions, trace } from '@opentelemetry/api';
 import {
   consumerTrace,
   endSpan,
@@ -30,7 +30,7 @@ import {
   type MessageSpanFacts,
   platformTracer,
   producerContext,
-  producerLinks,
+  consumerSpanOptions,
   recordStep,
   type Span,
   startProducerSpan,
@@ -158,18 +158,9 @@ export class PubSubTelemetry {
     if (plan === undefined) return undefined;
     const { parent, producer } = plan;
     if (!plan.span) return { name: '', options: {}, parent, unsampled: true };
-    const { destination, attributes: extra } = destinationOf(envelope.name);
-    const attributes: Attributes = {
-      'messaging.system': this.system,
-      'messaging.destination.name': destination,
-      'messaging.operation.type': 'process',
-      'messaging.operation.name': 'handle',
-      'events.tier': 'pubsub',
-      'messaging.message.id': envelope.id,
-      'messaging.message.conversation_id': envelope.correlationId ?? envelope.id,
-      ...extra,
-    };
-    return { name: `handle ${destination}`, parent, unsampled: false, options: { kind: SpanKind.CONSUMER, attributes, links: producerLinks(producer) } };
+    const where = destinationOf(envelope.name);
+    const facts = { operation: 'handle', tier: 'pubsub', system: this.system, messageId: envelope.id, conversationId: envelope.correlationId ?? envelope.id, ...where } as const;
+    return { name: `handle ${where.destination}`, parent, unsampled: false, options: consumerSpanOptions(facts, producer) };
   }
 
   /** `count` handlers of this process got a message. */
