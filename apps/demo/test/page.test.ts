@@ -132,7 +132,10 @@ describe('the demo page', () => {
     await expect.poll(() => chatLines(b)).toEqual(['grace: hello from B']);
     // A third line of A after B's: once it is on A's pages, B's line would have arrived before it.
     await say(a2, 'still A');
-    await expect.poll(() => chatLines(a1)).toEqual(['ada: hello from A', expect.stringMatching(/: still A$/)]);
+    // Each page gets the line from the broadcast (the sender's own too), so each is waited for.
+    const bothLines = ['ada: hello from A', expect.stringMatching(/: still A$/)];
+    await expect.poll(() => chatLines(a1)).toEqual(bothLines);
+    await expect.poll(() => chatLines(a2)).toEqual(bothLines);
     expect(await chatLines(a2)).toEqual(await chatLines(a1));
     expect(await chatLines(b)).toEqual(['grace: hello from B']);
     // The schema's refusal comes back to the page that published (a line of blanks trims to nothing).
