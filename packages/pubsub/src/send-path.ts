@@ -81,7 +81,7 @@ export class SendPath {
     const id = (options as InternalBroadcastOptions)[ENVELOPE_ID] ?? createId(now);
     // The producer span (its context written into `headers`) and journal step: undefined, and
     // nothing allocated, without an OpenTelemetry SDK and a journal (telemetry.ts).
-    const traced = options.untraced ? undefined : this.parts.telemetry.begin({ channel, id, correlationId: options.correlationId, payload }, headers);
+    const traced = options.untraced ? undefined : this.parts.telemetry.begin({ channel, id, correlationId: options.correlationId, causationId: options.causationId, payload }, headers);
     const envelope = createEnvelope(
       channel,
       payload,
@@ -94,14 +94,14 @@ export class SendPath {
     try {
       data = this.parts.serializer.encode(envelope);
     } catch (err) {
-      this.parts.telemetry.failed(traced, envelope, err);
+      this.parts.telemetry.failed(traced, err);
       throw err;
     }
     const stored = options.local ? undefined : this.parts.history.windowFor(channel);
     if (stored) return this.emitWithHistory(envelope, data, { stored, exclude: options.exclude, traced });
     const received = this.dispatchLocal(envelope, data, options);
     if (options.local) {
-      this.parts.telemetry.sent(traced, envelope, received);
+      this.parts.telemetry.sent(traced, received);
       return Promise.resolve(received);
     }
     let published: Promise<number>;
@@ -110,15 +110,18 @@ export class SendPath {
     } catch (err) {
       published = Promise.reject(err as Error);
     }
+    // What waits for the adapter's answer holds no envelope (its payload and headers): a busy
+    // Redis publisher has thousands of answers outstanding (Redis answers the publisher behind the
+    // subscribers), and each kept alive past a young-generation collection costs GC time.
     return published.then(
       (remote) => {
-        this.parts.telemetry.sent(traced, envelope, received + remote);
+        this.parts.telemetry.sent(traced, received + remote);
         return received + remote;
       },
       (err: unknown) => {
         // At-most-once: the remote part is lost; the count says who really got it.
-        this.parts.report('publish', err, { name: channel, id: envelope.id });
-        this.parts.telemetry.failed(traced, envelope, err);
+        this.parts.report('publish', err, { name: channel, id });
+        this.parts.telemetry.failed(traced, err);
         return received;
       },
     );
@@ -141,11 +144,11 @@ export class SendPath {
       } catch (err) {
         // At-most-once, as in emit: the remote part is lost; the count says who really got it.
         this.parts.report('publish', err, { name: envelope.name, id: envelope.id });
-        this.parts.telemetry.failed(traced, envelope, err);
+        this.parts.telemetry.failed(traced, err);
         return settled(received);
       }
     }
-    this.parts.telemetry.sent(traced, envelope, count);
+    this.parts.telemetry.sent(traced, count);
     return settled(count);
   }
 
@@ -169,12 +172,12 @@ export class SendPath {
     return stepped.then(
       ({ receivers, position }) => {
         const count = this.dispatchLocal(envelope, data, { exclude, position }) + receivers;
-        this.parts.telemetry.sent(traced, envelope, count);
+        this.parts.telemetry.sent(traced, count);
         return count;
       },
       (err: unknown) => {
         this.parts.report('publish', err, { name: channel, id: envelope.id });
-        this.parts.telemetry.failed(traced, envelope, err);
+        this.parts.telemetry.failed(traced, err);
         return 0;
       },
     );

@@ -89,6 +89,20 @@ export interface BroadcastRecord {
   /** Epoch ms of the start (journal only). */
   readonly at: number;
   readonly keys: readonly string[] | undefined;
+  /** What the journal step names: the record, not the envelope, is what a pending publish holds. */
+  readonly channel: string;
+  readonly id: string;
+  readonly correlationId: string | undefined;
+  readonly causationId: string | undefined;
+}
+
+/** What begin() is told of a broadcast. */
+export interface BroadcastFacts {
+  readonly channel: string;
+  readonly id: string;
+  readonly correlationId: string | undefined;
+  readonly causationId: string | undefined;
+  readonly payload: unknown;
 }
 
 /** The telemetry of one PubSub: its adapter kind, its journal, its metric attributes. */
@@ -111,20 +125,20 @@ export class PubSubTelemetry {
    * Starts a broadcast: its producer span (its context written into `headers`) and its journal
    * step's start. Undefined, and nothing allocated, when there is neither an SDK nor a journal.
    */
-  begin(message: { channel: string; id: string; correlationId: string | undefined; payload: unknown }, headers: Headers): BroadcastRecord | undefined {
+  begin(message: BroadcastFacts, headers: Headers): BroadcastRecord | undefined {
     const parent = producerContext(this.tracing);
     if (parent === undefined && this.journal === undefined) return undefined;
-    const { channel, id, correlationId } = message;
+    const { channel, id, correlationId, causationId } = message;
     const span =
       parent !== undefined
         ? startProducerSpan(parent, { operation: 'broadcast', tier: 'pubsub', system: this.system, messageId: id, conversationId: correlationId ?? id, ...destinationOf(channel) }, headers)
         : undefined;
     const journaled = this.journal !== undefined;
-    return { span, at: journaled ? Date.now() : 0, keys: journaled ? journeyKeys(this.journal, channel, message.payload) : undefined };
+    return { span, at: journaled ? Date.now() : 0, keys: journaled ? journeyKeys(this.journal, channel, message.payload) : undefined, channel, id, correlationId, causationId };
   }
 
   /** The adapter accepted the broadcast; `receivers` as broadcast() resolves. */
-  sent(record: BroadcastRecord | undefined, envelope: Envelope, receivers: number): void {
+  sent(record: BroadcastRecord | undefined, receivers: number): void {
     const counts = this.counted();
     if (counts !== null) {
       counts.sent.value += 1;
@@ -135,17 +149,17 @@ export class PubSubTelemetry {
       if (record.span.isRecording()) record.span.setAttribute('events.pubsub.receivers', receivers);
       record.span.end();
     }
-    this.step(record, envelope, undefined);
+    this.step(record, undefined);
   }
 
   /** The broadcast failed (refused by the adapter, or its history step failed). */
-  failed(record: BroadcastRecord | undefined, envelope: Envelope, error: unknown): void {
+  failed(record: BroadcastRecord | undefined, error: unknown): void {
     const counts = this.counted();
     if (counts !== null) counts.failed(errorType(error)).value += 1;
     if (record === undefined) return;
     const failure = { error };
     if (record.span) endSpan(record.span, failure);
-    this.step(record, envelope, failure);
+    this.step(record, failure);
   }
 
   /**
@@ -175,17 +189,17 @@ export class PubSubTelemetry {
   }
 
   /** Records the `broadcast` step: `failure` set when it failed (whatever was thrown, `undefined` included). */
-  private step(record: BroadcastRecord, envelope: Envelope, failure: Failure | undefined): void {
+  private step(record: BroadcastRecord, failure: Failure | undefined): void {
     if (this.journal === undefined) return;
     const traceId = traceIdOf(record.span);
     recordStep(this.journal, {
       kind: 'broadcast',
       tier: 'pubsub',
       system: this.system,
-      name: envelope.name,
-      envelopeId: envelope.id,
-      correlationId: envelope.correlationId ?? envelope.id,
-      causationId: envelope.causationId,
+      name: record.channel,
+      envelopeId: record.id,
+      correlationId: record.correlationId ?? record.id,
+      causationId: record.causationId,
       at: record.at,
       durationMs: Date.now() - record.at,
       outcome: failure === undefined ? 'ok' : 'error',
