@@ -15,6 +15,7 @@ import {
   isSpanContextValid,
   propagation,
   ProxyTracerProvider,
+  ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
@@ -122,6 +123,9 @@ export function producerContext(mode: TracingMode): Context | undefined {
   if (mode === 'off' || !tracingOn()) return undefined;
   const active = context.active();
   if (mode === 'join') {
+    // Outside any context (a timer, a consumer loop) the manager answers with the root context,
+    // which holds no span: no lookup.
+    if (active === ROOT_CONTEXT) return undefined;
     const span = trace.getSpan(active);
     if (span === undefined || !isSpanContextValid(span.spanContext())) return undefined;
   }
