@@ -15,6 +15,8 @@ async function main(): Promise<RowResult> {
   if (!isOtelMode(otel)) throw new Error(`bench: --otel ${otel} is not a mode`);
   // Before the row makes its platform: a meter taken earlier would stay the no-op.
   await installOtel(otel);
+  // The row starts from a collected heap (main.ts runs children with --expose-gc).
+  (globalThis as { gc?: () => void }).gc?.();
   return runRow(row, mode, true);
 }
 

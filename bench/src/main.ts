@@ -1,6 +1,7 @@
 /**
  * `npm run bench [-- --quick | --smoke] [--only a,b] [--skip a,b] [--inline | --isolate]
- *   [--repeat N] [--profile] [--list] [--out file] [--otel off|load|drop|drop-off|drop-always|metrics]`
+ *   [--repeat N] [--profile] [--list] [--out file] [--otel off|load|drop|drop-off|drop-always|metrics]
+ *   [--semi-space MB]`
  *
  * Runs every row (each tier beside its raw baseline), prints a Markdown table and writes
  * bench/results/latest.json (quick and smoke runs: latest-quick.json, latest-smoke.json). A full
@@ -8,6 +9,13 @@
  * inline (one process, RSS sampled and shared) unless `--isolate`. `--profile` writes a V8 CPU
  * profile per row (see profile-top.ts). `--otel` runs the rows under an OpenTelemetry SDK that
  * drops everything, or that counts metrics (see otel.ts; default `off`, no SDK).
+ *
+ * A row's child process starts its row from a collected heap (a full GC after the SDK, if any, is
+ * installed), so what the process loaded before does not carry into the row as garbage.
+ * `--semi-space MB` also fixes V8's young generation at that size (min = max) in the children: V8
+ * sizes it from the survival it has seen, and loading a few MB of modules (the OpenTelemetry
+ * SDK's, with nothing registered) was enough to move a memory row by 5 % through that sizing alone
+ * (docs/tracing.md "Cost"). Comparisons between `--otel` modes pin it.
  * Exits 1 when any row failed; it never judges speed.
  */
 import { fork } from 'node:child_process';
@@ -39,6 +47,7 @@ const { values } = parseArgs({
     repeat: { type: 'string', default: '1' },
     out: { type: 'string' },
     otel: { type: 'string', default: 'off' },
+    'semi-space': { type: 'string' },
   },
   allowPositionals: false,
 });
@@ -54,6 +63,11 @@ if (!isOtelMode(values.otel)) {
   process.exit(2);
 }
 const otel: OtelMode = values.otel;
+const semiSpace = values['semi-space'] === undefined ? undefined : Number(values['semi-space']);
+if (semiSpace !== undefined && !(Number.isInteger(semiSpace) && semiSpace >= 1 && semiSpace <= 1024)) {
+  console.error(`bench: --semi-space ${values['semi-space']} is not a size in MB (1 to 1024)`);
+  process.exit(2);
+}
 
 if (values.list) {
   for (const r of rows) console.log(r.id);
@@ -67,13 +81,14 @@ if (selected.length === 0) {
 // Full runs isolate each row (peak RSS is then the row's own); quick and smoke runs share one
 // process to stay under a minute, unless told otherwise.
 const repeat = Math.max(1, Math.floor(Number(values.repeat)) || 1);
-const isolate = values.profile || (values.isolate ?? (values.inline === undefined ? mode === 'full' : !values.inline));
+const isolate = values.profile || semiSpace !== undefined || (values.isolate ?? (values.inline === undefined ? mode === 'full' : !values.inline));
 const profileDir = join(benchDir, 'results', 'profiles');
 
 function runIsolated(row: RowDef): Promise<RowResult> {
   const settings = settingsFor(row, mode);
   const hardMs = settings.warmupMs + settings.maxMs + 3 * settings.stallMs + 45_000;
-  const execArgv = ['--import', 'tsx'];
+  const execArgv = ['--import', 'tsx', '--expose-gc'];
+  if (semiSpace !== undefined) execArgv.push(`--min-semi-space-size=${semiSpace}`, `--max-semi-space-size=${semiSpace}`);
   // One directory per row: the loader thread writes a profile of its own next to the main one.
   if (values.profile) execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(profileDir, row.id.replaceAll('/', '_'))}`);
   return new Promise((resolve) => {
@@ -119,7 +134,7 @@ function best(runs: RowResult[]): RowResult {
 
 async function main(): Promise<number> {
   const startedAt = new Date();
-  console.error(`bench: ${selected.length} rows${repeat > 1 ? ` x ${repeat} rounds` : ''}, mode ${mode}, ${isolate ? 'one child process per row' : 'inline'}, otel ${otel}${values.profile ? `, CPU profiles in ${profileDir}` : ''}`);
+  console.error(`bench: ${selected.length} rows${repeat > 1 ? ` x ${repeat} rounds` : ''}, mode ${mode}, ${isolate ? 'one child process per row' : 'inline'}, otel ${otel}${semiSpace !== undefined ? `, young generation fixed at ${semiSpace} MB semi-spaces` : ''}${values.profile ? `, CPU profiles in ${profileDir}` : ''}`);
   // Inline rows share this process: its SDK (a child installs its own, see child.ts).
   if (!isolate) await installOtel(otel);
   if (values.profile) await mkdir(profileDir, { recursive: true });
@@ -148,6 +163,7 @@ async function main(): Promise<number> {
     mode,
     isolation: isolate ? 'child process per row' : 'inline',
     otel,
+    ...(semiSpace !== undefined ? { semiSpaceMb: semiSpace } : {}),
     repeat,
     command: ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(' '),
     machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version, loadavgAtEnd: loadavg() },
