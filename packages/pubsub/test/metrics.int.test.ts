@@ -207,8 +207,12 @@ describe('websocket gateway metrics', () => {
     slow.pause();
     await flood(ch, () => (fx!.gateway.clients()[0]?.droppedTotal ?? 0) > 100);
     const droppedTotal = fx.gateway.clients()[0]!.droppedTotal;
+    // Counted as they happen: the client, still paused, has not been told of any yet.
+    const during = await metrics.collect();
+    expect(slow.of('dropped')).toEqual([]);
+    expect(sumOf(during, 'events.pubsub.drops', { 'events.pubsub.policy': policy }) - sumOf(before, 'events.pubsub.drops', { 'events.pubsub.policy': policy })).toBe(droppedTotal);
     slow.resume();
-    // The last drops are counted when the client is told (before its next message): send one.
+    // The client is told before its next message; telling it counts nothing more.
     await fx.pubsub.broadcast(ch, { i: 'after' });
     await waitFor(() => (slow.of('message').at(-1)?.data as { i: unknown } | undefined)?.i === 'after', 20_000, 'the marker');
     const told = slow.of('dropped').reduce((n, d) => n + d.count, 0);
@@ -219,7 +223,7 @@ describe('websocket gateway metrics', () => {
     expect(added('events.websocket.frames_dropped', {})).toBe(droppedTotal);
   });
 
-  it('drops not yet told to a client still count when it leaves; a disconnect-policy client counts the frame that closed it', async () => {
+  it('drops not yet told to a client count, and once, when it leaves; a disconnect-policy client counts the frame that closed it', async () => {
     fx = await startGateway({ buffer, closeTimeoutMs: 1000 });
     const ch = `${randomId('slow')}:feed`;
     const before = await metrics.collect();

@@ -31,6 +31,8 @@ export interface QueueOwner {
   dropped: number;
   /** Builds the `dropped` notice sent before this owner's next message. */
   notice(): string;
+  /** Called at each drop of one of this owner's messages, as it happens (metrics count it then). */
+  onDrop?(): void;
 }
 
 /** A text frame: a string, or its UTF-8 bytes when one frame goes to many clients (encoded once). */
@@ -254,7 +256,10 @@ export class SendQueue {
 
   private drop(owner: QueueOwner | undefined): void {
     this.droppedTotal += 1;
-    if (owner) owner.dropped += 1;
+    if (owner) {
+      owner.dropped += 1;
+      owner.onDrop?.();
+    }
   }
 
   /** Tells the client how many of this owner's messages were dropped, before its next one. */

@@ -105,8 +105,6 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
     if (closed) return;
     closed = true;
     inbox.close();
-    // Drops not announced to the client yet still count.
-    for (const sub of subs.values()) host.telemetry?.dropped(sub.policy, sub.dropped);
     host.telemetry?.sessionGone(queue.stats());
     queue.clear();
     host.fanOut.cancel(queue);
@@ -217,11 +215,10 @@ export function createClientSession(host: SessionHost, conn: Connection): Client
       dropped: 0,
       live: false,
       catching: frame.since !== undefined,
-      notice: () => {
-        // The send buffer asks for the notice right before it resets `dropped`: counted now.
-        host.telemetry?.dropped(sub.policy, sub.dropped);
-        return JSON.stringify({ type: 'dropped', topic, count: sub.dropped } satisfies ServerFrame);
-      },
+      notice: () => JSON.stringify({ type: 'dropped', topic, count: sub.dropped } satisfies ServerFrame),
+      // Counted as it happens, not when the client is told: a client that never reads again
+      // still shows in the metric while it stays connected.
+      onDrop: () => host.telemetry?.dropped(sub.policy, 1),
     };
     subs.set(topic, sub);
     let recovery: RecoveryEvent | undefined;
