@@ -110,9 +110,9 @@ export class SendPath {
     } catch (err) {
       published = Promise.reject(err as Error);
     }
-    // What waits for the adapter's answer holds no envelope (its payload and headers): a busy
-    // Redis publisher has thousands of answers outstanding (Redis answers the publisher behind the
-    // subscribers), and each kept alive past a young-generation collection costs GC time.
+    // What waits for the adapter's answer holds no envelope (its payload and headers): a process
+    // that publishes and subscribes flat out on Redis reads its PUBLISH replies late, thousands
+    // outstanding, and each kept alive past a young-generation collection costs GC time.
     return published.then(
       (remote) => {
         this.parts.telemetry.sent(traced, received + remote);
