@@ -1,14 +1,15 @@
 /**
  * The pubsub tier's instruments, named in core's METRICS table and made through core's
  * platformMeter(): no-ops until the application registers a MeterProvider. Made once per process,
- * on first use. What happens per message (broadcasts sent, subscribers reached, handler calls) is
- * counted here, per adapter kind, and reported at collection through observable counters: an SDK
+ * on first use. What happens per message (broadcasts sent, subscribers reached, handler calls,
+ * websocket drops) is counted here, per adapter kind or policy, and reported at collection through
+ * observable counters: an SDK
  * counter hashes its attributes on every `add` (three per broadcast cost a memory broadcast 2.6 µs
  * with a reader). The websocket gateways of a process report through one observable instrument
  * each (clients, conflations), summed over the gateways alive at collection time.
  */
 import { METRICS, platformMeter, Tallies, type Tally } from '@events/core';
-import { type BatchObservableResult, type Counter, createNoopMeter, type ObservableCounter } from '@opentelemetry/api';
+import { type Attributes, type BatchObservableResult, type Counter, createNoopMeter, type ObservableCounter } from '@opentelemetry/api';
 
 const NoopMeter = createNoopMeter().constructor;
 
@@ -19,8 +20,6 @@ export interface PubSubInstruments {
    */
   readonly enabled: boolean;
   readonly gaps: Counter;
-  readonly drops: Counter;
-  readonly framesDropped: Counter;
 }
 
 let instruments: PubSubInstruments | undefined;
@@ -33,28 +32,32 @@ export function pubsubInstruments(): PubSubInstruments {
   if (enabled) {
     const observable = (m: Spec): ObservableCounter => meter.createObservableCounter(m.name, { unit: m.unit, description: m.description });
     const [sent, receivers, consumed] = [observable(METRICS.sent), observable(METRICS.pubsubReceivers), observable(METRICS.consumed)];
+    const [drops, framesDropped] = [observable(METRICS.pubsubDrops), observable(METRICS.wsFramesDropped)];
     meter.addBatchObservableCallback(
       (result: BatchObservableResult) => {
         counts.sent.observe(result, sent);
         counts.receivers.observe(result, receivers);
         counts.consumed.observe(result, consumed);
+        counts.drops.observe(result, drops);
+        counts.framesDropped.observe(result, framesDropped);
       },
-      [sent, receivers, consumed],
+      [sent, receivers, consumed, drops, framesDropped],
     );
   }
   instruments = {
     enabled,
     gaps: counter(METRICS.pubsubGaps),
-    drops: counter(METRICS.pubsubDrops),
-    framesDropped: counter(METRICS.wsFramesDropped),
   };
   return instruments;
 }
 
 type Spec = { name: string; unit: string; description: string };
 
-/** The process's counts per adapter kind (and error.type), kept for its life: counters never go back. */
-const counts = { sent: new Tallies(), receivers: new Tallies(), consumed: new Tallies() };
+/**
+ * The process's counts per adapter kind (and error.type), and its websocket drops per policy, kept
+ * for its life: counters never go back.
+ */
+const counts = { sent: new Tallies(), receivers: new Tallies(), consumed: new Tallies(), drops: new Tallies(), framesDropped: new Tallies() };
 
 /** The counts of one adapter kind's messages: plain numbers to add to, reported at collection. */
 export interface SystemCounts {
@@ -80,6 +83,19 @@ export function pubsubCounts(system: string): SystemCounts | undefined {
   };
 }
 
+/**
+ * `count` messages a websocket client's send buffer dropped under `policy` (`attributes`: its
+ * policy's): added to plain numbers, so a flood of drops for many slow clients costs no SDK call
+ * each. Nothing is counted without a MeterProvider.
+ */
+export function countDrops(policy: string, attributes: Attributes, count: number): void {
+  if (!pubsubInstruments().enabled) return;
+  counts.drops.of(policy, () => attributes).value += count;
+  counts.framesDropped.of('', () => GATEWAY_ATTRIBUTES).value += count;
+}
+
+const GATEWAY_ATTRIBUTES = { 'events.tier': 'pubsub' } as const;
+
 /** What one gateway reports at collection time. */
 export interface GatewayGauges {
   /** Clients connected now. */
@@ -93,7 +109,6 @@ let observing = false;
 /** Conflations of gateways already closed, so the counter never goes back. */
 let retiredConflations = 0;
 
-const CLIENTS = { 'events.tier': 'pubsub' } as const;
 const CONFLATE = { 'events.tier': 'pubsub', 'events.pubsub.policy': 'conflate' } as const;
 
 /** Counts a gateway in the observable instruments until the returned function is called. */
@@ -103,7 +118,7 @@ export function observeGateway(gauges: GatewayGauges): () => void {
     const meter = platformMeter();
     meter
       .createObservableUpDownCounter(METRICS.wsClients.name, { unit: METRICS.wsClients.unit, description: METRICS.wsClients.description })
-      .addCallback((result) => result.observe(sumOver((g) => g.clients()), CLIENTS));
+      .addCallback((result) => result.observe(sumOver((g) => g.clients()), GATEWAY_ATTRIBUTES));
     meter
       .createObservableCounter(METRICS.pubsubConflations.name, { unit: METRICS.pubsubConflations.unit, description: METRICS.pubsubConflations.description })
       .addCallback((result) => result.observe(retiredConflations + sumOver((g) => g.conflations()), CONFLATE));

@@ -1,12 +1,12 @@
 /**
  * What a websocket gateway tells OpenTelemetry (docs/tracing.md, "Pubsub"): its clients connected
  * and conflated messages (observable, read at collection time), messages dropped per slow-consumer
- * policy and frames dropped (counted as the send buffer reports them: the `dropped` notice it asks
- * for, what is left unannounced when a client goes, the frame that closed a `disconnect` client),
+ * policy and frames dropped (counted as each is dropped, and the frame that closed a `disconnect`
+ * client; plain numbers read at collection, metrics.ts),
  * and the trace context a `message` frame carries to the browser.
  */
 import type { Headers } from '@events/core';
-import { observeGateway, pubsubInstruments } from '../metrics.js';
+import { countDrops, observeGateway } from '../metrics.js';
 import { readTraceContext } from '../client/trace-context.js';
 import type { BufferPolicy } from './protocol.js';
 import type { SendQueueStats } from './send-queue.js';
@@ -41,9 +41,7 @@ export function createGatewayTelemetry(sessions: ReadonlySet<{ stats(): SendQueu
   return {
     dropped(policy, count) {
       if (count <= 0) return;
-      const instruments = pubsubInstruments();
-      instruments.drops.add(count, POLICY_ATTRIBUTES[policy] ?? GATEWAY);
-      instruments.framesDropped.add(count, GATEWAY);
+      countDrops(policy, POLICY_ATTRIBUTES[policy] ?? GATEWAY, count);
     },
     sessionGone(stats) {
       goneConflations += stats.conflatedTotal;
