@@ -84,12 +84,15 @@ export function runInConsumerSpan(plan: ConsumerPlan, call: () => unknown): unkn
 }
 
 /** One broadcast being traced or journaled, from its start until the adapter answered. */
-export interface BroadcastRecord {
+export interface BroadcastRecord extends BroadcastIds {
   readonly span: Span | undefined;
   /** Epoch ms of the start (journal only). */
   readonly at: number;
   readonly keys: readonly string[] | undefined;
-  /** What the journal step names: the record, not the envelope, is what a pending publish holds. */
+}
+
+/** What a broadcast's journal step names: the record, not the envelope, is what a pending publish holds. */
+interface BroadcastIds {
   readonly channel: string;
   readonly id: string;
   readonly correlationId: string | undefined;
@@ -97,11 +100,7 @@ export interface BroadcastRecord {
 }
 
 /** What begin() is told of a broadcast. */
-export interface BroadcastFacts {
-  readonly channel: string;
-  readonly id: string;
-  readonly correlationId: string | undefined;
-  readonly causationId: string | undefined;
+export interface BroadcastFacts extends BroadcastIds {
   readonly payload: unknown;
 }
 
