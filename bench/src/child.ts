@@ -6,18 +6,19 @@ import { installOtel, isOtelMode } from './otel.js';
 import { findRow } from './rows/index.js';
 import { failedResult, runRow, type RowResult } from './run-row.js';
 import type { Mode } from './row.js';
+import { runAbPairs } from './tracing-ab.js';
 
-const [id, mode, otel = 'off'] = process.argv.slice(2) as [string, Mode, string?];
+const [id, mode, otel = 'off', pairs = '1'] = process.argv.slice(2) as [string, Mode, string?, string?];
 const row = findRow(id);
 
 async function main(): Promise<RowResult> {
   if (!row) throw new Error(`bench: no row ${id}`);
   if (!isOtelMode(otel)) throw new Error(`bench: --otel ${otel} is not a mode`);
   // Before the row makes its platform: a meter taken earlier would stay the no-op.
-  await installOtel(otel);
+  await installOtel(otel === 'ab' ? 'drop' : otel);
   // The row starts from a collected heap (main.ts runs children with --expose-gc).
   (globalThis as { gc?: () => void }).gc?.();
-  return runRow(row, mode, true);
+  return otel === 'ab' ? runAbPairs(row, mode, Number(pairs)) : runRow(row, mode, true);
 }
 
 main().then(

@@ -1,6 +1,6 @@
 /**
  * `npm run bench [-- --quick | --smoke] [--only a,b] [--skip a,b] [--inline | --isolate]
- *   [--repeat N] [--profile] [--list] [--out file] [--otel off|load|drop|drop-off|drop-always|metrics]
+ *   [--repeat N] [--profile] [--list] [--out file] [--otel off|load|drop|drop-off|drop-always|metrics|ab]
  *   [--semi-space MB]`
  *
  * Runs every row (each tier beside its raw baseline), prints a Markdown table and writes
@@ -16,6 +16,9 @@
  * sizes it from the survival it has seen, and loading a few MB of modules (the OpenTelemetry
  * SDK's, with nothing registered) was enough to move a memory row by 5 % through that sizing alone
  * (docs/tracing.md "Cost"). Comparisons between `--otel` modes pin it.
+ * `--otel ab --repeat N` runs each row's child once, and in it N pairs of runs with our tiers'
+ * tracing `off` and `join` beside an SDK that samples nothing (tracing-ab.ts), and prints what
+ * the pairs say under the table.
  * Exits 1 when any row failed; it never judges speed.
  */
 import { fork } from 'node:child_process';
@@ -25,7 +28,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { installOtel, isOtelMode, OTEL_MODES, type OtelMode } from './otel.js';
-import { attachRatios, table } from './report.js';
+import { abTable, attachRatios, table } from './report.js';
 import { rows } from './rows/index.js';
 import { failedResult, runRow, type RowResult } from './run-row.js';
 import { settingsFor, type Mode, type RowDef } from './row.js';
@@ -81,19 +84,22 @@ if (selected.length === 0) {
 // Full runs isolate each row (peak RSS is then the row's own); quick and smoke runs share one
 // process to stay under a minute, unless told otherwise.
 const repeat = Math.max(1, Math.floor(Number(values.repeat)) || 1);
-const isolate = values.profile || semiSpace !== undefined || (values.isolate ?? (values.inline === undefined ? mode === 'full' : !values.inline));
+// Under `--otel ab` the repeats are the pairs a row's child runs; the rows run in one round.
+const pairs = otel === 'ab' ? repeat : 1;
+const rounds = otel === 'ab' ? 1 : repeat;
+const isolate = values.profile || semiSpace !== undefined || otel === 'ab' || (values.isolate ?? (values.inline === undefined ? mode === 'full' : !values.inline));
 const profileDir = join(benchDir, 'results', 'profiles');
 
 function runIsolated(row: RowDef): Promise<RowResult> {
   const settings = settingsFor(row, mode);
-  const hardMs = settings.warmupMs + settings.maxMs + 3 * settings.stallMs + 45_000;
+  const hardMs = (settings.warmupMs + settings.maxMs + 3 * settings.stallMs + 45_000) * (otel === 'ab' ? 2 * pairs : 1);
   const execArgv = ['--import', 'tsx', '--expose-gc'];
   if (semiSpace !== undefined) execArgv.push(`--min-semi-space-size=${semiSpace}`, `--max-semi-space-size=${semiSpace}`);
   // One directory per row: the loader thread writes a profile of its own next to the main one.
   if (values.profile) execArgv.push('--cpu-prof', `--cpu-prof-dir=${join(profileDir, row.id.replaceAll('/', '_'))}`);
   return new Promise((resolve) => {
     let result: RowResult | undefined;
-    const child = fork(join(here, 'child.ts'), [row.id, mode, otel], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(join(here, 'child.ts'), [row.id, mode, otel, String(pairs)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const timer = setTimeout(() => {
       result ??= failedResult(row, new Error(`child did not finish within ${hardMs} ms; killed`), 'child-maxrss');
       child.kill('SIGKILL');
@@ -117,7 +123,7 @@ function progressLine(r: RowResult, index: number, round: number): string {
   const body = r.status === 'ok'
     ? `${Math.round(r.perSecond).toLocaleString('en-US')}/s p50 ${p?.p50.toFixed(3)} ms p99 ${p?.p99.toFixed(3)} ms rss ${r.peakRssMB?.toFixed(0)} MB`
     : `FAILED ${r.error}`;
-  const of = repeat > 1 ? ` round ${round}/${repeat}` : '';
+  const of = rounds > 1 ? ` round ${round}/${rounds}` : '';
   return `[${index + 1}/${selected.length}${of}] ${r.id} (${sizeLabel(r.payloadBytes)}, ${((r.rowWallMs ?? 0) / 1000).toFixed(1)} s): ${body}`;
 }
 
@@ -134,12 +140,13 @@ function best(runs: RowResult[]): RowResult {
 
 async function main(): Promise<number> {
   const startedAt = new Date();
-  console.error(`bench: ${selected.length} rows${repeat > 1 ? ` x ${repeat} rounds` : ''}, mode ${mode}, ${isolate ? 'one child process per row' : 'inline'}, otel ${otel}${semiSpace !== undefined ? `, young generation fixed at ${semiSpace} MB semi-spaces` : ''}${values.profile ? `, CPU profiles in ${profileDir}` : ''}`);
+  const repeats = otel === 'ab' ? ` x ${pairs} pairs (tracing off, join) in one process` : rounds > 1 ? ` x ${rounds} rounds` : '';
+  console.error(`bench: ${selected.length} rows${repeats}, mode ${mode}, ${isolate ? 'one child process per row' : 'inline'}, otel ${otel}${semiSpace !== undefined ? `, young generation fixed at ${semiSpace} MB semi-spaces` : ''}${values.profile ? `, CPU profiles in ${profileDir}` : ''}`);
   // Inline rows share this process: its SDK (a child installs its own, see child.ts).
   if (!isolate) await installOtel(otel);
   if (values.profile) await mkdir(profileDir, { recursive: true });
   const runs = new Map<string, RowResult[]>();
-  for (let round = 1; round <= repeat; round += 1) {
+  for (let round = 1; round <= rounds; round += 1) {
     for (const [index, row] of selected.entries()) {
       const rowStart = Date.now();
       const result = isolate ? await runIsolated(row) : await runRow(row, mode, false);
@@ -152,6 +159,7 @@ async function main(): Promise<number> {
   attachRatios(results);
   console.log('');
   console.log(table(results));
+  if (otel === 'ab') console.log(`\n${abTable(results)}`);
   const failed = results.filter((r) => r.status !== 'ok');
   // Quick and smoke runs write beside the full run's file, so a check never overwrites the numbers.
   const out = values.out ?? join(benchDir, 'results', mode === 'full' ? 'latest.json' : `latest-${mode}.json`);

@@ -1,5 +1,5 @@
 /**
- * `--otel off|load|drop|drop-off|drop-always|metrics`: what OpenTelemetry the bench process runs the rows under,
+ * `--otel off|load|drop|drop-off|drop-always|metrics|ab`: what OpenTelemetry the bench process runs the rows under,
  * to measure what the tiers' tracing and metrics cost (issue 15: "tracing off costs under 3 %").
  *
  * - `off`: no SDK, as an application that never installs one: every API call is the no-op.
@@ -15,6 +15,9 @@
  * - `drop-always`: `drop`, with our tiers built with `tracing: 'always'` (BENCH_TRACING=always):
  *   every message asks the SDK for a root span, which the sampler drops (what `always` costs beside
  *   an SDK that samples nothing).
+ * - `ab`: the SDK of `drop`, and each row run in pairs in one process, our tiers built with
+ *   `tracing: 'off'` then with the default, or the other way round (tracing-ab.ts): `join`'s own
+ *   cost, beside which the machine's drift between processes is not in the way.
  * - `metrics`: a MeterProvider with a metric reader that is never collected, so every measurement
  *   is aggregated (the cost of metrics on, without the export); no tracing SDK.
  *
@@ -23,7 +26,7 @@
  */
 import { context, metrics, propagation, trace } from '@opentelemetry/api';
 
-export const OTEL_MODES = ['off', 'load', 'drop', 'drop-off', 'drop-always', 'metrics'] as const;
+export const OTEL_MODES = ['off', 'load', 'drop', 'drop-off', 'drop-always', 'metrics', 'ab'] as const;
 export type OtelMode = (typeof OTEL_MODES)[number];
 
 /** Our tiers' `tracing` option in this process: BENCH_TRACING (set by modes `drop-off` and `drop-always`), else the default. */

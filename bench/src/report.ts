@@ -4,6 +4,7 @@
  */
 import { sizeLabel } from './payload.js';
 import type { RowResult } from './run-row.js';
+import { summarizeAb } from './tracing-ab.js';
 
 /**
  * Sets `ratio` (and `cpuRatio`) on every ours row whose raw counterpart (same pair) succeeded, and
@@ -72,6 +73,31 @@ export function table(results: RowResult[]): string {
         num(r.cpuRatio, 2),
         r.status === 'ok' ? 'ok' : `FAILED: ${(r.error ?? '').replaceAll('|', '/').slice(0, 160)}`,
       ].join(' | ')} |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+function pct(value: number): string {
+  return `${value >= 0 ? '+' : ''}${value.toFixed(1)} %`;
+}
+
+/**
+ * `--otel ab`: per row, CPU µs per message with our tiers' tracing `off` and `join` (lowest and
+ * median of the pairs) and the median of the paired changes, the figure to quote.
+ */
+export function abTable(results: RowResult[]): string {
+  const head = ['row', 'pairs', 'off: lowest', 'off: median', 'join: lowest', 'join: median', 'lowest', 'median', 'paired median'];
+  const lines = [`| ${head.join(' | ')} |`, `|---|${head.slice(1).map(() => '---:').join('|')}|`];
+  for (const r of results) {
+    const s = r.ab ? summarizeAb(r.ab) : undefined;
+    if (!s) {
+      lines.push(`| \`${r.id}\` | 0 | ${Array(7).fill('-').join(' | ')} |`);
+      continue;
+    }
+    const us = (v: number): string => (v < 10 ? v.toFixed(3) : v.toFixed(1));
+    lines.push(
+      `| \`${r.id}\` | ${s.pairs} | ${us(s.off.min)} | ${us(s.off.median)} | ${us(s.join.min)} | ${us(s.join.median)} | ${pct((s.join.min / s.off.min - 1) * 100)} | ${pct((s.join.median / s.off.median - 1) * 100)} | ${pct(s.pairedMedianPct)} |`,
     );
   }
   return lines.join('\n');

@@ -7,6 +7,7 @@ import { drive as driveLoad, Recorder, type DriveSpec, type PhaseResult } from '
 import { brokerCpuProbe, processPeakRss, sampleRss } from './resources.js';
 import { settingsFor, type Mode, type RowDef } from './row.js';
 import type { LatencySummary } from './stats.js';
+import type { AbSample } from './tracing-ab.js';
 
 export interface RowResult {
   id: string;
@@ -38,6 +39,8 @@ export interface RowResult {
   /** RSS when the row started (after modules loaded), so the row's own growth is visible. */
   startRssMB?: number;
   rssMethod: 'child-maxrss' | 'sampled-shared-process';
+  /** `--otel ab`: every run of the row's pairs, in the order they ran (tracing-ab.ts). */
+  ab?: AbSample[];
   /** msg/s of every round when run with --repeat (the row shows the best). */
   repeats?: number[];
   /** Wall time of the whole row: process start (isolated), setup, warm-up, measure, teardown. */

@@ -12,6 +12,14 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[Math.max(0, rank - 1)]!;
 }
 
+/** The median of `values` (the mean of the two middle ones when their count is even); `NaN` when empty. */
+export function median(values: readonly number[]): number {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 export interface LatencySummary {
   /** Samples the percentiles were computed over (may be fewer than deliveries, see SampleStore). */
   samples: number;
