@@ -84,20 +84,21 @@ function pct(value: number): string {
 
 /**
  * `--otel ab`: per row, CPU µs per message with our tiers' tracing `off` and `join` (lowest and
- * median of the pairs) and the median of the paired changes, the figure to quote.
+ * median of the pairs) and the median of the paired changes, the figure to quote, with its 95 %
+ * interval.
  */
 export function abTable(results: RowResult[]): string {
-  const head = ['row', 'pairs', 'off: lowest', 'off: median', 'join: lowest', 'join: median', 'lowest', 'median', 'paired median'];
+  const head = ['row', 'pairs', 'off: lowest', 'off: median', 'join: lowest', 'join: median', 'lowest', 'median', 'paired median', '95 % interval'];
   const lines = [`| ${head.join(' | ')} |`, `|---|${head.slice(1).map(() => '---:').join('|')}|`];
   for (const r of results) {
     const s = r.ab ? summarizeAb(r.ab) : undefined;
     if (!s) {
-      lines.push(`| \`${r.id}\` | 0 | ${Array(7).fill('-').join(' | ')} |`);
+      lines.push(`| \`${r.id}\` | 0 | ${Array(8).fill('-').join(' | ')} |`);
       continue;
     }
     const us = (v: number): string => (v < 10 ? v.toFixed(3) : v.toFixed(1));
     lines.push(
-      `| \`${r.id}\` | ${s.pairs} | ${us(s.off.min)} | ${us(s.off.median)} | ${us(s.join.min)} | ${us(s.join.median)} | ${pct((s.join.min / s.off.min - 1) * 100)} | ${pct((s.join.median / s.off.median - 1) * 100)} | ${pct(s.pairedMedianPct)} |`,
+      `| \`${r.id}\` | ${s.pairs} | ${us(s.off.min)} | ${us(s.off.median)} | ${us(s.join.min)} | ${us(s.join.median)} | ${pct((s.join.min / s.off.min - 1) * 100)} | ${pct((s.join.median / s.off.median - 1) * 100)} | ${pct(s.pairedMedianPct)} | ${pct(s.pairedInterval[0])} to ${pct(s.pairedInterval[1])} |`,
     );
   }
   return lines.join('\n');

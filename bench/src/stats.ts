@@ -20,6 +20,30 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
+/**
+ * A 95 % interval for the median of `values` by the bootstrap (`resamples` resamplings with
+ * replacement, from a fixed seed so a report reads the same twice): [NaN, NaN] when empty.
+ */
+export function medianInterval(values: readonly number[], resamples = 2_000): [number, number] {
+  if (values.length === 0) return [Number.NaN, Number.NaN];
+  // mulberry32: a small seeded generator; Math.random would make every report differ.
+  let seed = 0x9e3779b9;
+  const random = (): number => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+  const medians = new Float64Array(resamples);
+  const sample = new Array<number>(values.length);
+  for (let r = 0; r < resamples; r += 1) {
+    for (let i = 0; i < values.length; i += 1) sample[i] = values[Math.floor(random() * values.length)]!;
+    medians[r] = median(sample);
+  }
+  medians.sort();
+  return [percentile(medians, 2.5), percentile(medians, 97.5)];
+}
+
 export interface LatencySummary {
   /** Samples the percentiles were computed over (may be fewer than deliveries, see SampleStore). */
   samples: number;

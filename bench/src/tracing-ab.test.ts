@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { median } from './stats.js';
+import { median, medianInterval } from './stats.js';
 import { summarizeAb, type AbSample } from './tracing-ab.js';
 
 const sample = (tracing: AbSample['tracing'], cpuUsPerMsg: number): AbSample => ({ tracing, cpuUsPerMsg, perSecond: 1e6 / cpuUsPerMsg });
@@ -9,6 +9,20 @@ describe('median', () => {
     expect(median([3, 1, 2])).toBe(2);
     expect(median([4, 1, 3, 2])).toBe(2.5);
     expect(median([])).toBeNaN();
+  });
+});
+
+describe('medianInterval', () => {
+  it('holds the median, is a point for equal values, and is the same on every call', () => {
+    const values = [-2, 5, 1, 0.5, 3, -1, 2, 1.5, 0, 4];
+    const [low, high] = medianInterval(values);
+    expect(low).toBeLessThanOrEqual(median(values));
+    expect(high).toBeGreaterThanOrEqual(median(values));
+    expect(low).toBeGreaterThanOrEqual(-2);
+    expect(high).toBeLessThanOrEqual(5);
+    expect(medianInterval(values)).toEqual([low, high]);
+    expect(medianInterval([2, 2, 2])).toEqual([2, 2]);
+    expect(medianInterval([]).every(Number.isNaN)).toBe(true);
   });
 });
 
@@ -22,6 +36,8 @@ describe('summarizeAb', () => {
     expect(summary.off).toEqual({ min: 1, median: 1.03 });
     expect(summary.join).toEqual({ min: 1.02, median: 1.5 });
     expect(summary.pairedMedianPct).toBeCloseTo(2, 6);
+    expect(summary.pairedInterval[0]).toBeLessThanOrEqual(summary.pairedMedianPct);
+    expect(summary.pairedInterval[1]).toBeGreaterThanOrEqual(summary.pairedMedianPct);
   });
 
   it('is undefined without a whole pair', () => {

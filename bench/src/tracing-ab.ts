@@ -10,7 +10,7 @@
  * Across processes (`--otel off` against `--otel drop`) this 2-core machine's drift is larger
  * than the effect (docs/tracing.md "Cost"); the pairs are not.
  */
-import { median } from './stats.js';
+import { median, medianInterval } from './stats.js';
 import { runRow, type RowResult } from './run-row.js';
 import type { Mode, RowDef } from './row.js';
 
@@ -30,6 +30,8 @@ export interface AbSummary {
   readonly join: { readonly min: number; readonly median: number };
   /** Median over the pairs of join / off - 1, in %: each pair ran minutes apart from the next, seconds from its own. */
   readonly pairedMedianPct: number;
+  /** A 95 % interval for pairedMedianPct (bootstrap). */
+  readonly pairedInterval: readonly [number, number];
 }
 
 /** Sets what the rows read through benchTracing() as they build our tiers. */
@@ -73,5 +75,6 @@ export function summarizeAb(samples: readonly AbSample[]): AbSummary | undefined
     off: { min: Math.min(...off), median: median(off) },
     join: { min: Math.min(...join), median: median(join) },
     pairedMedianPct: median(changes),
+    pairedInterval: medianInterval(changes),
   };
 }
