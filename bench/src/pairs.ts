@@ -7,6 +7,7 @@
  * with its 95 % interval (bootstrap).
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { pct } from './report.js';
 import { median, medianInterval } from './stats.js';
 import type { RowResult } from './run-row.js';
 
@@ -32,8 +33,7 @@ if (runs.length === 0) {
 }
 
 
-const signed = (change: number): string => `${change >= 0 ? '+' : ''}${change.toFixed(1)} %`;
-const pct = (x: number, y: number): string => signed((x / y - 1) * 100);
+const change = (x: number, y: number): string => pct((x / y - 1) * 100);
 const us = (v: number): string => (v < 10 ? v.toFixed(3) : v.toFixed(1));
 
 console.log(`| row | pairs | ${a}: lowest | ${a}: median | ${b}: lowest | ${b}: median | lowest | median | paired median | 95 % interval |`);
@@ -46,6 +46,6 @@ for (const id of runs[0]!.a.keys()) {
   const paired = median(changes);
   const [low, high] = medianInterval(changes);
   console.log(
-    `| \`${id}\` | ${both.length} | ${us(Math.min(...as))} | ${us(median(as))} | ${us(Math.min(...bs))} | ${us(median(bs))} | ${pct(Math.min(...bs), Math.min(...as))} | ${pct(median(bs), median(as))} | ${signed(paired)} | ${signed(low)} to ${signed(high)} |`,
+    `| \`${id}\` | ${both.length} | ${us(Math.min(...as))} | ${us(median(as))} | ${us(Math.min(...bs))} | ${us(median(bs))} | ${change(Math.min(...bs), Math.min(...as))} | ${change(median(bs), median(as))} | ${pct(paired)} | ${pct(low)} to ${pct(high)} |`,
   );
 }

@@ -78,7 +78,8 @@ export function table(results: RowResult[]): string {
   return lines.join('\n');
 }
 
-function pct(value: number): string {
+/** A change in percent with its sign: `+1.2 %`, `-0.4 %`. */
+export function pct(value: number): string {
   return `${value >= 0 ? '+' : ''}${value.toFixed(1)} %`;
 }
 
