@@ -7,8 +7,9 @@
  * what differs is only the question `join` asks per message. A raw row runs the same pairs and
  * reads no option: its difference is the method's own noise.
  *
- * Across processes (`--otel off` against `--otel drop`) this 2-core machine's drift is larger
- * than the effect (docs/tracing.md "Cost"); the pairs are not.
+ * Across processes (`--otel off` against `--otel drop`) this 2-core machine's drift between runs
+ * was larger than the effect (docs/tracing.md "Cost"); within a pair it weighs on both runs, and
+ * the raw rows show what is left of it.
  */
 import { median, medianInterval } from './stats.js';
 import { runRow, type RowResult } from './run-row.js';
