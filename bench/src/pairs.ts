@@ -7,8 +7,8 @@
  * with its 95 % interval (bootstrap).
  */
 import { existsSync, readFileSync } from 'node:fs';
-import { pct } from './report.js';
-import { median, medianInterval } from './stats.js';
+import { pairsTable } from './report.js';
+import { summarizePairs } from './stats.js';
 import type { RowResult } from './run-row.js';
 
 const [prefix, a, b] = process.argv.slice(2);
@@ -32,20 +32,8 @@ if (runs.length === 0) {
   process.exit(1);
 }
 
-
-const change = (x: number, y: number): string => pct((x / y - 1) * 100);
-const us = (v: number): string => (v < 10 ? v.toFixed(3) : v.toFixed(1));
-
-console.log(`| row | pairs | ${a}: lowest | ${a}: median | ${b}: lowest | ${b}: median | lowest | median | paired median | 95 % interval |`);
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
-for (const id of runs[0]!.a.keys()) {
-  const both = runs.filter((r) => r.a.has(id) && r.b.has(id)).map((r) => ({ a: r.a.get(id)!, b: r.b.get(id)! }));
-  const as = both.map((p) => p.a);
-  const bs = both.map((p) => p.b);
-  const changes = both.map((p) => (p.b / p.a - 1) * 100);
-  const paired = median(changes);
-  const [low, high] = medianInterval(changes);
-  console.log(
-    `| \`${id}\` | ${both.length} | ${us(Math.min(...as))} | ${us(median(as))} | ${us(Math.min(...bs))} | ${us(median(bs))} | ${change(Math.min(...bs), Math.min(...as))} | ${change(median(bs), median(as))} | ${pct(paired)} | ${pct(low)} to ${pct(high)} |`,
-  );
-}
+const rows = [...runs[0]!.a.keys()].map((id) => ({
+  id,
+  summary: summarizePairs(runs.filter((r) => r.a.has(id) && r.b.has(id)).map((r) => [r.a.get(id)!, r.b.get(id)!] as const)),
+}));
+console.log(pairsTable([a, b], rows));

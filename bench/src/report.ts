@@ -4,6 +4,7 @@
  */
 import { sizeLabel } from './payload.js';
 import type { RowResult } from './run-row.js';
+import type { PairedSummary } from './stats.js';
 import { summarizeAb } from './tracing-ab.js';
 
 /**
@@ -79,28 +80,33 @@ export function table(results: RowResult[]): string {
 }
 
 /** A change in percent with its sign: `+1.2 %`, `-0.4 %`. */
-export function pct(value: number): string {
+function pct(value: number): string {
   return `${value >= 0 ? '+' : ''}${value.toFixed(1)} %`;
 }
 
 /**
- * `--otel ab`: per row, CPU µs per message with our tiers' tracing `off` and `join` (lowest and
- * median of the pairs) and the median of the paired changes, the figure to quote, with its 95 %
- * interval.
+ * A table of paired runs, one line per row: CPU µs per message of modes `a` and `b` (lowest and
+ * median), the change of the lowest and of the medians, and the median of the paired changes, the
+ * figure to quote, with its 95 % interval. Used by `--otel ab` and by pairs.ts.
  */
-export function abTable(results: RowResult[]): string {
-  const head = ['row', 'pairs', 'off: lowest', 'off: median', 'join: lowest', 'join: median', 'lowest', 'median', 'paired median', '95 % interval'];
+export function pairsTable([a, b]: readonly [string, string], rows: ReadonlyArray<{ id: string; summary: PairedSummary | undefined }>): string {
+  const head = ['row', 'pairs', `${a}: lowest`, `${a}: median`, `${b}: lowest`, `${b}: median`, 'lowest', 'median', 'paired median', '95 % interval'];
   const lines = [`| ${head.join(' | ')} |`, `|---|${head.slice(1).map(() => '---:').join('|')}|`];
-  for (const r of results) {
-    const s = r.ab ? summarizeAb(r.ab) : undefined;
+  const us = (v: number): string => (v < 10 ? v.toFixed(3) : v.toFixed(1));
+  const change = (x: number, y: number): string => pct((x / y - 1) * 100);
+  for (const { id, summary: s } of rows) {
     if (!s) {
-      lines.push(`| \`${r.id}\` | 0 | ${Array(8).fill('-').join(' | ')} |`);
+      lines.push(`| \`${id}\` | 0 | ${Array(8).fill('-').join(' | ')} |`);
       continue;
     }
-    const us = (v: number): string => (v < 10 ? v.toFixed(3) : v.toFixed(1));
     lines.push(
-      `| \`${r.id}\` | ${s.pairs} | ${us(s.off.min)} | ${us(s.off.median)} | ${us(s.join.min)} | ${us(s.join.median)} | ${pct((s.join.min / s.off.min - 1) * 100)} | ${pct((s.join.median / s.off.median - 1) * 100)} | ${pct(s.pairedMedianPct)} | ${pct(s.pairedInterval[0])} to ${pct(s.pairedInterval[1])} |`,
+      `| \`${id}\` | ${s.pairs} | ${us(s.a.min)} | ${us(s.a.median)} | ${us(s.b.min)} | ${us(s.b.median)} | ${change(s.b.min, s.a.min)} | ${change(s.b.median, s.a.median)} | ${pct(s.pairedMedianPct)} | ${pct(s.pairedInterval[0])} to ${pct(s.pairedInterval[1])} |`,
     );
   }
   return lines.join('\n');
+}
+
+/** `--otel ab`: the pairs table of our tiers' tracing `off` against `join`. */
+export function abTable(results: RowResult[]): string {
+  return pairsTable(['off', 'join'], results.map((r) => ({ id: r.id, summary: r.ab ? summarizeAb(r.ab) : undefined })));
 }

@@ -44,6 +44,32 @@ export function medianInterval(values: readonly number[], resamples = 2_000): [n
   return [percentile(medians, 2.5), percentile(medians, 97.5)];
 }
 
+/** What pairs of runs (a, b) of one row say, CPU µs per message: each mode's lowest and median, and the paired changes. */
+export interface PairedSummary {
+  readonly pairs: number;
+  readonly a: { readonly min: number; readonly median: number };
+  readonly b: { readonly min: number; readonly median: number };
+  /** Median over the pairs of b / a - 1, in %: each pair ran next to itself in time, so a drifting machine weighs on both. */
+  readonly pairedMedianPct: number;
+  /** A 95 % interval for pairedMedianPct (medianInterval). */
+  readonly pairedInterval: readonly [number, number];
+}
+
+/** Sums up pairs of runs, `[a, b]` each; undefined without one. */
+export function summarizePairs(pairs: ReadonlyArray<readonly [number, number]>): PairedSummary | undefined {
+  if (pairs.length === 0) return undefined;
+  const as = pairs.map(([a]) => a);
+  const bs = pairs.map(([, b]) => b);
+  const changes = pairs.map(([a, b]) => (b / a - 1) * 100);
+  return {
+    pairs: pairs.length,
+    a: { min: Math.min(...as), median: median(as) },
+    b: { min: Math.min(...bs), median: median(bs) },
+    pairedMedianPct: median(changes),
+    pairedInterval: medianInterval(changes),
+  };
+}
+
 export interface LatencySummary {
   /** Samples the percentiles were computed over (may be fewer than deliveries, see SampleStore). */
   samples: number;

@@ -33,8 +33,8 @@ describe('summarizeAb', () => {
     const samples = [sample('off', 1), sample('join', 1.02), sample('join', 1.5), sample('off', 1.03), sample('off', 2), sample('join', 2.04)];
     const summary = summarizeAb(samples)!;
     expect(summary.pairs).toBe(3);
-    expect(summary.off).toEqual({ min: 1, median: 1.03 });
-    expect(summary.join).toEqual({ min: 1.02, median: 1.5 });
+    expect(summary.a).toEqual({ min: 1, median: 1.03 }); // off
+    expect(summary.b).toEqual({ min: 1.02, median: 1.5 }); // join
     expect(summary.pairedMedianPct).toBeCloseTo(2, 6);
     expect(summary.pairedInterval[0]).toBeLessThanOrEqual(summary.pairedMedianPct);
     expect(summary.pairedInterval[1]).toBeGreaterThanOrEqual(summary.pairedMedianPct);

@@ -11,7 +11,7 @@
  * was larger than the effect (docs/tracing.md "Cost"); within a pair it weighs on both runs, and
  * the raw rows show what is left of it.
  */
-import { median, medianInterval } from './stats.js';
+import { type PairedSummary, summarizePairs } from './stats.js';
 import { runRow, type RowResult } from './run-row.js';
 import type { Mode, RowDef } from './row.js';
 
@@ -22,17 +22,6 @@ export interface AbSample {
   readonly tracing: AbTracing;
   readonly cpuUsPerMsg: number;
   readonly perSecond: number;
-}
-
-/** What the pairs of one row say, CPU µs per message. */
-export interface AbSummary {
-  readonly pairs: number;
-  readonly off: { readonly min: number; readonly median: number };
-  readonly join: { readonly min: number; readonly median: number };
-  /** Median over the pairs of join / off - 1, in %: each pair ran minutes apart from the next, seconds from its own. */
-  readonly pairedMedianPct: number;
-  /** A 95 % interval for pairedMedianPct (bootstrap). */
-  readonly pairedInterval: readonly [number, number];
 }
 
 /** Sets what the rows read through benchTracing() as they build our tiers. */
@@ -63,19 +52,10 @@ export async function runAbPairs(row: RowDef, mode: Mode, pairs: number): Promis
   return { ...best!, ab: samples };
 }
 
-/** The pairs of `samples` (in the order they ran) summed up; undefined without a whole pair. */
-export function summarizeAb(samples: readonly AbSample[]): AbSummary | undefined {
+/** The pairs of `samples` (in the order they ran), `off` as a and `join` as b; undefined without a whole pair. */
+export function summarizeAb(samples: readonly AbSample[]): PairedSummary | undefined {
   const of = (tracing: AbTracing): number[] => samples.filter((s) => s.tracing === tracing).map((s) => s.cpuUsPerMsg);
   const off = of('off');
   const join = of('join');
-  const pairs = Math.min(off.length, join.length);
-  if (pairs === 0) return undefined;
-  const changes = Array.from({ length: pairs }, (_, i) => (join[i]! / off[i]! - 1) * 100);
-  return {
-    pairs,
-    off: { min: Math.min(...off), median: median(off) },
-    join: { min: Math.min(...join), median: median(join) },
-    pairedMedianPct: median(changes),
-    pairedInterval: medianInterval(changes),
-  };
+  return summarizePairs(Array.from({ length: Math.min(off.length, join.length) }, (_, i) => [off[i]!, join[i]!] as const));
 }
