@@ -62,7 +62,11 @@ describe('faults (postgres, real PostgreSQL)', () => {
 
     const c = worker(schema);
     await waitFor(async () => (await done()) === 1000, 60_000, 'all 1000 jobs done');
-    await producer.waitUntilIdle({ names: ['work'], timeoutMs: 20_000 });
+    await producer.waitUntilIdle({ names: ['work'], timeoutMs: 20_000 }).catch(async (err: unknown) => {
+      // Say which jobs were left, in what state and held by whom, not only that time ran out.
+      const left = await sql(`SELECT id, state, locked_by, locked_until, stalls, attempt, run_at FROM "${schema}".jobs WHERE state <> 'completed'`);
+      throw new Error(`not idle (${String(err)}); C is ${c.child.pid}; left: ${JSON.stringify(left)}`);
+    });
     const [tally] = await sql<{ runs: number; distinct: number }>(`SELECT count(*)::int AS runs, count(DISTINCT id)::int AS distinct FROM "${schema}".test_runs`);
     const finished = new Set((await sql<{ id: string }>(`SELECT DISTINCT id FROM "${schema}".test_runs`)).map((r) => r.id));
     const lost = sent.filter((id) => !finished.has(id)).length;

@@ -134,6 +134,42 @@ describe('postgres queue (real PostgreSQL)', () => {
     expect(seen.sort()).toEqual([`completed:${ok}:${JSON.stringify({ ran: ok })}`, `failed:${bad}:nope:true`].sort());
   });
 
+  it('renews the lease of a job running past it: run once, not taken back as stalled', async () => {
+    const s = schema();
+    const queue = track(pgQueue<{ slow: { ms: number } }>(s, {}, { leaseMs: 300, stalledIntervalMs: 50 }));
+    let runs = 0;
+    await queue.process('slow', async (payload) => {
+      runs += 1;
+      await new Promise((r) => setTimeout(r, payload.ms));
+    });
+    const id = await queue.enqueue('slow', { ms: 1500 });
+    await waitFor(async () => (await queue.getJob('slow', id))?.state === 'completed', 10_000, 'the slow job to complete');
+    expect(runs).toBe(1);
+    expect(await sql(`SELECT stalls, attempt FROM "${s}".jobs WHERE id = $1`, [id])).toEqual([{ stalls: 0, attempt: 1 }]);
+  }, 20_000);
+
+  it('runs a job again after its lease when the server refuses its completion, while the worker lives on', async () => {
+    const s = schema();
+    const reported: string[] = [];
+    const queue = track(pgQueue<{ work: { n: number } }>(s, { onError: (e) => void reported.push(`${e.kind}:${String(e.detail?.op)}`) }, { leaseMs: 400, stalledIntervalMs: 100 }));
+    await queue.start();
+    // The first completion written in this schema fails (a sequence is not rolled back with it).
+    await sql(`CREATE SEQUENCE "${s}".refusals`);
+    await sql(`CREATE FUNCTION "${s}".refuse_first() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN
+      IF NEW.state = 'completed' AND OLD.state = 'active' AND nextval('"${s}".refusals') = 1 THEN RAISE EXCEPTION 'completion refused by the test'; END IF;
+      RETURN NEW; END $$`);
+    await sql(`CREATE TRIGGER refuse_first BEFORE UPDATE ON "${s}".jobs FOR EACH ROW EXECUTE FUNCTION "${s}".refuse_first()`);
+    const runs: number[] = [];
+    await queue.process('work', (payload) => void runs.push(payload.n));
+    const id = await queue.enqueue('work', { n: 1 });
+    // Sent 1, its first completion refused: run twice (a duplicate, as at-least-once allows), completed once, none lost.
+    await waitFor(async () => (await queue.getJob('work', id))?.state === 'completed', 10_000, 'the refused job to run again and complete');
+    expect(runs).toEqual([1, 1]);
+    expect(reported).toEqual(['transport:ack']);
+    await queue.waitUntilIdle({ timeoutMs: 5000 });
+    expect(await queue.deadLetters.count()).toBe(0);
+  }, 20_000);
+
   it('keeps working through foreign rows with arbitrary data: bad ones dead-lettered with their raw text', async () => {
     const s = schema();
     const reported: string[] = [];

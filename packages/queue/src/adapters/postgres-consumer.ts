@@ -61,6 +61,8 @@ export class PostgresConsumer {
   private readonly acking = new Set<Promise<void>>();
   /** Jobs claimed here (buffered or running), by id -> claim: what close hands back. */
   private readonly claimed = new Map<string, number>();
+  /** Jobs run here whose completion is being written, by id -> claim: their leases are still ours. */
+  private readonly writing = new Map<string, number>();
   private readonly buffer: ClaimedRow[] = [];
   private readonly released = new Set<string>();
   private fetching: Promise<void> | undefined;
@@ -215,13 +217,18 @@ export class PostgresConsumer {
     // The slot frees as the handler returns and the completion is written in the background, so
     // the next claim and this batch's commit overlap; past `concurrency` unwritten completions the
     // slot waits for its own (bounded).
+    this.writing.set(row.id, row.claims);
     const acked = this.ctx.acks
       .complete({ queue, id: row.id, claim: row.claims, result: textOf(result), keep: row.keep_completed ?? DEFAULT_JOB_OPTIONS.removeOnComplete })
       .then(
         () => onEvent({ type: 'completed', id: row.id, name: row.name, attempt: row.attempt, result }),
+        // No longer held (the heartbeat stops renewing it): the lease runs out and the job comes back.
         (err: unknown) => report('ack', err, { name: row.name, id: row.id }),
       )
-      .finally(() => this.acking.delete(acked));
+      .finally(() => {
+        this.acking.delete(acked);
+        if (this.writing.get(row.id) === row.claims) this.writing.delete(row.id);
+      });
     this.acking.add(acked);
     if (this.acking.size > this.options.concurrency) await acked;
   }
@@ -232,6 +239,20 @@ export class PostgresConsumer {
     const ageMs = typeof keep === 'object' && keep.ageMs !== undefined ? keep.ageMs : null;
     await pool().query({ ...sql.prepared.fail, values: [this.name, row.id, row.claims, error.name, error.message, error.stack ?? null, keep === true, ageMs, row.attempt] });
     if (typeof keep === 'object' && keep.count !== undefined) await pool().query(sql.trim, [this.name, 'failed', keep.count]);
+  }
+
+  /**
+   * Appends the jobs whose leases this consumer holds (claimed, running, or their completion being
+   * written) to the heartbeat's arrays. At most `concurrency` buffered, running and writing each.
+   */
+  held(into: { queues: string[]; ids: string[]; claims: number[] }): void {
+    for (const map of [this.claimed, this.writing]) {
+      for (const [id, claim] of map) {
+        into.queues.push(this.name);
+        into.ids.push(id);
+        into.claims.push(claim);
+      }
+    }
   }
 
   get active(): number {

@@ -128,8 +128,17 @@ function createStatements(schema: string) {
       UPDATE ${jobs} j SET state = 'waiting', attempt = j.attempt - 1, locked_by = NULL, locked_until = NULL, run_at = now()
       FROM r, cfg WHERE j.queue = $1 AND j.id = r.i AND j.claims = r.c AND j.state = 'active'
       RETURNING pg_notify($4, j.queue)`,
-    /** $1 worker, $2 lease ms: extends every lease this process holds. */
-    heartbeat: `WITH ${ASYNC} UPDATE ${jobs} SET locked_until = now() + ${ms('$2')} FROM cfg WHERE state = 'active' AND locked_by = $1`,
+    /**
+     * Extends the leases of the jobs this process still holds: $1 worker, $2 lease ms, $3 queues,
+     * $4 ids, $5 claims. Only those: a job whose outcome could not be written is no longer held, so
+     * its lease runs out and it comes back. Rows locked by another statement (a completion being
+     * written) are skipped, not waited for: this statement never joins a deadlock.
+     */
+    heartbeat: `WITH ${ASYNC} UPDATE ${jobs} j SET locked_until = now() + ${ms('$2')}
+      FROM cfg, (SELECT x.queue, x.id FROM ${jobs} x JOIN unnest($3::text[], $4::text[], $5::int[]) AS h(q, i, c)
+          ON x.queue = h.q AND x.id = h.i AND x.claims = h.c
+        WHERE x.state = 'active' AND x.locked_by = $1 FOR UPDATE OF x SKIP LOCKED) held
+      WHERE j.queue = held.queue AND j.id = held.id`,
     /**
      * Jobs whose worker stopped renewing its lease: back to waiting with the attempt given back,
      * or failed (and dead-lettered) past $1 stalls. Wakes the workers of the queues concerned.

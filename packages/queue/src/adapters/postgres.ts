@@ -1,8 +1,8 @@
 /**
  * The PostgreSQL adapter (`@events/queue/postgres`): jobs in one table claimed with
  * `FOR UPDATE SKIP LOCKED`, LISTEN/NOTIFY wake-ups with a fallback poll, leases renewed by a
- * heartbeat (a worker that dies mid-job loses its jobs to another worker after `leaseMs` plus at
- * most `stalledIntervalMs`), attempts and backoff computed here with @events/core's backoffDelay,
+ * heartbeat for the jobs a worker still holds (a worker that dies mid-job, or whose write of a
+ * job's outcome fails, loses the job to a worker after `leaseMs` plus at most `stalledIntervalMs`), attempts and backoff computed here with @events/core's backoffDelay,
  * dead letters and schedules in tables of ours. One bounded pool per adapter, shared by every job
  * name (its LISTEN connection included). A job can be stored inside the caller's own transaction
  * (`transaction` job option): it then exists if and only if that transaction commits.
@@ -178,9 +178,15 @@ export function postgresQueue(options: PostgresQueueOptions = {}): PostgresQueue
       t.unref();
       timers.push(t);
     };
-    every(Math.max(10, Math.floor(leaseMs / 3)), () => getPool().query(sql.heartbeat, [ctx.worker, leaseMs]));
+    every(Math.max(10, Math.floor(leaseMs / 3)), async () => {
+      const held = { queues: [] as string[], ids: [] as string[], claims: [] as number[] };
+      for (const c of consumers) c.held(held);
+      if (held.ids.length > 0) await getPool().query(sql.heartbeat, [ctx.worker, leaseMs, held.queues, held.ids, held.claims]);
+    });
     every(options.stalledIntervalMs ?? Math.floor(leaseMs / 2), async () => {
-      await getPool().query(sql.recover, [options.maxStalledCount ?? 1, channel]);
+      const recovered = await getPool().query<{ queue: string }>(sql.recover, [options.maxStalledCount ?? 1, channel]);
+      // Its NOTIFY may come back on a backend the notifier used, and be taken for one already acted on.
+      for (const { queue } of recovered.rows) kick(queue);
       await getPool().query(sql.expire);
     });
     every(options.pollIntervalMs ?? 5000, () => {
