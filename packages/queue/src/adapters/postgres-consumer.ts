@@ -243,7 +243,7 @@ export class PostgresConsumer {
 
   /**
    * Appends the jobs whose leases this consumer holds (claimed, running, or their completion being
-   * written) to the heartbeat's arrays. At most `concurrency` buffered, running and writing each.
+   * written) to the heartbeat's arrays: a few times `concurrency` at most (prefetch, slots, acks in flight).
    */
   held(into: { queues: string[]; ids: string[]; claims: number[] }): void {
     for (const map of [this.claimed, this.writing]) {
