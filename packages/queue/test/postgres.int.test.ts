@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL adapter against a real server: enqueue inside the application's transaction,
  * the LISTEN connection terminated by the server, the whole connection cut through a TCP proxy,
- * and foreign rows written straight into the jobs table. Each test has its own schema.
+ * a lease renewed through a long run, a completion the server refuses (a trigger), and foreign
+ * rows written straight into the jobs table. Each test has its own schema.
  */
 import { createRequire } from 'node:module';
 import type pg from 'pg';
@@ -136,13 +137,13 @@ describe('postgres queue (real PostgreSQL)', () => {
 
   it('renews the lease of a job running past it: run once, not taken back as stalled', async () => {
     const s = schema();
-    const queue = track(pgQueue<{ slow: { ms: number } }>(s, {}, { leaseMs: 300, stalledIntervalMs: 50 }));
+    const queue = track(pgQueue<{ slow: { ms: number } }>(s, {}, { leaseMs: 1000, stalledIntervalMs: 50 }));
     let runs = 0;
     await queue.process('slow', async (payload) => {
       runs += 1;
       await new Promise((r) => setTimeout(r, payload.ms));
     });
-    const id = await queue.enqueue('slow', { ms: 1500 });
+    const id = await queue.enqueue('slow', { ms: 3000 });
     await waitFor(async () => (await queue.getJob('slow', id))?.state === 'completed', 10_000, 'the slow job to complete');
     expect(runs).toBe(1);
     expect(await sql(`SELECT stalls, attempt FROM "${s}".jobs WHERE id = $1`, [id])).toEqual([{ stalls: 0, attempt: 1 }]);
@@ -151,7 +152,7 @@ describe('postgres queue (real PostgreSQL)', () => {
   it('runs a job again after its lease when the server refuses its completion, while the worker lives on', async () => {
     const s = schema();
     const reported: string[] = [];
-    const queue = track(pgQueue<{ work: { n: number } }>(s, { onError: (e) => void reported.push(`${e.kind}:${String(e.detail?.op)}`) }, { leaseMs: 400, stalledIntervalMs: 100 }));
+    const queue = track(pgQueue<{ work: { n: number } }>(s, { onError: (e) => void reported.push(`${e.kind}:${String(e.detail?.op)}`) }, { leaseMs: 1000, stalledIntervalMs: 100 }));
     await queue.start();
     // The first completion written in this schema fails (a sequence is not rolled back with it).
     await sql(`CREATE SEQUENCE "${s}".refusals`);

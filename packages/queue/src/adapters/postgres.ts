@@ -2,8 +2,9 @@
  * The PostgreSQL adapter (`@events/queue/postgres`): jobs in one table claimed with
  * `FOR UPDATE SKIP LOCKED`, LISTEN/NOTIFY wake-ups with a fallback poll, leases renewed by a
  * heartbeat for the jobs a worker still holds (a worker that dies mid-job, or whose write of a
- * job's outcome fails, loses the job to a worker after `leaseMs` plus at most `stalledIntervalMs`), attempts and backoff computed here with @events/core's backoffDelay,
- * dead letters and schedules in tables of ours. One bounded pool per adapter, shared by every job
+ * job's outcome fails, loses the job to a worker after `leaseMs` plus at most
+ * `stalledIntervalMs`), attempts and backoff computed here with @events/core's backoffDelay, dead
+ * letters and schedules in tables of ours. One bounded pool per adapter, shared by every job
  * name (its LISTEN connection included). A job can be stored inside the caller's own transaction
  * (`transaction` job option): it then exists if and only if that transaction commits.
  */
