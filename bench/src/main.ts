@@ -28,10 +28,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { installOtel, isOtelMode, OTEL_MODES, type OtelMode } from './otel.js';
-import { abTable, attachRatios, table } from './report.js';
+import { attachRatios, table } from './report.js';
 import { rows } from './rows/index.js';
 import { failedResult, runRow, type RowResult } from './run-row.js';
 import { settingsFor, type Mode, type RowDef } from './row.js';
+import { abTable } from './tracing-ab.js';
 import { sizeLabel } from './payload.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -85,14 +86,15 @@ if (selected.length === 0) {
 // process to stay under a minute, unless told otherwise.
 const repeat = Math.max(1, Math.floor(Number(values.repeat)) || 1);
 // Under `--otel ab` the repeats are the pairs a row's child runs; the rows run in one round.
-const pairs = otel === 'ab' ? repeat : 1;
-const rounds = otel === 'ab' ? 1 : repeat;
-const isolate = values.profile || semiSpace !== undefined || otel === 'ab' || (values.isolate ?? (values.inline === undefined ? mode === 'full' : !values.inline));
+const ab = otel === 'ab';
+const pairs = ab ? repeat : 1;
+const rounds = ab ? 1 : repeat;
+const isolate = values.profile || semiSpace !== undefined || ab || (values.isolate ?? (values.inline === undefined ? mode === 'full' : !values.inline));
 const profileDir = join(benchDir, 'results', 'profiles');
 
 function runIsolated(row: RowDef): Promise<RowResult> {
   const settings = settingsFor(row, mode);
-  const hardMs = (settings.warmupMs + settings.maxMs + 3 * settings.stallMs + 45_000) * (otel === 'ab' ? 2 * pairs : 1);
+  const hardMs = (settings.warmupMs + settings.maxMs + 3 * settings.stallMs + 45_000) * (ab ? 2 * pairs : 1);
   const execArgv = ['--import', 'tsx', '--expose-gc'];
   if (semiSpace !== undefined) execArgv.push(`--min-semi-space-size=${semiSpace}`, `--max-semi-space-size=${semiSpace}`);
   // One directory per row: the loader thread writes a profile of its own next to the main one.
@@ -140,7 +142,7 @@ function best(runs: RowResult[]): RowResult {
 
 async function main(): Promise<number> {
   const startedAt = new Date();
-  const repeats = otel === 'ab' ? ` x ${pairs} pairs (tracing off, join) in one process` : rounds > 1 ? ` x ${rounds} rounds` : '';
+  const repeats = ab ? ` x ${pairs} pairs (tracing off, join) in one process` : rounds > 1 ? ` x ${rounds} rounds` : '';
   console.error(`bench: ${selected.length} rows${repeats}, mode ${mode}, ${isolate ? 'one child process per row' : 'inline'}, otel ${otel}${semiSpace !== undefined ? `, young generation fixed at ${semiSpace} MB semi-spaces` : ''}${values.profile ? `, CPU profiles in ${profileDir}` : ''}`);
   // Inline rows share this process: its SDK (a child installs its own, see child.ts).
   if (!isolate) await installOtel(otel);
@@ -159,7 +161,7 @@ async function main(): Promise<number> {
   attachRatios(results);
   console.log('');
   console.log(table(results));
-  if (otel === 'ab') console.log(`\n${abTable(results)}`);
+  if (ab) console.log(`\n${abTable(results)}`);
   const failed = results.filter((r) => r.status !== 'ok');
   // Quick and smoke runs write beside the full run's file, so a check never overwrites the numbers.
   const out = values.out ?? join(benchDir, 'results', mode === 'full' ? 'latest.json' : `latest-${mode}.json`);

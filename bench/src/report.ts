@@ -5,7 +5,6 @@
 import { sizeLabel } from './payload.js';
 import type { RowResult } from './run-row.js';
 import type { PairedSummary } from './stats.js';
-import { summarizeAb } from './tracing-ab.js';
 
 /**
  * Sets `ratio` (and `cpuRatio`) on every ours row whose raw counterpart (same pair) succeeded, and
@@ -104,9 +103,4 @@ export function pairsTable([a, b]: readonly [string, string], rows: ReadonlyArra
     );
   }
   return lines.join('\n');
-}
-
-/** `--otel ab`: the pairs table of our tiers' tracing `off` against `join`. */
-export function abTable(results: RowResult[]): string {
-  return pairsTable(['off', 'join'], results.map((r) => ({ id: r.id, summary: r.ab ? summarizeAb(r.ab) : undefined })));
 }

@@ -11,6 +11,7 @@
  * was larger than the effect (docs/tracing.md "Cost"); within a pair it weighs on both runs, and
  * the raw rows show what is left of it.
  */
+import { pairsTable } from './report.js';
 import { type PairedSummary, summarizePairs } from './stats.js';
 import { runRow, type RowResult } from './run-row.js';
 import type { Mode, RowDef } from './row.js';
@@ -58,4 +59,9 @@ export function summarizeAb(samples: readonly AbSample[]): PairedSummary | undef
   const off = of('off');
   const join = of('join');
   return summarizePairs(Array.from({ length: Math.min(off.length, join.length) }, (_, i) => [off[i]!, join[i]!] as const));
+}
+
+/** The pairs table of every row run with `--otel ab`: our tiers' tracing `off` against `join`. */
+export function abTable(results: readonly RowResult[]): string {
+  return pairsTable(['off', 'join'], results.map((r) => ({ id: r.id, summary: r.ab ? summarizeAb(r.ab) : undefined })));
 }
